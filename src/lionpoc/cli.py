@@ -1,0 +1,107 @@
+"""The ``lionpoc`` command: download, synth, study, render, bench."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import OPTIMIZERS, SPLITS
+from .errors import LionpocError
+
+
+def _optimizer_list(text: str) -> list[str]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown optimizer(s) {', '.join(unknown) or '(none given)'}; valid optimizers are: {', '.join(OPTIMIZERS)}")
+    return names
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="lionpoc", description=(
+        "Does Lion beat Adam and AdamW for transfer learning with Xception on 15 Stanford Dogs breeds?"))
+    sub = main.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("download", help="download Stanford Dogs and extract the 15 breeds")
+    p.add_argument("--data-dir", type=Path, help="where the breed folders go (default: $LIONPOC_DATA or "
+                   "data/raw/stanford_dogs)")
+
+    p = sub.add_parser("synth", help="write a small synthetic data set in the same layout (tests, smoke)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--per-class", type=int, default=40, help="images per breed (default 40)")
+    p.add_argument("--size", type=int, default=96, help="image side in pixels (default 96)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("study", help="run the whole study (features, papermill per optimizer and seed, report)")
+    p.add_argument("--optimizers", type=_optimizer_list, default=list(OPTIMIZERS),
+                   help="comma-separated subset of adam,adamw,lion (default: all three)")
+    p.add_argument("--seeds", type=int, help="runs per optimizer with different seeds (default 3, 1 with --smoke)")
+    p.add_argument("--smoke", action="store_true",
+                   help="synthetic data, random weights, tiny sizes: a few minutes on 2 CPU cores")
+    p.add_argument("--data-dir", type=Path, help="folder with the 15 breed folders (default: $LIONPOC_DATA or "
+                   "data/raw/stanford_dogs)")
+    p.add_argument("--results-dir", type=Path, help="where results go (default: $LIONPOC_RESULTS or results/)")
+    p.add_argument("--weights", help="imagenet (default), none, or a Keras weights file of Xception without top")
+    p.add_argument("--image-size", type=int, help="input side in pixels (default 299, smoke 71)")
+    p.add_argument("--split", choices=SPLITS, default="random", help="random 80/10/10 (default) or official lists")
+    p.add_argument("--force", action="store_true", help="redo runs even when their results are up to date")
+    p.add_argument("--no-render", action="store_true", help="do not render the report at the end")
+
+    p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
+    p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
+
+    p = sub.add_parser("bench", help="measure speed and memory ratios; writes results/benchmark.json")
+    p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
+    p.add_argument("--images", type=int, default=96, help="images per timing (default 96)")
+    p.add_argument("--image-size", type=int, default=160, help="input side in pixels (default 160)")
+    p.add_argument("--skip-smoke-study", action="store_true", help="do not time a whole smoke study")
+    return main
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.command == "download":
+        from .data import resolve_data_dir
+        from .download import download_dataset
+
+        download_dataset(resolve_data_dir(args.data_dir))
+    elif args.command == "synth":
+        from .synth import make_synthetic
+
+        if args.per_class < 1 or args.size < 16:
+            raise LionpocError(f"--per-class must be >= 1 and --size >= 16, got {args.per_class} and {args.size}.")
+        out = make_synthetic(args.out, args.per_class, args.size, args.seed)
+        print(f"wrote {15 * args.per_class} synthetic images ({args.size} px) to {out}")
+    elif args.command == "study":
+        from .study import run_study
+
+        run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
+                  args.image_size, args.split, args.force, not args.no_render)
+    elif args.command == "render":
+        from . import paths
+        from .render import render
+
+        render(paths.results_dir(args.results_dir))
+    elif args.command == "bench":
+        from . import paths
+        from .bench import run_benchmark
+
+        run_benchmark(paths.results_dir(args.results_dir), args.images, args.image_size,
+                      smoke_study=not args.skip_smoke_study)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        run(args)
+    except LionpocError as exc:
+        print(f"lionpoc: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lionpoc: interrupted; finished runs are kept, run the same command again to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The parameters of one training run, as one validated object.
+
+The same names are used by the notebook's ``parameters`` cell, the YAML files under
+``analysis/params/`` and the command line, so a value means the same thing everywhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import LionpocError
+
+OPTIMIZERS = ("adam", "adamw", "lion")
+# Adam has no decoupled weight decay: its second grid axis is an L2 penalty added to the loss.
+GRID_AXES = {"adam": ("learning_rate", "l2"), "adamw": ("learning_rate", "weight_decay"),
+             "lion": ("learning_rate", "weight_decay")}
+SPLITS = ("random", "official")
+MIN_IMAGE_SIZE = 71  # Xception refuses smaller inputs.
+
+# What --smoke changes: synthetic data, random weights, tiny images, short training.
+SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5}
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one run; ``validate`` is called on construction."""
+
+    optimizer: str = "lion"
+    grid: dict = dataclasses.field(default_factory=lambda: {"learning_rate": [1e-4], "weight_decay": [0.1]})
+    epochs: int = 100
+    patience: int = 10
+    batch_size: int = 32
+    dropout: float = 0.2
+    seed: int = 0
+    image_size: int = 299
+    weights: str = "imagenet"
+    data_dir: str | None = None
+    results_dir: str = "results"
+    cache_dir: str = "data/processed"
+    split: str = "random"
+    split_seed: int = 0
+    train_fraction: float = 0.8
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    smoke: bool = False
+    fine_tune: bool = False
+    fine_tune_epochs: int = 5
+    fine_tune_blocks: int = 2
+
+    def __post_init__(self):
+        self.validate()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], source: str = "parameters") -> "RunConfig":
+        """Build from a mapping; unknown keys and wrong types are refused with the key named."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise LionpocError(
+                f"{source}: unknown parameter(s) {', '.join(unknown)}; valid parameters are: "
+                f"{', '.join(fields)}.")
+        values = {}
+        for name, value in params.items():
+            # None means "the default" for parameters that cannot be None (the notebook's
+            # parameters cell uses it so that smoke=True can pick the smoke defaults).
+            if value is None and "None" not in str(fields[name].type):
+                continue
+            values[name] = _coerce(name, value, fields[name], source)
+        if values.get("smoke"):
+            # Smoke values are defaults: a value given explicitly still wins.
+            values = {**SMOKE_OVERRIDES, **values}
+        return cls(**values)
+
+    @classmethod
+    def from_namespace(cls, namespace: Mapping[str, Any]) -> "RunConfig":
+        """Build from the variables of the notebook's ``parameters`` cell (``globals()``)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        return cls.from_params({name: namespace[name] for name in names if name in namespace},
+                               source="notebook parameters")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides) -> "RunConfig":
+        """Read a parameter file (e.g. ``analysis/params/lion.yaml``) and apply overrides."""
+        return cls.from_params({**read_param_file(path), **overrides}, source=str(path))
+
+    def to_params(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise LionpocError(f"unknown optimizer {self.optimizer!r}; valid optimizers are: {', '.join(OPTIMIZERS)}.")
+        _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}.")
+        _check(self.patience >= 0, f"patience must be 0 or more, got {self.patience}.")
+        _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}.")
+        _check(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}.")
+        _check(self.seed >= 0 and self.split_seed >= 0, "seed and split_seed must be 0 or more.")
+        _check(self.image_size >= MIN_IMAGE_SIZE,
+               f"image_size must be at least {MIN_IMAGE_SIZE} pixels (Xception's minimum), got {self.image_size}.")
+        _check(self.split in SPLITS, f"unknown split {self.split!r}; valid splits are: {', '.join(SPLITS)}.")
+        fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
+        _check(all(0 < f < 1 for f in fractions),
+               f"split fractions must each lie strictly between 0 and 1, got {fractions}.")
+        _check(math.isclose(sum(fractions), 1.0, abs_tol=1e-6),
+               f"split fractions must sum to 1, got {' + '.join(map(str, fractions))} = {sum(fractions):g}.")
+        _check(self.fine_tune_epochs >= 1 and self.fine_tune_blocks >= 1,
+               "fine_tune_epochs and fine_tune_blocks must be at least 1.")
+        self._validate_grid()
+
+    def _validate_grid(self) -> None:
+        expected = GRID_AXES[self.optimizer]
+        _check(isinstance(self.grid, Mapping) and set(self.grid) == set(expected),
+               f"grid for {self.optimizer} must have exactly the keys {', '.join(expected)}, "
+               f"got {sorted(self.grid) if isinstance(self.grid, Mapping) else self.grid!r}.")
+        for axis, values in self.grid.items():
+            _check(isinstance(values, (list, tuple)) and len(values) > 0,
+                   f"grid.{axis} must be a non-empty list of numbers, got {values!r}.")
+            for v in values:
+                _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+                       f"grid.{axis} must hold numbers, got {v!r}.")
+        _check(all(v > 0 for v in self.grid["learning_rate"]),
+               f"learning rates must be > 0, got {list(self.grid['learning_rate'])}.")
+        second = expected[1]
+        _check(all(v >= 0 for v in self.grid[second]), f"{second} must be >= 0, got {list(self.grid[second])}.")
+
+    # ------------------------------------------------------------------ derived
+    def grid_points(self) -> list[dict]:
+        """The grid as a list of configurations, in a fixed order (learning rate, then decay)."""
+        first, second = GRID_AXES[self.optimizer]
+        return [{first: float(a), second: float(b)} for a in self.grid[first] for b in self.grid[second]]
+
+
+def read_param_file(path: str | Path) -> dict:
+    """Load a YAML parameter file as a mapping, with a clear error when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise LionpocError(f"parameter file {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise LionpocError(f"parameter file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LionpocError(f"parameter file {path} must hold a mapping of parameter names to values.")
+    return data
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise LionpocError(message)
+
+
+def _coerce(name: str, value: Any, field: dataclasses.Field, source: str) -> Any:
+    """Accept the field's type (ints for floats too); refuse anything else with the key named."""
+    kind = field.type if isinstance(field.type, str) else field.type.__name__
+    if value is None and "None" in kind:
+        return None
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "dict": isinstance(value, dict),
+    }.get(kind.split(" ")[0], isinstance(value, str))
+    if kind.startswith("str") and isinstance(value, Path):
+        return str(value)
+    if not ok:
+        raise LionpocError(f"{source}: parameter {name} must be of type {kind}, got {value!r}.")
+    return float(value) if kind == "float" else value

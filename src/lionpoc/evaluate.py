@@ -1,0 +1,41 @@
+"""Evaluation on the test split with scikit-learn: scores, per-class report, confusion, predictions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+
+from . import breeds
+
+
+@dataclass
+class Evaluation:
+    accuracy: float
+    macro_f1: float
+    report: pd.DataFrame        # one row per breed + averages: precision, recall, f1-score, support
+    confusion: pd.DataFrame     # true breed (rows) x predicted breed (columns), counts
+    predictions: pd.DataFrame   # file, true, predicted, correct, confidence
+
+
+def evaluate(y_true: np.ndarray, probabilities: np.ndarray, files: list[str]) -> Evaluation:
+    """Score predicted class probabilities against the true labels (breeds in study order)."""
+    y_pred = probabilities.argmax(axis=1)
+    labels = list(range(len(breeds.FOLDERS)))
+    report = classification_report(y_true, y_pred, labels=labels, target_names=list(breeds.NAMES),
+                                   output_dict=True, zero_division=0)
+    report_table = pd.DataFrame({k: v for k, v in report.items() if isinstance(v, dict)}).T
+    report_table.index.name = "breed"
+    confusion = pd.DataFrame(confusion_matrix(y_true, y_pred, labels=labels),
+                             index=pd.Index(breeds.NAMES, name="true"), columns=list(breeds.NAMES))
+    predictions = pd.DataFrame({
+        "file": files,
+        "true": [breeds.NAMES[i] for i in y_true],
+        "predicted": [breeds.NAMES[i] for i in y_pred],
+        "correct": (y_true == y_pred).astype(int),
+        "confidence": probabilities.max(axis=1).round(6),
+    })
+    return Evaluation(float(accuracy_score(y_true, y_pred)),
+                      float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+                      report_table, confusion, predictions)

@@ -1,0 +1,174 @@
+"""The steps of one run, as called by the notebook ``analysis/train.ipynb``.
+
+prepare (data, cached features, split) -> tune (grid on the validation split) -> test (once,
+for the chosen configuration) -> save (every result file, atomically).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import breeds, data, features, machine, results
+from .config import RunConfig
+from .evaluate import Evaluation, evaluate
+from .synth import make_synthetic
+from .train import Fit, grid_search
+
+SYNTHETIC_DIR = Path("data/synthetic")
+SMOKE_PER_CLASS = 60
+SMOKE_IMAGE_PIXELS = 96
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs before training: the split table and the features of each split."""
+
+    cfg: RunConfig
+    data_dir: Path
+    kind: str
+    table: pd.DataFrame                      # file, breed, label, split (readable images only)
+    features: features.Features
+    notes: list[str] = field(default_factory=list)
+
+    def part(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        rows = self.table[self.table["split"] == name]
+        return features.align(self.features, rows), rows["label"].to_numpy(), rows["file"].tolist()
+
+
+def data_dir_for(cfg: RunConfig, log=print) -> Path:
+    """The configured data directory; for a smoke run without one, the synthetic set (made if absent)."""
+    if cfg.smoke and not cfg.data_dir:
+        if not (SYNTHETIC_DIR / data.SYNTHETIC_MARKER).exists():
+            log(f"smoke: writing a synthetic data set to {SYNTHETIC_DIR}")
+            make_synthetic(SYNTHETIC_DIR, per_class=SMOKE_PER_CLASS, size=SMOKE_IMAGE_PIXELS)
+        return SYNTHETIC_DIR
+    return data.resolve_data_dir(cfg.data_dir)
+
+
+def prepare(cfg: RunConfig, log=print) -> Prepared:
+    """List the images, get their features (cache or one pass of the base), split the readable ones."""
+    data_dir = data_dir_for(cfg, log)
+    table, notes = data.list_images(data_dir)
+    for note in notes:
+        log(f"data: {note}")
+    root = data.images_root(data_dir)
+    feats = features.load_or_extract(table["file"].tolist(), root, cfg.image_size, cfg.weights,
+                                     Path(cfg.cache_dir), cfg.batch_size, log)
+    readable = table[table["file"].isin(set(feats.files))].reset_index(drop=True)
+    split = data.make_split(readable, cfg.split, data_dir,
+                            (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction), cfg.split_seed)
+    counts = split["split"].value_counts()
+    log(f"data: {len(split)} images of 15 breeds from {data_dir} ({data.data_kind(data_dir)}); "
+        f"train {counts.get('train', 0)}, val {counts.get('val', 0)}, test {counts.get('test', 0)}"
+        + (f"; {len(feats.skipped)} unreadable file(s) skipped" if feats.skipped else ""))
+    return Prepared(cfg, data_dir, data.data_kind(data_dir), split, feats, notes)
+
+
+def tune(prep: Prepared, log=print) -> tuple[Fit, pd.DataFrame]:
+    """Grid search on train/validation only; returns the chosen head and the table of every configuration."""
+    cfg = prep.cfg
+    x_train, y_train, _ = prep.part("train")
+    x_val, y_val, _ = prep.part("val")
+    return grid_search(x_train, y_train, x_val, y_val, cfg.optimizer, cfg.grid_points(), len(breeds.FOLDERS),
+                       log=log, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size,
+                       dropout=cfg.dropout, seed=cfg.seed)
+
+
+def test(prep: Prepared, fit: Fit) -> Evaluation:
+    """The single use of the test split: score the chosen head."""
+    x_test, y_test, files = prep.part("test")
+    probabilities = np.asarray(fit.model.predict(x_test, verbose=0))
+    return evaluate(y_test, probabilities, files)
+
+
+def run_key(cfg: RunConfig, feature_key: str) -> str:
+    """Identity of a run's inputs: two runs with the same key give the same numbers."""
+    params = {k: v for k, v in cfg.to_params().items() if k not in ("results_dir", "data_dir", "cache_dir")}
+    payload = json.dumps({"params": params, "features": feature_key}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def metrics(prep: Prepared, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation) -> dict:
+    """The flat, machine-readable summary of a run (``metrics.json``)."""
+    cfg = prep.cfg
+    counts = prep.table["split"].value_counts()
+    epochs_run = len(fit.history)
+    return {
+        "optimizer": cfg.optimizer, "seed": cfg.seed, "smoke": cfg.smoke,
+        "learning_rate": fit.config["learning_rate"],
+        "weight_decay": fit.config.get("weight_decay", 0.0), "l2": fit.config.get("l2", 0.0),
+        "test_accuracy": evaluation.accuracy, "test_macro_f1": evaluation.macro_f1,
+        "test_correct": int(evaluation.predictions["correct"].sum()),
+        "val_accuracy": fit.val_accuracy, "val_loss": fit.val_loss,
+        "epochs_run": epochs_run, "best_epoch": fit.best_epoch, "stopped_early": epochs_run < cfg.epochs,
+        "train_seconds": float(fit.history["seconds"].sum()),
+        "seconds_per_epoch": float(fit.history["seconds"].mean()),
+        "tuning_seconds": float(tuning["seconds"].sum()), "grid_size": len(tuning),
+        "n_train": int(counts.get("train", 0)), "n_val": int(counts.get("val", 0)),
+        "n_test": int(counts.get("test", 0)),
+        "data_kind": prep.kind, "data_dir": str(prep.data_dir), "weights": cfg.weights,
+        "weights_id": features.weights_id(cfg.weights), "image_size": cfg.image_size, "split": cfg.split,
+        "feature_key": prep.features.key, "feature_seconds": prep.features.seconds,
+        "skipped_files": prep.features.skipped, "notes": prep.notes,
+        "run_key": run_key(cfg, prep.features.key),
+        "params": cfg.to_params(), "versions": machine.versions(), "machine": machine.machine(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def save(prep: Prepared, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation, figures: dict | None = None,
+         fine_tuned: Evaluation | None = None, log=print) -> Path:
+    """Write the run's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
+
+    Every file is written atomically; ``metrics.json`` goes last among the run's own files.
+    """
+    cfg = prep.cfg
+    out = results.run_dir(cfg.results_dir, cfg.optimizer, cfg.seed)
+    results.write_csv(Path(cfg.results_dir) / "split.csv", prep.table[["file", "breed", "label", "split"]])
+    results.write_csv(out / "history.csv", fit.history)
+    results.write_csv(out / "tuning.csv", tuning)
+    results.write_csv(out / "predictions.csv", evaluation.predictions)
+    results.write_csv(out / "confusion.csv", evaluation.confusion, index=True)
+    results.write_csv(out / "classification_report.csv", evaluation.report, index=True)
+    for name, figure in (figures or {}).items():
+        results.save_figure(out / f"{name}.png", figure)
+    summary = metrics(prep, fit, tuning, evaluation)
+    if fine_tuned is not None:
+        summary.update(fine_tuned_test_accuracy=fine_tuned.accuracy, fine_tuned_test_macro_f1=fine_tuned.macro_f1)
+    results.write_json(out / "metrics.json", summary)
+    log(f"results: {cfg.optimizer} seed {cfg.seed}: test accuracy {evaluation.accuracy:.3f}, "
+        f"macro-F1 {evaluation.macro_f1:.3f}, written to {out}")
+    return out
+
+
+def fine_tune_if_asked(prep: Prepared, fit: Fit, log=print) -> Evaluation | None:
+    """With ``fine_tune=True``: unfreeze the top Xception blocks, train end to end, score on test.
+
+    Meant for a machine with a GPU (a full Xception epoch runs at about 5 images/s on two CPU
+    cores). Returns None when fine-tuning was not asked for.
+    """
+    cfg = prep.cfg
+    if not cfg.fine_tune:
+        return None
+    from .train import fine_tune
+
+    root = data.images_root(prep.data_dir)
+
+    def images(name):
+        rows = prep.table[prep.table["split"] == name]
+        batch = np.stack([features.load_image(root / f, cfg.image_size) for f in rows["file"]])
+        return features.preprocess(batch), rows["label"].to_numpy(), rows["file"].tolist()
+
+    (x_train, y_train, _), (x_val, y_val, _), (x_test, y_test, files) = map(images, ("train", "val", "test"))
+    log(f"fine-tuning the last {cfg.fine_tune_blocks} Xception block(s) for {cfg.fine_tune_epochs} epoch(s)")
+    base = features.build_base(cfg.weights, cfg.image_size)
+    model, _ = fine_tune(base, fit.model, x_train, y_train, x_val, y_val, cfg.optimizer, fit.config,
+                         blocks=cfg.fine_tune_blocks, epochs=cfg.fine_tune_epochs, batch_size=min(16, cfg.batch_size),
+                         seed=cfg.seed)
+    return evaluate(y_test, np.asarray(model.predict(x_test, verbose=0)), files)

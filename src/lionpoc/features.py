@@ -1,0 +1,198 @@
+"""Preprocessing, the frozen Xception base, and the on-disk cache of its pooled features.
+
+The frozen base is by far the most expensive part of the study (about 15 images/s at 299 px on
+two CPU cores), and it gives the same output for every optimizer. So it runs once over all the
+images; its 2,048 pooled features per image are stored in ``data/processed/`` under a key made of
+the file list, the image size and the weights, and every run trains its head on them in seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from .errors import LionpocError
+from .results import atomic_path
+
+FEATURE_DIM = 2048
+IMAGENET_WEIGHTS_FILE = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+IMAGENET_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/xception/"
+                        + IMAGENET_WEIGHTS_FILE)
+RANDOM_WEIGHTS_SEED = 0  # weights=None must still give the same base in every process
+
+
+# ---------------------------------------------------------------------------------- preprocessing
+def load_image(path: str | Path, size: int) -> np.ndarray:
+    """Decode an image file to a ``size x size x 3`` float32 array in [0, 255] (RGB, bilinear resize)."""
+    with Image.open(path) as image:
+        image = image.convert("RGB").resize((size, size), Image.BILINEAR)
+        return np.asarray(image, dtype=np.float32)
+
+
+def preprocess(batch: np.ndarray) -> np.ndarray:
+    """Xception's own preprocessing: pixels scaled from [0, 255] to [-1, 1]."""
+    from keras.applications.xception import preprocess_input
+
+    return preprocess_input(batch.copy())
+
+
+def iter_batches(paths: list[Path], size: int, batch_size: int = 32):
+    """Yield ``(positions, preprocessed batch, failures)``; decoding runs in threads ahead of the model.
+
+    ``failures`` lists ``(position, reason)`` for files that cannot be decoded (corrupt, truncated,
+    empty, not an image): they are skipped, not fatal.
+    """
+    def decode(chunk):
+        ok, arrays, failed = [], [], []
+        for pos in chunk:
+            try:
+                arrays.append(load_image(paths[pos], size))
+                ok.append(pos)
+            except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+                failed.append((pos, f"{type(exc).__name__}: {exc}"))
+        batch = preprocess(np.stack(arrays)) if arrays else np.zeros((0, size, size, 3), np.float32)
+        return ok, batch, failed
+
+    chunks = [list(range(i, min(i + batch_size, len(paths)))) for i in range(0, len(paths), batch_size)]
+    # Pillow releases the GIL while decoding, so two threads keep the next batch ready.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield from pool.map(decode, chunks)
+
+
+# ---------------------------------------------------------------------------------- the base
+def weights_id(weights: str) -> str:
+    """A stable name for the weights, part of the cache key: ``imagenet``, ``none`` or ``file:<sha256>``."""
+    if weights in ("imagenet", "none"):
+        return weights
+    path = Path(weights)
+    if not path.is_file():
+        raise LionpocError(f"weights file {path} does not exist; pass --weights imagenet, none, or an existing file.")
+    return "file:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def ensure_imagenet_weights() -> None:
+    """Fail at once, with the way out, when the ImageNet weights are neither cached nor downloadable."""
+    cached = Path.home() / ".keras" / "models" / IMAGENET_WEIGHTS_FILE
+    if cached.is_file():
+        return
+    try:
+        socket.create_connection(("storage.googleapis.com", 443), timeout=5).close()
+    except OSError:
+        raise LionpocError(
+            f"the ImageNet weights of Xception are not in {cached.parent} and storage.googleapis.com cannot be "
+            f"reached: download {IMAGENET_WEIGHTS_URL} on a machine with internet and pass --weights <file> "
+            f"(or copy it to {cached}).") from None
+
+
+def build_base(weights: str, image_size: int):
+    """Xception without its classifier, global-average pooled, frozen (``trainable = False``)."""
+    import keras
+
+    if weights == "imagenet":
+        ensure_imagenet_weights()
+    if weights != "imagenet":
+        keras.utils.set_random_seed(RANDOM_WEIGHTS_SEED)
+    base = keras.applications.Xception(include_top=False, weights="imagenet" if weights == "imagenet" else None,
+                                       input_shape=(image_size, image_size, 3), pooling="avg")
+    if weights not in ("imagenet", "none"):
+        load_weights_file(base, Path(weights))
+    base.trainable = False
+    return base
+
+
+def load_weights_file(model, path: Path) -> None:
+    if not path.is_file():
+        raise LionpocError(f"weights file {path} does not exist.")
+    try:
+        model.load_weights(path)
+    except Exception as exc:  # Keras raises ValueError, OSError or h5py errors depending on the file
+        raise LionpocError(f"{path} is not a Keras weights file for Xception without its top "
+                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}).") from None
+
+
+# ---------------------------------------------------------------------------------- the cache
+@dataclass
+class Features:
+    """Pooled features of every readable image, with the files that could not be read."""
+
+    files: list[str]          # relative paths, in the order of ``values``
+    values: np.ndarray        # float32, (len(files), 2048)
+    skipped: list[dict]       # {"file", "reason"} for unreadable files
+    key: str
+    seconds: float            # time spent extracting (0 when read from the cache)
+    from_cache: bool
+
+
+def cache_key(files: list[str], root: Path, image_size: int, weights: str) -> str:
+    """Hash of what determines the features: file names and sizes, image size, weights."""
+    sizes = [(root / f).stat().st_size for f in files]
+    payload = json.dumps({"files": files, "sizes": sizes, "image_size": image_size,
+                          "weights": weights_id(weights), "version": 1})
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def load_or_extract(files: list[str], root: Path, image_size: int, weights: str, cache_dir: Path,
+                    batch_size: int = 32, log=print) -> Features:
+    """Features of ``files`` (relative to ``root``) from the cache, or computed once and cached."""
+    key = cache_key(files, root, image_size, weights)
+    path = Path(cache_dir) / f"features-{key}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as cached:
+                features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
+                                    key, 0.0, True)
+            log(f"features: {len(features.files)} images read from the cache {path}")
+            return features
+        except (OSError, ValueError, KeyError) as exc:
+            log(f"features: cache {path} is unreadable ({exc}); extracting again")
+    others = sorted(Path(cache_dir).glob("features-*.npz")) if Path(cache_dir).is_dir() else []
+    if others:
+        log(f"features: no cache for these files/size/weights (key {key}); {len(others)} other cache(s) kept")
+    features = extract(files, root, image_size, weights, batch_size, log)
+    features.key = key
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, files=np.array(features.files), values=features.values,
+                     skipped=json.dumps(features.skipped))
+    log(f"features: cached in {path}")
+    return features
+
+
+def extract(files: list[str], root: Path, image_size: int, weights: str, batch_size: int = 32,
+            log=print) -> Features:
+    """Run the frozen base once over every file; unreadable files are skipped and listed."""
+    from tqdm import tqdm
+
+    base = build_base(weights, image_size)
+    paths = [root / f for f in files]
+    kept, chunks, skipped = [], [], []
+    start = time.perf_counter()
+    with tqdm(total=len(paths), unit="img", desc=f"Xception features ({image_size} px)") as bar:
+        for ok, batch, failed in iter_batches(paths, image_size, batch_size):
+            if len(ok):
+                # predict_on_batch runs in inference mode: batch normalisation uses its stored
+                # statistics, as a frozen base must.
+                chunks.append(np.asarray(base.predict_on_batch(batch), dtype=np.float32))
+                kept.extend(ok)
+            skipped.extend({"file": files[pos], "reason": reason} for pos, reason in failed)
+            bar.update(len(ok) + len(failed))
+    seconds = time.perf_counter() - start
+    for item in skipped:
+        log(f"features: skipped unreadable file {item['file']} ({item['reason']})")
+    values = np.concatenate(chunks) if chunks else np.zeros((0, FEATURE_DIM), np.float32)
+    log(f"features: {len(kept)} images in {seconds:.1f} s ({len(kept) / max(seconds, 1e-9):.1f} images/s)")
+    return Features([files[i] for i in kept], values, skipped, "", seconds, False)
+
+
+def align(features: Features, table: pd.DataFrame) -> np.ndarray:
+    """Rows of ``features.values`` in the order of ``table['file']``."""
+    position = {f: i for i, f in enumerate(features.files)}
+    return features.values[[position[f] for f in table["file"]]]

@@ -1,0 +1,94 @@
+"""Figures shared by the notebook and the report (matplotlib; returned, never shown or saved here)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen on servers and CI; Jupyter still displays returned figures
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+COLOURS = {"adam": "#1f77b4", "adamw": "#2ca02c", "lion": "#d62728"}
+LABELS = {"adam": "Adam", "adamw": "AdamW", "lion": "Lion"}
+
+
+def history(history: pd.DataFrame, best_epoch: int, title: str = ""):
+    """Loss and accuracy per epoch, train and validation, with the kept (best) epoch marked."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    for ax, key, label in ((loss_ax, "loss", "Perte (entropie croisée)"), (acc_ax, "accuracy", "Exactitude")):
+        ax.plot(history["epoch"], history[key], label="entraînement", color="#555555")
+        ax.plot(history["epoch"], history[f"val_{key}"], label="validation", color="#d62728")
+        ax.axvline(best_epoch, color="#888888", linestyle="--", linewidth=1, label=f"époque retenue ({best_epoch})")
+        ax.set_xlabel("Époque")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    acc_ax.legend(loc="lower right", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
+    """One row per optimizer: loss and accuracy curves (train and validation), best epoch marked."""
+    fig, axes = plt.subplots(len(runs), 2, figsize=(9, 2.6 * len(runs)), constrained_layout=True, squeeze=False)
+    for row, (name, (hist, best)) in enumerate(runs.items()):
+        for ax, key, label in ((axes[row, 0], "loss", "Perte"), (axes[row, 1], "accuracy", "Exactitude")):
+            ax.plot(hist["epoch"], hist[key], color="#555555", label="entraînement")
+            ax.plot(hist["epoch"], hist[f"val_{key}"], color=COLOURS.get(name, "C0"), label="validation")
+            ax.axvline(best, color="#888888", linestyle="--", linewidth=1, label="époque retenue")
+            ax.set_ylabel(f"{LABELS.get(name, name)} — {label}")
+            ax.grid(alpha=0.3)
+        axes[row, 1].legend(loc="lower right", fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("Époque")
+    return fig
+
+
+def confusion(matrix: pd.DataFrame, title: str = "", ax=None):
+    """Row-normalised confusion matrix (each row sums to 1), readable breed names."""
+    values = matrix.to_numpy(dtype=float)
+    totals = values.sum(axis=1, keepdims=True)
+    normalised = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(7, 6), constrained_layout=True)
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(matrix))
+    ax.set_xticks(ticks, list(matrix.columns), rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(ticks, list(matrix.index), fontsize=7)
+    ax.set_xlabel("Race prédite")
+    ax.set_ylabel("Race réelle")
+    for i, j in zip(*np.nonzero(normalised >= 0.005)):
+        ax.text(j, i, f"{normalised[i, j]:.2f}".replace(".", ","), ha="center", va="center", fontsize=5,
+                color="white" if normalised[i, j] > 0.5 else "black")
+    if title:
+        ax.set_title(title)
+    if own:
+        fig.colorbar(image, ax=ax, fraction=0.046, label="Proportion de la race réelle")
+        return fig
+    return image
+
+
+def confusions(matrices: dict[str, pd.DataFrame]):
+    """The confusion matrices of several optimizers, one panel each, on a single figure."""
+    fig, axes = plt.subplots(len(matrices), 1, figsize=(6.5, 6.2 * len(matrices)), constrained_layout=True,
+                             squeeze=False)
+    for ax, (name, matrix) in zip(axes[:, 0], matrices.items()):
+        confusion(matrix, LABELS.get(name, name), ax=ax)
+    return fig
+
+
+def timing(table: pd.DataFrame):
+    """Bars: seconds per epoch and total training time per optimizer (``table`` indexed by optimizer)."""
+    fig, (per_epoch, total) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+    names = list(table.index)
+    colours = [COLOURS.get(n, "C0") for n in names]
+    labels = [LABELS.get(n, n) for n in names]
+    per_epoch.bar(labels, table["seconds_per_epoch"], color=colours)
+    per_epoch.set_ylabel("Secondes par époque")
+    total.bar(labels, table["train_seconds"], color=colours)
+    total.set_ylabel("Durée d'entraînement (s)")
+    for ax in (per_epoch, total):
+        ax.grid(axis="y", alpha=0.3)
+    return fig

@@ -1,0 +1,45 @@
+"""What the run was made with: library versions and the machine."""
+from __future__ import annotations
+
+import os
+import platform
+from importlib import metadata
+
+PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "pandas", "matplotlib", "papermill", "lionpoc")
+
+
+def versions() -> dict:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def machine() -> dict:
+    import psutil
+
+    return {"cpu": _cpu_name(), "cores": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "system": f"{platform.system()} {platform.release()}", "gpu": _gpus()}
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _gpus() -> list[str]:
+    try:
+        import tensorflow as tf
+
+        return [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
+    except Exception:  # no TensorFlow, or no driver: report none
+        return []

@@ -1,0 +1,56 @@
+"""Rendering the French report with Quarto (HTML and Typst PDF) from ``results/``."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import aggregate, paths
+from .errors import LionpocError
+
+OUTPUT_DIR = "_output"
+INSTALL_HINT = ("install Quarto >= 1.4 (`pip install quarto-cli`, which needs access to GitHub, or "
+                "https://quarto.org/docs/get-started/), then run `lionpoc render`")
+
+
+def quarto_binary() -> str | None:
+    return shutil.which("quarto")
+
+
+def check_results(results_dir: Path) -> list[str]:
+    """Raise when there is nothing to report; return the optimizers whose results are missing."""
+    missing = aggregate.missing(results_dir)
+    if len(missing) == 3:
+        raise LionpocError(f"no results in {results_dir}: run `lionpoc study` (or `lionpoc study --smoke` "
+                           "for a quick synthetic run) first.")
+    return missing
+
+
+def render(results_dir: Path, log=print) -> list[Path]:
+    """Run ``quarto render`` at the project root; return the HTML and PDF files produced."""
+    root = paths.project_root()
+    missing = check_results(results_dir)
+    for name in missing:
+        log(f"render: no results for {name}; the report will say so. Produce them with "
+            f"`lionpoc study --optimizers {name}`.")
+    quarto = quarto_binary()
+    if quarto is None:
+        raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")
+    env = {**os.environ, paths.RESULTS_ENV: str(results_dir)}
+    log(f"render: quarto render (HTML and PDF) from {results_dir}...")
+    done = subprocess.run([quarto, "render"], cwd=root, env=env)
+    if done.returncode != 0:
+        raise LionpocError(f"quarto render failed (exit code {done.returncode}); its messages are above.")
+    outputs = [p for p in (root / OUTPUT_DIR).rglob("index.*") if p.suffix in (".html", ".pdf")]
+    for path in outputs:
+        log(f"render: wrote {path}")
+    return outputs
+
+
+def render_or_explain(results_dir: Path, log=print) -> list[Path]:
+    """Render when Quarto is available; otherwise say how to get it (not an error for the study)."""
+    if quarto_binary() is None:
+        log(f"render: skipped, the quarto command is not installed: {INSTALL_HINT}.")
+        return []
+    return render(results_dir, log)

@@ -1,0 +1,105 @@
+"""The results layout on disk, and atomic writes: a file is either complete or absent.
+
+``results/<optimizer>/seed-<k>/`` holds one run (``training.ipynb``, ``metrics.json``, ``history.csv``,
+``tuning.csv``, ``predictions.csv``, ``confusion.csv``, ``classification_report.csv`` and figures);
+``results/`` itself holds what concerns the whole study (``split.csv``, ``summary.csv``, ...).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from .errors import LionpocError
+
+RUN_FILES = ("metrics.json", "history.csv", "tuning.csv", "predictions.csv", "confusion.csv",
+             "classification_report.csv", "training.ipynb")
+# Fields of metrics.json that measure time or the machine: everything else is reproducible.
+TIMING_KEYS = ("created_at", "train_seconds", "seconds_per_epoch", "tuning_seconds", "epoch_seconds", "machine")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The rename is atomic on POSIX file systems, so a reader (or a crash) never sees half a file, and
+    a failed write (disk full, exception) leaves the previous file untouched.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise LionpocError(f"cannot write in {path.parent}: {exc.strerror or exc}.") from None
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LionpocError(f"could not write {path}: {exc.strerror or exc}; the previous version is intact.") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json(path: str | Path, data) -> Path:
+    return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=_jsonable) + "\n")
+
+
+def write_csv(path: str | Path, table: pd.DataFrame, index: bool = False) -> Path:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=index, float_format="%.10g")
+    return Path(path)
+
+
+def save_figure(path: str | Path, figure) -> Path:
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=150, bbox_inches="tight", format=Path(path).suffix.lstrip("."))
+    return Path(path)
+
+
+def read_json(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def run_dir(results_dir: str | Path, optimizer: str, seed: int) -> Path:
+    return Path(results_dir) / optimizer / f"seed-{seed}"
+
+
+def is_complete(run: Path) -> bool:
+    """A run is complete when all its files exist (the notebook is moved in last)."""
+    return all((run / name).is_file() for name in RUN_FILES)
+
+
+def find_runs(results_dir: str | Path) -> pd.DataFrame:
+    """One row per complete run: optimizer, seed, path (sorted by optimizer then seed)."""
+    rows = []
+    for metrics in sorted(Path(results_dir).glob("*/seed-*/metrics.json")):
+        run = metrics.parent
+        if is_complete(run):
+            rows.append((run.parent.name, int(run.name.removeprefix("seed-")), run))
+    return pd.DataFrame(rows, columns=["optimizer", "seed", "path"]).sort_values(
+        ["optimizer", "seed"], ignore_index=True)
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
