@@ -1,0 +1,86 @@
+"""End to end, with the real commands: `lionpoc study --smoke` (three optimizers through papermill),
+its resumption, and papermill by hand on the template with the real photos."""
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from lionpoc import breeds
+
+pytestmark = pytest.mark.slow
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def lionpoc(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "lionpoc.cli", *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, request):
+    root = request.config.rootpath
+    out = tmp_path_factory.mktemp("smoke") / "results"
+    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, done
+
+
+def test_smoke_study_writes_every_file_for_every_optimizer(smoke):
+    out, done = smoke
+    for name in ("adam", "adamw", "lion"):
+        run = out / name / "seed-0"
+        for file in ("training.ipynb", "training.html", "metrics.json", "history.csv", "tuning.csv",
+                     "predictions.csv", "confusion.csv", "classification_report.csv", "history.png",
+                     "confusion.png"):
+            assert (run / file).is_file(), f"{run / file} missing"
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert metrics["data_kind"] == "synthetic" and metrics["weights"] == "none" and metrics["smoke"] is True
+        assert metrics["test_accuracy"] > 0.3  # chance is 1/15 = 0.067
+        assert metrics["versions"]["keras"] and metrics["machine"]["cores"] >= 1
+        history = pd.read_csv(run / "history.csv")
+        assert len(history) == metrics["epochs_run"] and (history["seconds"] > 0).all()
+        predictions = pd.read_csv(run / "predictions.csv")
+        assert len(predictions) == metrics["n_test"]
+        assert predictions["correct"].mean() == pytest.approx(metrics["test_accuracy"])
+        assert pd.read_csv(run / "confusion.csv", index_col=0).to_numpy().sum() == metrics["n_test"]
+        tuning = pd.read_csv(run / "tuning.csv")
+        assert len(tuning) == 9 and tuning["chosen"].sum() == 1
+        notebook = nbformat.read(run / "training.ipynb", as_version=4)
+        assert any("injected-parameters" in c.metadata.get("tags", []) for c in notebook.cells)
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["optimizer"].tolist() == ["adam", "adamw", "lion"]
+    split = pd.read_csv(out / "split.csv")
+    assert set(split["split"]) == {"train", "val", "test"} and split["breed"].nunique() == 15
+    assert "[3/3] lion seed 0" in done.stdout
+
+
+def test_a_second_study_resumes_and_redoes_nothing(smoke, request):
+    out, _ = smoke
+    before = (out / "lion" / "seed-0" / "metrics.json").read_text()
+    again = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=request.config.rootpath)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("already done with the same inputs, kept") == 3
+    assert "read from the cache" in again.stdout
+    assert (out / "lion" / "seed-0" / "metrics.json").read_text() == before
+
+
+def test_papermill_by_hand_on_the_real_photos(real_dir, tmp_path, request):
+    root = request.config.rootpath
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [sys.executable, "-m", "papermill", "analysis/train.ipynb", str(tmp_path / "out.ipynb"),
+         "-f", "analysis/params/lion.yaml", "-p", "smoke", "True", "-p", "data_dir", str(real_dir),
+         "-p", "results_dir", str(out), "-p", "epochs", "8"],
+        cwd=root, env=ENV, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((out / "lion" / "seed-0" / "metrics.json").read_text())
+    assert metrics["data_kind"] == "stanford_dogs" and metrics["n_test"] == 326 and metrics["image_size"] == 71
+    assert metrics["epochs_run"] <= 8
+    split = pd.read_csv(out / "split.csv")
+    counts = pd.crosstab(split["breed"], split["split"])
+    assert counts.sum(axis=1).to_dict()["n02085936-Maltese_dog"] == 252
+    assert counts["test"].sum() == 326 and counts.loc[list(breeds.FOLDERS), "test"].min() >= 20
