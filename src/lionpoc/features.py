@@ -127,7 +127,7 @@ class Features:
     values: np.ndarray        # float32, (len(files), 2048)
     skipped: list[dict]       # {"file", "reason"} for unreadable files
     key: str
-    seconds: float            # time spent extracting (0 when read from the cache)
+    seconds: float            # time the extraction took (stored in the cache, so known on a cache hit)
     from_cache: bool
 
 
@@ -135,7 +135,7 @@ def cache_key(files: list[str], root: Path, image_size: int, weights: str) -> st
     """Hash of what determines the features: file names and sizes, image size, weights."""
     sizes = [(root / f).stat().st_size for f in files]
     payload = json.dumps({"files": files, "sizes": sizes, "image_size": image_size,
-                          "weights": weights_id(weights), "version": 1})
+                          "weights": weights_id(weights), "version": 2})
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -148,7 +148,7 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
         try:
             with np.load(path, allow_pickle=False) as cached:
                 features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
-                                    key, 0.0, True)
+                                    key, float(cached["seconds"]), True)
             log(f"features: {len(features.files)} images read from the cache {path}")
             return features
         except (OSError, ValueError, KeyError) as exc:
@@ -161,7 +161,7 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, files=np.array(features.files), values=features.values,
-                     skipped=json.dumps(features.skipped))
+                     skipped=json.dumps(features.skipped), seconds=features.seconds)
     log(f"features: cached in {path}")
     return features
 

@@ -42,10 +42,24 @@ def render(results_dir: Path, log=print) -> list[Path]:
     done = subprocess.run([quarto, "render"], cwd=root, env=env)
     if done.returncode != 0:
         raise LionpocError(f"quarto render failed (exit code {done.returncode}); its messages are above.")
+    publish_notebooks(results_dir, root / OUTPUT_DIR)
     outputs = [p for p in (root / OUTPUT_DIR).rglob("index.*") if p.suffix in (".html", ".pdf")]
     for path in outputs:
         log(f"render: wrote {path}")
     return outputs
+
+
+def publish_notebooks(results_dir: Path, output_dir: Path) -> list[Path]:
+    """Copy the executed notebooks next to the report, where its links expect them
+    (``<output>/results/<optimizer>/seed-<k>/training.{html,ipynb}``), wherever the results live."""
+    copied = []
+    for source in sorted(Path(results_dir).glob("*/seed-*/training.*")):
+        if source.suffix in (".html", ".ipynb") and "partial" not in source.name and "failed" not in source.name:
+            target = output_dir / "results" / source.relative_to(results_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            copied.append(target)
+    return copied
 
 
 def render_or_explain(results_dir: Path, log=print) -> list[Path]:

@@ -116,7 +116,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
             log(f"{label}: running {TEMPLATE} with papermill ({len(cfg.grid_points())} configurations)...")
             t0 = time.perf_counter()
             execute(cfg, root, log)
-            timings[f"{cfg.optimizer}_seed{cfg.seed}_seconds"] = time.perf_counter() - t0
+            timings[f"{cfg.optimizer}_seconds"] = timings.get(f"{cfg.optimizer}_seconds", 0.0) + time.perf_counter() - t0
             metrics = results.read_json(results.run_dir(results_dir, cfg.optimizer, cfg.seed) / "metrics.json")
             log(f"{label}: test accuracy {metrics['test_accuracy']:.3f} in {time.perf_counter() - t0:.0f} s")
         table = aggregate.write_tables(results_dir)
@@ -131,5 +131,9 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         os.chdir(previous)
     log(f"study: results in {results_dir} ({time.perf_counter() - start:.0f} s)")
     if render_report:
-        render.render_or_explain(results_dir, log)
+        t0 = time.perf_counter()
+        if render.render_or_explain(results_dir, log):
+            timings["render_seconds"] = time.perf_counter() - t0
+    results.write_json(results_dir / "study.json", {"optimizers": list(optimizers), "seeds": seeds, "smoke": smoke,
+                                                    "timings": timings})
     return results_dir
