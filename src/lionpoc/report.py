@@ -355,7 +355,7 @@ class Report:
         n = int(self.runs["n_test"].iloc[0])
         best = float(self.summary["test_accuracy_mean"].max())
         low, high = stats.wilson_ci(round(best * n), n)
-        return Text(f"Avec {french.integer(n)} images de test, une image vaut {french.points(1 / n, 2)} ; "
+        return Text(f"Avec {french.integer(n)} images de test, une image vaut {french.number(100 / n, 2)} point ; "
                     f"une exactitude de {french.percent(best)} mesurée sur un seul essai a un intervalle de "
                     f"confiance à 95 % (Wilson) de {_interval(low, high)}.")
 
@@ -387,7 +387,7 @@ class Report:
                 loses = pair["ci_high"] < 0 and pair["p_value"] < 0.05
                 answer = ("Lion bat donc nettement" if beats else "Lion fait donc nettement moins bien que" if loses
                           else "Lion ne se distingue donc pas significativement de")
-                sentences.append(f"À la question posée, la réponse est : {answer} {LABELS[rival]} dans ce protocole.")
+                sentences.append(f"À la question posée, la réponse est : {_de(answer, LABELS[rival])} dans ce protocole.")
             faster = s.loc["lion", "train_seconds"] < s.drop(index="lion")["train_seconds"].min()
             per_epoch = s.loc["lion", "seconds_per_epoch"] / s.drop(index="lion")["seconds_per_epoch"].mean()
             epochs = s.loc["lion", "epochs_run"] / s.drop(index="lion")["epochs_run"].mean()
@@ -425,6 +425,13 @@ def _callout(kind: str, title: str, body: str) -> str:
     return f"::: {{.callout-{kind}}}\n## {title}\n\n{body}\n:::"
 
 
+def _de(text: str, name: str) -> str:
+    """``... de`` + name with the French elision before a vowel: "de AdamW" -> "d'AdamW"."""
+    if text.endswith(" de") and name[0].lower() in "aeiouy":
+        return f"{text[:-3]} d'{name}"
+    return f"{text} {name}"
+
+
 def _pm(mean: float, sd: float) -> str:
     return french.percent(mean) if math.isnan(sd) else f"{french.percent(mean)} ± {french.number(100 * sd, 1)}"
 
@@ -432,7 +439,10 @@ def _pm(mean: float, sd: float) -> str:
 def _interval(low: float, high: float, points: bool = False) -> str:
     if math.isnan(low):
         return "n.d. (une seule graine)"
-    fmt = (lambda v: french.number(100 * v, 1)) if points else french.percent
+    if points:
+        fmt = lambda v: french.number(100 * v, 1).replace("-", "−")  # noqa: E731
+    else:  # an accuracy lies in [0, 1], even when a t interval over few seeds spills over
+        fmt = lambda v: french.percent(min(1.0, max(0.0, v)))  # noqa: E731
     return f"[{fmt(low)} ; {fmt(high)}]"
 
 
