@@ -53,8 +53,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure speed and memory ratios; writes results/benchmark.json")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
-    p.add_argument("--images", type=int, default=96, help="images per timing (default 96)")
-    p.add_argument("--image-size", type=int, default=160, help="input side in pixels (default 160)")
+    p.add_argument("--images", type=int, default=128, help="images per timing (default 128)")
+    p.add_argument("--image-size", type=int, default=299, help="input side in pixels (default 299, as in the real study)")
     p.add_argument("--skip-smoke-study", action="store_true", help="do not time a whole smoke study")
     return main
 

@@ -6,6 +6,7 @@ The same names are used by the notebook's ``parameters`` cell, the YAML files un
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from pathlib import Path
 from typing import Any, Mapping
@@ -78,10 +79,17 @@ class RunConfig:
 
     @classmethod
     def from_namespace(cls, namespace: Mapping[str, Any]) -> "RunConfig":
-        """Build from the variables of the notebook's ``parameters`` cell (``globals()``)."""
+        """Build from the variables of the notebook's ``parameters`` cell (``globals()``).
+
+        A variable papermill injected that is not a parameter (a typo in a YAML file) is refused;
+        modules, functions, classes and IPython's own names are not parameters and are ignored.
+        """
         names = [f.name for f in dataclasses.fields(cls)]
-        return cls.from_params({name: namespace[name] for name in names if name in namespace},
-                               source="notebook parameters")
+        ipython = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+        extra = sorted(k for k, v in namespace.items() if k not in names and k not in ipython
+                       and not k.startswith("_") and not inspect.ismodule(v) and not callable(v))
+        return cls.from_params({**{name: namespace[name] for name in names if name in namespace},
+                                **{name: namespace[name] for name in extra}}, source="notebook parameters")
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides) -> "RunConfig":

@@ -23,6 +23,18 @@ def run_configs(optimizers, seeds, overrides: dict, root: Path) -> list[RunConfi
             for name in optimizers for seed in seeds]
 
 
+def ensure_writable(folder: Path) -> None:
+    """Fail before any work when the results folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise LionpocError(f"the results folder {folder} is not writable ({exc.strerror or exc}); "
+                           "pass --results-dir with a folder you can write to.") from None
+
+
 def guard_results(results_dir: Path, smoke: bool, log=print) -> None:
     """A smoke run never overwrites a real study; a real study replaces old smoke results."""
     runs = aggregate.load_runs(results_dir) if results_dir.is_dir() else None
@@ -80,7 +92,7 @@ def is_done(cfg: RunConfig, feature_key: str) -> bool:
 
 def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
-              force: bool = False, render_report: bool = True, log=print) -> Path:
+              force: bool = False, render_report: bool = True, cache_dir=None, log=print) -> Path:
     """Run (or resume) the study; return the results folder.
 
     Finished runs whose inputs have not changed are kept, so an interrupted study resumes where
@@ -91,13 +103,15 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     seeds = seeds if seeds is not None else (1 if smoke else 3)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
-    overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(root / "data/processed"),
+    cache_dir = Path(cache_dir).resolve() if cache_dir else root / "data" / "processed"
+    overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir),
                  "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
     overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size)) if v is not None})
     configs = run_configs(optimizers, range(seeds), overrides, root)
     if overrides["data_dir"] is None and not smoke:
         overrides["data_dir"] = str(data.resolve_data_dir().resolve())
         configs = [c.replace(data_dir=overrides["data_dir"]) for c in configs]
+    ensure_writable(results_dir)
     guard_results(results_dir, smoke, log)
     timings = {}
 
