@@ -335,6 +335,43 @@ class Report:
                     f"({_reason_fr(b.get('reason'))}) ; l'étude de 2023 indiquait une exactitude de "
                     f"{french.percent(STUDY_2023['baseline_accuracy'], 0)} pour sa référence.")
 
+    # ------------------------------------------------------------------ performance of the prototype
+    @cached_property
+    def benchmark(self) -> dict | None:
+        path = self.results_dir / "benchmark.json"
+        return results.read_json(path) if path.is_file() else None
+
+    def benchmark_text(self) -> Text:
+        b = self.benchmark
+        if b is None:
+            return Text("Aucune mesure de performance n'est disponible : lancez `lionpoc bench` pour l'obtenir.")
+        cache, extraction = b["cache"], b["extraction"]
+        day = '/'.join(reversed(b['created_at'][:10].split('-')))
+        text = (f"Mesuré le {day} sur {b['machine']['cores']} cœurs ({b['machine']['cpu']}), "
+                f"à {cache['image_size']} pixels et sur {cache['images']} images : une époque de la tête sur les "
+                f"caractéristiques en cache prend {french.seconds(cache['cached_epoch_seconds'])}, contre "
+                f"{french.seconds(cache['naive_epoch_seconds'])} si chaque époque refait passer les images dans "
+                f"Xception, soit un facteur {french.number(cache['speedup'], 0)}. L'extraction traite "
+                f"{french.number(extraction['pipeline_images_per_second'], 1)} images par seconde, "
+                f"{french.percent(extraction['pipeline_fraction_of_bare'], 0)} du débit du seul passage avant "
+                f"({french.number(extraction['bare_forward_images_per_second'], 1)} images/s) : le décodage des "
+                f"images, fait en parallèle, ne freine presque pas le modèle.")
+        smoke = b.get("smoke_study")
+        if smoke:
+            text += (f" L'étude de démonstration complète (`--smoke`) dure {french.seconds(smoke['total_seconds'])}, "
+                     f"dont {french.seconds(smoke.get('features_seconds', 0))} d'extraction des caractéristiques.")
+        return Text(text)
+
+    def benchmark_table(self) -> Table:
+        if self.benchmark is None:
+            return Table(pd.DataFrame({"Modèle": ["benchmark.json absent : lancer `lionpoc bench`"]}))
+        rows = [{"Modèle": {"head": "Tête seule", "xception": "Xception complet"}[o["model"]],
+                 "Optimiseur": LABELS[o["optimizer"]], "Lot": str(o["batch"]),
+                 "Temps par pas": french.seconds(o["step_seconds"]) if o["step_seconds"] >= 0.01
+                 else f"{french.number(1000 * o['step_seconds'], 2)}{french.NNBSP}ms",
+                 "État": french.bytes_(o["state_bytes"])} for o in self.benchmark["optimizers"]]
+        return Table(pd.DataFrame(rows))
+
     # ------------------------------------------------------------------ conclusion
     def ranking(self) -> list[str]:
         return list(self.summary.sort_values("test_accuracy_mean", ascending=False)["optimizer"]) \

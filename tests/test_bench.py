@@ -1,0 +1,19 @@
+"""The benchmark runs and writes valid numbers (timings are printed, never asserted)."""
+import json
+import math
+
+from lionpoc.bench import run_benchmark
+
+
+def test_benchmark_writes_positive_finite_numbers(tmp_path):
+    # Tiny sizes: the full Xception of the optimizer comparison at 71 px, 16 images.
+    report = run_benchmark(tmp_path, images=16, image_size=71, smoke_study=False, log=lambda *_: None)
+    saved = json.loads((tmp_path / "benchmark.json").read_text())
+    assert saved["cache"]["images"] == 16
+    numbers = [saved["cache"]["cached_epoch_seconds"], saved["cache"]["naive_epoch_seconds"],
+               saved["extraction"]["pipeline_images_per_second"], saved["extraction"]["bare_forward_images_per_second"]]
+    assert all(math.isfinite(x) and x > 0 for x in numbers)
+    rows = {(o["model"], o["optimizer"]): o for o in saved["optimizers"]}
+    assert len(rows) == 6 and all(o["step_seconds"] > 0 for o in rows.values())
+    assert rows[("xception", "lion")]["state_bytes"] * 2 == rows[("xception", "adamw")]["state_bytes"]
+    assert report["cache"]["speedup"] == saved["cache"]["speedup"]
