@@ -51,6 +51,8 @@ def test_smoke_study_writes_every_file_for_every_optimizer(smoke):
         assert len(tuning) == 9 and tuning["chosen"].sum() == 1
         notebook = nbformat.read(run / "training.ipynb", as_version=4)
         assert any("injected-parameters" in c.metadata.get("tags", []) for c in notebook.cells)
+        images = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 2  # the curves and the confusion matrix, each shown once
     summary = pd.read_csv(out / "summary.csv")
     assert summary["optimizer"].tolist() == ["adam", "adamw", "lion"]
     split = pd.read_csv(out / "split.csv")

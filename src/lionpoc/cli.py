@@ -59,6 +59,11 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def log(message: str) -> None:
+    """Progress lines, flushed at once so they appear live even when the output is piped."""
+    print(message, flush=True)
+
+
 def run(args: argparse.Namespace) -> None:
     if args.command == "download":
         from .data import resolve_data_dir
@@ -76,18 +81,18 @@ def run(args: argparse.Namespace) -> None:
         from .study import run_study
 
         run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
-                  args.image_size, args.split, args.force, not args.no_render)
+                  args.image_size, args.split, args.force, not args.no_render, log=log)
     elif args.command == "render":
         from . import paths
         from .render import render
 
-        render(paths.results_dir(args.results_dir))
+        render(paths.results_dir(args.results_dir), log)
     elif args.command == "bench":
         from . import paths
         from .bench import run_benchmark
 
         run_benchmark(paths.results_dir(args.results_dir), args.images, args.image_size,
-                      smoke_study=not args.skip_smoke_study)
+                      smoke_study=not args.skip_smoke_study, log=log)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,7 @@
 """Figures shared by the notebook and the report (matplotlib; returned, never shown or saved here)."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # no screen on servers and CI; Jupyter still displays returned figures
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # without a screen matplotlib falls back to Agg; Jupyter uses inline
 import numpy as np
 import pandas as pd
 

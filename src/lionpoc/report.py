@@ -232,18 +232,18 @@ class Report:
         for name in self.optimizers:
             run = Path(self.runs[self.runs["optimizer"] == name]["path"].iloc[0])
             runs[name] = (pd.read_csv(run / "history.csv"), int(results.read_json(run / "metrics.json")["best_epoch"]))
-        return figures.histories(runs) if runs else _empty_figure()
+        return _shown_once(figures.histories(runs) if runs else _empty_figure())
 
     def confusion_figure(self, optimizer: str):
         if optimizer not in self.optimizers:
             return _empty_figure(f"{LABELS[optimizer]} : résultats absents")
         run = Path(self.runs[self.runs["optimizer"] == optimizer]["path"].iloc[0])
-        return figures.confusion(pd.read_csv(run / "confusion.csv", index_col=0))
+        return _shown_once(figures.confusion(pd.read_csv(run / "confusion.csv", index_col=0)))
 
     def timing_figure(self):
         if self.summary.empty:
             return _empty_figure()
-        return figures.timing(self.summary.set_index("optimizer"))
+        return _shown_once(figures.timing(self.summary.set_index("optimizer")))
 
     def comparison_2023_table(self) -> Table:
         """Our accuracy and training time next to the 2023 study's single runs."""
@@ -493,10 +493,19 @@ def _reason_fr(reason: str | None) -> str:
     return reason or "raison inconnue"
 
 
+def _shown_once(fig):
+    """Close the figure before returning it: Jupyter then displays the returned value only, instead of
+    also drawing every open figure at the end of the cell (which would show it twice)."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return fig
+
+
 def _empty_figure(message: str = "Aucun résultat"):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 1.2))
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center", va="center")
-    return fig
+    return _shown_once(fig)

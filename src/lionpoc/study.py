@@ -109,7 +109,8 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size)) if v is not None})
     configs = run_configs(optimizers, range(seeds), overrides, root)
     if overrides["data_dir"] is None and not smoke:
-        overrides["data_dir"] = str(data.resolve_data_dir().resolve())
+        default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
+        overrides["data_dir"] = str(default if default.is_absolute() else root / default)
         configs = [c.replace(data_dir=overrides["data_dir"]) for c in configs]
     ensure_writable(results_dir)
     guard_results(results_dir, smoke, log)
