@@ -29,15 +29,10 @@ def _best_of(fn, repeat: int = 3) -> float:
 
 def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, log=print) -> dict:
     """One training epoch of the head on cached features vs an epoch running the frozen base on each image."""
-    import keras
-
     from .train import build_head
 
     base = features.build_base("none", image_size)
-    feats = features.extract([p.name for p in paths], paths[0].parent, image_size, "none", log=lambda *_: None) \
-        if len({p.parent for p in paths}) == 1 else None
-    batches = [(ok, batch) for ok, batch, _ in features.iter_batches(paths, image_size)]
-    values = np.concatenate([base.predict_on_batch(b) for _, b in batches]) if feats is None else feats.values
+    values = np.concatenate([base.predict_on_batch(b) for _, b, _ in features.iter_batches(paths, image_size)])
     head = build_head(values, len(breeds.FOLDERS))
     head.compile(make_optimizer("lion", 1e-4), "sparse_categorical_crossentropy")
     head.fit(values, labels, epochs=1, batch_size=32, verbose=0)  # warm-up (graph tracing)
@@ -51,7 +46,6 @@ def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, log=prin
     naive_epoch()
     naive = _best_of(naive_epoch, repeat=2)
     log(f"bench: epoch on cached features {cached:.3f} s vs naive epoch {naive:.2f} s -> {naive / cached:.0f}x")
-    del keras
     return {"images": len(paths), "image_size": image_size, "cached_epoch_seconds": cached,
             "naive_epoch_seconds": naive, "speedup": naive / cached}
 

@@ -107,11 +107,10 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir),
                  "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
     overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size)) if v is not None})
-    configs = run_configs(optimizers, range(seeds), overrides, root)
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
-        configs = [c.replace(data_dir=overrides["data_dir"]) for c in configs]
+    configs = run_configs(optimizers, range(seeds), overrides, root)
     ensure_writable(results_dir)
     guard_results(results_dir, smoke, log)
     timings = {}
