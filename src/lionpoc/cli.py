@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .config import OPTIMIZERS, SPLITS
+from .console import native_stderr_to, quiet_environment
 from .errors import LionpocError
 
 
@@ -47,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLITS, default="random", help="random 80/10/10 (default) or official lists")
     p.add_argument("--force", action="store_true", help="redo runs even when their results are up to date")
     p.add_argument("--no-render", action="store_true", help="do not render the report at the end")
+    p.add_argument("--jobs", type=int, help="notebook executions run at once (default: up to 2, one per core)")
 
     p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
@@ -57,6 +59,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, default=299, help="input side in pixels (default 299, as in the real study)")
     p.add_argument("--skip-smoke-study", action="store_true", help="do not time a whole smoke study")
     return main
+
+
+def study_log(results_dir) -> Path:
+    """``<results>/logs/study.log`` when the results folder exists; else a file in the temporary folder
+    (a study that fails at its checks must not create the results folder)."""
+    import tempfile
+
+    from . import paths
+
+    folder = paths.results_dir(results_dir)
+    return folder / "logs" / "study.log" if folder.is_dir() else Path(tempfile.gettempdir()) / "lionpoc-study.log"
 
 
 def log(message: str) -> None:
@@ -80,8 +93,14 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "study":
         from .study import run_study
 
-        run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
-                  args.image_size, args.split, args.force, not args.no_render, log=log)
+        with native_stderr_to(study_log(args.results_dir)) as log_file:
+            try:
+                run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
+                          args.image_size, args.split, args.force, not args.no_render, jobs=args.jobs, log=log)
+            except LionpocError as exc:
+                if log_file and "kernel log" not in str(exc):
+                    raise LionpocError(f"{exc} (full log: {log_file})") from None
+                raise
     elif args.command == "render":
         from . import paths
         from .render import render
@@ -96,6 +115,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_environment()
     args = parser().parse_args(argv)
     try:
         run(args)

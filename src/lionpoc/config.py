@@ -36,7 +36,7 @@ class RunConfig:
     patience: int = 10
     batch_size: int = 32
     dropout: float = 0.2
-    seed: int = 0
+    seeds: list = dataclasses.field(default_factory=lambda: [0])
     image_size: int = 299
     weights: str = "imagenet"
     data_dir: str | None = None
@@ -48,9 +48,7 @@ class RunConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     smoke: bool = False
-    fine_tune: bool = False
-    fine_tune_epochs: int = 5
-    fine_tune_blocks: int = 2
+    force: bool = False
 
     def __post_init__(self):
         self.validate()
@@ -75,7 +73,10 @@ class RunConfig:
         if values.get("smoke"):
             # Smoke values are defaults: a value given explicitly still wins.
             values = {**SMOKE_OVERRIDES, **values}
-        return cls(**values)
+        try:
+            return cls(**values)
+        except LionpocError as exc:
+            raise LionpocError(f"{source}: {exc}") from None
 
     @classmethod
     def from_namespace(cls, namespace: Mapping[str, Any]) -> "RunConfig":
@@ -110,7 +111,11 @@ class RunConfig:
         _check(self.patience >= 0, f"patience must be 0 or more, got {self.patience}.")
         _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}.")
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}.")
-        _check(self.seed >= 0 and self.split_seed >= 0, "seed and split_seed must be 0 or more.")
+        _check(isinstance(self.seeds, (list, tuple)) and len(self.seeds) > 0
+               and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds)
+               and len(set(self.seeds)) == len(self.seeds),
+               f"seeds must be a non-empty list of distinct integers >= 0, got {self.seeds!r}.")
+        _check(self.split_seed >= 0, f"split_seed must be 0 or more, got {self.split_seed}.")
         _check(self.image_size >= MIN_IMAGE_SIZE,
                f"image_size must be at least {MIN_IMAGE_SIZE} pixels (Xception's minimum), got {self.image_size}.")
         _check(self.split in SPLITS, f"unknown split {self.split!r}; valid splits are: {', '.join(SPLITS)}.")
@@ -119,8 +124,6 @@ class RunConfig:
                f"split fractions must each lie strictly between 0 and 1, got {fractions}.")
         _check(math.isclose(sum(fractions), 1.0, abs_tol=1e-6),
                f"split fractions must sum to 1, got {' + '.join(map(str, fractions))} = {sum(fractions):g}.")
-        _check(self.fine_tune_epochs >= 1 and self.fine_tune_blocks >= 1,
-               "fine_tune_epochs and fine_tune_blocks must be at least 1.")
         self._validate_grid()
 
     def _validate_grid(self) -> None:
@@ -177,6 +180,7 @@ def _coerce(name: str, value: Any, field: dataclasses.Field, source: str) -> Any
         "float": isinstance(value, (int, float)) and not isinstance(value, bool),
         "bool": isinstance(value, bool),
         "dict": isinstance(value, dict),
+        "list": isinstance(value, (list, tuple)),
     }.get(kind.split(" ")[0], isinstance(value, str))
     if kind.startswith("str") and isinstance(value, Path):
         return str(value)

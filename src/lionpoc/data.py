@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -126,8 +127,31 @@ def make_split(table: pd.DataFrame, split: str, data_dir: Path, fractions, seed:
     if split == "official":
         column = split_official(table, data_dir, fractions[1], seed)
     else:
-        column = split_random(table, fractions, seed)
+        needed = min_images_per_breed(tuple(fractions))
+        _check_class_sizes(table, needed)
+        try:
+            column = split_random(table, fractions, seed)
+        except ValueError as exc:  # scikit-learn's own refusal, for unequal breeds near the minimum
+            raise LionpocError(f"cannot split these images into train, validation and test ({exc}); "
+                               f"give each breed at least {needed + 2} images.") from None
     return table.assign(split=column.to_numpy())
+
+
+@lru_cache(maxsize=None)
+def min_images_per_breed(fractions: tuple = (0.8, 0.1, 0.1)) -> int:
+    """The fewest images per breed that the stratified random split accepts (10 for 80/10/10).
+
+    Found by trying the split on equal breeds: the test and validation parts must each hold at
+    least one image of every breed.
+    """
+    for k in range(MIN_IMAGES_PER_BREED, 1000):
+        table = pd.DataFrame({"breed": np.repeat(breeds.FOLDERS, k), "label": np.repeat(np.arange(15), k)})
+        try:
+            split_random(table, fractions, 0)
+            return k
+        except (ValueError, LionpocError):
+            continue
+    return 1000
 
 
 def split_counts(split_table: pd.DataFrame) -> pd.DataFrame:
@@ -143,4 +167,5 @@ def _check_class_sizes(table: pd.DataFrame, needed: int = MIN_IMAGES_PER_BREED) 
     short = [f"{b} ({sizes.get(b, 0)})" for b in breeds.FOLDERS if sizes.get(b, 0) < needed]
     if short:
         raise LionpocError(
-            f"too few readable images to split for: {', '.join(short)}; each breed needs at least {needed}.")
+            f"too few readable images to split for: {', '.join(short)}; each breed needs at least {needed} "
+            "(one in each of train, validation and test, in their proportions).")

@@ -1,7 +1,7 @@
-"""The steps of one run, as called by the notebook ``analysis/train.ipynb``.
+"""The steps of one optimizer's runs, as called by the notebook ``analysis/train.ipynb``.
 
-prepare (data, cached features, split) -> tune (grid on the validation split) -> test (once,
-for the chosen configuration) -> save (every result file, atomically).
+prepare (data, cached features, split; once) -> for each seed: tune (grid on the validation split)
+-> test (once, for the chosen configuration) -> save (every result file, atomically).
 """
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import breeds, data, features, machine, results
+from . import breeds, data, features, figures, machine, results
 from .config import RunConfig
 from .evaluate import Evaluation, evaluate
 from .synth import make_synthetic
 from .train import Fit, grid_search
+from .grid import GridTrainer
 
 SYNTHETIC_DIR = Path("data/synthetic")
 SMOKE_PER_CLASS = 60
@@ -35,6 +36,7 @@ class Prepared:
     table: pd.DataFrame                      # file, breed, label, split (readable images only)
     features: features.Features
     notes: list[str] = field(default_factory=list)
+    trainer: GridTrainer | None = field(default=None, repr=False)  # compiled once, reused for every seed
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         rows = self.table[self.table["split"] == name]
@@ -53,6 +55,7 @@ def data_dir_for(cfg: RunConfig, log=print) -> Path:
 
 def prepare(cfg: RunConfig, log=print) -> Prepared:
     """List the images, get their features (cache or one pass of the base), split the readable ones."""
+    machine.limit_threads()
     data_dir = data_dir_for(cfg, log)
     table, notes = data.list_images(data_dir)
     for note in notes:
@@ -70,14 +73,18 @@ def prepare(cfg: RunConfig, log=print) -> Prepared:
     return Prepared(cfg, data_dir, data.data_kind(data_dir), split, feats, notes)
 
 
-def tune(prep: Prepared, log=print) -> tuple[Fit, pd.DataFrame]:
+def tune(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame]:
     """Grid search on train/validation only; returns the chosen head and the table of every configuration."""
     cfg = prep.cfg
     x_train, y_train, _ = prep.part("train")
     x_val, y_val, _ = prep.part("val")
-    return grid_search(x_train, y_train, x_val, y_val, cfg.optimizer, cfg.grid_points(), len(breeds.FOLDERS),
-                       log=log, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size,
-                       dropout=cfg.dropout, seed=cfg.seed)
+    points = cfg.grid_points()
+    if prep.trainer is None:
+        prep.trainer = GridTrainer(cfg.optimizer, points, x_train.shape[1], len(breeds.FOLDERS),
+                                   n_train=len(x_train), batch_size=cfg.batch_size, dropout=cfg.dropout)
+    return grid_search(x_train, y_train, x_val, y_val, cfg.optimizer, points, len(breeds.FOLDERS), log=log,
+                       trainer=prep.trainer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size,
+                       dropout=cfg.dropout, seed=seed)
 
 
 def test(prep: Prepared, fit: Fit) -> Evaluation:
@@ -87,20 +94,73 @@ def test(prep: Prepared, fit: Fit) -> Evaluation:
     return evaluate(y_test, probabilities, files)
 
 
-def run_key(cfg: RunConfig, feature_key: str) -> str:
-    """Identity of a run's inputs: two runs with the same key give the same numbers."""
-    params = {k: v for k, v in cfg.to_params().items() if k not in ("results_dir", "data_dir", "cache_dir")}
-    payload = json.dumps({"params": params, "features": feature_key}, sort_keys=True)
+@dataclass
+class SeedRun:
+    """One seed of one optimizer, trained now or kept from an earlier study with the same inputs."""
+
+    seed: int
+    folder: Path
+    metrics: dict
+    tuning: pd.DataFrame
+    kept: bool
+
+    def show(self):
+        """What the notebook displays for this seed: the grid's table and the two figures."""
+        from IPython.display import Image, Markdown, display
+
+        state = "reprise d'une étude précédente (mêmes entrées)" if self.kept else "entraînée à l'instant"
+        display(Markdown(f"### Graine {self.seed} ({state})\n\nExactitude sur le test : "
+                         f"**{self.metrics['test_accuracy']:.3f}** ; F1 macro : {self.metrics['test_macro_f1']:.3f}"))
+        display(self.tuning)
+        for name in ("history", "confusion"):
+            if (self.folder / f"{name}.png").is_file():
+                display(Image(filename=str(self.folder / f"{name}.png"), width=700))
+
+
+def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
+    """Tune, test once and save one seed; a seed already done with the same inputs is kept as it is."""
+    cfg = prep.cfg
+    out = results.run_dir(cfg.results_dir, cfg.optimizer, seed)
+    if not cfg.force and is_done(cfg, seed, prep.features.key):
+        log(f"{cfg.optimizer} seed {seed}: already done with the same inputs, kept")
+        return SeedRun(seed, out, results.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
+    fit, tuning = tune(prep, seed, log)
+    evaluation = test(prep, fit)
+    title = f"{cfg.optimizer}, graine {seed}"
+    figs = {"history": figures.history(fit.history, fit.best_epoch, title),
+            "confusion": figures.confusion(evaluation.confusion, title)}
+    save(prep, seed, fit, tuning, evaluation, figs, log)
+    for fig in figs.values():
+        figures.close(fig)
+    return SeedRun(seed, out, results.read_json(out / "metrics.json"), tuning, False)
+
+
+def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
+    """True when the seed's results exist and were made from exactly these inputs."""
+    run = results.run_dir(cfg.results_dir, cfg.optimizer, seed)
+    if not results.is_complete(run):
+        return False
+    try:
+        return results.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)
+    except (OSError, ValueError):
+        return False
+
+
+def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
+    """Identity of a seed's inputs: two runs with the same key give the same numbers."""
+    params = {k: v for k, v in cfg.to_params().items()
+              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force")}
+    payload = json.dumps({"params": params, "seed": seed, "features": feature_key}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def metrics(prep: Prepared, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation) -> dict:
+def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation) -> dict:
     """The flat, machine-readable summary of a run (``metrics.json``)."""
     cfg = prep.cfg
     counts = prep.table["split"].value_counts()
     epochs_run = len(fit.history)
     return {
-        "optimizer": cfg.optimizer, "seed": cfg.seed, "smoke": cfg.smoke,
+        "optimizer": cfg.optimizer, "seed": seed, "smoke": cfg.smoke,
         "learning_rate": fit.config["learning_rate"],
         "weight_decay": fit.config.get("weight_decay", 0.0), "l2": fit.config.get("l2", 0.0),
         "test_accuracy": evaluation.accuracy, "test_macro_f1": evaluation.macro_f1,
@@ -116,20 +176,21 @@ def metrics(prep: Prepared, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluati
         "weights_id": features.weights_id(cfg.weights), "image_size": cfg.image_size, "split": cfg.split,
         "feature_key": prep.features.key, "feature_seconds": prep.features.seconds,
         "skipped_files": prep.features.skipped, "notes": prep.notes,
-        "run_key": run_key(cfg, prep.features.key),
-        "params": cfg.to_params(), "versions": machine.versions(), "machine": machine.machine(),
+        "run_key": run_key(cfg, seed, prep.features.key),
+        "params": {**{k: v for k, v in cfg.to_params().items() if k not in ("seeds", "force")}, "seed": seed}, "versions": machine.versions(), "machine": machine.machine(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def save(prep: Prepared, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation, figures: dict | None = None,
-         fine_tuned: Evaluation | None = None, log=print) -> Path:
-    """Write the run's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
+def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
+         figures: dict | None = None, log=print) -> Path:
+    """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
 
-    Every file is written atomically; ``metrics.json`` goes last among the run's own files.
+    Every file is written atomically; ``metrics.json`` goes last, so a run without it is not done.
     """
     cfg = prep.cfg
-    out = results.run_dir(cfg.results_dir, cfg.optimizer, cfg.seed)
+    out = results.run_dir(cfg.results_dir, cfg.optimizer, seed)
+    (out / "metrics.json").unlink(missing_ok=True)  # a run being rewritten is not done until the end
     results.write_csv(Path(cfg.results_dir) / "split.csv", prep.table[["file", "breed", "label", "split"]])
     results.write_csv(out / "history.csv", fit.history)
     results.write_csv(out / "tuning.csv", tuning)
@@ -138,37 +199,7 @@ def save(prep: Prepared, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
     results.write_csv(out / "classification_report.csv", evaluation.report, index=True)
     for name, figure in (figures or {}).items():
         results.save_figure(out / f"{name}.png", figure)
-    summary = metrics(prep, fit, tuning, evaluation)
-    if fine_tuned is not None:
-        summary.update(fine_tuned_test_accuracy=fine_tuned.accuracy, fine_tuned_test_macro_f1=fine_tuned.macro_f1)
-    results.write_json(out / "metrics.json", summary)
-    log(f"results: {cfg.optimizer} seed {cfg.seed}: test accuracy {evaluation.accuracy:.3f}, "
+    results.write_json(out / "metrics.json", metrics(prep, seed, fit, tuning, evaluation))
+    log(f"results: {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f}, "
         f"macro-F1 {evaluation.macro_f1:.3f}, written to {out}")
     return out
-
-
-def fine_tune_if_asked(prep: Prepared, fit: Fit, log=print) -> Evaluation | None:
-    """With ``fine_tune=True``: unfreeze the top Xception blocks, train end to end, score on test.
-
-    Meant for a machine with a GPU (a full Xception epoch runs at about 5 images/s on two CPU
-    cores). Returns None when fine-tuning was not asked for.
-    """
-    cfg = prep.cfg
-    if not cfg.fine_tune:
-        return None
-    from .train import fine_tune
-
-    root = data.images_root(prep.data_dir)
-
-    def images(name):
-        rows = prep.table[prep.table["split"] == name]
-        batch = np.stack([features.load_image(root / f, cfg.image_size) for f in rows["file"]])
-        return features.preprocess(batch), rows["label"].to_numpy(), rows["file"].tolist()
-
-    (x_train, y_train, _), (x_val, y_val, _), (x_test, y_test, files) = map(images, ("train", "val", "test"))
-    log(f"fine-tuning the last {cfg.fine_tune_blocks} Xception block(s) for {cfg.fine_tune_epochs} epoch(s)")
-    base = features.build_base(cfg.weights, cfg.image_size)
-    model, _ = fine_tune(base, fit.model, x_train, y_train, x_val, y_val, cfg.optimizer, fit.config,
-                         blocks=cfg.fine_tune_blocks, epochs=cfg.fine_tune_epochs, batch_size=min(16, cfg.batch_size),
-                         seed=cfg.seed)
-    return evaluate(y_test, np.asarray(model.predict(x_test, verbose=0)), files)

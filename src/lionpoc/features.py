@@ -92,6 +92,14 @@ def ensure_imagenet_weights() -> None:
             f"(or copy it to {cached}).") from None
 
 
+def check_weights(weights: str) -> None:
+    """Fail at once when the weights cannot be had: an absent file, or ImageNet offline and not cached."""
+    if weights == "imagenet":
+        ensure_imagenet_weights()
+    elif weights != "none":
+        weights_id(weights)
+
+
 def build_base(weights: str, image_size: int):
     """Xception without its classifier, global-average pooled, frozen (``trainable = False``)."""
     import keras

@@ -89,3 +89,8 @@ def timing(table: pd.DataFrame):
     for ax in (per_epoch, total):
         ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+def close(fig) -> None:
+    """Release a figure once it is saved (a notebook that runs several seeds would otherwise keep them all)."""
+    plt.close(fig)

@@ -43,3 +43,20 @@ def _gpus() -> list[str]:
         return [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
     except Exception:  # no TensorFlow, or no driver: report none
         return []
+
+
+THREADS_ENV = "LIONPOC_THREADS"  # set by `lionpoc study --jobs N` so that N kernels share the cores
+
+
+def limit_threads() -> None:
+    """Give TensorFlow the number of threads in ``$LIONPOC_THREADS`` (before its first operation)."""
+    threads = os.environ.get(THREADS_ENV)
+    if not threads:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+    except RuntimeError:  # TensorFlow already started in this process: keep its threads
+        pass

@@ -7,21 +7,27 @@ from .config import OPTIMIZERS
 from .errors import LionpocError
 
 
-def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0):
-    """``adam`` and ``adamw`` from Keras, ``lion`` ours. Adam takes no weight decay (use an L2 penalty)."""
+def make_optimizer(name: str, learning_rate, weight_decay=0.0):
+    """``adam`` and ``adamw`` from Keras, ``lion`` ours. Adam takes no weight decay (use an L2 penalty).
+
+    ``learning_rate`` may be a float or a callable returning a tensor, and ``weight_decay`` a float or
+    an array: per-coordinate values broadcast against the weights, which is how ``grid.py`` trains
+    several configurations in one matrix (all three optimizers work coordinate by coordinate).
+    """
     import keras
 
     from .lion import Lion
 
     if name not in OPTIMIZERS:
         raise LionpocError(f"unknown optimizer {name!r}; valid optimizers are: {', '.join(OPTIMIZERS)}.")
+    decays = np.any(np.asarray(weight_decay) != 0)
     if name == "adam":
-        if weight_decay:
+        if decays:
             raise LionpocError("adam has no decoupled weight decay; use adamw, or an l2 penalty with adam.")
         return keras.optimizers.Adam(learning_rate=learning_rate)
     if name == "adamw":
         return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
-    return Lion(learning_rate=learning_rate, weight_decay=weight_decay or None)
+    return Lion(learning_rate=learning_rate, weight_decay=weight_decay if decays else None)
 
 
 def state_bytes(optimizer, variables) -> dict:

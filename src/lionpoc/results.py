@@ -1,8 +1,9 @@
 """The results layout on disk, and atomic writes: a file is either complete or absent.
 
-``results/<optimizer>/seed-<k>/`` holds one run (``training.ipynb``, ``metrics.json``, ``history.csv``,
-``tuning.csv``, ``predictions.csv``, ``confusion.csv``, ``classification_report.csv`` and figures);
-``results/`` itself holds what concerns the whole study (``split.csv``, ``summary.csv``, ...).
+``results/<optimizer>/training.ipynb`` is the executed notebook of one optimizer (all its seeds);
+``results/<optimizer>/seed-<k>/`` holds one run (``metrics.json``, ``history.csv``, ``tuning.csv``,
+``predictions.csv``, ``confusion.csv``, ``classification_report.csv`` and figures);
+``results/`` itself holds what concerns the whole study (``split.csv``, ``summary.csv``, ``study.json``, ...).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pandas as pd
 from .errors import LionpocError
 
 RUN_FILES = ("metrics.json", "history.csv", "tuning.csv", "predictions.csv", "confusion.csv",
-             "classification_report.csv", "training.ipynb")
+             "classification_report.csv")
 # Fields of metrics.json that measure time or the machine: everything else is reproducible.
 TIMING_KEYS = ("created_at", "train_seconds", "seconds_per_epoch", "tuning_seconds", "epoch_seconds", "machine")
 
@@ -75,12 +76,16 @@ def read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def notebook_path(results_dir: str | Path, optimizer: str) -> Path:
+    return Path(results_dir) / optimizer / "training.ipynb"
+
+
 def run_dir(results_dir: str | Path, optimizer: str, seed: int) -> Path:
     return Path(results_dir) / optimizer / f"seed-{seed}"
 
 
 def is_complete(run: Path) -> bool:
-    """A run is complete when all its files exist (the notebook is moved in last)."""
+    """A run is complete when all its files exist (``metrics.json`` is written last)."""
     return all((run / name).is_file() for name in RUN_FILES)
 
 

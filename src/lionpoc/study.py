@@ -1,153 +1,224 @@
-"""The whole study in one call: features once, papermill per optimizer and seed, tables, report."""
+"""The whole study in one call: checks, features once, one notebook execution per optimizer, tables, report.
+
+Order matters for safety: every input is checked before anything in the results folder changes,
+and a real study removes old smoke results only after its own feature pass has succeeded.
+``results/study.json`` records how long each step took, for the report's performance section.
+"""
 from __future__ import annotations
 
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
-from . import aggregate, baseline, data, experiment, memory, paths, render, results
-from .config import OPTIMIZERS, RunConfig
+from . import aggregate, baseline, data, execute, experiment, machine, memory, paths, render, results
+from .config import GRID_AXES, OPTIMIZERS, RunConfig, read_param_file
 from .errors import LionpocError
 
-TEMPLATE = Path("analysis/train.ipynb")
 PARAMS_DIR = Path("analysis/params")
+# Study-level files: they describe the runs in the folder, so they go when those runs go.
+STUDY_FILES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
+               "memory.csv", "baseline.json", "study.json")
 
 
-def run_configs(optimizers, seeds, overrides: dict, root: Path) -> list[RunConfig]:
-    """One validated configuration per (optimizer, seed), from ``analysis/params/<optimizer>.yaml``."""
+def run_configs(optimizers, seeds: int, overrides: dict, root: Path) -> list[RunConfig]:
+    """One validated configuration per optimizer (all seeds), from ``analysis/params/<optimizer>.yaml``."""
     unknown = [name for name in optimizers if name not in OPTIMIZERS]
     if unknown:
         raise LionpocError(f"unknown optimizer(s) {', '.join(unknown)}; valid optimizers are: {', '.join(OPTIMIZERS)}.")
-    return [RunConfig.from_yaml(root / PARAMS_DIR / f"{name}.yaml", **overrides, seed=seed)
-            for name in optimizers for seed in seeds]
+    configs = []
+    for name in optimizers:
+        path = root / PARAMS_DIR / f"{name}.yaml"
+        params = {**read_param_file(path), **overrides, "seeds": list(range(seeds))}
+        if params.get("optimizer", name) != name:
+            raise LionpocError(f"{path}: optimizer is {params['optimizer']!r} but the file is named for {name!r}; "
+                               f"set `optimizer: {name}` in it.")
+        configs.append(RunConfig.from_params(params, source=str(path)))
+    return configs
 
 
 def ensure_writable(folder: Path) -> None:
-    """Fail before any work when the results folder cannot be written."""
+    """Fail before any work when the results folder cannot be written; leave nothing behind."""
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        try:
+            with open(probe, "w") as handle:
+                handle.write("ok")
+        finally:
+            probe.unlink(missing_ok=True)
     except OSError as exc:
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
         raise LionpocError(f"the results folder {folder} is not writable ({exc.strerror or exc}); "
                            "pass --results-dir with a folder you can write to.") from None
 
 
-def guard_results(results_dir: Path, smoke: bool, log=print) -> None:
-    """A smoke run never overwrites a real study; a real study replaces old smoke results."""
-    runs = aggregate.load_runs(results_dir) if results_dir.is_dir() else None
+def existing_runs(results_dir: Path):
+    return aggregate.load_runs(results_dir) if results_dir.is_dir() else None
+
+
+def check_smoke_guard(results_dir: Path, smoke: bool) -> bool:
+    """A smoke run never overwrites a real study. Returns True when old smoke results will be replaced."""
+    runs = existing_runs(results_dir)
     if runs is None or runs.empty:
-        return
+        return False
     if smoke and not runs["smoke"].all():
         raise LionpocError(f"{results_dir} holds the results of a real study; a smoke run will not overwrite them: "
                            "pass --results-dir to write the smoke results elsewhere (e.g. results-smoke).")
-    if not smoke and runs["smoke"].any():
-        log(f"study: removing the smoke results in {results_dir} before the real study")
-        for run in runs.loc[runs["smoke"].astype(bool), "path"]:
-            shutil.rmtree(run, ignore_errors=True)
+    return not smoke and bool(runs["smoke"].any())
 
 
-def execute(cfg: RunConfig, root: Path, log=print) -> Path:
-    """Run the notebook template with papermill for one configuration; move it in place only if it succeeds."""
-    import papermill as pm
-
-    out = results.run_dir(cfg.results_dir, cfg.optimizer, cfg.seed)
-    out.mkdir(parents=True, exist_ok=True)
-    partial = out / "training.partial.ipynb"
-    try:
-        pm.execute_notebook(str(root / TEMPLATE), str(partial), parameters=cfg.to_params(), cwd=str(root),
-                            kernel_name="python3", progress_bar=False, log_output=False)
-    except pm.PapermillExecutionError as exc:
-        failed = out / "training.failed.ipynb"
-        partial.replace(failed)
-        raise LionpocError(f"the {cfg.optimizer} run (seed {cfg.seed}) failed in cell {exc.exec_count}: "
-                           f"{exc.ename}: {exc.evalue} (executed notebook: {failed}).") from None
-    partial.replace(out / "training.ipynb")
-    (out / "training.failed.ipynb").unlink(missing_ok=True)
-    export_html(out / "training.ipynb")
-    return out
+def remove_smoke_results(results_dir: Path, log=print) -> None:
+    """Remove every smoke run, notebook and study table (called once the real study has its features)."""
+    log(f"study: removing the smoke results in {results_dir}, replaced by this real study")
+    for name in OPTIMIZERS:
+        shutil.rmtree(results_dir / name, ignore_errors=True)
+    for name in STUDY_FILES:
+        (results_dir / name).unlink(missing_ok=True)
 
 
-def export_html(notebook: Path) -> Path:
-    """An HTML copy of an executed notebook, readable in a browser without Jupyter."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def check_inputs(configs: list[RunConfig], log=print) -> None:
+    """Everything that can be checked before the slow feature pass: data, split, weights files."""
+    from . import features
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    return results.atomic_write_text(notebook.with_suffix(".html"), body)
-
-
-def is_done(cfg: RunConfig, feature_key: str) -> bool:
-    """True when the run's results exist and were made from exactly these inputs."""
-    run = results.run_dir(cfg.results_dir, cfg.optimizer, cfg.seed)
-    if not results.is_complete(run):
-        return False
-    try:
-        return results.read_json(run / "metrics.json").get("run_key") == experiment.run_key(cfg, feature_key)
-    except (OSError, ValueError):
-        return False
+    cfg = configs[0]
+    if cfg.smoke and not cfg.data_dir:
+        return  # the synthetic set is made on demand and always splits
+    data_dir = data.resolve_data_dir(cfg.data_dir)
+    table, _ = data.list_images(data_dir)
+    data.make_split(table, cfg.split, data_dir, (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction),
+                    cfg.split_seed)
+    features.check_weights(cfg.weights)
 
 
 def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
-              force: bool = False, render_report: bool = True, cache_dir=None, log=print) -> Path:
+              force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
+              log=print) -> Path:
     """Run (or resume) the study; return the results folder.
 
-    Finished runs whose inputs have not changed are kept, so an interrupted study resumes where
+    Finished seeds whose inputs have not changed are kept, so an interrupted study resumes where
     it stopped; the feature cache is shared by every run.
     """
+    started = time.perf_counter()
     root = paths.project_root()
     results_dir = paths.results_dir(results_dir, root)
     seeds = seeds if seeds is not None else (1 if smoke else 3)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
     cache_dir = Path(cache_dir).resolve() if cache_dir else root / "data" / "processed"
-    overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir),
+    overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir), "force": force,
                  "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
     overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size)) if v is not None})
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
-    configs = run_configs(optimizers, range(seeds), overrides, root)
-    ensure_writable(results_dir)
-    guard_results(results_dir, smoke, log)
-    timings = {}
-
-    start = time.perf_counter()
+    configs = run_configs(optimizers, seeds, overrides, root)
+    jobs = jobs or min(len(configs), os.cpu_count() or 1, 2)
+    if jobs < 1:
+        raise LionpocError(f"--jobs must be at least 1, got {jobs}.")
+    replaces_smoke = check_smoke_guard(results_dir, smoke)
     previous = Path.cwd()
     os.chdir(root)  # the synthetic set and the cache live under the project, whatever the caller's cwd
     try:
-        prep = experiment.prepare(configs[0], log)
+        check_inputs(configs, log)
+        ensure_writable(results_dir)
+        timings = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        t0 = time.perf_counter()
+        prep = experiment.prepare(configs[0], log)  # the one Xception pass (or the cache)
+        timings["features_seconds"] = time.perf_counter() - t0
+        timings["features_from_cache"] = prep.features.from_cache
+        timings["features_extraction_seconds"] = prep.features.seconds
+        if replaces_smoke:
+            remove_smoke_results(results_dir, log)
         results.write_csv(results_dir / "split.csv", prep.table[["file", "breed", "label", "split"]])
-        timings["features_seconds"] = time.perf_counter() - start
-        for i, cfg in enumerate(configs, 1):
-            label = f"[{i}/{len(configs)}] {cfg.optimizer} seed {cfg.seed}"
-            if not force and is_done(cfg, prep.features.key):
-                log(f"{label}: already done with the same inputs, kept")
-                continue
-            log(f"{label}: running {TEMPLATE} with papermill ({len(cfg.grid_points())} configurations)...")
-            t0 = time.perf_counter()
-            execute(cfg, root, log)
-            timings[f"{cfg.optimizer}_seconds"] = timings.get(f"{cfg.optimizer}_seconds", 0.0) + time.perf_counter() - t0
-            metrics = results.read_json(results.run_dir(results_dir, cfg.optimizer, cfg.seed) / "metrics.json")
-            log(f"{label}: test accuracy {metrics['test_accuracy']:.3f} in {time.perf_counter() - t0:.0f} s")
+        timings["executions"] = run_executions(configs, prep, root, jobs, log)
+        t0 = time.perf_counter()
         table = aggregate.write_tables(results_dir)
-        log("study: summary\n" + table[["optimizer", "n_seeds", "test_accuracy_mean", "test_macro_f1_mean",
-                                         "epochs_run", "seconds_per_epoch"]].to_string(index=False))
         results.write_csv(results_dir / "memory.csv", memory.optimizer_memory())
         test_rows = prep.table[prep.table["split"] == "test"]
         results.write_json(results_dir / "baseline.json",
                            baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir),
                                                            configs[0].weights))
+        timings["aggregate_seconds"] = time.perf_counter() - t0
     finally:
         os.chdir(previous)
-    log(f"study: results in {results_dir} ({time.perf_counter() - start:.0f} s)")
+    log("study: summary\n" + table[["optimizer", "n_seeds", "test_accuracy_mean", "test_macro_f1_mean",
+                                     "epochs_run"]].to_string(index=False))
+    record = study_record(configs, prep, timings, jobs, started)
+    results.write_json(results_dir / "study.json", record)
+    log(f"study: results in {results_dir} ({record['total_seconds']:.0f} s before the report)")
     if render_report:
         t0 = time.perf_counter()
         if render.render_or_explain(results_dir, log):
-            timings["render_seconds"] = time.perf_counter() - t0
-    results.write_json(results_dir / "study.json", {"optimizers": list(optimizers), "seeds": seeds, "smoke": smoke,
-                                                    "timings": timings})
+            record["render_seconds"] = time.perf_counter() - t0
+            record["total_seconds"] = time.perf_counter() - started
+            results.write_json(results_dir / "study.json", record)
     return results_dir
+
+
+def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=print) -> list[dict]:
+    """One papermill execution per optimizer that has seeds to (re)do, ``jobs`` at a time."""
+    todo = []
+    for cfg in configs:
+        if not cfg.force and all(experiment.is_done(cfg, s, prep.features.key) for s in cfg.seeds):
+            log(f"{cfg.optimizer}: all {len(cfg.seeds)} seed(s) already done with the same inputs, kept")
+        else:
+            todo.append(cfg)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    if todo:
+        log(f"study: {len(todo)} notebook execution(s) of {execute.TEMPLATE} with papermill, {jobs} at a time")
+
+    def one(cfg):
+        notebook, seconds = execute.execute(cfg, root, threads)
+        for seed in cfg.seeds:
+            m = results.read_json(results.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
+            chosen = ", ".join(f"{k} {m[k]:g}" for k in GRID_AXES[cfg.optimizer])
+            log(f"{cfg.optimizer} seed {seed}: chosen {chosen}; test accuracy {m['test_accuracy']:.3f} "
+                f"({m['epochs_run']} epochs, best {m['best_epoch']})")
+        log(f"{cfg.optimizer}: notebook {notebook} ({seconds:.0f} s)")
+        return {"optimizer": cfg.optimizer, "seeds": list(cfg.seeds), "seconds": seconds,
+                "start": time.perf_counter() - seconds, "end": time.perf_counter()}
+
+    done = []
+    if jobs == 1 or len(todo) <= 1:
+        for cfg in todo:
+            done.append(one(cfg))
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(one, cfg) for cfg in todo]
+            try:
+                for future in futures:
+                    done.append(future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    if done:
+        first = min(d["start"] for d in done)
+        wall = max(d["end"] for d in done) - first
+        for d in done:
+            d["start"], d["end"] = d["start"] - first, d["end"] - first
+        log(f"study: trainings took {wall:.0f} s of wall time ({sum(d['seconds'] for d in done):.0f} s summed)")
+    return done
+
+
+def study_record(configs, prep, timings: dict, jobs: int, started: float) -> dict:
+    """``study.json``: what the study did and how long each step took, on which machine."""
+    executions = timings.pop("executions")
+    wall = (max(e["end"] for e in executions) - min(e["start"] for e in executions)) if executions else 0.0
+    total = time.perf_counter() - started
+    return {
+        "optimizers": [c.optimizer for c in configs], "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
+        "jobs": jobs, "images": int(len(prep.table)), "data_kind": prep.kind, "weights": configs[0].weights,
+        "image_size": configs[0].image_size, "grid_size": len(configs[0].grid_points()),
+        **timings,
+        "executions": executions, "trainings_seconds": wall,
+        "trainings_to_features": (wall / timings["features_extraction_seconds"]
+                                  if timings["features_extraction_seconds"] > 0 else None),
+        "total_seconds": total, "machine": machine.machine(), "versions": machine.versions(),
+    }

@@ -1,8 +1,12 @@
-"""Training: the classification head on cached features, early stopping, timing, and the grid search.
+"""Training the classification head on cached features: the grid search and the chosen head.
 
 The head is ``Normalization -> Dropout -> Dense(softmax)``. The normalisation is adapted on the
 training features only: it standardises the 2,048 features (with random weights their spread is
 about 1e-5 and a dense layer learns nothing without it; with ImageNet weights it is harmless).
+
+``grid_search`` trains all the grid's configurations together (``grid.py``, fast); ``fit_head`` is
+the straightforward Keras ``fit`` of one configuration, kept as the reference the fast path is
+tested against and as the "naive" side of ``lionpoc bench``.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .grid import GridTrainer, standardisation, standardise
 from .optimizers import make_optimizer
 
 
@@ -63,7 +68,10 @@ def build_head(train_features: np.ndarray, n_classes: int, dropout: float = 0.2,
 
 def fit_head(x_train, y_train, x_val, y_val, optimizer: str, config: dict, n_classes: int, *, epochs: int,
              patience: int, batch_size: int, dropout: float, seed: int) -> Fit:
-    """Train one head with early stopping on validation loss (best weights restored)."""
+    """Train one head with Keras ``fit``, early stopping on validation loss (best weights restored).
+
+    The reference the joint grid training is checked against; the study itself uses ``grid_search``.
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -80,53 +88,59 @@ def fit_head(x_train, y_train, x_val, y_val, optimizer: str, config: dict, n_cla
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["seconds"] = timer.seconds
     best = int(history["val_loss"].idxmin())
+    model.set_weights(stop.best_weights or model.get_weights())  # best weights, even without an early stop
     val_loss, val_accuracy = model.evaluate(x_val, y_val, verbose=0)
     return Fit(dict(config), model, history, best + 1, float(val_loss), float(val_accuracy), seconds)
 
 
-def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: list[dict], n_classes: int,
-                log=print, **fit_options) -> tuple[Fit, pd.DataFrame]:
-    """Train one head per configuration and keep the best on the validation split.
-
-    Only training and validation data are passed in: the test split cannot influence the choice.
-    The best configuration has the highest validation accuracy; ties go to the lower validation loss.
-    """
-    fits, rows = [], []
-    for i, config in enumerate(grid_points, 1):
-        fit = fit_head(x_train, y_train, x_val, y_val, optimizer, config, n_classes, **fit_options)
-        fits.append(fit)
-        rows.append({**config, "val_accuracy": fit.val_accuracy, "val_loss": fit.val_loss,
-                     "epochs_run": len(fit.history), "best_epoch": fit.best_epoch, "seconds": fit.seconds})
-        settings = ", ".join(f"{k}={v:g}" for k, v in config.items())
-        log(f"[{optimizer} {i}/{len(grid_points)}] {settings}: val_accuracy={fit.val_accuracy:.3f} "
-            f"val_loss={fit.val_loss:.3f} after {len(fit.history)} epochs ({fit.seconds:.1f} s)")
-    table = pd.DataFrame(rows)
-    order = sorted(range(len(fits)), key=lambda i: (-round(fits[i].val_accuracy, 9), fits[i].val_loss))
-    table["chosen"] = False
-    table.loc[order[0], "chosen"] = True
-    return fits[order[0]], table
-
-
-def fine_tune(base, head, train_images, y_train, val_images, y_val, optimizer: str, config: dict, *,
-              blocks: int = 2, epochs: int = 5, batch_size: int = 16, seed: int = 0):
-    """Unfreeze the last ``blocks`` Xception blocks and train base + head end to end (for a GPU).
-
-    Batch normalisation layers stay frozen and in inference mode, as advised for fine-tuning
-    on small data sets; the learning rate is a tenth of the head's.
-    """
+def head_from_weights(mean, variance, kernel, bias, dropout: float = 0.2, seed: int = 0):
+    """The Keras head with given standardisation and dense weights (the grid's chosen configuration)."""
     import keras
 
-    keras.utils.set_random_seed(seed)
-    last = 14
-    unfrozen = tuple(f"block{last - i}_" for i in range(blocks))
-    base.trainable = True
-    for layer in base.layers:
-        layer.trainable = layer.name.startswith(unfrozen) and not isinstance(layer, keras.layers.BatchNormalization)
-    inputs = keras.Input(shape=base.input_shape[1:])
-    outputs = head(base(inputs, training=False))
-    model = keras.Model(inputs, outputs, name="xception_fine_tuned")
-    model.compile(optimizer=make_optimizer(optimizer, config["learning_rate"] / 10, config.get("weight_decay", 0.0)),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    logs = model.fit(train_images, y_train, validation_data=(val_images, y_val), epochs=epochs,
-                     batch_size=batch_size, verbose=0)
-    return model, pd.DataFrame(logs.history)
+    inputs = keras.Input(shape=(len(mean),), name="features")
+    x = keras.layers.Normalization(mean=mean, variance=variance, name="standardise")(inputs)
+    x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    outputs = keras.layers.Dense(len(bias), activation="softmax", name="breed")(x)
+    model = keras.Model(inputs, outputs, name="head")
+    model.get_layer("breed").set_weights([kernel, bias])
+    return model
+
+
+def choose(table: pd.DataFrame) -> int:
+    """Position of the chosen configuration: best validation accuracy, ties to the lower validation loss."""
+    order = sorted(range(len(table)), key=lambda i: (-round(float(table["val_accuracy"].iloc[i]), 9),
+                                                     float(table["val_loss"].iloc[i])))
+    return order[0]
+
+
+def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: list[dict], n_classes: int,
+                log=print, trainer: GridTrainer | None = None, *, epochs: int, patience: int, batch_size: int,
+                dropout: float, seed: int) -> tuple[Fit, pd.DataFrame]:
+    """Train every configuration (together) and keep the best on the validation split.
+
+    Only training and validation data are passed in: the test split cannot influence the choice.
+    Pass the ``trainer`` of an earlier call (same optimizer, grid and shapes) to reuse its compiled
+    epoch for another seed.
+    """
+    mean, variance = standardisation(x_train)
+    trainer = trainer or GridTrainer(optimizer, grid_points, x_train.shape[1], n_classes, n_train=len(x_train),
+                                     batch_size=batch_size, dropout=dropout)
+    start = time.perf_counter()
+    heads = trainer.train(standardise(x_train, mean, variance), y_train, standardise(x_val, mean, variance), y_val,
+                          epochs=epochs, patience=patience, seed=seed)
+    seconds = time.perf_counter() - start
+    rows = [{**h.config, "val_accuracy": h.val_accuracy, "val_loss": h.val_loss, "epochs_run": len(h.history),
+             "best_epoch": h.best_epoch, "seconds": float(h.history["seconds"].sum())} for h in heads]
+    table = pd.DataFrame(rows)
+    chosen = choose(table)
+    table["chosen"] = False
+    table.loc[chosen, "chosen"] = True
+    best = heads[chosen]
+    settings = ", ".join(f"{k}={v:g}" for k, v in best.config.items())
+    log(f"[{optimizer} seed {seed}] {len(heads)} configurations trained together in {seconds:.1f} s "
+        f"({int(table['epochs_run'].max())} epochs at most); chosen {settings}: "
+        f"val_accuracy={best.val_accuracy:.3f}, val_loss={best.val_loss:.3f} at epoch {best.best_epoch}")
+    model = head_from_weights(mean, variance, best.kernel, best.bias, dropout, seed)
+    fit = Fit(dict(best.config), model, best.history, best.best_epoch, best.val_loss, best.val_accuracy,
+              float(best.history["seconds"].sum()))
+    return fit, table

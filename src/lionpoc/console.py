@@ -1,0 +1,49 @@
+"""A quiet console: TensorFlow's native log lines go to a file, only our own progress is shown.
+
+TensorFlow and absl write from C++ straight to file descriptor 2 (absl's "All log messages before
+absl::InitializeLog()", CUDA probing, oneDNN notes), whatever Python does. ``native_stderr_to``
+points descriptor 2 at a log file and gives Python's ``sys.stderr`` a private copy of the real
+terminal, so our messages, progress bars and errors still reach the user.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "GRPC_VERBOSITY": "ERROR",
+             "ABSL_MIN_LOG_LEVEL": "3", "KMP_WARNINGS": "0"}
+
+
+def quiet_environment() -> None:
+    """Ask TensorFlow for errors only (before it is imported); Python warnings are not shown."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    warnings.simplefilter("ignore")
+
+
+@contextmanager
+def native_stderr_to(log_file: Path):
+    """Send descriptor 2 (native code) to ``log_file`` while Python's stderr keeps the terminal."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    try:
+        with open(log_file, "ab") as handle:
+            os.dup2(handle.fileno(), 2)
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
+    except OSError:  # cannot write the log: keep everything as it was
+        os.close(saved)
+        yield None
+        return
+    try:
+        yield log_file
+    finally:
+        sys.stderr.flush()
+        private, sys.stderr = sys.stderr, python_stderr
+        private.close()
+        os.dup2(saved, 2)
+        os.close(saved)

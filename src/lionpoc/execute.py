@@ -1,0 +1,96 @@
+"""Executing the notebook template with papermill: one execution per optimizer, quiet, atomic.
+
+The kernel's own output (TensorFlow's C++ start-up lines, absl, CUDA probing, Jupyter's warnings)
+goes to ``<results>/logs/<optimizer>.log``, never to the console or into the notebook's cells; the
+path is printed when an execution fails. The executed notebook is written under a temporary name
+and moved in place only when the execution succeeded.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from . import results
+from .config import RunConfig
+from .errors import LionpocError
+
+TEMPLATE = Path("analysis/train.ipynb")
+# Environment of the kernels: TensorFlow and absl print nothing below errors, Python warnings off.
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONWARNINGS": "ignore",
+             "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3", "KMP_WARNINGS": "0"}
+# fd-level output (C++ logs) stays out of the cells and goes to the kernel's stderr, i.e. the log file.
+KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False", "--IPKernelApp.log_level=ERROR"]
+
+
+def log_path(results_dir: str | Path, optimizer: str) -> Path:
+    return Path(results_dir) / "logs" / f"{optimizer}.log"
+
+
+def quiet_kernel_manager(log_file: Path, extra_env: dict | None = None):
+    """A Jupyter kernel manager whose kernel writes its stdout and stderr to ``log_file``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            handle = open(log_file, "ab")  # noqa: SIM115 - the kernel process owns it from here
+            kw["stdout"] = kw["stderr"] = handle
+            kw["env"] = {**kw.get("env", os.environ), **QUIET_ENV, **(extra_env or {})}
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                handle.close()  # the child keeps its own copy of the descriptor
+
+    return QuietKernelManager
+
+
+def execute(cfg: RunConfig, root: Path, threads: int | None = None) -> tuple[Path, float]:
+    """Run the template for one optimizer and all its seeds; return the notebook and the seconds it took."""
+    import papermill as pm
+
+    out = results.notebook_path(cfg.results_dir, cfg.optimizer)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path(cfg.results_dir, cfg.optimizer)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text(f"papermill {TEMPLATE} for {cfg.optimizer}, seeds {cfg.seeds}\n", encoding="utf-8")
+    partial = out.with_name(".training.partial.ipynb")
+    failed = out.with_name("training.failed.ipynb")
+    env = {"LIONPOC_THREADS": str(threads)} if threads else {}
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(root / TEMPLATE), str(partial), parameters=cfg.to_params(), cwd=str(root),
+                            kernel_name="python3", progress_bar=False, log_output=False,
+                            kernel_manager_class=quiet_kernel_manager(log_file, env), extra_arguments=KERNEL_ARGUMENTS)
+    except pm.PapermillExecutionError as exc:
+        _move(partial, failed)
+        raise LionpocError(f"the {cfg.optimizer} notebook failed in cell {exc.exec_count}: {exc.ename}: "
+                           f"{_first_line(exc.evalue)} (executed notebook: {failed}; kernel log: {log_file}).") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    seconds = time.perf_counter() - start
+    os.replace(partial, out)
+    failed.unlink(missing_ok=True)
+    export_html(out)
+    return out, seconds
+
+
+def export_html(notebook: Path) -> Path:
+    """An HTML copy of an executed notebook, readable in a browser without Jupyter."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    return results.atomic_write_text(notebook.with_suffix(".html"), body)
+
+
+def _move(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError:
+        source.unlink(missing_ok=True)
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else str(text)

@@ -1,0 +1,184 @@
+"""Every configuration of a grid trained at once: one stacked head, one optimizer, one compiled epoch.
+
+Why: a head epoch is about a million multiply-adds a step; trained one configuration at a time with
+``fit``, nearly all of its cost was Keras and Python overhead (about 0.3 s an epoch). Here the grid's
+``H`` heads are the column blocks of one weight matrix ``(2048 + 1) x (H * 15)`` (the last row is the
+bias), so one matrix product serves them all; a Keras optimizer (or our Lion) updates that matrix
+with a learning rate and a weight decay given *per column*, which is exactly ``H`` independent
+optimizers because Adam, AdamW and Lion act coordinate by coordinate. The whole epoch (every batch,
+then validation) is one XLA-compiled function.
+
+The protocol is unchanged: batch size, a new shuffle each epoch, dropout on the standardised
+features, early stopping on the validation loss with patience and best weights restored, each head
+on its own. The heads share the shuffle and the dropout masks (as configurations trained one by one
+with the same seed do) and nothing else: the loss is a sum over heads, so each head's gradient
+depends on its own weights only. A head that has stopped keeps being computed (it costs the same in
+one matrix) but nothing after its stop is kept.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .optimizers import make_optimizer
+
+EPSILON = 1e-7  # keras.layers.Normalization divides by max(std, epsilon)
+
+
+@dataclass
+class HeadResult:
+    """One configuration's training: per-epoch history, best epoch, its weights at that epoch."""
+
+    config: dict
+    history: pd.DataFrame
+    best_epoch: int
+    val_loss: float
+    val_accuracy: float
+    kernel: np.ndarray   # (2048, 15) at the best epoch
+    bias: np.ndarray     # (15,)
+
+
+def standardisation(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of the training features (what ``Normalization.adapt`` computes)."""
+    x = np.asarray(x_train, dtype=np.float64)
+    return x.mean(axis=0).astype(np.float32), x.var(axis=0).astype(np.float32)
+
+
+def standardise(x: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    return ((x - mean) / np.maximum(np.sqrt(variance), EPSILON)).astype(np.float32)
+
+
+class GridTrainer:
+    """Trains the configurations of one optimizer's grid together; reusable across seeds.
+
+    The compiled epoch is traced once per trainer: ``train`` resets the weights and the optimizer's
+    state for each new seed, so a notebook that runs three seeds compiles once.
+    """
+
+    def __init__(self, optimizer: str, grid_points: list[dict], n_features: int, n_classes: int, *,
+                 n_train: int, batch_size: int, dropout: float):
+        import keras
+        import tensorflow as tf
+
+        self.optimizer_name, self.points = optimizer, [dict(p) for p in grid_points]
+        self.h, self.d, self.c = len(grid_points), n_features, n_classes
+        self.n_train, self.batch_size, self.dropout = n_train, batch_size, dropout
+        self.steps = -(-n_train // batch_size)
+        per_column = lambda key: np.repeat(np.array([p.get(key, 0.0) for p in self.points], np.float32),  # noqa: E731
+                                           n_classes)[None, :]
+        self._lr = tf.constant(per_column("learning_rate"))
+        self._l2 = tf.constant(per_column("l2"))
+        decay = per_column("weight_decay")
+        self.weights = keras.Variable(np.zeros((self.d + 1, self.h * self.c), np.float32), name="stacked_heads")
+        self.opt = make_optimizer(optimizer, lambda: self._lr, decay if decay.any() else 0.0)
+        self.opt.build([self.weights])
+        self._epoch = tf.function(self._epoch_body, jit_compile=True)
+
+    # ------------------------------------------------------------------ the compiled epoch
+    def _logits(self, x, w):
+        import tensorflow as tf
+
+        return tf.reshape(tf.matmul(x, w), (-1, self.h, self.c))
+
+    def _losses(self, logits, y):
+        import tensorflow as tf
+
+        labels = tf.repeat(y[:, None], self.h, axis=1)
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)       # (batch, heads)
+
+    def _epoch_body(self, x, y, x_val, y_val, index, sample_weight, keep):
+        import tensorflow as tf
+
+        totals = tf.zeros((self.h,))
+        correct = tf.zeros((self.h,))
+        kernel_rows = tf.concat([tf.ones((self.d, 1)), tf.zeros((1, 1))], axis=0)  # L2 on kernels, not biases
+        for i in tf.range(self.steps):
+            xb, yb, wb = tf.gather(x, index[i]), tf.gather(y, index[i]), sample_weight[i]
+            scale = tf.cast(keep[i], tf.float32) / (1.0 - self.dropout)
+            xb = tf.concat([xb * scale, tf.ones((self.batch_size, 1))], axis=1)  # the bias input is never dropped
+            with tf.GradientTape() as tape:
+                w = self.weights.value
+                logits = self._logits(xb, w)
+                data_loss = tf.reduce_sum(self._losses(logits, yb) * wb[:, None], axis=0) / tf.reduce_sum(wb)
+                squares = tf.reduce_sum(kernel_rows * tf.square(w), axis=0) * self._l2[0]  # l2 * sum(kernel^2)
+                penalty = tf.reduce_sum(tf.reshape(squares, (self.h, self.c)), axis=1)
+                per_head = data_loss + penalty
+                total = tf.reduce_sum(per_head)
+            gradient = tape.gradient(total, w)
+            self.opt.apply_gradients([(gradient, self.weights)])
+            n = tf.reduce_sum(wb)
+            totals += per_head * n
+            hits = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), yb[:, None]), tf.float32)
+            correct += tf.reduce_sum(hits * wb[:, None], axis=0)
+        x_val = tf.concat([x_val, tf.ones((tf.shape(x_val)[0], 1))], axis=1)
+        val_logits = self._logits(x_val, self.weights.value)
+        val_loss = tf.reduce_mean(self._losses(val_logits, y_val), axis=0)
+        val_hits = tf.cast(tf.equal(tf.argmax(val_logits, axis=-1, output_type=tf.int32), y_val[:, None]), tf.float32)
+        return totals / self.n_train, correct / self.n_train, val_loss, tf.reduce_mean(val_hits, axis=0)
+
+    # ------------------------------------------------------------------ one training
+    def reset(self, seed: int) -> None:
+        """Same initial head for every configuration (Glorot uniform, seeded), fresh optimizer state."""
+        import keras
+
+        kernel = np.asarray(keras.initializers.GlorotUniform(seed=seed)((self.d, self.c)), np.float32)
+        start = np.vstack([kernel, np.zeros((1, self.c), np.float32)])
+        self.weights.assign(np.tile(start, (1, self.h)))
+        for variable in self.opt.variables:  # iterations, momentums, velocities: all start at zero
+            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+
+    def train(self, x_train, y_train, x_val, y_val, *, epochs: int, patience: int, seed: int) -> list[HeadResult]:
+        """Train every head with early stopping; return each head at its best epoch.
+
+        ``x_train`` and ``x_val`` are standardised features (see ``standardise``).
+        """
+        import tensorflow as tf
+
+        self.reset(seed)
+        rng = np.random.default_rng(seed)
+        pad = self.steps * self.batch_size - self.n_train
+        weight = np.concatenate([np.ones(self.n_train), np.zeros(pad)]).astype(np.float32).reshape(
+            self.steps, self.batch_size)
+        args = [tf.constant(np.asarray(x_train, np.float32)), tf.constant(np.asarray(y_train, np.int32)),
+                tf.constant(np.asarray(x_val, np.float32)), tf.constant(np.asarray(y_val, np.int32))]
+        best_loss = np.full(self.h, np.inf)
+        best_epoch = np.zeros(self.h, int)
+        wait = np.zeros(self.h, int)
+        stopped = np.zeros(self.h, bool)
+        best_weights = self.weights.numpy()
+        rows = [[] for _ in range(self.h)]
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            order = np.concatenate([rng.permutation(self.n_train), np.zeros(pad, int)]).astype(np.int32)
+            keep = rng.random((self.steps, self.batch_size, self.d), dtype=np.float32) >= self.dropout
+            loss, accuracy, val_loss, val_accuracy = (
+                v.numpy() for v in self._epoch(*args, order.reshape(self.steps, self.batch_size), weight, keep))
+            seconds = (time.perf_counter() - start) / self.h  # each head's share of the joint epoch
+            improved = (val_loss < best_loss) & ~stopped
+            if improved.any():
+                current = self.weights.numpy()
+                for h in np.flatnonzero(improved):
+                    cols = slice(h * self.c, (h + 1) * self.c)
+                    best_weights[:, cols] = current[:, cols]
+            for h in np.flatnonzero(~stopped):
+                rows[h].append((epoch, loss[h], accuracy[h], val_loss[h], val_accuracy[h], seconds))
+                if improved[h]:
+                    best_loss[h], best_epoch[h], wait[h] = val_loss[h], epoch, 0
+                else:
+                    wait[h] += 1
+                    stopped[h] = wait[h] >= patience and epoch > 1
+            if stopped.all():
+                break
+        out = []
+        columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+        for h, point in enumerate(self.points):
+            history = pd.DataFrame(rows[h], columns=columns).astype({"epoch": int})
+            b = int(best_epoch[h])
+            cols = slice(h * self.c, (h + 1) * self.c)
+            out.append(HeadResult(point, history, b, float(history["val_loss"].iloc[b - 1]),
+                                  float(history["val_accuracy"].iloc[b - 1]), best_weights[:-1, cols].copy(),
+                                  best_weights[-1, cols].copy()))
+        return out
