@@ -30,35 +30,45 @@ def project_root():
     return ROOT
 
 
-def make_results(out, synthetic_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "adamw", "lion")):
-    """Real results written by the real run steps (no papermill): small grids, short training."""
-    from lionpoc import aggregate, baseline, data, experiment, figures, memory, results
+def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "adamw", "lion"), image_size=71,
+                 epochs=15):
+    """Real results written by the real run steps (no papermill): small grids, short training, and the
+    study tables, memory, baseline and study.json the study writes, with their measured times."""
+    import shutil
+    import time
+
+    from lionpoc import aggregate, baseline, data, experiment, memory, results, study
     from lionpoc.config import RunConfig
 
-    grids = {"adam": {"learning_rate": [3e-3], "l2": [0.0]},
-             "adamw": {"learning_rate": [3e-3], "weight_decay": [0.01]},
-             "lion": {"learning_rate": [3e-4], "weight_decay": [0.1]}}
-    prep = None
+    grids = {"adam": {"learning_rate": [3e-3], "l2": [0.0, 1e-3]},
+             "adamw": {"learning_rate": [3e-3], "weight_decay": [0.01, 0.1]},
+             "lion": {"learning_rate": [3e-4], "weight_decay": [0.1, 1.0]}}
+    quiet = lambda *_: None  # noqa: E731
+    configs, executions, prep = [], [], None
+    start = time.perf_counter()
     for name in optimizers:
+        cfg = RunConfig(optimizer=name, grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
+                        image_size=image_size, weights="none", smoke=data.data_kind(Path(data_dir)) == "synthetic",
+                        data_dir=str(data_dir), results_dir=str(out), cache_dir=str(cache_dir))
+        configs.append(cfg)
+        prep = experiment.prepare(cfg, log=quiet)
+        t0 = time.perf_counter()
         for seed in seeds:
-            cfg = RunConfig(optimizer=name, grid=grids[name], epochs=15, patience=4, seed=seed, image_size=71,
-                            weights="none", smoke=True, data_dir=str(synthetic_dir), results_dir=str(out),
-                            cache_dir=str(cache_dir))
-            prep = experiment.prepare(cfg, log=lambda *_: None)
-            fit, tuning = experiment.tune(prep, log=lambda *_: None)
-            evaluation = experiment.test(prep, fit)
-            run = experiment.save(prep, fit, tuning, evaluation, {"history": figures.history(fit.history, fit.best_epoch)},
-                                  log=lambda *_: None)
-            import shutil
-            from pathlib import Path
-
-            template = Path(__file__).resolve().parents[1] / "analysis" / "train.ipynb"
-            shutil.copy(template, run / "training.ipynb")  # stands in for the executed notebook
+            experiment.run_seed(prep, seed, log=quiet)
+        executions.append({"optimizer": name, "seeds": list(seeds), "seconds": time.perf_counter() - t0,
+                           "start": t0 - start, "end": time.perf_counter() - start})
+        shutil.copy(ROOT / "analysis" / "train.ipynb", results.notebook_path(out, name))  # stands in for papermill
+    t0 = time.perf_counter()
     aggregate.write_tables(out)
     small = {"head": memory.head_model(), "xception": memory.head_model(4096)}
     results.write_csv(out / "memory.csv", memory.optimizer_memory(small))
     test_rows = prep.table[prep.table["split"] == "test"]
-    results.write_json(out / "baseline.json", baseline.zero_training_accuracy(test_rows, synthetic_dir, "none"))
+    results.write_json(out / "baseline.json", baseline.zero_training_accuracy(test_rows, data.images_root(Path(data_dir)),
+                                                                             "none"))
+    timings = {"features_seconds": prep.features.seconds, "features_from_cache": prep.features.from_cache,
+               "features_extraction_seconds": prep.features.seconds, "executions": executions,
+               "aggregate_seconds": time.perf_counter() - t0}
+    results.write_json(out / "study.json", study.study_record(configs, prep, timings, 1, start))
     return out
 
 
@@ -66,3 +76,10 @@ def make_results(out, synthetic_dir, cache_dir, seeds=(0, 1), optimizers=("adam"
 def results_dir(tmp_path_factory, synthetic_dir):
     base = tmp_path_factory.mktemp("results")
     return make_results(base / "results", synthetic_dir, base / "cache")
+
+
+@pytest.fixture(scope="session")
+def real_results_dir(tmp_path_factory, real_dir):
+    """A 1-seed study of the real photos with random weights, at 71 px (about a minute here)."""
+    base = tmp_path_factory.mktemp("real")
+    return make_results(base / "results", real_dir / "Images", base / "cache", seeds=(0,), epochs=20)

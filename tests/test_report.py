@@ -1,4 +1,5 @@
-"""The report's content, on results written by the real run steps: tables, figures, sentences."""
+"""The report's content, on results written by the real run steps: tables, figures, sentences, rules."""
+import json
 import re
 import shutil
 from pathlib import Path
@@ -7,96 +8,160 @@ import pandas as pd
 import pytest
 
 from lionpoc import aggregate, breeds, french, report
-from lionpoc.errors import LionpocError
+from lionpoc.report import plots, prose, tables
 
 QMD = Path(__file__).resolve().parents[1] / "report" / "index.qmd"
 
 
 @pytest.fixture(scope="module")
-def r(results_dir):
+def d(results_dir):
     return report.load(results_dir)
 
 
 def test_french_number_formats():
     assert french.percent(0.8414) == "84,1\u202f%"
     assert french.number(3254, 0) == "3\u202f254"
-    assert french.seconds(75) == "1\u202fmin 15\u202fs"
+    assert french.number(-0.001, 2) == "0,00" and french.number(-1.5, 1) == "−1,5"
+    assert french.seconds(75) == "1\u202fmin 15\u202fs" and french.seconds(0.016) == "16\u202fms"
     assert french.scientific(3e-4) == "3·10⁻⁴" and french.scientific(0.1) == "0,1"
-    assert french.points(-0.012) == "−1,2\u202fpoint"
+    assert french.points(-0.012) == "−1,2\u202fpoint" and french.points(0.025) == "+2,5\u202fpoints"
+    assert french.points(-0.0001) == "0,0\u202fpoint" and french.points(0.02) == "+2,0\u202fpoints"
+    assert french.plural(1, "graine") == "1 graine" and french.plural(3, "graine") == "3 graines"
+    assert french.bytes_(3 * 2**20) == "3,0\u202fMio"
 
 
-def test_split_table_counts_every_image(r, results_dir):
-    table = r.split_table().frame
+def test_split_table_counts_every_image(d, results_dir):
+    table = tables.split(d).frame
     split = pd.read_csv(results_dir / "split.csv")
     assert list(table.columns) == ["Race", "Entraînement", "Validation", "Test", "Total"]
-    assert table["Race"].tolist()[:15] == list(breeds.NAMES)
+    assert table["Race"].tolist()[:15] == list(breeds.FRENCH)
     assert table.iloc[-1]["Total"] == french.integer(len(split))
     assert table.iloc[0]["Test"] == str(((split["breed"] == breeds.FOLDERS[0]) & (split["split"] == "test")).sum())
 
 
-def test_summary_table_shows_each_optimizer_means(r, results_dir):
-    table = r.summary_table().frame.set_index("Optimiseur")
+def test_summary_table_reads_the_studys_aggregates(d, results_dir):
+    table = tables.summary(d).frame.set_index("Optimiseur")
     runs = aggregate.load_runs(results_dir)
     assert list(table.index) == ["Adam", "AdamW", "Lion"]
     lion_mean = runs[runs["optimizer"] == "lion"]["test_accuracy"].mean()
     assert table.loc["Lion", "Exactitude"] == french.percent(lion_mean)
-    assert table.loc["Adam", "Graines"] == "2"
-    assert r.metric("lion") == french.percent(lion_mean)
+    assert prose.metric(d, "lion") == french.percent(lion_mean)
+    summary = pd.read_csv(results_dir / "summary.csv")  # written by the study, read as is
+    assert ((summary["test_accuracy_ci_low"] >= 0) & (summary["test_accuracy_ci_high"] <= 1)).all()
+    assert (summary["test_accuracy_ci_low"] <= summary["test_accuracy_mean"]).all()
 
 
-def test_class_tables_and_placeholders(r):
-    table = r.class_table("adamw").frame
-    assert len(table) == 15 and list(table.columns) == ["Race", "Précision", "Rappel", "F1", "Images"]
-    assert all(value.endswith("%") for value in table["F1"])
+def test_one_per_breed_table_with_the_2023_scores(d):
+    table = tables.classes(d).frame
+    assert len(table) == 15
+    assert list(table.columns) == ["Race", "Images", "Adam", "AdamW", "Lion", "Adam 2023", "AdamW 2023"]
+    assert table.loc[0, "Adam 2023"] == "0,78" and table.loc[3, "AdamW 2023"] == "0,71"
+    assert table.loc[14, "Adam 2023"] == "0,93"
 
 
-def test_figures_have_the_expected_axes(r):
-    fig = r.histories_figure()
-    assert len(fig.axes) == 6 and fig.axes[0].get_xlabel() == "" and fig.axes[-1].get_xlabel() == "Époque"
-    assert "Lion" in fig.axes[4].get_ylabel()
-    confusion = r.confusion_figure("lion")
-    ax = confusion.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == list(breeds.NAMES)
-    assert ax.get_xlabel() == "Race prédite"
-    timing = r.timing_figure()
+def test_figures_have_the_expected_axes(d):
+    fig = plots.histories(d)
+    assert len(fig.axes) == 6 and fig.axes[-1].get_xlabel() == "Époque" and "Lion" in fig.axes[4].get_ylabel()
+    confusion = plots.confusions(d)
+    titles = [ax.get_title() for ax in confusion.axes]
+    assert titles[:3] == ["Adam", "AdamW", "Lion"]
+    legend = "\n".join(t.get_text() for ax in confusion.axes for t in ax.texts)
+    assert "13  Montagne des Pyrénées" in legend
+    width, height = confusion.get_size_inches()
+    assert height / width < 297 / 210  # fits an A4 page at full width
+    timing = plots.timing(d)
     assert [t.get_text() for t in timing.axes[0].get_xticklabels()] == ["Adam", "AdamW", "Lion"]
 
 
-def test_robustness_pairs_speed_memory_tables(r):
-    robust = r.robustness_table().frame
-    assert len(robust) == 3 and "±" in robust.iloc[0]["Exactitude (moyenne ± é.-t.)"]
-    pairs = r.pairs_table().frame
-    assert pairs["Comparaison"].tolist() == ["Adam − AdamW", "Adam − Lion", "AdamW − Lion"]
-    assert all(v.endswith("/2") for v in pairs["Graines p < 0,05"])
-    speed = r.time_to_accuracy_table().frame
-    assert list(speed["Optimiseur"]) == ["Adam", "AdamW", "Lion"]
-    memory = r.memory_table().frame
-    slots = memory.set_index(["Modèle", "Optimiseur"])["Tenseurs par poids"]
+def test_confused_pairs_are_off_diagonal_and_sorted(d):
+    table = tables.confused_pairs(d).frame
+    assert (table["Race réelle"] != table["Prédite"]).all() and len(table) <= 6
+
+
+def test_pairs_use_every_seed_and_say_so(d, results_dir):
+    frame = tables.pairs(d).frame
+    assert frame["Paire"].tolist() == ["Adam − AdamW", "Adam − Lion", "AdamW − Lion"]
+    assert all(v.startswith(("0/2", "1/2", "2/2")) for v in frame["McNemar"])
+    by_seed = pd.read_csv(results_dir / "pairs_by_seed.csv")
+    assert set(by_seed["seed"]) == {0, 1} and len(by_seed) == 6
+    pairs = pd.read_csv(results_dir / "pairs.csv")
+    assert ((pairs["p_value"] > 0) & (pairs["p_value"] <= 1)).all()
+
+
+def test_robustness_speed_memory_tables(d):
+    robust = tables.robustness(d).frame
+    assert len(robust) == 3 and "±" in robust.iloc[0]["Exactitude"]
+    assert list(tables.time_to_accuracy(d).frame["Optimiseur"]) == ["Adam", "AdamW", "Lion"]
+    slots = tables.memory(d).frame.set_index(["Modèle", "Optimiseur"])["Tenseurs"]
     assert slots[("Tête seule", "Lion")] == "1" and slots[("Tête seule", "AdamW")] == "2"
-    assert "n'a pas pu être calculée" in r.baseline_text()
+    assert "n'a pas pu être calculée" in prose.baseline(d)
 
 
-def test_warnings_flag_synthetic_data_and_missing_optimizers(results_dir, tmp_path):
-    assert "Données synthétiques" in report.load(results_dir).warnings()
+def test_performance_part_comes_from_study_json(d, results_dir):
+    study = json.loads((results_dir / "study.json").read_text())
+    text = prose.performance(d)
+    assert french.seconds(study["total_seconds"]) in text and "194 minutes" in text
+    steps = tables.performance(d).frame["Étape"].tolist()
+    assert steps[0].startswith("Passage de Xception") and any("Carnet Lion" in s for s in steps)
+    assert "lionpoc bench" in prose.benchmark(d)  # no benchmark.json in these results
+
+
+def test_warnings_flag_synthetic_data_random_weights_and_missing_optimizers(results_dir, tmp_path):
+    assert "Données synthétiques" in prose.warnings(report.load(results_dir))
     partial = tmp_path / "results"
     shutil.copytree(results_dir, partial)
     shutil.rmtree(partial / "adamw")
-    r = report.load(partial)
-    assert r.missing == ["adamw"]
-    assert "lionpoc study --optimizers adamw" in r.warnings()
-    assert "Résultats absents" in r.class_table("adamw").frame.iloc[0, 0]
-    assert r.metric("adamw") == "n.d."
-    r.confusion_figure("adamw")  # a placeholder, not a crash
-    assert len(r.summary_table().frame) == 2
+    d = report.load(partial)
+    assert d.missing == ["adamw"]
+    warnings = prose.warnings(d)
+    assert "lionpoc study --optimizers adamw" in warnings
+    assert "Tableaux à recalculer" not in warnings  # the summary is filtered to the runs present
+    assert prose.metric(d, "adamw") == "n.d."
+    assert len(tables.summary(d).frame) == 2 and list(tables.classes(d).frame.columns)[2:4] == ["Adam", "Lion"]
+    plots.confusions(d)  # two panels and the legend, not a crash
+    for run in (partial / "adam").glob("seed-*/metrics.json"):
+        text = json.loads(run.read_text())
+        text["data_kind"] = "stanford_dogs"
+        run.write_text(json.dumps(text))
+    for run in (partial / "lion").glob("seed-*/metrics.json"):
+        text = json.loads(run.read_text())
+        text["data_kind"] = "stanford_dogs"
+        run.write_text(json.dumps(text))
+    assert "Xception sans pré-entraînement" in prose.warnings(report.load(partial))
 
 
-def test_conclusion_follows_the_numbers(results_dir, tmp_path):
-    before = report.load(results_dir).conclusion()
+def test_a_damaged_run_is_named_not_fatal(results_dir, tmp_path):
+    damaged = tmp_path / "results"
+    shutil.copytree(results_dir, damaged)
+    (damaged / "lion" / "seed-1" / "metrics.json").write_text("{ not json")
+    d = report.load(damaged)
+    assert [x["seed"] for x in d.damaged] == [1] and "Essais endommagés" in prose.warnings(d)
+    assert "Tableaux à recalculer" in prose.warnings(d)  # summary.csv still counts two Lion seeds
+
+
+@pytest.mark.parametrize("pair, expected", [
+    ({"ci_low": 0.01, "ci_high": 0.05, "p_value": 0.01}, "significant"),
+    ({"ci_low": -0.05, "ci_high": -0.01, "p_value": 0.02}, "significant"),
+    ({"ci_low": -0.01, "ci_high": 0.05, "p_value": 0.01}, "noise"),
+    ({"ci_low": 0.01, "ci_high": 0.05, "p_value": 0.2}, "noise"),
+])
+def test_verdict_rule(pair, expected):
+    assert prose.verdict(pair) == expected
+
+
+def test_speed_cause_and_decoding_rules():
+    assert prose.speed(1.0, [2.0, 3.0]) == "fastest" and prose.speed(4.0, [2.0, 3.0]) == "slowest"
+    assert prose.speed(2.5, [2.0, 3.0]) == "between"
+    assert prose.cause(0.5, 1.05) == "epochs" and prose.cause(1.02, 1.6) == "steps" and prose.cause(1.05, 0.95) == "none"
+    assert prose.decoding(0.96) == "negligible" and prose.decoding(0.8) == "some" and prose.decoding(0.5) == "strong"
+    assert prose.de("AdamW") == "d'AdamW" and prose.de("Lion") == "de Lion" and prose.que("AdamW") == "qu'AdamW"
+
+
+def test_abstract_and_conclusion_follow_the_numbers(results_dir, tmp_path):
+    before = prose.conclusion(report.load(results_dir))
     assert before.startswith(tuple(f"{n} obtient" for n in ("Adam", "AdamW", "Lion")))
     changed = tmp_path / "results"
     shutil.copytree(results_dir, changed)
-    import json
-
     for seed in (0, 1):  # make Lion perfect on every test image
         run = changed / "lion" / f"seed-{seed}"
         predictions = pd.read_csv(run / "predictions.csv")
@@ -105,82 +170,42 @@ def test_conclusion_follows_the_numbers(results_dir, tmp_path):
         metrics = json.loads((run / "metrics.json").read_text())
         metrics["test_accuracy"] = metrics["test_macro_f1"] = 1.0
         (run / "metrics.json").write_text(json.dumps(metrics))
-    after = report.load(changed).conclusion()
+    aggregate.write_tables(changed)  # as the study does after its runs
+    d = report.load(changed)
+    after = prose.conclusion(d)
     assert after != before and after.startswith("Lion obtient la meilleure exactitude moyenne sur le test (100,0")
-    assert "Lion bat donc nettement" in after
+    assert "Lion fait significativement mieux" in after
+    abstract = prose.abstract(d)
+    assert "Lion 100,0" in abstract and "significativement mieux" in abstract and "2 graines" in abstract
 
 
-def test_notebook_links_point_to_each_run(r):
-    links = r.notebook_links()
-    assert links.count("training.html") == 6 and "../results/lion/seed-1/training.ipynb" in links
+def test_notebook_links_point_to_each_optimizer(d):
+    links = prose.notebook_links(d)
+    assert links.count("training.html") == 3 and "../results/lion/training.ipynb" in links
+    assert "(2 graines)" in links
+
+
+def test_the_2023_study_is_described_by_what_is_known(d):
+    text = prose.study_2023(d)
+    assert "réseau complet" in text and "plutôt qu'à l'entraînement du réseau complet" in text
+    assert "50 secondes par époque" in text
+
+
+def test_every_cell_and_inline_expression_of_the_qmd_runs(results_dir):
+    """Execute the report's code as Quarto would, on real results: no cell may fail."""
+    source = QMD.read_text(encoding="utf-8")
+    cells = re.findall(r"```\{python\}\n(.*?)```", source, flags=re.S)
+    inline = re.findall(r"`\{python\} ([^`]+)`", source)
+    namespace = {}
+    exec(cells[0].replace("load()", f"load({str(results_dir)!r})"), namespace)
+    for cell in cells[1:]:
+        code = "\n".join(line for line in cell.splitlines() if not line.startswith("#|"))
+        exec(code, namespace)
+    for expression in inline:
+        assert str(eval(expression, namespace)) != ""
+    assert len(inline) > 15
 
 
 def test_text_renders_without_quotes():
     text = report.Text("84,1 %")
     assert repr(text) == "84,1 %" and text._repr_markdown_() == "84,1 %"
-    table = report.Table(pd.DataFrame({"A": ["x"], "B": ["1"]}))
-    assert table._repr_markdown_() == "| A | B |\n|:---|---:|\n| x | 1 |"
-
-
-def test_qmd_has_no_hard_coded_results_and_one_line_cells():
-    text = QMD.read_text(encoding="utf-8")
-    cells = re.findall(r"```\{python\}\n(.*?)```", text, flags=re.S)
-    for cell in cells:
-        code = [line for line in cell.splitlines() if line.strip() and not line.startswith("#|")]
-        assert len(code) <= 2, cell
-    prose = re.sub(r"```.*?```", "", text, flags=re.S)
-    prose = re.sub(r"`\{python\}[^`]*`", "", prose)
-    prose = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", "", prose, flags=re.S)
-    # A result would be a percentage or a decimal number; allowed numbers are structural (15 races, 2 048...).
-    assert not re.findall(r"\d+[,.]\d+\s*%|\d+\s*%(?! de la meilleure)", prose.replace("95 %", "").replace("99 %", "")), \
-        "percentages must come from inline code"
-    for label in re.findall(r"#\| label: ((?:fig|tbl)-[\w-]+)", text):
-        assert f"@{label}" in text, f"{label} is never referred to in the text"
-
-
-def test_load_without_results_reports_it(tmp_path):
-    r = report.load(tmp_path / "nothing")
-    assert "Aucun résultat" in r.warnings() and r.summary_table().frame.empty
-    from lionpoc.render import check_results
-
-    with pytest.raises(LionpocError, match="lionpoc study"):
-        check_results(tmp_path / "nothing")
-
-
-def run_qmd(results_dir, monkeypatch):
-    """Execute every cell and inline expression of the .qmd as Quarto would, without Quarto."""
-    monkeypatch.setenv("LIONPOC_RESULTS", str(results_dir))
-    text = QMD.read_text(encoding="utf-8")
-    namespace = {}
-    outputs = []
-    for cell in re.findall(r"```\{python\}\n(.*?)```", text, flags=re.S):
-        code = "\n".join(line for line in cell.splitlines() if not line.startswith("#|"))
-        *body, last = [line for line in code.splitlines() if line.strip()]
-        exec("\n".join(body), namespace)
-        outputs.append(eval(last, namespace) if not last.startswith(("from ", "import ", "r = ")) else
-                       exec(last, namespace))
-    inline = [eval(expr, namespace) for expr in re.findall(r"`\{python\} ([^`]+)`", text)]
-    return outputs, inline
-
-
-def test_every_qmd_cell_and_inline_expression_runs(results_dir, monkeypatch):
-    outputs, inline = run_qmd(results_dir, monkeypatch)
-    assert len(inline) >= 15 and all(isinstance(v, str) and v for v in inline[:3])
-    tables = [o for o in outputs if isinstance(o, report.Table)]
-    assert len(tables) >= 10 and all(t._repr_markdown_().startswith("| ") for t in tables)
-
-
-def test_qmd_runs_with_an_optimizer_missing(results_dir, tmp_path, monkeypatch):
-    partial = tmp_path / "results"
-    shutil.copytree(results_dir, partial)
-    shutil.rmtree(partial / "lion")
-    _, inline = run_qmd(partial, monkeypatch)
-    assert "n.d." in inline
-
-
-def test_notebooks_are_published_where_the_links_point(results_dir, tmp_path):
-    from lionpoc.render import publish_notebooks
-
-    copied = publish_notebooks(results_dir, tmp_path / "_output")
-    assert (tmp_path / "_output" / "results" / "lion" / "seed-1" / "training.ipynb") in copied
-    assert len(copied) == 6

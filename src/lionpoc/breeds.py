@@ -53,3 +53,9 @@ def readable(folder: str) -> str:
 
 
 NAMES = tuple(readable(folder) for folder in FOLDERS)
+
+# French names for the report, in the same order (a breed keeps one name everywhere).
+FRENCH = ("Bichon maltais", "Shih tzu", "Lévrier afghan", "Lévrier irlandais", "Lévrier écossais",
+          "Sealyham terrier", "Airedale", "Terrier du Tibet", "Bouvier bernois", "Entlebucher", "Basenji",
+          "Leonberg", "Montagne des Pyrénées", "Samoyède", "Poméranien")
+FRENCH_BY_NAME = dict(zip(NAMES, FRENCH))

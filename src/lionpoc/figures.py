@@ -67,12 +67,43 @@ def confusion(matrix: pd.DataFrame, title: str = "", ax=None):
     return image
 
 
-def confusions(matrices: dict[str, pd.DataFrame]):
-    """The confusion matrices of several optimizers, one panel each, on a single figure."""
-    fig, axes = plt.subplots(len(matrices), 1, figsize=(6.5, 6.2 * len(matrices)), constrained_layout=True,
-                             squeeze=False)
-    for ax, (name, matrix) in zip(axes[:, 0], matrices.items()):
-        confusion(matrix, LABELS.get(name, name), ax=ax)
+def confusions_grid(matrices: dict[str, pd.DataFrame]):
+    """Several optimizers' row-normalised confusion matrices on one figure, one shared colour scale.
+
+    Breeds are numbered 1-15 (study order) on the axes and named once, in a legend panel: with
+    three optimizers the figure is a 2 x 2 grid that fits an A4 page and stays readable.
+    """
+    from . import breeds
+
+    panels = len(matrices) + 1
+    cols = 2 if panels > 2 else panels
+    rows = -(-panels // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(8.2, 4.1 * rows), constrained_layout=True, squeeze=False)
+    flat = list(axes.flat)
+    image = None
+    for ax, (name, matrix) in zip(flat, matrices.items()):
+        values = matrix.to_numpy(dtype=float)
+        totals = values.sum(axis=1, keepdims=True)
+        normalised = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+        image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+        ticks = np.arange(len(matrix))
+        ax.set_xticks(ticks, [str(i + 1) for i in ticks], fontsize=8)
+        ax.set_yticks(ticks, [str(i + 1) for i in ticks], fontsize=8)
+        ax.set_xlabel("Race prédite")
+        ax.set_ylabel("Race réelle")
+        ax.set_title(LABELS.get(name, name), fontsize=12)
+        for i, j in zip(*np.nonzero((normalised >= 0.15) & ~np.eye(len(matrix), dtype=bool))):
+            ax.text(j, i, f"{normalised[i, j]:.2f}"[1:].replace(".", ","), ha="center", va="center", fontsize=6.5,
+                    color="black")
+    legend = flat[len(matrices)]
+    legend.axis("off")
+    legend.text(0.02, 1.0, "\n".join(f"{i + 1:>2}  {name}" for i, name in enumerate(breeds.FRENCH)),
+                va="top", ha="left", fontsize=9.5, family="DejaVu Sans", linespacing=1.55,
+                transform=legend.transAxes)
+    for ax in flat[len(matrices) + 1:]:
+        ax.axis("off")
+    bar = legend.inset_axes([0.04, 0.0, 0.85, 0.05])
+    fig.colorbar(image, cax=bar, orientation="horizontal", label="Part des images de la race réelle")
     return fig
 
 
@@ -82,8 +113,9 @@ def timing(table: pd.DataFrame):
     names = list(table.index)
     colours = [COLOURS.get(n, "C0") for n in names]
     labels = [LABELS.get(n, n) for n in names]
-    per_epoch.bar(labels, table["seconds_per_epoch"], color=colours)
-    per_epoch.set_ylabel("Secondes par époque")
+    small = table["seconds_per_epoch"].max() < 1
+    per_epoch.bar(labels, table["seconds_per_epoch"] * (1000 if small else 1), color=colours)
+    per_epoch.set_ylabel("Millisecondes par époque" if small else "Secondes par époque")
     total.bar(labels, table["train_seconds"], color=colours)
     total.set_ylabel("Durée d'entraînement (s)")
     for ax in (per_epoch, total):

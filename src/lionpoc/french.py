@@ -4,14 +4,21 @@ from __future__ import annotations
 import math
 
 NNBSP = "\u202f"  # narrow no-break space: "84,1 %", "3 254"
+MINUS = "\u2212"  # the minus sign, not a hyphen
 
 
 def number(x: float, digits: int = 2) -> str:
-    """``0.8414`` -> ``0,84``; ``3254`` -> ``3 254`` (thousands separated)."""
+    """``0.8414`` -> ``0,84``; ``3254`` -> ``3 254``; ``-1.5`` -> ``−1,50``; ``-0.001`` -> ``0,00``.
+
+    A value that rounds to zero carries no sign; negatives take the typographic minus sign.
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n.d."
-    text = f"{x:,.{digits}f}".replace(",", NNBSP).replace(".", ",")
-    return "0" if text in ("-0", "-0,00") else text
+    rounded = round(float(x), digits)
+    if rounded == 0:
+        rounded = 0.0  # no "-0,00"
+    text = f"{abs(rounded):,.{digits}f}".replace(",", NNBSP).replace(".", ",")
+    return f"{MINUS}{text}" if rounded < 0 else text
 
 
 def integer(x: float) -> str:
@@ -26,15 +33,23 @@ def percent(x: float, digits: int = 1) -> str:
 
 
 def points(x: float, digits: int = 1) -> str:
-    """A difference of proportions in percentage points, signed: ``0.012`` -> ``+1,2 point``."""
+    """A difference of proportions in percentage points, signed: ``0.012`` -> ``+1,2 point``,
+    ``-0.025`` -> ``−2,5 points``, ``0.0001`` -> ``0,0 point`` (plural from two, as French wants)."""
     value = number(100 * x, digits)
-    sign = "+" if x > 0 and not value.startswith("-") else ""
-    unit = "point" if abs(100 * x) < 2 else "points"
-    return f"{sign}{value}{NNBSP}{unit}".replace("-", "−")
+    sign = "+" if value[0].isdigit() and value.strip("0,") else ""
+    unit = "points" if abs(round(100 * x, digits)) >= 2 else "point"
+    return f"{sign}{value}{NNBSP}{unit}"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 graine``, ``3 graines``, ``0 graine`` (French: singular below two)."""
+    return f"{integer(n)} {word if abs(n) < 2 else (words or word + 's')}"
 
 
 def seconds(x: float) -> str:
-    """A duration: ``0.42`` -> ``0,42 s``; ``75`` -> ``1 min 15 s``; ``5400`` -> ``1 h 30 min``."""
+    """A duration: ``0.016`` -> ``16 ms``; ``0.42`` -> ``0,42 s``; ``75`` -> ``1 min 15 s``; ``5400`` -> ``1 h 30 min``."""
+    if x < 0.1:
+        return f"{number(1000 * x, 0 if x >= 0.01 else 1)}{NNBSP}ms"
     if x < 10:
         return f"{number(x, 2)}{NNBSP}s"
     if x < 60:
@@ -60,8 +75,8 @@ def scientific(x: float) -> str:
 
 
 def bytes_(n: float) -> str:
-    """``1234567`` -> ``1,2 Mo``."""
-    for unit, size in (("Go", 2**30), ("Mo", 2**20), ("ko", 2**10)):
+    """``1234567`` -> ``1,2 Mio`` (binary units, as for the machine's memory)."""
+    for unit, size in (("Gio", 2**30), ("Mio", 2**20), ("kio", 2**10)):
         if n >= size:
             return f"{number(n / size, 1)}{NNBSP}{unit}"
     return f"{integer(n)}{NNBSP}o"

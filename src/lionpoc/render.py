@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from . import aggregate, paths
+from .console import QUIET_ENV
 from .errors import LionpocError
 
 OUTPUT_DIR = "_output"
@@ -37,11 +39,12 @@ def render(results_dir: Path, log=print) -> list[Path]:
     quarto = quarto_binary()
     if quarto is None:
         raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")
-    env = {**os.environ, paths.RESULTS_ENV: str(results_dir)}
+    env = {**os.environ, **QUIET_ENV, paths.RESULTS_ENV: str(results_dir)}
     log(f"render: quarto render (HTML and PDF) from {results_dir}...")
-    done = subprocess.run([quarto, "render"], cwd=root, env=env)
-    if done.returncode != 0:
-        raise LionpocError(f"quarto render failed (exit code {done.returncode}); its messages are above.")
+    log_file = Path(results_dir) / "logs" / "render.log"
+    code = run_filtered([quarto, "render"], root, env, log_file, log)
+    if code != 0:
+        raise LionpocError(f"quarto render failed (exit code {code}); its messages are above and in {log_file}.")
     publish_notebooks(results_dir, root / OUTPUT_DIR)
     outputs = [p for p in (root / OUTPUT_DIR).rglob("index.*") if p.suffix in (".html", ".pdf")]
     for path in outputs:
@@ -49,11 +52,31 @@ def render(results_dir: Path, log=print) -> list[Path]:
     return outputs
 
 
+# Lines of the Jupyter kernel that Quarto starts (not Quarto's own progress): logged, not shown.
+KERNEL_NOISE = re.compile(r"IPKernelApp|absl::|^[WEI]\d{4} |cuda|oneDNN|TF_ENABLE_ONEDNN_OPTS|cuInit|"
+                          r"computation placer|tensorflow/core|Unable to register")
+
+
+def run_filtered(command: list[str], cwd: Path, env: dict, log_file: Path, log=print) -> int:
+    """Run ``command``; every line goes to ``log_file``, and all but the kernel's noise to the console."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "w", encoding="utf-8") as record:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, encoding="utf-8", errors="replace")
+        for line in process.stdout:
+            record.write(line)
+            for part in line.rstrip("\n").split("\r"):
+                part = part.replace("Starting python3 kernel...", "").strip()
+                if part and not KERNEL_NOISE.search(part):
+                    log(part)
+        return process.wait()
+
+
 def publish_notebooks(results_dir: Path, output_dir: Path) -> list[Path]:
     """Copy the executed notebooks next to the report, where its links expect them
-    (``<output>/results/<optimizer>/seed-<k>/training.{html,ipynb}``), wherever the results live."""
+    (``<output>/results/<optimizer>/training.{html,ipynb}``), wherever the results live."""
     copied = []
-    for source in sorted(Path(results_dir).glob("*/seed-*/training.*")):
+    for source in sorted(Path(results_dir).glob("*/training.*")):
         if source.suffix in (".html", ".ipynb") and "partial" not in source.name and "failed" not in source.name:
             target = output_dir / "results" / source.relative_to(results_dir)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -70,3 +70,40 @@ def first_reach(values, fraction: float) -> int:
     """1-based index of the first value reaching ``fraction`` of the maximum (for time-to-accuracy)."""
     x = np.asarray(values, dtype=float)
     return int(np.argmax(x >= fraction * x.max())) + 1
+
+
+def bootstrap_mean_ci(correct, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of an accuracy, resampling test images.
+
+    ``correct`` is 1-D (one run) or 2-D (seeds x images, averaged per image). The interval of a
+    proportion resampled this way always lies within [0, 1], even with a single seed.
+    """
+    per_image = np.atleast_2d(np.asarray(correct, dtype=float)).mean(axis=0)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(per_image), size=(n_resamples, len(per_image)))
+    low, high = np.quantile(per_image[idx].mean(axis=1), [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def sign_flip_test(correct_a, correct_b, n_resamples: int = 100_000, seed: int = 0) -> float:
+    """Two-sided paired permutation test of "A and B are equally accurate", using every seed at once.
+
+    Per test image, the difference of the two optimizers' correctness averaged over seeds; under
+    the null hypothesis its sign is a coin toss, so the p-value is the share of random sign flips
+    whose mean difference is at least as far from zero as the observed one. With a single seed
+    this is McNemar's test, computed by simulation.
+    """
+    a = np.atleast_2d(np.asarray(correct_a, dtype=float)).mean(axis=0)
+    b = np.atleast_2d(np.asarray(correct_b, dtype=float)).mean(axis=0)
+    diff = (a - b)[(a - b) != 0]
+    if len(diff) == 0:
+        return 1.0
+    observed = abs(diff.sum())
+    rng = np.random.default_rng(seed)
+    hits, done = 0, 0
+    while done < n_resamples:  # in chunks, to bound memory
+        size = min(10_000, n_resamples - done)
+        signs = rng.integers(0, 2, size=(size, len(diff)), dtype=np.int8) * 2 - 1
+        hits += int(np.sum(np.abs(signs @ diff) >= observed - 1e-12))
+        done += size
+    return (hits + 1) / (n_resamples + 1)

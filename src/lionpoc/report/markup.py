@@ -1,0 +1,50 @@
+"""How report values reach Quarto: text shown as is, tables as Markdown pipe tables, callouts."""
+from __future__ import annotations
+
+import pandas as pd
+
+
+class Text(str):
+    """A string shown as is by Quarto's inline code, whether it reads text/plain or text/markdown."""
+
+    def __repr__(self):
+        return str(self)
+
+    def _repr_markdown_(self):
+        return str(self)
+
+
+class Table:
+    """A DataFrame displayed as a Markdown pipe table, so HTML and Typst both get a native table.
+
+    ``widths`` are relative column widths: pandoc reads them from the dashes of the separator line
+    (used when a line is longer than 72 characters, which the separator then is).
+    """
+
+    def __init__(self, frame: pd.DataFrame, align: str | None = None, widths: list[int] | None = None):
+        self.frame = frame
+        self.align = align
+        self.widths = widths
+
+    def _repr_markdown_(self):
+        return markdown_table(self.frame, self.align, self.widths)
+
+    def __repr__(self):
+        return markdown_table(self.frame, self.align, self.widths)
+
+
+def markdown_table(frame: pd.DataFrame, align: str | None = None, widths: list[int] | None = None) -> str:
+    """Pipe table; first column left-aligned, others right-aligned unless ``align`` says otherwise."""
+    columns = [str(c) for c in frame.columns]
+    align = align or "l" + "r" * (len(columns) - 1)
+    widths = widths or [1] * len(columns)
+    dashes = [max(3, round(80 * w / sum(widths))) for w in widths]
+    rule = {"l": lambda n: ":" + "-" * n, "r": lambda n: "-" * n + ":", "c": lambda n: ":" + "-" * n + ":"}
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(rule[a](n) for a, n in zip(align, dashes)) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines)
+
+
+def callout(kind: str, title: str, body: str) -> str:
+    return f"::: {{.callout-{kind}}}\n## {title}\n\n{body}\n:::"

@@ -1,0 +1,368 @@
+"""The report's sentences, assembled from the numbers by small named rules.
+
+Each "number -> words" decision is one function with its threshold stated (``verdict``, ``speed``,
+``cause``, ``decoding``): a sentence never says more than its number allows, and the tests check
+every branch.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from .. import french, stats
+from ..figures import LABELS
+from .data import ReportData
+from .markup import Text, callout
+from .tables import interval, p_value
+
+ALPHA = 0.05          # significance level of every test in the report
+CLOSE = 0.10          # two ratios within 10 % of each other are "about the same"
+
+
+# ---------------------------------------------------------------------------------- rules
+def verdict(pair: dict) -> str:
+    """``significant`` when the all-seeds test gives p < 0.05 and the bootstrap interval excludes zero;
+    otherwise ``noise``."""
+    excludes_zero = pair["ci_low"] > 0 or pair["ci_high"] < 0
+    return "significant" if pair["p_value"] < ALPHA and excludes_zero else "noise"
+
+
+def speed(value: float, others: list[float]) -> str:
+    """Where a duration sits among the others': ``fastest``, ``slowest`` or ``between``."""
+    if all(value < o for o in others):
+        return "fastest"
+    if all(value > o for o in others):
+        return "slowest"
+    return "between"
+
+
+def cause(epochs_ratio: float, per_epoch_ratio: float) -> str:
+    """Why a training took longer or shorter: ``epochs`` (early stopping), ``steps`` (cost per epoch),
+    or ``none`` when both ratios are within 10 % of 1."""
+    if abs(epochs_ratio - 1) <= CLOSE and abs(per_epoch_ratio - 1) <= CLOSE:
+        return "none"
+    return "epochs" if abs(math.log(epochs_ratio)) >= abs(math.log(per_epoch_ratio)) else "steps"
+
+
+def decoding(fraction: float) -> str:
+    """How much decoding the images slows the feature pass: ``negligible`` (>= 90 % of the bare
+    forward pass), ``some`` (>= 70 %), ``strong`` (below)."""
+    return "negligible" if fraction >= 0.9 else "some" if fraction >= 0.7 else "strong"
+
+
+def de(name: str) -> str:
+    """"de" + name with the French elision: ``de Lion``, ``d'Adam``, ``d'AdamW``."""
+    return f"d'{name}" if name[0].lower() in "aeiouyh" else f"de {name}"
+
+
+def que(name: str) -> str:
+    """"que" + name with the elision: ``qu'AdamW``, ``que Lion``."""
+    return f"qu'{name}" if name[0].lower() in "aeiouyh" else f"que {name}"
+
+
+# ---------------------------------------------------------------------------------- warnings
+def warnings(d: ReportData) -> Text:
+    """Visible callouts, before anything else: no results, damaged runs, synthetic data, random
+    weights, missing optimizers, tables that no longer match the runs."""
+    parts = []
+    if d.empty:
+        parts.append(callout("important", "Aucun résultat",
+                             f"Le dossier `{d.results_dir}` ne contient aucun résultat. Lancez `lionpoc study` "
+                             "(ou `lionpoc study --smoke` pour un essai rapide), puis `lionpoc render`."))
+    if d.damaged:
+        names = ", ".join(f"{LABELS.get(x['optimizer'], x['optimizer'])} graine {x['seed']} (`{x['path']}`)"
+                          for x in d.damaged)
+        parts.append(callout("warning", "Essais endommagés",
+                             f"Ces essais ont un fichier `metrics.json` illisible et sont ignorés : {names}. "
+                             "`lionpoc study` les refait."))
+    if d.synthetic:
+        parts.append(callout("warning", "Données synthétiques",
+                             "Ces résultats viennent d'images synthétiques (formes colorées) et d'un Xception "
+                             "aux poids aléatoires (`lionpoc study --smoke`). Ils valident la chaîne de traitement, "
+                             "pas la question posée : aucun chiffre ci-dessous ne concerne des chiens. Le rapport "
+                             "définitif s'obtient avec `lionpoc study`."))
+    elif not d.empty and d.weights == "none":
+        parts.append(callout("warning", "Xception sans pré-entraînement",
+                             "Ces résultats viennent de vraies photos, mais d'un Xception aux poids aléatoires "
+                             "(`--weights none`) : ses caractéristiques ne savent rien des chiens, d'où une "
+                             "exactitude très inférieure à celle d'un apprentissage par transfert. Les chiffres "
+                             "vérifient la chaîne sur de vraies images ; ils ne disent rien de Lion face à Adam "
+                             "dans l'étude réelle, qui s'obtient avec les poids ImageNet : `lionpoc study`."))
+    if d.missing and not d.empty:
+        names = ", ".join(LABELS[m] for m in d.missing)
+        parts.append(callout("warning", "Résultats incomplets",
+                             f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
+                             f"autres optimiseurs. Pour les produire : `lionpoc study --optimizers {','.join(d.missing)}`."))
+    if d.tables_stale:
+        parts.append(callout("warning", "Tableaux à recalculer",
+                             "Les tableaux de l'étude (`summary.csv`, `pairs.csv`) ne correspondent plus aux essais "
+                             "présents. Relancez `lionpoc study` : il garde les essais faits et refait les tableaux."))
+    return Text("\n\n".join(parts))
+
+
+# ---------------------------------------------------------------------------------- numbers in the text
+def count(d: ReportData, part: str | None = None) -> Text:
+    rows = d.split if part is None or d.split.empty else d.split[d.split["split"] == part]
+    return Text(french.integer(len(rows)))
+
+
+def setting(d: ReportData, key: str) -> Text:
+    """One protocol parameter of the study, in French (image size, epochs, patience, ...)."""
+    if d.empty:
+        return Text("n.d.")
+    value = d.first()["params"][key]
+    if key == "weights":
+        return Text({"imagenet": "ceux appris sur ImageNet",
+                     "none": "aléatoires (aucun pré-entraînement)"}.get(value, f"lus dans le fichier `{Path(value).name}`"))
+    if isinstance(value, float):
+        return Text(french.number(value, 2).rstrip("0").rstrip(","))
+    return Text(str(value))
+
+
+def seeds(d: ReportData) -> Text:
+    return Text(str(int(d.runs.groupby("optimizer").size().max())) if not d.empty else "0")
+
+
+def feature_time(d: ReportData) -> Text:
+    """Time of the single pass of the frozen base over every image (shared by all runs)."""
+    if d.empty:
+        return Text("n.d.")
+    return Text(french.seconds(float(d.first()["feature_seconds"])))
+
+
+def metric(d: ReportData, optimizer: str, column: str = "test_accuracy_mean") -> Text:
+    if optimizer not in d.optimizers or d.summary.empty:
+        return Text("n.d.")
+    return Text(french.percent(float(d.row(optimizer)[column])))
+
+
+def skipped(d: ReportData) -> Text:
+    if d.empty:
+        return Text("")
+    files = d.first()["skipped_files"]
+    if not files:
+        return Text("Toutes les images ont pu être lues.")
+    return Text(f"{len(files)} fichier(s) illisible(s) ont été écartés : "
+                + ", ".join(f"`{s['file']}`" for s in files[:5]) + ("…" if len(files) > 5 else "") + ".")
+
+
+def noise(d: ReportData) -> Text:
+    if d.empty or d.summary.empty:
+        return Text("")
+    n = int(d.runs["n_test"].iloc[0])
+    best = float(d.summary["test_accuracy_mean"].max())
+    low, high = stats.wilson_ci(round(best * n), n)
+    return Text(f"Avec {french.integer(n)} images de test, une image vaut {french.number(100 / n, 2)} point ; "
+                f"une exactitude de {french.percent(best)} mesurée sur un seul essai a un intervalle de confiance "
+                f"à 95 % (Wilson) de {interval(low, high)}.")
+
+
+def memory_saving(d: ReportData) -> Text:
+    if d.memory.empty:
+        return Text("n.d.")
+    full = d.memory[d.memory["model"] == "xception"].set_index("optimizer")["state_bytes"]
+    return Text(french.bytes_(full["adamw"] - full["lion"]))
+
+
+# ---------------------------------------------------------------------------------- comparisons
+def pair(d: ReportData, a: str, b: str) -> dict | None:
+    """The row of ``pairs.csv`` for (a, b), oriented so that the difference is a − b."""
+    for row in d.pairs.to_dict("records"):
+        if {row["a"], row["b"]} == {a, b}:
+            if row["a"] != a:
+                row = {**row, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],
+                       "ci_low": -row["ci_high"], "ci_high": -row["ci_low"]}
+            return row
+    return None
+
+
+def ranking(d: ReportData) -> list[str]:
+    return list(d.summary.sort_values("test_accuracy_mean", ascending=False)["optimizer"]) \
+        if not d.summary.empty else []
+
+
+def _pair_words(p: dict) -> str:
+    return (f"{french.points(p['diff_accuracy'])} (IC 95 % {interval(p['ci_low'], p['ci_high'], points=True)} "
+            f"point, p = {p_value(p['p_value'])})")
+
+
+def abstract(d: ReportData) -> Text:
+    """The answer first: question, protocol in one sentence, verdict with its numbers, time."""
+    if d.empty or d.summary.empty:
+        return Text("Aucun résultat n'est encore disponible : ce résumé se remplira après `lionpoc study`.")
+    s = d.summary.set_index("optimizer")
+    n_seeds = int(s["n_seeds"].max())
+    scores = " ; ".join(f"{LABELS[o]} {french.percent(s.loc[o, 'test_accuracy_mean'])} "
+                        f"{interval(s.loc[o, 'test_accuracy_ci_low'], s.loc[o, 'test_accuracy_ci_high'])}"
+                        for o in d.optimizers)
+    text = [f"Lion, l'optimiseur proposé par Chen et al. en 2023, fait-il mieux qu'Adam et AdamW quand on adapte "
+            f"un Xception pré-entraîné à quinze races de Stanford Dogs ? Chaque optimiseur a entraîné la même tête "
+            f"de classification sur les caractéristiques d'un Xception figé, avec le même budget de réglage sur la "
+            f"validation, {french.plural(n_seeds, 'graine')} et {count(d, 'test')} images de test jamais vues pendant le réglage. "
+            f"Exactitude sur le test (intervalle à 95 %) : {scores}."]
+    text.append(answer(d))
+    if "lion" in s.index and len(s) > 1:
+        rivals = [o for o in s.index if o != "lion"]
+        where = speed(s.loc["lion", "train_seconds"], [s.loc[o, "train_seconds"] for o in rivals])
+        text.append({"fastest": "Lion est aussi le plus rapide à entraîner",
+                     "slowest": "Lion est en revanche le plus lent à entraîner",
+                     "between": "Côté temps, Lion se place entre les deux autres"}[where]
+                    + f" ({french.seconds(s.loc['lion', 'train_seconds'])} pour la tête retenue, contre "
+                    + " et ".join(f"{french.seconds(s.loc[o, 'train_seconds'])} pour {LABELS[o]}" for o in rivals)
+                    + ").")
+    if d.synthetic or d.weights == "none":
+        text.append("Ces chiffres ne valent que pour la vérification de la chaîne (voir l'avertissement ci-dessus).")
+    return Text(" ".join(text))
+
+
+def answer(d: ReportData) -> str:
+    """One sentence: does Lion beat its best rival, lose to it, or not differ, and on which test."""
+    s = d.summary.set_index("optimizer")
+    if "lion" not in s.index or len(s) < 2:
+        return "La comparaison demande Lion et au moins un autre optimiseur."
+    rival = [o for o in ranking(d) if o != "lion"][0]
+    p = pair(d, "lion", rival)
+    if p is None:
+        return "Les tests appariés manquent : relancez `lionpoc study`."
+    kind = verdict(p)
+    if kind == "noise":
+        head = f"Lion ne se distingue pas significativement {de(LABELS[rival])}, le meilleur de ses rivaux"
+    elif p["diff_accuracy"] > 0:
+        head = f"Lion fait significativement mieux {que(LABELS[rival])}, le meilleur de ses rivaux"
+    else:
+        head = f"Lion fait significativement moins bien {que(LABELS[rival])}, le meilleur de ses rivaux"
+    return (f"{head} : écart {_pair_words(p)}, d'après le test de permutation apparié sur toutes les graines et "
+            f"l'intervalle bootstrap sur les images.")
+
+
+def conclusion(d: ReportData) -> Text:
+    """The answer, generated from the numbers: who wins, by how much, whether it is noise, and the cost."""
+    order = ranking(d)
+    if not order:
+        return Text("Aucune conclusion n'est possible sans résultats.")
+    s = d.summary.set_index("optimizer")
+    best = order[0]
+    sentences = [f"{LABELS[best]} obtient la meilleure exactitude moyenne sur le test "
+                 f"({french.percent(s.loc[best, 'test_accuracy_mean'])}, F1 macro "
+                 f"{french.percent(s.loc[best, 'test_macro_f1_mean'])})."]
+    for other in order[1:]:
+        p = pair(d, best, other)
+        if p is None:
+            continue
+        words = ("un écart qui reste dans le bruit de mesure" if verdict(p) == "noise"
+                 else "un écart statistiquement significatif")
+        sentences.append(f"Devant {LABELS[other]}, l'avance est de {_pair_words(p)} : {words}.")
+    if "lion" in s.index and len(s) > 1:
+        sentences.append(f"Pour répondre à la question posée : {answer(d)}")
+        others = s.drop(index="lion")
+        where = speed(s.loc["lion", "train_seconds"], list(others["train_seconds"]))
+        epochs = s.loc["lion", "epochs_run"] / others["epochs_run"].mean()
+        per_epoch = s.loc["lion", "seconds_per_epoch"] / others["seconds_per_epoch"].mean()
+        lead = {"fastest": "Côté coût, Lion s'entraîne plus vite que les deux autres",
+                "slowest": "Côté coût, Lion s'entraîne moins vite que les deux autres",
+                "between": "Côté coût, Lion se place entre les deux autres"}[where]
+        why = {"epochs": "l'écart vient surtout du nombre d'époques, donc de l'arrêt précoce.",
+               "steps": "l'écart vient surtout du coût de chaque époque.",
+               "none": "ni le nombre d'époques ni leur coût ne s'écartent de plus de 10 %."}[cause(epochs, per_epoch)]
+        sentences.append(f"{lead} ({french.seconds(s.loc['lion', 'train_seconds'])}) ; il fait "
+                         f"{french.number(epochs, 2)} fois leur nombre moyen d'époques, chacune coûtant "
+                         f"{french.number(per_epoch, 2)} fois la leur : {why}")
+    if d.synthetic or d.weights == "none":
+        sentences.append("Ces chiffres proviennent d'un réseau sans pré-entraînement : ils valident la chaîne, "
+                         "pas la comparaison des optimiseurs.")
+    return Text(" ".join(sentences))
+
+
+# ---------------------------------------------------------------------------------- the 2023 study
+def study_2023(d: ReportData) -> Text:
+    """What is known of the 2023 study, and no more."""
+    old = d.old["optimizers"]
+    per_epoch = old["adam"]["minutes"] * 60 / int(old["adam"]["epochs"])
+    return Text(f"L'étude de 2023 a fait un seul essai par optimiseur, sur un {d.old['machine']}. Elle rapporte "
+                f"{old['adam']['minutes']} minutes pour 100 époques avec Adam, soit environ "
+                f"{french.number(per_epoch, 0)} secondes par époque : un tel temps correspond à une base figée que "
+                f"l'on refait tourner sur chaque image à chaque époque, sans cache, plutôt qu'à l'entraînement du "
+                f"réseau complet, qui serait bien plus lent sur ce processeur. Lion y était arrêté après "
+                f"{old['lion']['epochs']} époques (patience {old['lion']['early_stopping_patience']}). Le rapport de "
+                f"2023 ne donne pas davantage de détails sur le protocole. Le tableau ci-dessous met ses chiffres en "
+                f"regard des nôtres ; ici la base ne tourne qu'une fois pour toutes, d'où des durées sans commune "
+                f"mesure.")
+
+
+def baseline(d: ReportData) -> Text:
+    b = d.baseline or {"available": False, "reason": "baseline.json absent"}
+    if b.get("available"):
+        best = float(d.summary["test_accuracy_mean"].max()) if not d.summary.empty else math.nan
+        gain = best - b["accuracy"]
+        return Text(f"Sans aucun entraînement, le classifieur ImageNet de Xception restreint aux 15 races atteint "
+                    f"{french.percent(b['accuracy'])} d'exactitude sur les {french.integer(b['n_test'])} images de "
+                    f"test ; la meilleure tête entraînée atteint {french.percent(best)}, soit "
+                    f"{french.points(gain)} apportés par l'entraînement de la tête.")
+    reason = b.get("reason") or ""
+    why = ("elle exige les poids ImageNet du classifieur de Xception, absents de cette exécution"
+           if "ImageNet" in reason or "weights" in reason else reason or "raison inconnue")
+    return Text(f"La référence sans entraînement n'a pas pu être calculée ici ({why}) ; `lionpoc study` avec les "
+                f"poids ImageNet la calcule. L'étude de 2023 partait d'un modèle antérieur qui atteignait "
+                f"{french.percent(d.old['baseline_accuracy'], 0)}.")
+
+
+# ---------------------------------------------------------------------------------- performance
+def performance(d: ReportData) -> Text:
+    """The study's own timings (``study.json``), compared with the 2023 total, ratio as measured."""
+    s = d.study
+    if not s:
+        return Text("Ce dossier ne contient pas `study.json` : relancez `lionpoc study` pour mesurer l'étude.")
+    m = s["machine"]
+    features = s["features_extraction_seconds"]
+    cached = s.get("features_from_cache")
+    text = [f"L'étude qui a produit ces résultats a tourné sur {m['cores']} cœurs ({m['cpu']}) : "
+            f"{french.integer(s['images'])} images de {s['image_size']} pixels, "
+            f"{french.plural(len(s['optimizers']), 'optimiseur')}, {french.plural(s['seeds'], 'graine')} et "
+            f"{s['grid_size']} configurations par grille."]
+    text.append(f"Le passage unique de Xception sur les images a pris {french.seconds(features)}"
+                + (" (lors d'une étude précédente : les caractéristiques venaient du cache)" if cached else "") + ".")
+    if s.get("executions"):
+        ratio = s["trainings_seconds"] / features if features > 0 else math.nan
+        text.append(f"Tous les entraînements de têtes ont ensuite pris {french.seconds(s['trainings_seconds'])} "
+                    f"de temps écoulé, soit {french.number(ratio, 2)} fois ce passage.")
+    else:
+        text.append("Aucun entraînement n'a été refait : tous les essais étaient déjà faits avec les mêmes entrées.")
+    total = s["total_seconds"]
+    old = d.old["total_minutes"] * 60
+    text.append(f"L'étude complète a duré {french.seconds(total)}, contre {d.old['total_minutes']} minutes pour les "
+                f"trois entraînements de 2023 sur {d.old['cores']} cœurs : un facteur {french.number(old / total, 0)} "
+                f"mesuré tel quel, alors que l'étude actuelle fait {french.plural(s['seeds'], 'graine')} et une grille de "
+                f"{s['grid_size']} configurations par optimiseur.")
+    if s.get("smoke"):
+        text.append("Il s'agit d'une étude de démonstration, sur de petites images synthétiques.")
+    return Text(" ".join(text))
+
+
+def benchmark(d: ReportData) -> Text:
+    b = d.benchmark
+    if b is None:
+        return Text("Pour des mesures plus fines (pas d'optimisation, débit de l'extraction), lancez `lionpoc bench` : "
+                    "ses chiffres apparaîtront ici.")
+    cache, extraction = b["cache"], b["extraction"]
+    day = "/".join(reversed(b["created_at"][:10].split("-")))
+    fraction = extraction["pipeline_fraction_of_bare"]
+    words = {"negligible": "le décodage des images, fait en parallèle, ne freine presque pas le modèle",
+             "some": "le décodage des images freine un peu le modèle",
+             "strong": "le décodage des images freine nettement le modèle"}[decoding(fraction)]
+    return Text(f"`lionpoc bench`, le {day} sur {b['machine']['cores']} cœurs, à {cache['image_size']} pixels et sur "
+                f"{cache['images']} images : une époque de tête sur les caractéristiques en cache prend "
+                f"{french.seconds(cache['cached_epoch_seconds'])}, contre {french.seconds(cache['naive_epoch_seconds'])} "
+                f"si chaque époque refait passer les images dans Xception, soit un facteur "
+                f"{french.number(cache['speedup'], 0)}. L'extraction traite "
+                f"{french.number(extraction['pipeline_images_per_second'], 1)} images par seconde, "
+                f"{french.percent(fraction, 0)} du débit du seul passage avant : {words}.")
+
+
+def notebook_links(d: ReportData) -> Text:
+    """Links to each optimizer's executed notebook (HTML view and .ipynb), relative to the report."""
+    lines = []
+    for name in d.optimizers:
+        n = int((d.runs["optimizer"] == name).sum())
+        rel = f"../results/{name}/training"
+        lines.append(f"- {LABELS[name]} ({french.plural(n, 'graine')}) : [carnet exécuté]({rel}.html) ([.ipynb]({rel}.ipynb))")
+    return Text("\n".join(lines) if lines else "Aucun carnet exécuté.")
