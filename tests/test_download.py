@@ -61,18 +61,34 @@ def test_download_resumes_verifies_and_extracts_only_the_15_breeds(server, tmp_p
         download.fetch(f"{url}/images.tar", data_dir.parent / "images.tar")
     part = data_dir.parent / "images.tar.part"
     assert part.stat().st_size == 10_000
-    download.download_dataset(data_dir, base_url=url)
-    assert (data_dir.parent / "images.tar").read_bytes() == (site / "images.tar").read_bytes()
+    import hashlib
+
+    body = (site / "images.tar").read_bytes()
+    wrong = {"images.tar": (len(body), "0" * 64)}
+    with pytest.raises(LionpocError, match="does not have the official SHA-256"):
+        download.download_dataset(data_dir, base_url=url, checksums=wrong)
+    with pytest.raises(LionpocError, match="bytes where the official file has"):
+        download.download_dataset(data_dir, base_url=url, checksums={"images.tar": (len(body) + 1, "0" * 64)})
+    right = {"images.tar": (len(body), hashlib.sha256(body).hexdigest())}
+    download.download_dataset(data_dir, base_url=url, checksums=right)
+    assert (data_dir.parent / "images.tar").read_bytes() == body
     assert sorted(p.name for p in data_dir.iterdir() if p.name != "lists") == sorted(breeds.FOLDERS)
     assert len(list((data_dir / "n02111889-Samoyed").iterdir())) == 2
     assert "lists" in capsys.readouterr().out  # lists.tar absent on this server: a note, not a failure
-    download.download_dataset(data_dir, base_url=url)
+    download.download_dataset(data_dir, base_url=url, checksums=right)
     assert "nothing to download" in capsys.readouterr().out
 
 
 def test_offline_gives_one_sentence_with_what_to_download(tmp_path):
-    with pytest.raises(LionpocError, match=r"cannot download http://127\.0\.0\.1:9/images\.tar .*put it at"):
-        download.download_dataset(tmp_path / "raw" / "stanford_dogs", base_url="http://127.0.0.1:9")
+    data_dir = tmp_path / "elsewhere" / "dogs"
+    with pytest.raises(LionpocError, match=r"cannot download http://127\.0\.0\.1:9/images\.tar .*put it at") as info:
+        download.download_dataset(data_dir, base_url="http://127.0.0.1:9")
+    assert f"into {data_dir} yourself" in str(info.value)  # the folder the user asked for
+
+
+def test_the_official_checksums_are_the_published_ones():
+    assert download.CHECKSUMS["images.tar"][0] == 793_579_520
+    assert download.CHECKSUMS["images.tar"][1].startswith("a443fc2f")
 
 
 def test_a_truncated_archive_is_refused(tmp_path, server):

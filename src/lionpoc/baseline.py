@@ -14,6 +14,7 @@ import pandas as pd
 from . import breeds, features
 
 IMAGENET_SIZE = 299  # the ImageNet classifier of Xception only accepts 299 x 299 inputs
+CLASSIFIER_FILE = "xception_weights_tf_dim_ordering_tf_kernels.h5"  # Xception with its top, from Keras
 
 
 def class_indices() -> list[int]:
@@ -31,9 +32,12 @@ def zero_training_accuracy(test: pd.DataFrame, root: Path, weights: str, batch_s
     if weights != "imagenet":
         return {"available": False, "accuracy": None, "n_test": len(test),
                 "reason": f"needs the ImageNet weights of Xception's classifier (this study used weights={weights})"}
+    if not features.imagenet_file_available(CLASSIFIER_FILE):
+        return {"available": False, "accuracy": None, "n_test": len(test),
+                "reason": f"needs the ImageNet weights of Xception's classifier ({CLASSIFIER_FILE}), which are "
+                          f"neither in ~/.keras/models nor downloadable here"}
     import keras
 
-    features.ensure_imagenet_weights()
     model = keras.applications.Xception(include_top=True, weights="imagenet")
     paths = [root / f for f in test["file"]]
     predicted, kept = [], []

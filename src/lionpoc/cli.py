@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -86,8 +87,12 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "synth":
         from .synth import make_synthetic
 
-        if args.per_class < 1 or args.size < 16:
-            raise LionpocError(f"--per-class must be >= 1 and --size >= 16, got {args.per_class} and {args.size}.")
+        from .data import min_images_per_breed
+
+        needed = min_images_per_breed()
+        if args.per_class < needed or args.size < 16:
+            raise LionpocError(f"--per-class must be at least {needed} (what the study's 80/10/10 split needs for each "
+                               f"breed) and --size at least 16, got {args.per_class} and {args.size}.")
         out = make_synthetic(args.out, args.per_class, args.size, args.seed)
         print(f"wrote {15 * args.per_class} synthetic images ({args.size} px) to {out}")
     elif args.command == "study":
@@ -114,17 +119,40 @@ def run(args: argparse.Namespace) -> None:
                       smoke_study=not args.skip_smoke_study, log=log)
 
 
+def kept_runs(args: argparse.Namespace) -> str:
+    """The complete runs in the study's results folder, for the interruption message."""
+    from . import paths, results
+
+    try:
+        runs = results.find_runs(paths.results_dir(getattr(args, "results_dir", None)))
+    except (OSError, LionpocError):
+        return "none"
+    return ", ".join(f"{r.optimizer} seed {r.seed}" for r in runs.itertuples()) or "none"
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM ends the study like Ctrl-C: kernels stopped, nothing partial left
+
+
 def main(argv: list[str] | None = None) -> int:
     quiet_environment()
     args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         run(args)
     except LionpocError as exc:
         print(f"lionpoc: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("lionpoc: interrupted; finished runs are kept, run the same command again to resume.", file=sys.stderr)
+        kept = kept_runs(args) if args.command == "study" else ""
+        print("lionpoc: interrupted; nothing partial was left"
+              + (f"; complete runs kept: {kept}. Run the same command again to resume." if kept else "."),
+              file=sys.stderr)
         return 130
+    except OSError as exc:  # a last safety net: one sentence, never a traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"lionpoc: error: {exc.strerror or exc}{where}.", file=sys.stderr)
+        return 1
     return 0
 
 

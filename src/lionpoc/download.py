@@ -23,12 +23,17 @@ BASE_URL = "http://vision.stanford.edu/aditya86/ImageNetDogs"
 IMAGES_TAR = "images.tar"
 LISTS_TAR = "lists.tar"
 TIMEOUT = 30
+# Size and SHA-256 of the official files, as recorded by TensorFlow Datasets (stanford_dogs).
+CHECKSUMS = {IMAGES_TAR: (793_579_520, "a443fc2f9a851aa1a7b8e4fa4af94b8459fce2c9f5a2f4dd4669cf9673a4ec58"),
+             LISTS_TAR: (481_280, "34b47cacd9a98b5d150e084f24d29391c084c55272295ec65c85651bc35f4d6c")}
 
 
-def download_dataset(data_dir: Path, base_url: str = BASE_URL, keep_archive: bool = True) -> Path:
+def download_dataset(data_dir: Path, base_url: str = BASE_URL, keep_archive: bool = True,
+                     checksums: dict | None = CHECKSUMS) -> Path:
     """Make ``data_dir`` hold ``<breed folder>/*.jpg`` for the 15 breeds and the official lists.
 
-    A ``data_dir`` that already holds the 15 folders is left as it is.
+    A ``data_dir`` that already holds the 15 folders is left as it is. Each archive is checked
+    against ``checksums`` (size and SHA-256; ``None`` skips the check, for test servers).
     """
     data_dir = Path(data_dir)
     if all((data_dir / folder).is_dir() for folder in breeds.FOLDERS):
@@ -37,13 +42,15 @@ def download_dataset(data_dir: Path, base_url: str = BASE_URL, keep_archive: boo
     archive_dir = data_dir.parent
     archive = archive_dir / IMAGES_TAR
     if not _is_complete_tar(archive):
-        fetch(f"{base_url}/{IMAGES_TAR}", archive)
+        fetch(f"{base_url}/{IMAGES_TAR}", archive, data_dir)
+    verify_checksum(archive, (checksums or {}).get(IMAGES_TAR))
     verify_archive(archive)
     extract_breeds(archive, data_dir)
     lists = archive_dir / LISTS_TAR
     try:
         if not _is_complete_tar(lists):
             fetch(f"{base_url}/{LISTS_TAR}", lists)
+        verify_checksum(lists, (checksums or {}).get(LISTS_TAR))
         write_official_lists(lists, data_dir / "lists")
     except LionpocError as exc:  # the lists are only needed for --split official
         print(f"note: official lists not available ({exc}); the default random split does not need them.")
@@ -52,7 +59,7 @@ def download_dataset(data_dir: Path, base_url: str = BASE_URL, keep_archive: boo
     return data_dir
 
 
-def fetch(url: str, dest: Path) -> Path:
+def fetch(url: str, dest: Path, data_dir: Path | None = None) -> Path:
     """Download ``url`` to ``dest`` with a progress bar, resuming a previous partial download."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -64,9 +71,9 @@ def fetch(url: str, dest: Path) -> Path:
         if exc.code == 416 and done:  # asked past the end: the part file is already complete
             part.replace(dest)
             return dest
-        raise LionpocError(_offline_message(url, dest, f"HTTP {exc.code}")) from None
+        raise LionpocError(_offline_message(url, dest, f"the server answered HTTP {exc.code}", data_dir)) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise LionpocError(_offline_message(url, dest, getattr(exc, "reason", exc))) from None
+        raise LionpocError(_offline_message(url, dest, getattr(exc, "reason", exc), data_dir)) from None
     with response:
         if response.status != 206:  # the server ignored the range: start again from zero
             done = 0
@@ -86,6 +93,27 @@ def fetch(url: str, dest: Path) -> Path:
                            "run the same command again to resume it.")
     part.replace(dest)
     return dest
+
+
+def verify_checksum(path: Path, expected: tuple[int, str] | None) -> None:
+    """Refuse a file whose size or SHA-256 differs from the official one (a damaged or foreign file)."""
+    if expected is None:
+        return
+    import hashlib
+
+    size, sha256 = expected
+    actual = path.stat().st_size
+    if actual != size:
+        raise LionpocError(f"{path} has {actual:,} bytes where the official file has {size:,}; delete it and run "
+                           "`lionpoc download` again.")
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle, tqdm(total=size, unit="B", unit_scale=True, desc=f"checking {path.name}") as bar:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+            bar.update(len(chunk))
+    if digest.hexdigest() != sha256:
+        raise LionpocError(f"{path} does not have the official SHA-256 (the file is damaged); delete it and run "
+                           "`lionpoc download` again.")
 
 
 def verify_archive(archive: Path) -> None:
@@ -145,7 +173,8 @@ def _is_complete_tar(path: Path) -> bool:
         return False
 
 
-def _offline_message(url: str, dest: Path, reason) -> str:
+def _offline_message(url: str, dest: Path, reason, data_dir: Path | None = None) -> str:
+    target = data_dir or dest.parent / "stanford_dogs"
     return (f"cannot download {url} ({reason}). On a machine with internet, download that file, put it at "
-            f"{dest} and run `lionpoc download` again; or extract the 15 breed folders of Images/ into "
-            f"{dest.parent / 'stanford_dogs'} yourself.")
+            f"{dest} and run the same command again; or extract the 15 breed folders of its Images/ folder "
+            f"into {target} yourself.")

@@ -23,6 +23,19 @@ QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
 KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False", "--IPKernelApp.log_level=ERROR"]
 
 
+_KERNELS: set = set()  # kernel processes started by this process, stopped on an interruption
+
+
+def stop_kernels() -> None:
+    """Kill every kernel still running (Ctrl-C or SIGTERM): their executions then end at once."""
+    for process in list(_KERNELS):
+        try:
+            process.kill()
+        except (OSError, ProcessLookupError):
+            pass
+    _KERNELS.clear()
+
+
 def log_path(results_dir: str | Path, optimizer: str) -> Path:
     return Path(results_dir) / "logs" / f"{optimizer}.log"
 
@@ -37,9 +50,13 @@ def quiet_kernel_manager(log_file: Path, extra_env: dict | None = None):
             kw["stdout"] = kw["stderr"] = handle
             kw["env"] = {**kw.get("env", os.environ), **QUIET_ENV, **(extra_env or {})}
             try:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                result = await super()._async_launch_kernel(kernel_cmd, **kw)
             finally:
                 handle.close()  # the child keeps its own copy of the descriptor
+            process = getattr(self.provisioner, "process", None)
+            if process is not None:
+                _KERNELS.add(process)
+            return result
 
     return QuietKernelManager
 
@@ -65,6 +82,10 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None) -> tuple[Pat
         _move(partial, failed)
         raise LionpocError(f"the {cfg.optimizer} notebook failed in cell {exc.exec_count}: {exc.ename}: "
                            f"{_first_line(exc.evalue)} (executed notebook: {failed}; kernel log: {log_file}).") from None
+    except OSError as exc:  # disk full, folder gone: papermill could not write the notebook
+        partial.unlink(missing_ok=True)
+        raise LionpocError(f"the {cfg.optimizer} notebook could not be written ({exc.strerror or exc}); "
+                           f"free some space or pass another --results-dir (kernel log: {log_file}).") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -124,6 +124,8 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     if not cfg.force and is_done(cfg, seed, prep.features.key):
         log(f"{cfg.optimizer} seed {seed}: already done with the same inputs, kept")
         return SeedRun(seed, out, results.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
+    if results.is_damaged(out):
+        log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run is done again")
     fit, tuning = tune(prep, seed, log)
     evaluation = test(prep, fit)
     title = f"{cfg.optimizer}, graine {seed}"
@@ -186,20 +188,21 @@ def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: 
          figures: dict | None = None, log=print) -> Path:
     """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
 
-    Every file is written atomically; ``metrics.json`` goes last, so a run without it is not done.
+    The folder is written whole (``results.atomic_dir``): it is the previous run or the new one,
+    never half of each; ``metrics.json`` is written last, so a folder without it is not a run.
     """
     cfg = prep.cfg
     out = results.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    (out / "metrics.json").unlink(missing_ok=True)  # a run being rewritten is not done until the end
     results.write_csv(Path(cfg.results_dir) / "split.csv", prep.table[["file", "breed", "label", "split"]])
-    results.write_csv(out / "history.csv", fit.history)
-    results.write_csv(out / "tuning.csv", tuning)
-    results.write_csv(out / "predictions.csv", evaluation.predictions)
-    results.write_csv(out / "confusion.csv", evaluation.confusion, index=True)
-    results.write_csv(out / "classification_report.csv", evaluation.report, index=True)
-    for name, figure in (figures or {}).items():
-        results.save_figure(out / f"{name}.png", figure)
-    results.write_json(out / "metrics.json", metrics(prep, seed, fit, tuning, evaluation))
+    with results.atomic_dir(out) as folder:
+        results.write_csv(folder / "history.csv", fit.history)
+        results.write_csv(folder / "tuning.csv", tuning)
+        results.write_csv(folder / "predictions.csv", evaluation.predictions)
+        results.write_csv(folder / "confusion.csv", evaluation.confusion, index=True)
+        results.write_csv(folder / "classification_report.csv", evaluation.report, index=True)
+        for name, figure in (figures or {}).items():
+            results.save_figure(folder / f"{name}.png", figure)
+        results.write_json(folder / "metrics.json", metrics(prep, seed, fit, tuning, evaluation))
     log(f"results: {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f}, "
         f"macro-F1 {evaluation.macro_f1:.3f}, written to {out}")
     return out

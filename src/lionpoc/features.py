@@ -11,6 +11,7 @@ import hashlib
 import json
 import socket
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,19 @@ RANDOM_WEIGHTS_SEED = 0  # weights=None must still give the same base in every p
 
 
 # ---------------------------------------------------------------------------------- preprocessing
-def load_image(path: str | Path, size: int) -> np.ndarray:
-    """Decode an image file to a ``size x size x 3`` float32 array in [0, 255] (RGB, bilinear resize)."""
-    with Image.open(path) as image:
-        image = image.convert("RGB").resize((size, size), Image.BILINEAR)
-        return np.asarray(image, dtype=np.float32)
+def load_image(path: str | Path, size: int, notes: list | None = None) -> np.ndarray:
+    """Decode an image file to a ``size x size x 3`` float32 array in [0, 255] (RGB, bilinear resize).
+
+    A very large image (more pixels than Pillow's bomb limit, but less than twice it) is decoded and
+    named in ``notes``; a larger one raises ``Image.DecompressionBombError`` and is skipped by the caller.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            if caught and notes is not None:
+                notes.append(f"{Path(path).name} is very large ({image.width} x {image.height} pixels); decoded anyway")
+            image = image.convert("RGB").resize((size, size), Image.BILINEAR)
+            return np.asarray(image, dtype=np.float32)
 
 
 def preprocess(batch: np.ndarray) -> np.ndarray:
@@ -44,20 +53,21 @@ def preprocess(batch: np.ndarray) -> np.ndarray:
     return preprocess_input(batch.copy())
 
 
-def iter_batches(paths: list[Path], size: int, batch_size: int = 32):
+def iter_batches(paths: list[Path], size: int, batch_size: int = 32, notes: list | None = None):
     """Yield ``(positions, preprocessed batch, failures)``; decoding runs in threads ahead of the model.
 
     ``failures`` lists ``(position, reason)`` for files that cannot be decoded (corrupt, truncated,
-    empty, not an image): they are skipped, not fatal.
+    empty, not an image, a decompression bomb): they are skipped, not fatal. ``notes`` collects the
+    very large images that were decoded anyway.
     """
     def decode(chunk):
         ok, arrays, failed = [], [], []
         for pos in chunk:
             try:
-                arrays.append(load_image(paths[pos], size))
+                arrays.append(load_image(paths[pos], size, notes))
                 ok.append(pos)
-            except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-                failed.append((pos, f"{type(exc).__name__}: {exc}"))
+            except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+                failed.append((pos, f"{type(exc).__name__}: {str(exc)[:200]}"))
         batch = preprocess(np.stack(arrays)) if arrays else np.zeros((0, size, size, 3), np.float32)
         return ok, batch, failed
 
@@ -78,14 +88,21 @@ def weights_id(weights: str) -> str:
     return "file:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+def imagenet_file_available(name: str) -> bool:
+    """True when Keras has ``name`` in its cache or can reach the server it downloads it from."""
+    if (Path.home() / ".keras" / "models" / name).is_file():
+        return True
+    try:
+        socket.create_connection(("storage.googleapis.com", 443), timeout=5).close()
+        return True
+    except OSError:
+        return False
+
+
 def ensure_imagenet_weights() -> None:
     """Fail at once, with the way out, when the ImageNet weights are neither cached nor downloadable."""
     cached = Path.home() / ".keras" / "models" / IMAGENET_WEIGHTS_FILE
-    if cached.is_file():
-        return
-    try:
-        socket.create_connection(("storage.googleapis.com", 443), timeout=5).close()
-    except OSError:
+    if not imagenet_file_available(IMAGENET_WEIGHTS_FILE):
         raise LionpocError(
             f"the ImageNet weights of Xception are not in {cached.parent} and storage.googleapis.com cannot be "
             f"reached: download {IMAGENET_WEIGHTS_URL} on a machine with internet and pass --weights <file> "
@@ -181,10 +198,10 @@ def extract(files: list[str], root: Path, image_size: int, weights: str, batch_s
 
     base = build_base(weights, image_size)
     paths = [root / f for f in files]
-    kept, chunks, skipped = [], [], []
+    kept, chunks, skipped, notes = [], [], [], []
     start = time.perf_counter()
     with tqdm(total=len(paths), unit="img", desc=f"Xception features ({image_size} px)") as bar:
-        for ok, batch, failed in iter_batches(paths, image_size, batch_size):
+        for ok, batch, failed in iter_batches(paths, image_size, batch_size, notes):
             if len(ok):
                 # predict_on_batch runs in inference mode: batch normalisation uses its stored
                 # statistics, as a frozen base must.
@@ -195,6 +212,8 @@ def extract(files: list[str], root: Path, image_size: int, weights: str, batch_s
     seconds = time.perf_counter() - start
     for item in skipped:
         log(f"features: skipped unreadable file {item['file']} ({item['reason']})")
+    for note in notes:
+        log(f"features: note: {note}")
     values = np.concatenate(chunks) if chunks else np.zeros((0, FEATURE_DIM), np.float32)
     log(f"features: {len(kept)} images in {seconds:.1f} s ({len(kept) / max(seconds, 1e-9):.1f} images/s)")
     return Features([files[i] for i in kept], values, skipped, "", seconds, False)

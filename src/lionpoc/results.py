@@ -50,6 +50,43 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a hidden sibling folder to fill; it replaces ``path`` only if the block succeeds.
+
+    A run folder is then either the previous complete run or the new complete run, never a mix,
+    whatever stops the process (an exception, Ctrl-C, a full disk); a stale sibling left by a
+    killed process is removed the next time.
+    """
+    import shutil
+
+    path = Path(path)
+    staging = path.with_name(f".{path.name}.partial")
+    old = path.with_name(f".{path.name}.old")
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise LionpocError(f"cannot write in {path.parent}: {exc.strerror or exc}.") from None
+    try:
+        yield staging
+        if path.exists():
+            os.replace(path, old)
+        os.replace(staging, path)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old.exists() and not path.exists():
+            os.replace(old, path)
+        raise LionpocError(f"could not write {path}: {exc.strerror or exc}; the previous version is intact.") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old.exists() and not path.exists():
+            os.replace(old, path)
+        raise
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -87,6 +124,17 @@ def run_dir(results_dir: str | Path, optimizer: str, seed: int) -> Path:
 def is_complete(run: Path) -> bool:
     """A run is complete when all its files exist (``metrics.json`` is written last)."""
     return all((run / name).is_file() for name in RUN_FILES)
+
+
+def is_damaged(run: Path) -> bool:
+    """A run whose ``metrics.json`` exists but cannot be read as a JSON object."""
+    path = Path(run) / "metrics.json"
+    if not path.is_file():
+        return False
+    try:
+        return not isinstance(read_json(path), dict)
+    except (OSError, ValueError):
+        return True
 
 
 def find_runs(results_dir: str | Path) -> pd.DataFrame:

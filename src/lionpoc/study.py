@@ -89,10 +89,23 @@ def check_inputs(configs: list[RunConfig], log=print) -> None:
     if cfg.smoke and not cfg.data_dir:
         return  # the synthetic set is made on demand and always splits
     data_dir = data.resolve_data_dir(cfg.data_dir)
+    if not data_dir.exists():
+        from .download import download_dataset
+
+        log(f"data: {data_dir} does not exist; downloading the official Stanford Dogs archive into it "
+            "(about 790 MB, resumable)")
+        try:
+            download_dataset(data_dir)
+        except LionpocError as exc:
+            raise LionpocError(f"data directory {data_dir} does not exist and could not be downloaded: {exc}") from None
     table, _ = data.list_images(data_dir)
     data.make_split(table, cfg.split, data_dir, (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction),
                     cfg.split_seed)
     features.check_weights(cfg.weights)
+    if cfg.weights == "imagenet" and not features.imagenet_file_available(baseline.CLASSIFIER_FILE):
+        log(f"note: the zero-training baseline needs {baseline.CLASSIFIER_FILE} (Xception with its ImageNet "
+            "classifier), which is neither cached nor downloadable here: it will be skipped, the report says how "
+            "to get it")
 
 
 def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
@@ -165,6 +178,9 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
     """One papermill execution per optimizer that has seeds to (re)do, ``jobs`` at a time."""
     todo = []
     for cfg in configs:
+        for seed in cfg.seeds:
+            if results.is_damaged(results.run_dir(cfg.results_dir, cfg.optimizer, seed)):
+                log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run will be done again")
         if not cfg.force and all(experiment.is_done(cfg, s, prep.features.key) for s in cfg.seeds):
             log(f"{cfg.optimizer}: all {len(cfg.seeds)} seed(s) already done with the same inputs, kept")
         else:
@@ -185,19 +201,24 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
                 "start": time.perf_counter() - seconds, "end": time.perf_counter()}
 
     done = []
-    if jobs == 1 or len(todo) <= 1:
-        for cfg in todo:
-            done.append(one(cfg))
-    else:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(one, cfg) for cfg in todo]
-            try:
-                for future in futures:
-                    done.append(future.result())
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+    try:
+        if jobs == 1 or len(todo) <= 1:
+            for cfg in todo:
+                done.append(one(cfg))
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(one, cfg) for cfg in todo]
+                try:
+                    for future in futures:
+                        done.append(future.result())
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    execute.stop_kernels()  # the other executions end now instead of running on
+                    raise
+    except BaseException:
+        execute.stop_kernels()
+        raise
     if done:
         first = min(d["start"] for d in done)
         wall = max(d["end"] for d in done) - first

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from . import breeds
 from .data import SYNTHETIC_MARKER
+from .errors import LionpocError
 from .results import atomic_write_text
 
 SHAPES = ("disc", "square", "triangle", "cross", "ring")
@@ -25,15 +26,21 @@ def make_synthetic(out: str | Path, per_class: int = 40, size: int = 96, seed: i
     Deterministic for a given seed. Existing files with the same names are overwritten.
     """
     if per_class < 1 or size < 16:
-        raise ValueError(f"per_class must be >= 1 and size >= 16, got {per_class} and {size}.")
+        raise LionpocError(f"per_class must be >= 1 and size >= 16, got {per_class} and {size}.")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise LionpocError(f"{out} is a file, not a folder: pass --out with a folder (new or existing).")
     rng = np.random.default_rng(seed)
-    for label, folder in enumerate(breeds.FOLDERS):
-        target = out / folder
-        target.mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            image = _draw(label, size, rng)
-            image.save(target / f"{breeds.wnid(folder)}_{i:05d}.jpg", quality=90)
+    try:
+        for label, folder in enumerate(breeds.FOLDERS):
+            target = out / folder
+            target.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                image = _draw(label, size, rng)
+                image.save(target / f"{breeds.wnid(folder)}_{i:05d}.jpg", quality=90)
+    except OSError as exc:
+        raise LionpocError(f"cannot write the synthetic images in {out} ({exc.strerror or exc}); "
+                           "pass --out with a folder you can write to.") from None
     atomic_write_text(out / SYNTHETIC_MARKER,
                       f"Synthetic images made by `lionpoc synth` (seed {seed}, {per_class} per class, "
                       f"{size} px). Not photographs of dogs.\n")

@@ -299,11 +299,17 @@ def baseline(d: ReportData) -> Text:
                     f"test ; la meilleure tête entraînée atteint {french.percent(best)}, soit "
                     f"{french.points(gain)} apportés par l'entraînement de la tête.")
     reason = b.get("reason") or ""
-    why = ("elle exige les poids ImageNet du classifieur de Xception, absents de cette exécution"
-           if "ImageNet" in reason or "weights" in reason else reason or "raison inconnue")
-    return Text(f"La référence sans entraînement n'a pas pu être calculée ici ({why}) ; `lionpoc study` avec les "
-                f"poids ImageNet la calcule. L'étude de 2023 partait d'un modèle antérieur qui atteignait "
-                f"{french.percent(d.old['baseline_accuracy'], 0)}.")
+    if "downloadable" in reason:
+        why = ("elle exige le fichier `xception_weights_tf_dim_ordering_tf_kernels.h5` (Xception avec son "
+               "classifieur ImageNet), ni présent dans `~/.keras/models` ni téléchargeable ; copiez-le là puis "
+               "relancez `lionpoc study`")
+    elif "weights" in reason or "ImageNet" in reason:
+        why = ("elle exige les poids ImageNet du classifieur de Xception, que cette étude n'utilisait pas ; "
+               "`lionpoc study` avec les poids ImageNet la calcule")
+    else:
+        why = reason or "raison inconnue"
+    return Text(f"La référence sans entraînement n'a pas pu être calculée ici ({why}). L'étude de 2023 partait "
+                f"d'un modèle antérieur qui atteignait {french.percent(d.old['baseline_accuracy'], 0)}.")
 
 
 # ---------------------------------------------------------------------------------- performance
@@ -349,11 +355,13 @@ def benchmark(d: ReportData) -> Text:
     words = {"negligible": "le décodage des images, fait en parallèle, ne freine presque pas le modèle",
              "some": "le décodage des images freine un peu le modèle",
              "strong": "le décodage des images freine nettement le modèle"}[decoding(fraction)]
-    return Text(f"`lionpoc bench`, le {day} sur {b['machine']['cores']} cœurs, à {cache['image_size']} pixels et sur "
-                f"{cache['images']} images : une époque de tête sur les caractéristiques en cache prend "
-                f"{french.seconds(cache['cached_epoch_seconds'])}, contre {french.seconds(cache['naive_epoch_seconds'])} "
-                f"si chaque époque refait passer les images dans Xception, soit un facteur "
-                f"{french.number(cache['speedup'], 0)}. L'extraction traite "
+    naive = cache["naive_epoch_seconds_per_image"] * cache["train_vectors"]
+    return Text(f"`lionpoc bench`, le {day} sur {b['machine']['cores']} cœurs, à {cache['image_size']} pixels : une "
+                f"époque de tête sur les {french.integer(cache['train_vectors'])} vecteurs en cache prend "
+                f"{french.seconds(cache['cached_epoch_seconds'])} (sa part d'une époque où les "
+                f"{cache['grid_size']} configurations s'entraînent ensemble), contre environ {french.seconds(naive)} "
+                f"si chaque époque refaisait passer les images dans Xception (mesuré sur {cache['images']} images), "
+                f"soit un facteur {french.number(cache['speedup'], 0)}. L'extraction traite "
                 f"{french.number(extraction['pipeline_images_per_second'], 1)} images par seconde, "
                 f"{french.percent(fraction, 0)} du débit du seul passage avant : {words}.")
 

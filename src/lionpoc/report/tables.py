@@ -123,6 +123,7 @@ def classes(d: ReportData) -> Table:
         frame[LABELS[name]] = f1[name].map(lambda v: french.number(v, 2))
     for name in ("adam", "adamw"):
         frame[f"{LABELS[name]} 2023"] = [french.number(r[2], 2) for r in d.old["per_breed"][name]]
+    frame = frame.reset_index(drop=True)
     widths = [5, 2] + [2] * (len(frame.columns) - 2)
     return Table(frame, widths=widths)
 
