@@ -25,7 +25,7 @@ def real_dir():
     return REAL_DATA
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def project_root():
     return ROOT
 

@@ -2,9 +2,11 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,9 +24,30 @@ def lionpoc(*args, cwd, timeout=600):
 
 
 def error_line(done):
+    """The one sentence a failed command prints; never a traceback."""
+    assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("lionpoc: error:")]
     assert len(lines) == 1, done.stderr[-2000:]
     return lines[0]
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under ``folder`` with its bytes: to prove a failed command changed nothing."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def partial_files(folder: Path) -> list[str]:
+    return [str(p) for p in folder.rglob("*") if ".partial" in p.name or ".tmp" in p.name or p.name == ".write-test"
+            or p.name.endswith(".old")]
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory, project_root):
+    """A finished smoke study (one seed, three optimizers) to try faults on; copied by each test."""
+    out = tmp_path_factory.mktemp("smoke") / "results"
+    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=project_root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
 
 
 @pytest.mark.parametrize("setup, message", [
@@ -81,7 +104,7 @@ def test_results_folder_not_writable(tmp_path, project_root):
     ("optimizer: lion\ncolour: red\n", "unknown parameter(s) colour"),
     ("optimizer: lion\nepochs: ten\n", "parameter epochs must be of type int"),
     ("optimizer: lion\nepochs: 0\n", "epochs must be at least 1"),
-    ("optimizer: lion\ngrid: {learning_rate: [-1.0], weight_decay: [0.1]}\n", "learning rates must be > 0"),
+    ("optimizer: lion\ngrid: {learning_rate: [-1.0], weight_decay: [0.1]}\n", "grid.learning_rate must be > 0"),
     ("optimizer: lion\nval_fraction: 0.3\n", "split fractions must sum to 1"),
 ])
 def test_bad_parameter_files_stop_the_notebook(tmp_path, project_root, content, message):
@@ -144,24 +167,201 @@ def test_same_seed_gives_identical_files_and_corrupt_images_are_listed(tmp_path,
     pd.testing.assert_frame_equal(*history)
 
 
+
+# ------------------------------------------------------------------ loss of data and blocked studies
 @pytest.mark.slow
-def test_a_killed_study_resumes_where_it_stopped(tmp_path, project_root):
+@pytest.mark.parametrize("args, message", [
+    (["--data-dir", "/nonexistent/dogs", "--weights", "none"], "does not exist and could not be downloaded"),
+    (["--optimizers", "adam", "--data-dir", "{synth}", "--weights", "/nonexistent/x.h5"], "does not exist"),
+    (["--data-dir", "{synth}", "--split", "official", "--weights", "none"], "--split official needs"),
+    (["--data-dir", "{synth}"], "ImageNet weights of Xception"),
+])
+def test_a_failing_real_study_leaves_the_smoke_results_exactly_as_they_were(smoke_results, tmp_path, project_root,
+                                                                            synthetic_dir, args, message):
     out = tmp_path / "results"
-    args = [sys.executable, "-m", "lionpoc.cli", "study", "--smoke", "--optimizers", "adam,lion", "--no-render",
-            "--results-dir", str(out)]
-    process = subprocess.Popen(args, cwd=project_root, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True)
+    shutil.copytree(smoke_results, out)
+    before = snapshot(out)
+    args = [a.replace("{synth}", str(synthetic_dir)) for a in args]
+    done = lionpoc("study", "--no-render", "--results-dir", str(out), *args, cwd=project_root)
+    assert done.returncode == 1 and message in error_line(done)
+    assert snapshot(out) == before and "removing the smoke results" not in done.stdout
+
+
+@pytest.mark.slow
+def test_a_real_study_replaces_every_smoke_result_and_skips_a_decompression_bomb(smoke_results, tmp_path,
+                                                                                 project_root, synthetic_dir):
+    from PIL import Image
+
+    out = tmp_path / "results"
+    shutil.copytree(smoke_results, out)
+    data_dir = tmp_path / "dogs"
+    shutil.copytree(synthetic_dir, data_dir)
+    (data_dir / "SYNTHETIC.txt").unlink()  # seen as real photos, so that the study is a real one
+    Image.new("1", (30000, 30000)).save(data_dir / "n02096051-Airedale" / "bomb.png")
+    done = lionpoc("study", "--optimizers", "adam", "--seeds", "1", "--data-dir", str(data_dir), "--weights", "none",
+                   "--image-size", "71", "--no-render", "--results-dir", str(out), cwd=project_root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "DecompressionBombError" in done.stdout
+    assert "n02096051-Airedale/bomb.png" in done.stdout
+    assert not (out / "adamw").exists() and not (out / "lion").exists()  # no table describes them any more
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["optimizer"].tolist() == ["adam"]
+    assert set(pd.read_csv(out / "runs.csv")["smoke"]) == {False}
+    metrics = json.loads((out / "adam" / "seed-0" / "metrics.json").read_text())
+    assert metrics["skipped_files"][0]["file"] == "n02096051-Airedale/bomb.png"
+
+
+@pytest.mark.slow
+def test_a_damaged_run_is_redone_with_a_note(smoke_results, tmp_path, project_root):
+    out = tmp_path / "results"
+    shutil.copytree(smoke_results, out)
+    (out / "lion" / "seed-0" / "metrics.json").write_text('{"test_accuracy": 0.5,')
+    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=project_root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "lion seed 0: its metrics.json is damaged; the run will be done again" in done.stdout
+    assert done.stdout.count("already done with the same inputs, kept") == 2
+    assert json.loads((out / "lion" / "seed-0" / "metrics.json").read_text())["optimizer"] == "lion"
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_full_disk_gives_one_sentence_and_no_partial_file(tiny_disk, project_root):
+    out = tiny_disk / "results"
+    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=project_root)
+    assert done.returncode == 1 and "No space left on device" in error_line(done)
+    assert partial_files(tiny_disk) == []
+    for metrics in tiny_disk.rglob("metrics.json"):  # what was written is whole: complete runs only
+        assert json.loads(metrics.read_text())["optimizer"] and results.is_complete(metrics.parent)
+    for notebook in tiny_disk.rglob("*.ipynb"):
+        json.loads(notebook.read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_study_ends_cleanly_and_resumes(tmp_path, project_root, signum):
+    out = tmp_path / "results"
+    args = [sys.executable, "-m", "lionpoc.cli", "study", "--smoke", "--optimizers", "adam,lion", "--jobs", "1",
+            "--no-render", "--results-dir", str(out)]
+    process = subprocess.Popen(args, cwd=project_root, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
     for line in process.stdout:  # wait until adam is finished and lion has started
-        if line.startswith("[2/2] lion seed 0: running"):
-            time.sleep(8)
-            process.kill()
+        if line.startswith("adam: notebook"):
+            time.sleep(6)
+            os.killpg(process.pid, signum)  # Ctrl-C reaches the whole foreground group; SIGTERM, the process
             break
-    process.wait(timeout=60)
-    assert results.is_complete(out / "adam" / "seed-0") and not results.is_complete(out / "lion" / "seed-0")
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr and "ZMQ" not in stderr
+    assert "interrupted; nothing partial was left; complete runs kept: adam seed 0" in stderr
+    assert results.is_complete(out / "adam" / "seed-0") and not (out / "lion" / "seed-0").exists()
+    assert partial_files(out) == []
     again = lionpoc("study", "--smoke", "--optimizers", "adam,lion", "--no-render", "--results-dir", str(out),
                     cwd=project_root)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "[1/2] adam seed 0: already done" in again.stdout and "read from the cache" in again.stdout
-    assert "[2/2] lion seed 0: test accuracy" in again.stdout
-    assert results.is_complete(out / "lion" / "seed-0")
-    assert not (out / "lion" / "seed-0" / "training.partial.ipynb").exists()
+    assert "adam: all 1 seed(s) already done" in again.stdout and "read from the cache" in again.stdout
+    assert "lion seed 0: chosen" in again.stdout and results.is_complete(out / "lion" / "seed-0")
+
+
+# ------------------------------------------------------------------ inputs that crash
+def test_too_few_images_per_breed_is_refused_before_extraction(tmp_path, project_root):
+    small = tmp_path / "small"
+    made = lionpoc("synth", "--out", str(small), "--per-class", "10", "--size", "32", cwd=project_root)
+    assert made.returncode == 0
+    for folder in small.iterdir():  # 8 images per breed
+        for image in sorted(folder.glob("*.jpg"))[8:]:
+            image.unlink()
+    (small / "SYNTHETIC.txt").unlink()
+    done = lionpoc("study", "--data-dir", str(small), "--weights", "none", "--no-render",
+                   "--results-dir", str(tmp_path / "r"), cwd=project_root)
+    assert done.returncode == 1 and "each breed needs at least 10" in error_line(done)
+    assert "Xception features" not in done.stderr and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["synth", "--per-class", "1", "--out", "{tmp}/s"], "--per-class must be at least 10"),
+    (["synth", "--out", "{file}"], "is a file, not a folder"),
+    (["bench", "--image-size", "10", "--results-dir", "{tmp}/b"], "--image-size must be at least 71"),
+    (["bench", "--images", "0", "--results-dir", "{tmp}/b"], "--images must be at least 15"),
+    (["study", "--smoke", "--jobs", "0", "--results-dir", "{tmp}/r"], "--jobs must be at least 1"),
+])
+def test_bad_command_values_get_one_sentence(tmp_path, project_root, args, message):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{file}", str(blocker)) for a in args]
+    done = lionpoc(*args, cwd=project_root)
+    assert done.returncode == 1 and message in error_line(done)
+    assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists() and not (tmp_path / "r").exists()
+
+
+def test_synth_on_a_read_only_filesystem(tmp_path, project_root):
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=100k", "tmpfs", str(mount)]).returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        done = lionpoc("synth", "--out", str(mount / "s"), cwd=project_root)
+        assert done.returncode == 1 and "pass --out with a folder you can write to" in error_line(done)
+    finally:
+        subprocess.run(["umount", str(mount)])
+
+
+@pytest.mark.parametrize("content, message", [
+    ("optimizer: lion\ngrid: {learning_rate: [0.0], weight_decay: [0.1]}\n", "grid.learning_rate must be > 0"),
+    ("optimizer: lion\ngrid: {learning_rate: [1.0e-4], weight_decay: [-0.1]}\n", "grid.weight_decay must be >= 0"),
+    ("optimizer: lion\ngrid: {learning_rate: [1.0e-4], l2: [0.1]}\n", "grid for lion must have exactly the keys"),
+    ("optimizer: lion\ngrid: {learning_rate: [.nan], weight_decay: [0.1]}\n", "grid.learning_rate must hold numbers"),
+    ("optimizer: adam\ngrid: {learning_rate: [1.0e-4], l2: [0.0]}\n", "optimizer is 'adam' but the file is named"),
+])
+def test_bad_parameter_files_name_the_file_and_the_key(tmp_path, project_root, content, message):
+    project = tmp_path / "project"
+    project.mkdir()
+    for item in ("analysis", "report"):
+        shutil.copytree(project_root / item, project / item)
+    shutil.copy(project_root / "_quarto.yml", project)
+    (project / "analysis" / "params" / "lion.yaml").write_text(content)
+    done = lionpoc("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", str(tmp_path / "r"),
+                   cwd=project)
+    line = error_line(done)
+    assert done.returncode == 1 and message in line and "analysis/params/lion.yaml" in line
+
+
+def test_another_models_weights_file_gives_one_short_message(tmp_path, project_root, synthetic_dir):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    weights = tmp_path / "other.weights.h5"
+    model.save_weights(weights)
+    done = lionpoc("study", "--data-dir", str(synthetic_dir), "--weights", str(weights), "--image-size", "71",
+                   "--results-dir", str(tmp_path / "r"), "--no-render", cwd=project_root)
+    assert done.returncode == 1 and "is not a Keras weights file for Xception" in error_line(done)
+    assert len(done.stderr.splitlines()) <= 3 and "UserWarning" not in done.stderr
+
+
+def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root):
+    target = tmp_path / "my" / "dogs"
+    done = lionpoc("download", "--data-dir", str(target), cwd=project_root)
+    assert done.returncode == 1 and f"into {target} yourself" in error_line(done)
+
+
+def test_the_baseline_is_skipped_with_a_note_when_the_classifier_weights_are_missing(monkeypatch, tmp_path):
+    import socket
+
+    from lionpoc import baseline
+
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", offline)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = baseline.zero_training_accuracy(pd.DataFrame({"file": ["a.jpg"], "label": [0]}), tmp_path, "imagenet")
+    assert result["available"] is False and baseline.CLASSIFIER_FILE in result["reason"]

@@ -27,7 +27,7 @@ def test_lion_grid_follows_the_papers_advice():
 
 @pytest.mark.parametrize("changes, message", [
     ({"optimizer": "sgd"}, "valid optimizers are: adam, adamw, lion"),
-    ({"grid": {"learning_rate": [0.0], "weight_decay": [0.1]}}, "learning rates must be > 0"),
+    ({"grid": {"learning_rate": [0.0], "weight_decay": [0.1]}}, "grid.learning_rate must be > 0"),
     ({"grid": {"learning_rate": [1e-3], "weight_decay": [-1.0]}}, "weight_decay must be >= 0"),
     ({"epochs": 0}, "epochs must be at least 1"),
     ({"patience": -1}, "patience must be 0 or more"),

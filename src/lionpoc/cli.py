@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -62,15 +63,35 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-def study_log(results_dir) -> Path:
-    """``<results>/logs/study.log`` when the results folder exists; else a file in the temporary folder
-    (a study that fails at its checks must not create the results folder)."""
+def study_log() -> Path:
+    """Where the study's native log lines go while it runs: a file in the temporary folder, copied to
+    ``<results>/logs/study.log`` once the study has written there (a study that fails at its checks
+    leaves the results folder exactly as it was)."""
     import tempfile
 
-    from . import paths
+    return Path(tempfile.gettempdir()) / f"lionpoc-study-{os.getpid()}.log"
 
-    folder = paths.results_dir(results_dir)
-    return folder / "logs" / "study.log" if folder.is_dir() else Path(tempfile.gettempdir()) / "lionpoc-study.log"
+
+def keep_log(log_file: Path | None, results_dir) -> Path | None:
+    """Copy the study's log under ``<results>/logs/`` when the study wrote there; return where it is."""
+    import shutil
+
+    from . import paths, study
+
+    if log_file is None or not log_file.is_file():
+        return None
+    logs = paths.results_dir(results_dir) / "logs"
+    if not study.writes["started"]:
+        return log_file
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return log_file
+    try:
+        shutil.copy(log_file, logs / "study.log")
+        return logs / "study.log"
+    except OSError:
+        return log_file
 
 
 def log(message: str) -> None:
@@ -98,14 +119,17 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "study":
         from .study import run_study
 
-        with native_stderr_to(study_log(args.results_dir)) as log_file:
+        with native_stderr_to(study_log()) as log_file:
             try:
                 run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
                           args.image_size, args.split, args.force, not args.no_render, jobs=args.jobs, log=log)
             except LionpocError as exc:
-                if log_file and "kernel log" not in str(exc):
-                    raise LionpocError(f"{exc} (full log: {log_file})") from None
+                kept = keep_log(log_file, args.results_dir)
+                if kept and "kernel log" not in str(exc):
+                    raise LionpocError(f"{exc} (full log: {kept})") from None
                 raise
+            finally:
+                keep_log(log_file, args.results_dir)
     elif args.command == "render":
         from . import paths
         from .render import render

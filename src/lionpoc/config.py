@@ -138,9 +138,9 @@ class RunConfig:
                 _check(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
                        f"grid.{axis} must hold numbers, got {v!r}.")
         _check(all(v > 0 for v in self.grid["learning_rate"]),
-               f"learning rates must be > 0, got {list(self.grid['learning_rate'])}.")
+               f"grid.learning_rate must be > 0, got {list(self.grid['learning_rate'])}.")
         second = expected[1]
-        _check(all(v >= 0 for v in self.grid[second]), f"{second} must be >= 0, got {list(self.grid[second])}.")
+        _check(all(v >= 0 for v in self.grid[second]), f"grid.{second} must be >= 0, got {list(self.grid[second])}.")
 
     # ------------------------------------------------------------------ derived
     def grid_points(self) -> list[dict]:

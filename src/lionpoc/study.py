@@ -18,6 +18,9 @@ from .config import GRID_AXES, OPTIMIZERS, RunConfig, read_param_file
 from .errors import LionpocError
 
 PARAMS_DIR = Path("analysis/params")
+# Set once the study starts writing into its results folder (after every check and the feature pass):
+# before that, a failure leaves the folder exactly as it was, logs included.
+writes = {"started": False}
 # Study-level files: they describe the runs in the folder, so they go when those runs go.
 STUDY_FILES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
                "memory.csv", "baseline.json", "study.json")
@@ -130,10 +133,10 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
+    if jobs is not None and jobs < 1:
+        raise LionpocError(f"--jobs must be at least 1, got {jobs}.")
     configs = run_configs(optimizers, seeds, overrides, root)
     jobs = jobs or min(len(configs), os.cpu_count() or 1, 2)
-    if jobs < 1:
-        raise LionpocError(f"--jobs must be at least 1, got {jobs}.")
     replaces_smoke = check_smoke_guard(results_dir, smoke)
     previous = Path.cwd()
     os.chdir(root)  # the synthetic set and the cache live under the project, whatever the caller's cwd
@@ -146,6 +149,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         timings["features_seconds"] = time.perf_counter() - t0
         timings["features_from_cache"] = prep.features.from_cache
         timings["features_extraction_seconds"] = prep.features.seconds
+        writes["started"] = True
         if replaces_smoke:
             remove_smoke_results(results_dir, log)
         results.write_csv(results_dir / "split.csv", prep.table[["file", "breed", "label", "split"]])
