@@ -23,7 +23,8 @@ SECTIONS = ["Résumé", "Introduction", "Thématique", "État de l'art", "Protot
 
 def pdf_text(pdf, first=None, last=None):
     args = ["pdftotext", "-layout"] + (["-f", str(first), "-l", str(last)] if first else []) + [str(pdf), "-"]
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return text.replace("\u2019", "'")  # typographic apostrophes, as Typst prints them
 
 
 def render(results_dir, root):

@@ -120,7 +120,8 @@ def setting(d: ReportData, key: str) -> Text:
 
 
 def seeds(d: ReportData) -> Text:
-    return Text(str(int(d.runs.groupby("optimizer").size().max())) if not d.empty else "0")
+    """``3 graines``: the most seeds any optimizer has."""
+    return Text(french.plural(int(d.runs.groupby("optimizer").size().max()) if not d.empty else 0, "graine"))
 
 
 def feature_time(d: ReportData) -> Text:
@@ -182,8 +183,8 @@ def ranking(d: ReportData) -> list[str]:
 
 
 def _pair_words(p: dict) -> str:
-    return (f"{french.points(p['diff_accuracy'])} (IC 95 % {interval(p['ci_low'], p['ci_high'], points=True)} "
-            f"point, p = {p_value(p['p_value'])})")
+    return (f"{french.points(p['diff_accuracy'])} (IC 95 % {interval(p['ci_low'], p['ci_high'], points=True)}, "
+            f"p = {p_value(p['p_value'])})")
 
 
 def abstract(d: ReportData) -> Text:
@@ -231,8 +232,9 @@ def answer(d: ReportData) -> str:
         head = f"Lion fait significativement mieux {que(LABELS[rival])}, le meilleur de ses rivaux"
     else:
         head = f"Lion fait significativement moins bien {que(LABELS[rival])}, le meilleur de ses rivaux"
-    return (f"{head} : écart {_pair_words(p)}, d'après le test de permutation apparié sur toutes les graines et "
-            f"l'intervalle bootstrap sur les images.")
+    return (f"{head} (écart de {french.points(p['diff_accuracy'])}, IC 95 % "
+            f"{interval(p['ci_low'], p['ci_high'], points=True)} point, p = {p_value(p['p_value'])} ; test de "
+            f"permutation apparié sur toutes les graines et intervalle bootstrap sur les images).")
 
 
 def conclusion(d: ReportData) -> Text:
@@ -253,7 +255,7 @@ def conclusion(d: ReportData) -> Text:
                  else "un écart statistiquement significatif")
         sentences.append(f"Devant {LABELS[other]}, l'avance est de {_pair_words(p)} : {words}.")
     if "lion" in s.index and len(s) > 1:
-        sentences.append(f"Pour répondre à la question posée : {answer(d)}")
+        sentences.append(f"Réponse à la question posée : {answer(d)}")
         others = s.drop(index="lion")
         where = speed(s.loc["lion", "train_seconds"], list(others["train_seconds"]))
         epochs = s.loc["lion", "epochs_run"] / others["epochs_run"].mean()
