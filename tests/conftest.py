@@ -7,7 +7,12 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA = ROOT.parent / "shared" / "data" / "stanford_dogs_15"
+# The real photos: $LIONPOC_REAL_DATA, else ../shared/data/stanford_dogs_15 beside the checkout, else the
+# workplace's shared folder (a CI clone may live elsewhere).
+REAL_DATA = next((p for p in (Path(os.environ.get("LIONPOC_REAL_DATA", "/nonexistent")),
+                              ROOT.parent / "shared" / "data" / "stanford_dogs_15",
+                              Path("/work/shared/data/stanford_dogs_15")) if (p / "Images").is_dir()),
+                 ROOT.parent / "shared" / "data" / "stanford_dogs_15")
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ def test_unreadable_images_are_skipped_and_listed(synthetic_dir, tmp_path):
     (folder / "text.jpg").write_text("not an image")
     (folder / "truncated.jpg").write_bytes(good.read_bytes()[:200])
     files = [f"n02085936-Maltese_dog/{n}" for n in ("empty.jpg", "good.jpg", "text.jpg", "truncated.jpg")]
-    found = features.extract(files, tmp_path, 71, "none", log=lambda *_: None)
+    found, _ = features.extract(files, tmp_path, 71, "none", log=lambda *_: None)
     assert found.files == ["n02085936-Maltese_dog/good.jpg"]
     assert sorted(s["file"].split("/")[1] for s in found.skipped) == ["empty.jpg", "text.jpg", "truncated.jpg"]
 

@@ -15,7 +15,9 @@ import pytest
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("quarto") is None,
                                  reason="the quarto command is not installed here (quarto-cli downloads its binary "
-                                        "from GitHub at install time; .ci/run installs the offline kit instead)")]
+                                        "from GitHub at install time; .ci/run installs the offline kit instead)"),
+              pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
+                                 reason="pdftotext and pdfinfo (poppler-utils) are needed to read the PDF")]
 
 SECTIONS = ["Résumé", "Introduction", "Thématique", "État de l'art", "Prototype", "Analyse",
             "Robustesse des résultats", "Conclusion", "Bibliographie"]

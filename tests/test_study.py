@@ -100,3 +100,25 @@ def test_papermill_by_hand_on_the_real_photos(real_dir, tmp_path, request):
     counts = pd.crosstab(split["breed"], split["split"])
     assert counts.sum(axis=1).to_dict()["n02085936-Maltese_dog"] == 252
     assert counts["test"].sum() == 326 and counts.loc[list(breeds.FOLDERS), "test"].min() >= 20
+
+
+def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, request):
+    """`lionpoc study --smoke --fine-tune`: block 14 trained for every optimizer, tables for the report."""
+    from lionpoc import report
+    from lionpoc.report import prose, tables
+
+    out = tmp_path / "results"
+    done = lionpoc("study", "--smoke", "--fine-tune", "--optimizers", "adamw,lion", "--no-render",
+                   "--results-dir", str(out), cwd=request.config.rootpath)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "fine-tuning: budget 3 learning rates x at most 3 epochs" in done.stdout
+    for name in ("adamw", "lion"):
+        metrics = json.loads((out / name / "seed-0" / "metrics.json").read_text())
+        assert metrics["ft_trainable_parameters"] == 4_772_367 and metrics["ft_epochs_run"] <= 3
+        assert (out / name / "seed-0" / "fine_tune_history.csv").is_file()
+        assert len(pd.read_csv(out / name / "seed-0" / "fine_tune_predictions.csv")) == metrics["n_test"]
+    summary = pd.read_csv(out / "fine_tune_summary.csv").set_index("optimizer")
+    assert summary.loc["adamw", "state_bytes"] == 2 * summary.loc["lion", "state_bytes"]
+    d = report.load(out)
+    assert "@tbl-ajustement" in prose.fine_tune(d) and len(tables.fine_tune(d).frame) == 2
+    assert "Ces résultats ne comportent pas d'ajustement fin" in prose.fine_tune(report.load(tmp_path / "none"))

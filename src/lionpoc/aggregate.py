@@ -66,16 +66,17 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def correctness(runs: pd.DataFrame, optimizer: str) -> pd.DataFrame:
+def correctness(runs: pd.DataFrame, optimizer: str, file: str = "predictions.csv") -> pd.DataFrame:
     """Test images (rows, by file) x seeds (columns): 1 where the run classified the image right."""
     columns = {}
     for run in runs[runs["optimizer"] == optimizer].itertuples():
-        predictions = pd.read_csv(Path(run.path) / "predictions.csv", index_col="file")
+        predictions = pd.read_csv(Path(run.path) / file, index_col="file")
         columns[int(run.seed)] = predictions["correct"]
     return pd.DataFrame(columns).sort_index()
 
 
-def pairs(runs: pd.DataFrame, n_resamples: int = 10_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+def pairs(runs: pd.DataFrame, n_resamples: int = 10_000,
+          file: str = "predictions.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Paired comparisons of optimizers on the same test images.
 
     Returns (per pair, per pair and seed). Per pair, every number uses all shared seeds: the
@@ -87,7 +88,7 @@ def pairs(runs: pd.DataFrame, n_resamples: int = 10_000) -> tuple[pd.DataFrame, 
     rows, by_seed = [], []
     names = list(dict.fromkeys(runs["optimizer"]))
     for a, b in combinations(names, 2):
-        ca, cb = correctness(runs, a), correctness(runs, b)
+        ca, cb = correctness(runs, a, file), correctness(runs, b, file)
         seeds = sorted(set(ca.columns) & set(cb.columns))
         if not seeds or not ca.index.equals(cb.index):
             continue
@@ -109,12 +110,12 @@ def pairs(runs: pd.DataFrame, n_resamples: int = 10_000) -> tuple[pd.DataFrame, 
     return pd.DataFrame(rows), pd.DataFrame(by_seed)
 
 
-def time_to_accuracy(runs: pd.DataFrame, fractions=(0.95, 0.99)) -> pd.DataFrame:
+def time_to_accuracy(runs: pd.DataFrame, fractions=(0.95, 0.99), file: str = "history.csv") -> pd.DataFrame:
     """Per optimizer (mean over seeds): epochs and seconds until validation accuracy first reaches
     95 % and 99 % of its best value, and seconds per epoch."""
     rows = []
     for run in runs.itertuples():
-        history = pd.read_csv(Path(run.path) / "history.csv")
+        history = pd.read_csv(Path(run.path) / file)
         elapsed = history["seconds"].cumsum().to_numpy()
         row = {"optimizer": run.optimizer, "seed": run.seed, "seconds_per_epoch": history["seconds"].mean(),
                "best_val_accuracy": history["val_accuracy"].max()}
@@ -147,7 +148,44 @@ def write_tables(results_dir: str | Path) -> pd.DataFrame:
     results.write_csv(results_dir / "pairs.csv", per_pair)
     results.write_csv(results_dir / "pairs_by_seed.csv", per_seed)
     results.write_csv(results_dir / "time_to_accuracy.csv", time_to_accuracy(runs))
+    tuned = runs[runs["ft_test_accuracy"].notna()] if "ft_test_accuracy" in runs else runs.iloc[0:0]
+    for name in ("fine_tune_summary.csv", "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv"):
+        (results_dir / name).unlink(missing_ok=True)
+    if not tuned.empty:
+        results.write_csv(results_dir / "fine_tune_summary.csv", fine_tune_summary(tuned))
+        results.write_csv(results_dir / "fine_tune_pairs.csv", pairs(tuned, file="fine_tune_predictions.csv")[0])
+        results.write_csv(results_dir / "fine_tune_time_to_accuracy.csv",
+                          time_to_accuracy(tuned, file="fine_tune_history.csv"))
     return table
+
+
+def fine_tune_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per optimizer, over its fine-tuned seeds: test accuracy before (head alone) and after fine-tuning,
+    with the after's interval over test images; epochs, seconds per epoch, state bytes, peak memory."""
+    rows = []
+    for name, group in runs.groupby("optimizer", sort=False):
+        low, high = stats.bootstrap_mean_ci(correctness(runs, name, "fine_tune_predictions.csv").T.to_numpy())
+        before_low, before_high = stats.bootstrap_mean_ci(correctness(runs, name).T.to_numpy())
+        rows.append({"optimizer": name, "n_seeds": len(group),
+                     "before_mean": float(group["test_accuracy"].mean()), "before_ci_low": before_low,
+                     "before_ci_high": before_high,
+                     "after_mean": float(group["ft_test_accuracy"].mean()),
+                     "after_sd": float(group["ft_test_accuracy"].std(ddof=1)) if len(group) > 1 else math.nan,
+                     "after_ci_low": low, "after_ci_high": high,
+                     "after_macro_f1": float(group["ft_test_macro_f1"].mean()),
+                     "val_before": float(group["ft_val_accuracy_before"].mean()),
+                     "val_after": float(group["ft_val_accuracy"].mean()),
+                     "learning_rate": _mode(group["ft_learning_rate"]),
+                     "epochs_run": float(group["ft_epochs_run"].mean()),
+                     "best_epoch": float(group["ft_best_epoch"].mean()),
+                     "seconds_per_epoch": float(group["ft_seconds_per_epoch"].mean()),
+                     "train_seconds": float(group["ft_train_seconds"].mean()),
+                     "wall_seconds": float(group["ft_wall_seconds"].mean()),
+                     "estimated_seconds": float(group["ft_estimated_seconds"].mean()),
+                     "trainable_parameters": int(group["ft_trainable_parameters"].iloc[0]),
+                     "state_bytes": int(group["ft_state_bytes"].iloc[0]),
+                     "peak_memory_bytes": int(group["ft_peak_memory_bytes"].max())})
+    return pd.DataFrame(rows)
 
 
 def _mode(values: pd.Series) -> float:

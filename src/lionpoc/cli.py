@@ -50,7 +50,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLITS, default="random", help="random 80/10/10 (default) or official lists")
     p.add_argument("--force", action="store_true", help="redo runs even when their results are up to date")
     p.add_argument("--no-render", action="store_true", help="do not render the report at the end")
-    p.add_argument("--jobs", type=int, help="notebook executions run at once (default: up to 2, one per core)")
+    p.add_argument("--jobs", type=int, help="notebook executions run at once (default: all of them, at least 2)")
+    p.add_argument("--fine-tune", action="store_true",
+                   help="also train Xception's block 14 with the head, on the cached block-13 outputs (slow on a CPU)")
+    p.add_argument("--fine-tune-epochs", type=int,
+                   help="epoch budget of each fine-tuning configuration (default 30, smoke 8)")
 
     p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
@@ -122,7 +126,8 @@ def run(args: argparse.Namespace) -> None:
         with native_stderr_to(study_log()) as log_file:
             try:
                 run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
-                          args.image_size, args.split, args.force, not args.no_render, jobs=args.jobs, log=log)
+                          args.image_size, args.split, args.force, not args.no_render, jobs=args.jobs,
+                          fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs, log=log)
             except LionpocError as exc:
                 kept = keep_log(log_file, args.results_dir)
                 if kept and "kernel log" not in str(exc):

@@ -23,7 +23,8 @@ SPLITS = ("random", "official")
 MIN_IMAGE_SIZE = 71  # Xception refuses smaller inputs.
 
 # What --smoke changes: synthetic data, random weights, tiny images, short training.
-SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5}
+SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5, "fine_tune_epochs": 3,
+                   "fine_tune_patience": 2}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,9 @@ class RunConfig:
     test_fraction: float = 0.1
     smoke: bool = False
     force: bool = False
+    fine_tune: bool = False          # then train block 14 + the head on the cached block-13 activations
+    fine_tune_epochs: int = 30
+    fine_tune_patience: int = 5
 
     def __post_init__(self):
         self.validate()
@@ -124,6 +128,8 @@ class RunConfig:
                f"split fractions must each lie strictly between 0 and 1, got {fractions}.")
         _check(math.isclose(sum(fractions), 1.0, abs_tol=1e-6),
                f"split fractions must sum to 1, got {' + '.join(map(str, fractions))} = {sum(fractions):g}.")
+        _check(self.fine_tune_epochs >= 1, f"fine_tune_epochs must be at least 1, got {self.fine_tune_epochs}.")
+        _check(self.fine_tune_patience >= 0, f"fine_tune_patience must be 0 or more, got {self.fine_tune_patience}.")
         self._validate_grid()
 
     def _validate_grid(self) -> None:

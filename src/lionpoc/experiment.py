@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -112,7 +113,11 @@ class SeedRun:
         display(Markdown(f"### Graine {self.seed} ({state})\n\nExactitude sur le test : "
                          f"**{self.metrics['test_accuracy']:.3f}** ; F1 macro : {self.metrics['test_macro_f1']:.3f}"))
         display(self.tuning)
-        for name in ("history", "confusion"):
+        if "ft_test_accuracy" in self.metrics:
+            display(Markdown(f"Ajustement fin du bloc 14 : exactitude sur le test "
+                             f"**{self.metrics['ft_test_accuracy']:.3f}** (taux {self.metrics['ft_learning_rate']:.2g}, "
+                             f"{self.metrics['ft_epochs_run']} époques)."))
+        for name in ("history", "confusion", "fine_tune_history"):
             if (self.folder / f"{name}.png").is_file():
                 display(Image(filename=str(self.folder / f"{name}.png"), width=700))
 
@@ -131,10 +136,42 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     title = f"{cfg.optimizer}, graine {seed}"
     figs = {"history": figures.history(fit.history, fit.best_epoch, title),
             "confusion": figures.confusion(evaluation.confusion, title)}
-    save(prep, seed, fit, tuning, evaluation, figs, log)
+    tuned = None
+    if cfg.fine_tune:
+        remaining = len(cfg.seeds) - cfg.seeds.index(seed)
+        tuned = fine_tune_seed(prep, seed, fit, log, remaining)
+        figs["fine_tune_history"] = figures.history(tuned[0].history, tuned[0].best_epoch,
+                                                    f"{title}, ajustement fin")
+    save(prep, seed, fit, tuning, evaluation, figs, log, tuned)
     for fig in figs.values():
         figures.close(fig)
     return SeedRun(seed, out, results.read_json(out / "metrics.json"), tuning, False)
+
+
+def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: int = 1):
+    """Block 14 + the chosen head trained on the cached block-13 outputs; scored once on the test split.
+
+    Returns the fine-tuning and its test evaluation. The base is built afresh for each seed, so
+    every seed starts from the same block-14 weights.
+    """
+    from . import finetune
+
+    cfg = prep.cfg
+    parts = {}
+    for name in ("train", "val", "test"):
+        rows = prep.table[prep.table["split"] == name]
+        parts[name] = (prep.features.block13(rows["file"].tolist()), rows["label"].to_numpy(), rows["file"].tolist())
+    base = features.build_base(cfg.weights, cfg.image_size)
+    start = time.perf_counter()
+    tuned = finetune.fine_tune(base, fit.model, cfg.optimizer, fit.config, parts["train"][0], parts["train"][1],
+                               parts["val"][0], parts["val"][1], epochs=cfg.fine_tune_epochs,
+                               patience=cfg.fine_tune_patience, seed=seed, log=log, estimate_for=remaining)
+    tuned.seconds = time.perf_counter() - start
+    x_test, y_test, files = parts["test"]
+    evaluation = evaluate(y_test, np.asarray(tuned.model.predict(x_test, batch_size=64, verbose=0)), files)
+    log(f"fine-tuning {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f} "
+        f"(head alone {fit.val_accuracy:.3f} on validation, {tuned.val_accuracy_before:.3f} before fine-tuning)")
+    return tuned, evaluation
 
 
 def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
@@ -184,8 +221,21 @@ def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluatio
     }
 
 
+def fine_tune_metrics(ft, evaluation: Evaluation) -> dict:
+    """The ``ft_*`` scalars of ``metrics.json`` for a fine-tuned seed."""
+    return {"ft_test_accuracy": evaluation.accuracy, "ft_test_macro_f1": evaluation.macro_f1,
+            "ft_learning_rate": ft.config["learning_rate"], "ft_val_accuracy_before": ft.val_accuracy_before,
+            "ft_val_accuracy": float(ft.history["val_accuracy"].iloc[ft.best_epoch - 1]),
+            "ft_epochs_run": len(ft.history), "ft_best_epoch": ft.best_epoch,
+            "ft_train_seconds": float(ft.history["seconds"].sum()),
+            "ft_seconds_per_epoch": float(ft.history["seconds"].mean()),
+            "ft_all_seconds": float(ft.tuning["seconds"].sum()), "ft_wall_seconds": ft.seconds,
+            "ft_estimated_seconds": ft.estimated_seconds, "ft_trainable_parameters": ft.trainable_parameters,
+            "ft_state_bytes": ft.state_bytes, "ft_peak_memory_bytes": ft.peak_memory_bytes}
+
+
 def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
-         figures: dict | None = None, log=print) -> Path:
+         figures: dict | None = None, log=print, tuned=None) -> Path:
     """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
 
     The folder is written whole (``results.atomic_dir``): it is the previous run or the new one,
@@ -202,7 +252,14 @@ def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: 
         results.write_csv(folder / "classification_report.csv", evaluation.report, index=True)
         for name, figure in (figures or {}).items():
             results.save_figure(folder / f"{name}.png", figure)
-        results.write_json(folder / "metrics.json", metrics(prep, seed, fit, tuning, evaluation))
+        summary = metrics(prep, seed, fit, tuning, evaluation)
+        if tuned is not None:
+            ft, ft_evaluation = tuned
+            results.write_csv(folder / "fine_tune_history.csv", ft.history)
+            results.write_csv(folder / "fine_tune_tuning.csv", ft.tuning)
+            results.write_csv(folder / "fine_tune_predictions.csv", ft_evaluation.predictions)
+            summary.update(fine_tune_metrics(ft, ft_evaluation))
+        results.write_json(folder / "metrics.json", summary)
     log(f"results: {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f}, "
         f"macro-F1 {evaluation.macro_f1:.3f}, written to {out}")
     return out

@@ -154,13 +154,22 @@ class Features:
     key: str
     seconds: float            # time the extraction took (stored in the cache, so known on a cache hit)
     from_cache: bool
+    activations: Path | None = None   # block-13 outputs (float16 .npy, rows in the order of ``files``)
+
+    def block13(self, rows: list[str]) -> np.ndarray:
+        """Block-13 activations of ``rows`` (file names), as float32, read from the memory-mapped cache."""
+        if self.activations is None or not Path(self.activations).is_file():
+            raise LionpocError("the block-13 activations are not cached; run the study again to extract them.")
+        cached = np.load(self.activations, mmap_mode="r")
+        position = {f: i for i, f in enumerate(self.files)}
+        return np.asarray(cached[[position[f] for f in rows]], dtype=np.float32)
 
 
 def cache_key(files: list[str], root: Path, image_size: int, weights: str) -> str:
     """Hash of what determines the features: file names and sizes, image size, weights."""
     sizes = [(root / f).stat().st_size for f in files]
     payload = json.dumps({"files": files, "sizes": sizes, "image_size": image_size,
-                          "weights": weights_id(weights), "version": 2})
+                          "weights": weights_id(weights), "version": 3})
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -169,11 +178,15 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
     """Features of ``files`` (relative to ``root``) from the cache, or computed once and cached."""
     key = cache_key(files, root, image_size, weights)
     path = Path(cache_dir) / f"features-{key}.npz"
-    if path.is_file():
+    block13 = Path(cache_dir) / f"activations-{key}.npy"
+    if path.is_file() and block13.is_file():
         try:
             with np.load(path, allow_pickle=False) as cached:
                 features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
-                                    key, float(cached["seconds"]), True)
+                                    key, float(cached["seconds"]), True, block13)
+            shape = np.load(block13, mmap_mode="r").shape
+            if shape[0] != len(features.files):
+                raise ValueError(f"{block13.name} holds {shape[0]} rows for {len(features.files)} images")
             log(f"features: {len(features.files)} images read from the cache {path}")
             return features
         except (OSError, ValueError, KeyError) as exc:
@@ -181,31 +194,48 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
     others = sorted(Path(cache_dir).glob("features-*.npz")) if Path(cache_dir).is_dir() else []
     if others:
         log(f"features: no cache for these files/size/weights (key {key}); {len(others)} other cache(s) kept")
-    features = extract(files, root, image_size, weights, batch_size, log)
+    features, activations = extract(files, root, image_size, weights, batch_size, log)
     features.key = key
+    with atomic_path(block13) as tmp:  # first: the pooled cache is what says "both are there"
+        with open(tmp, "wb") as handle:
+            np.save(handle, activations)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, files=np.array(features.files), values=features.values,
                      skipped=json.dumps(features.skipped), seconds=features.seconds)
-    log(f"features: cached in {path}")
+    features.activations = block13
+    log(f"features: cached in {path} and {block13.name} ({activations.nbytes / 2**20:.0f} MiB of block-13 "
+        "activations)")
     return features
 
 
+def block13_output(base):
+    """The tensor that block 14 reads: the last residual ``add`` of block 13."""
+    return base.get_layer("block14_sepconv1").input
+
+
 def extract(files: list[str], root: Path, image_size: int, weights: str, batch_size: int = 32,
-            log=print) -> Features:
-    """Run the frozen base once over every file; unreadable files are skipped and listed."""
+            log=print) -> tuple[Features, np.ndarray]:
+    """Run the frozen base once over every file: pooled features and block-13 activations (float16).
+
+    Unreadable files are skipped and listed.
+    """
+    import keras
     from tqdm import tqdm
 
     base = build_base(weights, image_size)
+    both = keras.Model(base.input, [block13_output(base), base.output], name="xception_two_outputs")
     paths = [root / f for f in files]
-    kept, chunks, skipped, notes = [], [], [], []
+    kept, chunks, blocks, skipped, notes = [], [], [], [], []
     start = time.perf_counter()
     with tqdm(total=len(paths), unit="img", desc=f"Xception features ({image_size} px)") as bar:
         for ok, batch, failed in iter_batches(paths, image_size, batch_size, notes):
             if len(ok):
                 # predict_on_batch runs in inference mode: batch normalisation uses its stored
                 # statistics, as a frozen base must.
-                chunks.append(np.asarray(base.predict_on_batch(batch), dtype=np.float32))
+                block, pooled = both.predict_on_batch(batch)
+                chunks.append(np.asarray(pooled, dtype=np.float32))
+                blocks.append(np.asarray(block, dtype=np.float16))
                 kept.extend(ok)
             skipped.extend({"file": files[pos], "reason": reason} for pos, reason in failed)
             bar.update(len(ok) + len(failed))
@@ -215,8 +245,10 @@ def extract(files: list[str], root: Path, image_size: int, weights: str, batch_s
     for note in notes:
         log(f"features: note: {note}")
     values = np.concatenate(chunks) if chunks else np.zeros((0, FEATURE_DIM), np.float32)
+    shape = tuple(int(d) for d in block13_output(base).shape[1:])
+    activations = np.concatenate(blocks) if blocks else np.zeros((0, *shape), np.float16)
     log(f"features: {len(kept)} images in {seconds:.1f} s ({len(kept) / max(seconds, 1e-9):.1f} images/s)")
-    return Features([files[i] for i in kept], values, skipped, "", seconds, False)
+    return Features([files[i] for i in kept], values, skipped, "", seconds, False), activations
 
 
 def align(features: Features, table: pd.DataFrame) -> np.ndarray:

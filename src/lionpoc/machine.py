@@ -49,7 +49,11 @@ THREADS_ENV = "LIONPOC_THREADS"  # set by `lionpoc study --jobs N` so that N ker
 
 
 def limit_threads() -> None:
-    """Give TensorFlow the number of threads in ``$LIONPOC_THREADS`` (before its first operation)."""
+    """Give TensorFlow the number of threads in ``$LIONPOC_THREADS`` (before its first operation), and
+    keep its Python logger to errors (retracing notes would otherwise reach the notebooks)."""
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     threads = os.environ.get(THREADS_ENV)
     if not threads:
         return

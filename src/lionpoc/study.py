@@ -114,7 +114,7 @@ def check_inputs(configs: list[RunConfig], log=print) -> None:
 def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
-              log=print) -> Path:
+              fine_tune: bool = False, fine_tune_epochs: int | None = None, log=print) -> Path:
     """Run (or resume) the study; return the results folder.
 
     Finished seeds whose inputs have not changed are kept, so an interrupted study resumes where
@@ -129,20 +129,27 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     cache_dir = Path(cache_dir).resolve() if cache_dir else root / "data" / "processed"
     overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir), "force": force,
                  "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
-    overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size)) if v is not None})
+    overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size),
+                                        ("fine_tune_epochs", fine_tune_epochs)) if v is not None})
+    if fine_tune_epochs is not None and not fine_tune:
+        raise LionpocError("--fine-tune-epochs needs --fine-tune.")
+    overrides["fine_tune"] = fine_tune
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
     if jobs is not None and jobs < 1:
         raise LionpocError(f"--jobs must be at least 1, got {jobs}.")
     configs = run_configs(optimizers, seeds, overrides, root)
-    jobs = jobs or min(len(configs), os.cpu_count() or 1, 2)
+    # All executions at once, even a little past the core count: each kernel is single-threaded for
+    # most of an epoch, so three kernels on two cores finish sooner than two, then one.
+    jobs = jobs or min(len(configs), max(2, os.cpu_count() or 1))
     replaces_smoke = check_smoke_guard(results_dir, smoke)
     previous = Path.cwd()
+    created = not results_dir.exists()
     os.chdir(root)  # the synthetic set and the cache live under the project, whatever the caller's cwd
     try:
-        check_inputs(configs, log)
         ensure_writable(results_dir)
+        check_inputs(configs, log)
         timings = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         t0 = time.perf_counter()
         prep = experiment.prepare(configs[0], log)  # the one Xception pass (or the cache)
@@ -153,6 +160,8 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         if replaces_smoke:
             remove_smoke_results(results_dir, log)
         results.write_csv(results_dir / "split.csv", prep.table[["file", "breed", "label", "split"]])
+        if configs[0].fine_tune:
+            timings["fine_tune_estimate"] = announce_fine_tuning(configs, prep, jobs, log)
         timings["executions"] = run_executions(configs, prep, root, jobs, log)
         t0 = time.perf_counter()
         table = aggregate.write_tables(results_dir)
@@ -162,6 +171,10 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
                            baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir),
                                                            configs[0].weights))
         timings["aggregate_seconds"] = time.perf_counter() - t0
+    except BaseException:
+        if created and not writes["started"]:  # a study that fails at its checks leaves no empty folder
+            shutil.rmtree(results_dir, ignore_errors=True)
+        raise
     finally:
         os.chdir(previous)
     log("study: summary\n" + table[["optimizer", "n_seeds", "test_accuracy_mean", "test_macro_f1_mean",
@@ -176,6 +189,25 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
             record["total_seconds"] = time.perf_counter() - started
             results.write_json(results_dir / "study.json", record)
     return results_dir
+
+
+def announce_fine_tuning(configs: list[RunConfig], prep, jobs: int, log=print) -> dict:
+    """Measure one fine-tuning epoch here, then print the budget and the time it should take."""
+    from . import finetune
+
+    cfg = configs[0]
+    todo = sum(1 for c in configs for s in c.seeds if c.force or not experiment.is_done(c, s, prep.features.key))
+    if not todo:
+        return {}
+    per_epoch, start_cost = finetune.probe(prep)
+    configurations = len(finetune.LR_FACTORS)
+    per_seed = per_epoch * configurations * cfg.fine_tune_epochs + start_cost * configurations
+    total = per_seed * todo
+    log(f"fine-tuning: budget {configurations} learning rates x at most {cfg.fine_tune_epochs} epochs for each of "
+        f"{todo} (optimizer, seed) pair(s); one epoch of block 14 + head over {int((prep.table['split'] == 'train').sum())} "
+        f"images takes {per_epoch:.1f} s on this machine (measured now), so at most {per_seed:.0f} s per pair and "
+        f"{total:.0f} s in all ({total / 60:.1f} min of computing, shared by {jobs} job(s))")
+    return {"seconds_per_epoch": per_epoch, "per_seed_seconds": per_seed, "total_seconds": total, "pairs": todo}
 
 
 def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=print) -> list[dict]:
@@ -199,7 +231,9 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
             m = results.read_json(results.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
             chosen = ", ".join(f"{k} {m[k]:g}" for k in GRID_AXES[cfg.optimizer])
             log(f"{cfg.optimizer} seed {seed}: chosen {chosen}; test accuracy {m['test_accuracy']:.3f} "
-                f"({m['epochs_run']} epochs, best {m['best_epoch']})")
+                f"({m['epochs_run']} epochs, best {m['best_epoch']})"
+                + (f"; fine-tuned: {m['ft_test_accuracy']:.3f} in {m['ft_wall_seconds']:.0f} s "
+                   f"(estimated {m['ft_estimated_seconds']:.0f} s)" if "ft_test_accuracy" in m else ""))
         log(f"{cfg.optimizer}: notebook {notebook} ({seconds:.0f} s)")
         return {"optimizer": cfg.optimizer, "seeds": list(cfg.seeds), "seconds": seconds,
                 "start": time.perf_counter() - seconds, "end": time.perf_counter()}
@@ -241,6 +275,7 @@ def study_record(configs, prep, timings: dict, jobs: int, started: float) -> dic
         "optimizers": [c.optimizer for c in configs], "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
         "jobs": jobs, "images": int(len(prep.table)), "data_kind": prep.kind, "weights": configs[0].weights,
         "image_size": configs[0].image_size, "grid_size": len(configs[0].grid_points()),
+        "fine_tune": configs[0].fine_tune, "fine_tune_epochs": configs[0].fine_tune_epochs,
         **timings,
         "executions": executions, "trainings_seconds": wall,
         "trainings_to_features": (wall / timings["features_extraction_seconds"]

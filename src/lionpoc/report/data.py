@@ -48,6 +48,9 @@ class ReportData:
     baseline: dict | None = None
     study: dict | None = None
     benchmark: dict | None = None
+    fine_tune: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    fine_tune_pairs: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    fine_tune_time: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     old: dict = field(default_factory=study_2023, repr=False)
 
     # ------------------------------------------------------------------ status
@@ -106,8 +109,13 @@ def load(results_dir: str | Path | None = None) -> ReportData:
                       pairs_by_seed=_csv(folder / "pairs_by_seed.csv"),
                       time_to_accuracy=_csv(folder / "time_to_accuracy.csv"), memory=_csv(folder / "memory.csv"),
                       split=_csv(folder / "split.csv"), baseline=_json(folder / "baseline.json"),
-                      study=_json(folder / "study.json"), benchmark=_json(folder / "benchmark.json"))
-    if not data.summary.empty and not data.empty:
+                      study=_json(folder / "study.json"), benchmark=_json(folder / "benchmark.json"),
+                      fine_tune=_csv(folder / "fine_tune_summary.csv"), fine_tune_pairs=_csv(folder / "fine_tune_pairs.csv"),
+                      fine_tune_time=_csv(folder / "fine_tune_time_to_accuracy.csv"))
+    if not data.empty:
         # Only optimizers whose runs are present: a table never describes runs that are gone.
-        data.summary = data.summary[data.summary["optimizer"].isin(data.optimizers)].reset_index(drop=True)
+        for name in ("summary", "fine_tune", "fine_tune_time"):
+            frame = getattr(data, name)
+            if not frame.empty:
+                setattr(data, name, frame[frame["optimizer"].isin(data.optimizers)].reset_index(drop=True))
     return data

@@ -21,13 +21,20 @@ def _empty(message: str = "Aucun résultat"):
     return _shown_once(fig)
 
 
-def histories(d: ReportData):
-    """Learning curves of each optimizer's first seed, best epoch marked."""
+def histories(d: ReportData, which: str = "head"):
+    """Learning curves of each optimizer's first seed, best epoch marked (of the head, or of fine-tuning)."""
     runs = {}
+    file, key = ("history.csv", "best_epoch") if which == "head" else ("fine_tune_history.csv", "ft_best_epoch")
     for name in d.optimizers:
         run = d.run_paths(name)[0]
-        runs[name] = (pd.read_csv(run / "history.csv"), int(results.read_json(run / "metrics.json")["best_epoch"]))
+        if (run / file).is_file():
+            runs[name] = (pd.read_csv(run / file), int(results.read_json(run / "metrics.json")[key]))
     return _shown_once(figures.histories(runs)) if runs else _empty()
+
+
+def fine_tune_histories(d: ReportData):
+    """Fine-tuning curves, or nothing at all when there is no fine-tuning (no empty figure)."""
+    return None if d.fine_tune.empty else histories(d, "fine_tune")
 
 
 def confusions(d: ReportData):

@@ -269,6 +269,16 @@ def conclusion(d: ReportData) -> Text:
         sentences.append(f"{lead} ({french.seconds(s.loc['lion', 'train_seconds'])}) ; il fait "
                          f"{french.number(epochs, 2)} fois leur nombre moyen d'époques, chacune coûtant "
                          f"{french.number(per_epoch, 2)} fois la leur : {why}")
+    if not d.fine_tune.empty:
+        f = d.fine_tune.set_index("optimizer")
+        if all(collapsed(v) for v in f["after_mean"]):
+            sentences.append("L'ajustement fin du bloc 14 n'apporte rien ici : il ramène tous les optimiseurs au "
+                             "hasard (voir la @sec-ajustement).")
+        else:
+            best = f["after_mean"].idxmax()
+            sentences.append(f"Après ajustement fin du bloc 14, {LABELS[best]} est en tête avec "
+                             f"{french.percent(f.loc[best, 'after_mean'])} (voir la @sec-ajustement pour les tests "
+                             f"appariés et les courbes).")
     if d.synthetic or d.weights == "none":
         sentences.append("Ces chiffres proviennent d'un réseau sans pré-entraînement : ils valident la chaîne, "
                          "pas la comparaison des optimiseurs.")
@@ -376,3 +386,86 @@ def notebook_links(d: ReportData) -> Text:
         rel = f"../results/{name}/training"
         lines.append(f"- {LABELS[name]} ({french.plural(n, 'graine')}) : [carnet exécuté]({rel}.html) ([.ipynb]({rel}.ipynb))")
     return Text("\n".join(lines) if lines else "Aucun carnet exécuté.")
+
+
+# ---------------------------------------------------------------------------------- fine-tuning
+CHANCE = 1 / 15
+
+
+def collapsed(accuracy: float) -> bool:
+    """Fine-tuning destroyed the head: accuracy at most 1.5 x chance (1/15)."""
+    return accuracy <= 1.5 * CHANCE
+
+
+def separates(head_spread: float, tuned_spread: float, any_significant: bool) -> str:
+    """Does fine-tuning tell the optimizers apart more than the head alone? ``yes`` when a paired test
+    is significant after fine-tuning; ``wider`` when the spread of their accuracies at least doubles
+    without a significant test; ``no`` otherwise."""
+    if any_significant:
+        return "yes"
+    return "wider" if tuned_spread >= 2 * max(head_spread, 1e-9) else "no"
+
+
+def fine_tune(d: ReportData) -> Text:
+    """The "Ajustement fin" section's text: how to get it, or what it found."""
+    if d.fine_tune.empty:
+        return Text("Ces résultats ne comportent pas d'ajustement fin : `lionpoc study --fine-tune` l'ajoute (le bloc 14 "
+                    "de Xception et la tête, entraînés sur les sorties du bloc 13 mises en cache), au prix d'environ "
+                    "une minute et demie par époque sur deux cœurs à 299 pixels.")
+    f = d.fine_tune.set_index("optimizer")
+    s = d.study or {}
+    epochs = s.get("fine_tune_epochs") or int(f["epochs_run"].max())
+    params = french.integer(int(f["trainable_parameters"].iloc[0]))
+    text = [f"Entraîner la tête seule revient à une régression logistique sur des caractéristiques fixes : un problème "
+            f"convexe, où tout optimiseur raisonnable finit au même endroit. L'ajustement fin ouvre le bloc 14 de "
+            f"Xception, deux convolutions séparables avec normalisation par lots, soit {params} poids entraînés avec "
+            f"la tête. Il part, pour chaque optimiseur et chaque graine, de la tête retenue ; la normalisation reste "
+            f"en mode inférence, ses statistiques figées, et les blocs 1 à 13 ne tournent plus jamais : le bloc 14 lit "
+            f"leurs sorties, mises en cache lors du passage unique. Chaque optimiseur dispose du même budget : trois "
+            f"taux d'apprentissage autour du dixième de celui de sa tête, sa décroissance (ou sa pénalité L2) "
+            f"conservée, l'arrêt précoce sur la perte de validation et au plus {epochs} époques (@tbl-ajustement)."]
+    head_spread = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
+        if not d.summary.empty else 0.0
+    tuned_spread = float(f["after_mean"].max() - f["after_mean"].min())
+    significant = bool(len(d.fine_tune_pairs)) and any(verdict(p) == "significant"
+                                                         for p in d.fine_tune_pairs.to_dict("records"))
+    if all(collapsed(v) for v in f["after_mean"]):
+        text.append(f"Ici, l'ajustement fin a ramené tous les optimiseurs au niveau du hasard "
+                    f"({french.percent(CHANCE)}) : le bloc 14 s'est écarté de ce que la tête savait exploiter plus vite "
+                    f"qu'il n'apprenait, et la validation n'a retenu aucune époque meilleure que les premières. Le "
+                    f"budget (taux d'apprentissage, époques) est à revoir avant d'en tirer quoi que ce soit.")
+    else:
+        best = f["after_mean"].idxmax()
+        words = {"yes": "sépare les optimiseurs, ce que la tête seule ne faisait pas",
+                 "wider": "écarte davantage les optimiseurs que la tête seule, sans qu'aucun test apparié ne soit "
+                          "significatif",
+                 "no": "ne les sépare pas davantage que la tête seule"}[separates(head_spread, tuned_spread, significant)]
+        text.append(f"Après ajustement, {LABELS[best]} obtient la meilleure exactitude "
+                    f"({french.percent(f.loc[best, 'after_mean'])}) ; l'écart entre optimiseurs vaut "
+                    f"{french.points(tuned_spread)} contre {french.points(head_spread)} pour la tête seule : "
+                    f"l'ajustement fin {words} (@tbl-ajustement-paires).")
+    if "lion" in f.index and len(f) > 1:
+        others = f.drop(index="lion")
+        saving = others["state_bytes"].mean() - f.loc["lion", "state_bytes"]
+        text.append(f"Côté coût (@tbl-ajustement-couts), une époque prend {french.seconds(f.loc['lion', 'seconds_per_epoch'])} "
+                    f"avec Lion contre {french.seconds(others['seconds_per_epoch'].mean())} en moyenne pour les autres ; "
+                    f"son état occupe {french.bytes_(f.loc['lion', 'state_bytes'])}, soit "
+                    f"{french.bytes_(saving)} de moins qu'Adam ou AdamW, qui gardent deux tenseurs par poids.")
+    text.append("La @fig-ajustement montre les courbes de la première graine, et le @tbl-ajustement-vitesse le "
+                "nombre d'époques nécessaires pour atteindre 95 % et 99 % de la meilleure exactitude de validation : "
+                "c'est là que « converger plus vite » devient une mesure.")
+    return Text(" ".join(text))
+
+
+def limits(d: ReportData) -> Text:
+    """What the study does not cover, given what these results hold."""
+    tuned = not d.fine_tune.empty
+    return Text("Cette étude a ses limites. Elle ne porte que sur quinze races et une seule architecture ; les grilles "
+                "de réglage restent petites ; avec quelques centaines d'images de test, un écart d'un ou deux points "
+                "est difficile à distinguer du hasard. "
+                + ("L'ajustement fin se limite au dernier bloc, avec un budget de trois taux d'apprentissage. "
+                   if tuned else
+                   "Seule la tête est entraînée ici : l'ajustement fin du dernier bloc (`lionpoc study --fine-tune`), "
+                   "où les optimiseurs peuvent vraiment différer, reste à lancer. ")
+                + "Une suite naturelle serait d'ajuster davantage de blocs sur GPU, avec les poids ImageNet, et "
+                  "d'élargir la comparaison à d'autres réseaux.")

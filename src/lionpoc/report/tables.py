@@ -178,9 +178,9 @@ def robustness(d: ReportData) -> Table:
     return Table(pd.DataFrame(rows), widths=[3, 2, 4, 5, 4]) if rows else _empty("aucun résultat")
 
 
-def pairs(d: ReportData) -> Table:
+def pairs(d: ReportData, which: str = "head") -> Table:
     rows = []
-    for row in d.pairs.itertuples():
+    for row in (d.pairs if which == "head" else d.fine_tune_pairs).itertuples():
         mcnemar = (f"{row.significant_seeds}/{row.n_seeds} ; p = {p_value(row.p_mcnemar_min)}" if row.n_seeds == 1 else
                    f"{row.significant_seeds}/{row.n_seeds} ; p de {p_value(row.p_mcnemar_min)} "
                    f"à {p_value(row.p_mcnemar_max)}")
@@ -195,9 +195,9 @@ def pairs(d: ReportData) -> Table:
     return Table(pd.DataFrame(rows), "lrrrrr", [5, 3, 4, 2, 4, 6])
 
 
-def time_to_accuracy(d: ReportData) -> Table:
+def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
     rows = []
-    for row in d.time_to_accuracy.itertuples():
+    for row in (d.time_to_accuracy if which == "head" else d.fine_tune_time).itertuples():
         if row.optimizer not in d.optimizers:
             continue
         rows.append({"Optimiseur": LABELS[row.optimizer], "Ép. 95 %": french.number(row.epochs_to_95, 1),
@@ -255,3 +255,32 @@ def benchmark(d: ReportData) -> Table:
 
 def notebook_rows(d: ReportData) -> list[tuple[str, Path]]:
     return [(name, results.notebook_path(d.results_dir, name)) for name in d.optimizers]
+
+
+# ---------------------------------------------------------------------------------- fine-tuning
+def fine_tune(d: ReportData) -> Table | None:
+    """Test accuracy before (head alone) and after fine-tuning block 14, with intervals, per optimizer."""
+    if d.fine_tune.empty:
+        return None
+    rows = []
+    for row in d.fine_tune.itertuples():
+        rows.append({"Optimiseur": LABELS[row.optimizer], "Tête seule": french.percent(row.before_mean),
+                     "IC 95 % avant": interval(row.before_ci_low, row.before_ci_high),
+                     "Après": french.percent(row.after_mean),
+                     "IC 95 % après": interval(row.after_ci_low, row.after_ci_high),
+                     "Écart": french.points(row.after_mean - row.before_mean),
+                     "Taux η": french.scientific(row.learning_rate)})
+    return Table(pd.DataFrame(rows), widths=[3, 2, 4, 2, 4, 3, 2])
+
+
+def fine_tune_costs(d: ReportData) -> Table | None:
+    """Seconds per epoch, epochs, optimizer state for the fine-tuned weights and peak memory."""
+    if d.fine_tune.empty:
+        return None
+    rows = []
+    for row in d.fine_tune.itertuples():
+        rows.append({"Optimiseur": LABELS[row.optimizer], "Par époque": french.seconds(row.seconds_per_epoch),
+                     "Époques": french.number(row.epochs_run, 1 if row.n_seeds > 1 else 0),
+                     "Paramètres": french.integer(row.trainable_parameters),
+                     "État": french.bytes_(row.state_bytes), "Pic mémoire": french.bytes_(row.peak_memory_bytes)})
+    return Table(pd.DataFrame(rows), widths=[3, 2, 2, 3, 2, 3])

@@ -1,0 +1,196 @@
+"""Fine-tuning where the optimizer can matter: Xception's block 14 and the head, on cached block-13 outputs.
+
+Training the head alone is a convex problem (a softmax regression on fixed features). Block 14,
+two separable convolutions with batch normalisation (4.74 M trainable weights), is not. The one Xception pass
+already stored block 13's output (``features.py``), so block 14 + head train on it directly:
+blocks 1-13 never run again. The usual two-stage recipe: block 14 starts from the base's weights
+and the head from the one the grid chose for this optimizer and seed; batch normalisation runs in
+inference mode, its statistics frozen (the Keras transfer-learning guide's advice).
+
+Each optimizer gets the same small budget: 3 learning rates around a tenth of its chosen head's
+(x 1/3, 1, 3), the head's decay (AdamW and Lion) or L2 penalty (Adam) kept, so that Lion keeps its
+smaller learning rate and larger decay, early stopping on the validation loss, at most
+``fine_tune_epochs`` epochs.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .optimizers import make_optimizer, state_bytes
+
+BLOCK14 = ("block14_sepconv1", "block14_sepconv1_bn", "block14_sepconv1_act",
+           "block14_sepconv2", "block14_sepconv2_bn", "block14_sepconv2_act")
+LR_FACTORS = (1 / 30, 1 / 10, 3 / 10)  # a tenth of the head's learning rate, and x 1/3 and x 3 around it
+BATCH_SIZE = 32
+
+
+@dataclass
+class FineTuned:
+    """The chosen fine-tuning of one seed: its configuration, curves, scores and costs."""
+
+    config: dict
+    model: object
+    history: pd.DataFrame            # epoch, loss, accuracy, val_loss, val_accuracy, seconds
+    tuning: pd.DataFrame             # every learning rate tried, with its validation scores
+    best_epoch: int
+    val_accuracy_before: float
+    trainable_parameters: int
+    state_bytes: int
+    peak_memory_bytes: int
+    estimated_seconds: float          # printed before training: one measured epoch x the whole budget
+    seconds: float = 0.0              # wall time of the whole fine-tuning of the seed
+
+
+def grid(head_config: dict) -> list[dict]:
+    """The 3 fine-tuning configurations derived from the chosen head's configuration."""
+    decay = {k: v for k, v in head_config.items() if k != "learning_rate"}
+    return [{"learning_rate": head_config["learning_rate"] * f, **decay} for f in LR_FACTORS]
+
+
+def build(base, head, seed: int = 0):
+    """Block 14 of ``base`` (its own layers, so its own weights) followed by ``head``, on block-13 outputs.
+
+    The separable convolutions train; batch normalisation stays frozen (``trainable = False``, which
+    in Keras also means inference mode: its moving statistics never change), as the Keras
+    transfer-learning guide advises. A ``training=False`` call argument alone is not enough: ``fit``
+    overrides it and the statistics would drift (the tests check they do not).
+    """
+    import keras
+
+    shape = tuple(int(d) for d in base.get_layer(BLOCK14[0]).input.shape[1:])
+    inputs = keras.Input(shape=shape, name="block13")
+    x = inputs
+    for name in BLOCK14:
+        layer = base.get_layer(name)
+        # The base is frozen as a whole; block 14's convolutions alone are opened.
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+        x = layer(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = head(x)
+    return keras.Model(inputs, outputs, name="block14_and_head")
+
+
+def snapshot(model) -> list[np.ndarray]:
+    return [np.array(v.numpy()) for v in model.variables]
+
+
+def restore(model, values: list[np.ndarray]) -> None:
+    for variable, value in zip(model.variables, values):
+        variable.assign(value)
+
+
+def peak_memory_bytes() -> int:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def measure_epoch(model, x, y, x_val, y_val, steps: int = 4) -> tuple[float, float]:
+    """Seconds one epoch should take, and the fixed cost of starting a training (tracing), from a few
+    timed training steps and one timed validation pass.
+
+    Used for the estimate printed before fine-tuning starts; the model's weights are restored after.
+    """
+    saved = snapshot(model)
+    n = min(len(x), steps * BATCH_SIZE)
+    start = time.perf_counter()
+    model.train_on_batch(x[:BATCH_SIZE], y[:BATCH_SIZE])  # the first step traces the function
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(0, n, BATCH_SIZE):
+        model.train_on_batch(x[i:i + BATCH_SIZE], y[i:i + BATCH_SIZE])
+    per_image = (time.perf_counter() - start) / n
+    start = time.perf_counter()
+    model.evaluate(x_val, y_val, batch_size=64, verbose=0)
+    validation = time.perf_counter() - start
+    restore(model, saved)
+    return per_image * len(x) + validation, max(0.0, first - per_image * BATCH_SIZE) + validation
+
+
+def probe(prep) -> tuple[float, float]:
+    """Seconds per fine-tuning epoch and start-up cost, measured on the study's own cached activations
+    with an untrained head (the cost does not depend on the head's weights)."""
+    from . import features
+    from .grid import standardisation
+    from .train import head_from_weights
+
+    cfg = prep.cfg
+    x_pooled, _, _ = prep.part("train")
+    mean, variance = standardisation(x_pooled)
+    head = head_from_weights(mean, variance, np.zeros((len(mean), 15), np.float32), np.zeros(15, np.float32),
+                             cfg.dropout)
+    train = prep.table[prep.table["split"] == "train"]
+    val = prep.table[prep.table["split"] == "val"]
+    x = prep.features.block13(train["file"].tolist())
+    x_val = prep.features.block13(val["file"].tolist())
+    model = build(features.build_base(cfg.weights, cfg.image_size), head)
+    model.compile(optimizer=make_optimizer(cfg.optimizer, 1e-5, 0.0 if cfg.optimizer == "adam" else 0.1),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return measure_epoch(model, x, train["label"].to_numpy(), x_val, val["label"].to_numpy())
+
+
+def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val, *, epochs: int, patience: int,
+              seed: int, log=print, estimate_for: int = 1) -> FineTuned:
+    """Train block 14 + head for each of the 3 configurations; keep the best on validation.
+
+    ``estimate_for`` is the number of seeds still to fine-tune, for the time estimate printed first.
+    """
+    import keras
+
+    from .train import EpochTimer, choose
+
+    keras.utils.set_random_seed(seed)
+    model = build(base, head, seed)
+    start_weights = snapshot(model)
+    model.compile(optimizer=make_optimizer(optimizer, 1e-4, 0.0 if optimizer == "adam" else 0.1),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    _, before = model.evaluate(x_val, y_val, batch_size=64, verbose=0)
+    points = grid(head_config)
+    per_epoch, start_cost = measure_epoch(model, x, y, x_val, y_val)
+    budget = len(points) * epochs
+    estimate = per_epoch * budget + start_cost * len(points)
+    log(f"fine-tuning {optimizer} seed {seed}: budget {len(points)} learning rates x at most {epochs} epochs on "
+        f"{len(x)} images; one epoch takes about {per_epoch:.1f} s here (measured), so at most {estimate:.0f} s "
+        f"for this seed" + (f" and {estimate * estimate_for:.0f} s for the {estimate_for} seeds left"
+                            if estimate_for > 1 else ""))
+    fits, rows = [], []
+    for point in points:
+        restore(model, start_weights)
+        keras.utils.set_random_seed(seed)
+        dense = model.get_layer("head").get_layer("breed")
+        # Adam's L2 penalty on the head's kernel, as in the grid (Keras adds l2 * sum(kernel^2) to the loss).
+        dense.kernel.regularizer = keras.regularizers.L2(point["l2"]) if point.get("l2") else None
+        model.compile(optimizer=make_optimizer(optimizer, point["learning_rate"], point.get("weight_decay", 0.0)),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+        timer = EpochTimer()
+        logs = model.fit(x, y, validation_data=(x_val, y_val), epochs=epochs, batch_size=BATCH_SIZE, shuffle=True,
+                         callbacks=[stop, timer], verbose=0)
+        history = pd.DataFrame({k: logs.history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")})
+        history.insert(0, "epoch", np.arange(1, len(history) + 1))
+        history["seconds"] = timer.seconds
+        best = int(history["val_loss"].idxmin()) + 1
+        if stop.best_weights is not None:
+            model.set_weights(stop.best_weights)
+        fits.append((history, best, snapshot(model)))
+        rows.append({**point, "val_accuracy": float(history["val_accuracy"].iloc[best - 1]),
+                     "val_loss": float(history["val_loss"].iloc[best - 1]), "epochs_run": len(history),
+                     "best_epoch": best, "seconds": float(history["seconds"].sum())})
+        log(f"fine-tuning {optimizer} seed {seed}: learning_rate={point['learning_rate']:.2g}: "
+            f"val_accuracy={rows[-1]['val_accuracy']:.3f} after {len(history)} epochs ({rows[-1]['seconds']:.0f} s)")
+    tuning = pd.DataFrame(rows)
+    chosen = choose(tuning)
+    tuning["chosen"] = False
+    tuning.loc[chosen, "chosen"] = True
+    history, best, weights = fits[chosen]
+    restore(model, weights)
+    model.get_layer("head").get_layer("breed").kernel.regularizer = None
+    trainable = model.trainable_variables
+    return FineTuned(points[chosen], model, history, tuning, best, float(before),
+                     int(sum(int(np.prod(v.shape)) for v in trainable)),
+                     int(state_bytes(make_optimizer(optimizer, 1e-4), trainable)["state_bytes"]),
+                     peak_memory_bytes(), estimate)
