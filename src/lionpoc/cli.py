@@ -50,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=SPLITS, default="random", help="random 80/10/10 (default) or official lists")
     p.add_argument("--force", action="store_true", help="redo runs even when their results are up to date")
     p.add_argument("--no-render", action="store_true", help="do not render the report at the end")
-    p.add_argument("--jobs", type=int, help="notebook executions run at once (default: all of them, at least 2)")
+    p.add_argument("--jobs", type=int, help="notebook executions run at once (default: all of them, one per optimizer)")
     p.add_argument("--fine-tune", action="store_true",
                    help="also train Xception's block 14 with the head, on the cached block-13 outputs (slow on a CPU)")
     p.add_argument("--fine-tune-epochs", type=int,
@@ -144,8 +144,9 @@ def run(args: argparse.Namespace) -> None:
         from . import paths
         from .bench import run_benchmark
 
-        run_benchmark(paths.results_dir(args.results_dir), args.images, args.image_size,
-                      smoke_study=not args.skip_smoke_study, log=log)
+        with native_stderr_to(study_log()):
+            run_benchmark(paths.results_dir(args.results_dir), args.images, args.image_size,
+                          smoke_study=not args.skip_smoke_study, log=log)
 
 
 def kept_runs(args: argparse.Namespace) -> str:

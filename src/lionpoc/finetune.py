@@ -153,7 +153,8 @@ def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val,
     per_epoch, start_cost = measure_epoch(model, x, y, x_val, y_val)
     budget = len(points) * epochs
     estimate = per_epoch * budget + start_cost * len(points)
-    log(f"fine-tuning {optimizer} seed {seed}: budget {len(points)} learning rates x at most {epochs} epochs on "
+    log(f"fine-tuning {optimizer} seed {seed}: budget {len(points)} learning rates x at most {epochs} "
+        f"epoch{'s' if epochs > 1 else ''} on "
         f"{len(x)} images; one epoch takes about {per_epoch:.1f} s here (measured), so at most {estimate:.0f} s "
         f"for this seed" + (f" and {estimate * estimate_for:.0f} s for the {estimate_for} seeds left"
                             if estimate_for > 1 else ""))

@@ -236,7 +236,7 @@ def performance(d: ReportData) -> Table:
                      french.seconds(s["trainings_seconds"])))
     rows.append(("Tableaux, mémoire, référence", french.seconds(s["aggregate_seconds"])))
     if s.get("render_seconds"):
-        rows.append(("Rendu du rapport (étude précédente)", french.seconds(s["render_seconds"])))
+        rows.append(("Rendu du rapport (à la fin de l’étude)", french.seconds(s["render_seconds"])))
     rows.append(("**Étude complète**", f"**{french.seconds(s['total_seconds'])}**"))
     rows.append(("Étude de 2023 (trois entraînements)", f"{d.old['total_minutes']}{french.NNBSP}min"))
     return Table(pd.DataFrame(rows, columns=["Étape", "Durée"]), "lr", [5, 2])
