@@ -157,6 +157,18 @@ def test_speed_cause_and_decoding_rules():
     assert prose.de("AdamW") == "d'AdamW" and prose.de("Lion") == "de Lion" and prose.que("AdamW") == "qu'AdamW"
 
 
+def test_fine_tuning_rules():
+    assert prose.collapsed(0.08) and not prose.collapsed(0.2)
+    assert prose.separates(0.01, 0.015, True) == "yes"
+    assert prose.separates(0.01, 0.025, False) == "wider" and prose.separates(0.01, 0.015, False) == "no"
+
+
+def test_without_fine_tuning_the_section_says_how_to_get_it(d):
+    assert "`lionpoc study --fine-tune`" in prose.fine_tune(d)
+    assert tables.fine_tune(d) is None and plots.fine_tune_histories(d) is None
+    assert "reste à lancer" in prose.limits(d)
+
+
 def test_abstract_and_conclusion_follow_the_numbers(results_dir, tmp_path):
     before = prose.conclusion(report.load(results_dir))
     assert before.startswith(tuple(f"{n} obtient" for n in ("Adam", "AdamW", "Lion")))

@@ -31,8 +31,10 @@ def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
     fig, axes = plt.subplots(len(runs), 2, figsize=(9, 2.6 * len(runs)), constrained_layout=True, squeeze=False)
     for row, (name, (hist, best)) in enumerate(runs.items()):
         for ax, key, label in ((axes[row, 0], "loss", "Perte"), (axes[row, 1], "accuracy", "Exactitude")):
-            ax.plot(hist["epoch"], hist[key], color="#555555", label="entraînement")
-            ax.plot(hist["epoch"], hist[f"val_{key}"], color=COLOURS.get(name, "C0"), label="validation")
+            marker = "o" if len(hist) <= 5 else None  # a curve of one or two epochs must still show
+            ax.plot(hist["epoch"], hist[key], color="#555555", label="entraînement", marker=marker)
+            ax.plot(hist["epoch"], hist[f"val_{key}"], color=COLOURS.get(name, "C0"), label="validation",
+                    marker=marker)
             ax.axvline(best, color="#888888", linestyle="--", linewidth=1, label="époque retenue")
             ax.set_ylabel(f"{LABELS.get(name, name)} — {label}")
             ax.grid(alpha=0.3)

@@ -419,11 +419,12 @@ def fine_tune(d: ReportData) -> Text:
     text = [f"Entraîner la tête seule revient à une régression logistique sur des caractéristiques fixes : un problème "
             f"convexe, où tout optimiseur raisonnable finit au même endroit. L'ajustement fin ouvre le bloc 14 de "
             f"Xception, deux convolutions séparables avec normalisation par lots, soit {params} poids entraînés avec "
-            f"la tête. Il part, pour chaque optimiseur et chaque graine, de la tête retenue ; la normalisation reste "
-            f"en mode inférence, ses statistiques figées, et les blocs 1 à 13 ne tournent plus jamais : le bloc 14 lit "
+            f"la tête. Il part, pour chaque optimiseur et chaque graine, de la tête retenue ; la normalisation par "
+            f"lots reste figée, en mode inférence, et les blocs 1 à 13 ne tournent plus jamais : le bloc 14 lit "
             f"leurs sorties, mises en cache lors du passage unique. Chaque optimiseur dispose du même budget : trois "
             f"taux d'apprentissage autour du dixième de celui de sa tête, sa décroissance (ou sa pénalité L2) "
-            f"conservée, l'arrêt précoce sur la perte de validation et au plus {epochs} époques (@tbl-ajustement)."]
+            f"conservée, l'arrêt précoce sur la perte de validation et au plus {french.plural(epochs, 'époque')} "
+            f"(@tbl-ajustement)."]
     head_spread = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
         if not d.summary.empty else 0.0
     tuned_spread = float(f["after_mean"].max() - f["after_mean"].min())
@@ -442,7 +443,8 @@ def fine_tune(d: ReportData) -> Text:
                  "no": "ne les sépare pas davantage que la tête seule"}[separates(head_spread, tuned_spread, significant)]
         text.append(f"Après ajustement, {LABELS[best]} obtient la meilleure exactitude "
                     f"({french.percent(f.loc[best, 'after_mean'])}) ; l'écart entre optimiseurs vaut "
-                    f"{french.points(tuned_spread)} contre {french.points(head_spread)} pour la tête seule : "
+                    f"{french.points(tuned_spread).lstrip('+')} contre {french.points(head_spread).lstrip('+')} "
+                    f"pour la tête seule : "
                     f"l'ajustement fin {words} (@tbl-ajustement-paires).")
     if "lion" in f.index and len(f) > 1:
         others = f.drop(index="lion")
