@@ -61,7 +61,8 @@ def test_one_per_breed_table_with_the_2023_scores(d):
 
 def test_figures_have_the_expected_axes(d):
     fig = plots.histories(d)
-    assert len(fig.axes) == 6 and fig.axes[-1].get_xlabel() == "Époque" and "Lion" in fig.axes[4].get_ylabel()
+    assert len(fig.axes) == 6 and fig.axes[-1].get_xlabel() == "Époque" and fig.axes[2].get_title() == "Lion"
+    assert fig.axes[0].get_ylabel() == "Perte" and fig.axes[3].get_ylabel() == "Exactitude"
     confusion = plots.confusions(d)
     titles = [ax.get_title() for ax in confusion.axes]
     assert titles[:3] == ["Adam", "AdamW", "Lion"]

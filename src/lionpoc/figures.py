@@ -27,20 +27,25 @@ def history(history: pd.DataFrame, best_epoch: int, title: str = ""):
 
 
 def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
-    """One row per optimizer: loss and accuracy curves (train and validation), best epoch marked."""
-    fig, axes = plt.subplots(len(runs), 2, figsize=(9, 2.6 * len(runs)), constrained_layout=True, squeeze=False)
-    for row, (name, (hist, best)) in enumerate(runs.items()):
-        for ax, key, label in ((axes[row, 0], "loss", "Perte"), (axes[row, 1], "accuracy", "Exactitude")):
+    """One column per optimizer, loss above and accuracy below (train and validation), best epoch marked;
+    each row shares its vertical scale so that the optimizers compare at a glance."""
+    n = len(runs)
+    fig, axes = plt.subplots(2, n, figsize=(3.1 * n + 0.6, 4.6), constrained_layout=True, squeeze=False,
+                             sharey="row")
+    for col, (name, (hist, best)) in enumerate(runs.items()):
+        for row, (key, label) in enumerate((("loss", "Perte"), ("accuracy", "Exactitude"))):
+            ax = axes[row, col]
             marker = "o" if len(hist) <= 5 else None  # a curve of one or two epochs must still show
             ax.plot(hist["epoch"], hist[key], color="#555555", label="entraînement", marker=marker)
             ax.plot(hist["epoch"], hist[f"val_{key}"], color=COLOURS.get(name, "C0"), label="validation",
                     marker=marker)
             ax.axvline(best, color="#888888", linestyle="--", linewidth=1, label="époque retenue")
-            ax.set_ylabel(f"{LABELS.get(name, name)} — {label}")
             ax.grid(alpha=0.3)
-        axes[row, 1].legend(loc="lower right", fontsize=7)
-    for ax in axes[-1]:
-        ax.set_xlabel("Époque")
+            if col == 0:
+                ax.set_ylabel(label)
+        axes[0, col].set_title(LABELS.get(name, name))
+        axes[1, col].set_xlabel("Époque")
+        axes[1, col].legend(loc="lower right", fontsize=7)
     return fig
 
 
@@ -80,7 +85,7 @@ def confusions_grid(matrices: dict[str, pd.DataFrame]):
     panels = len(matrices) + 1
     cols = 2 if panels > 2 else panels
     rows = -(-panels // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(8.2, 4.1 * rows), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(8.2, 3.8 * rows), constrained_layout=True, squeeze=False)
     flat = list(axes.flat)
     image = None
     for ax, (name, matrix) in zip(flat, matrices.items()):
@@ -100,7 +105,7 @@ def confusions_grid(matrices: dict[str, pd.DataFrame]):
     legend = flat[len(matrices)]
     legend.axis("off")
     legend.text(0.02, 1.0, "\n".join(f"{i + 1:>2}  {name}" for i, name in enumerate(breeds.FRENCH)),
-                va="top", ha="left", fontsize=9.5, family="DejaVu Sans", linespacing=1.55,
+                va="top", ha="left", fontsize=8.5, family="DejaVu Sans", linespacing=1.35,
                 transform=legend.transAxes)
     for ax in flat[len(matrices) + 1:]:
         ax.axis("off")

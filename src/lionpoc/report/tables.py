@@ -59,11 +59,11 @@ def environment(d: ReportData) -> Table:
         return _empty("aucun résultat")
     m = d.first()
     machine, versions = m["machine"], m["versions"]
-    rows = [("Processeur", machine["cpu"]), ("Cœurs", str(machine["cores"])),
-            ("Mémoire vive", f"{french.number(machine['ram_gib'], 0)}{french.NNBSP}Gio"),
-            ("GPU", ", ".join(machine["gpu"]) or "aucun"), ("Système", machine["system"])]
-    rows += [(name, version or "absent") for name, version in versions.items()]
-    return Table(pd.DataFrame(rows, columns=["Élément", "Valeur"]), "ll", [1, 3])
+    rows = [("Processeur", f"{machine['cpu']}, {machine['cores']} cœurs, "
+                           f"{french.number(machine['ram_gib'], 0)}{french.NNBSP}Gio de mémoire"),
+            ("GPU", ", ".join(machine["gpu"]) or "aucun"), ("Système", machine["system"]),
+            ("Bibliothèques", ", ".join(f"{name} {version or 'absent'}" for name, version in versions.items()))]
+    return Table(pd.DataFrame(rows, columns=["Élément", "Valeur"]), "ll", [1, 4])
 
 
 def grid(d: ReportData) -> Table:
