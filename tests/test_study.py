@@ -111,10 +111,10 @@ def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, reques
     done = lionpoc("study", "--smoke", "--fine-tune", "--optimizers", "adamw,lion", "--no-render",
                    "--results-dir", str(out), cwd=request.config.rootpath)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "fine-tuning: budget 3 learning rates x at most 3 epochs" in done.stdout
+    assert "fine-tuning: budget 3 learning rates x at most 2 epochs" in done.stdout
     for name in ("adamw", "lion"):
         metrics = json.loads((out / name / "seed-0" / "metrics.json").read_text())
-        assert metrics["ft_trainable_parameters"] == 4_772_367 and metrics["ft_epochs_run"] <= 3
+        assert metrics["ft_trainable_parameters"] == 4_772_367 and metrics["ft_epochs_run"] <= 2
         assert (out / name / "seed-0" / "fine_tune_history.csv").is_file()
         assert len(pd.read_csv(out / name / "seed-0" / "fine_tune_predictions.csv")) == metrics["n_test"]
     summary = pd.read_csv(out / "fine_tune_summary.csv").set_index("optimizer")

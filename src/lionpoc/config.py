@@ -23,8 +23,8 @@ SPLITS = ("random", "official")
 MIN_IMAGE_SIZE = 71  # Xception refuses smaller inputs.
 
 # What --smoke changes: synthetic data, random weights, tiny images, short training.
-SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5, "fine_tune_epochs": 3,
-                   "fine_tune_patience": 2}
+SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5, "fine_tune_epochs": 2,
+                   "fine_tune_patience": 1}
 
 
 @dataclasses.dataclass(frozen=True)
