@@ -471,3 +471,12 @@ def limits(d: ReportData) -> Text:
                    "où les optimiseurs peuvent vraiment différer, reste à lancer. ")
                 + "Une suite naturelle serait d'ajuster davantage de blocs sur GPU, avec les poids ImageNet, et "
                   "d'élargir la comparaison à d'autres réseaux.")
+
+
+def lion_2023(d: ReportData) -> Text:
+    """The only per-breed figures the 2023 study gives for Lion: ranges over the breeds."""
+    r = d.old["lion_ranges"]
+    fmt = lambda v: "1" if v == 1 else french.number(v, 2)  # noqa: E731
+    span = lambda v: f"de {fmt(v[0])} à {fmt(v[1])}"  # noqa: E731
+    return Text(f"l'étude de 2023 ne donne pour Lion que des fourchettes : précision {span(r['precision'])}, "
+                f"rappel {span(r['recall'])}")
