@@ -11,14 +11,13 @@ import os
 import time
 from pathlib import Path
 
-from . import results
+from . import console, results
 from .config import RunConfig
 from .errors import LionpocError
 
 TEMPLATE = Path("analysis/train.ipynb")
-# Environment of the kernels: TensorFlow and absl print nothing below errors, Python warnings off.
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
-             "GRPC_VERBOSITY": "ERROR", "ABSL_MIN_LOG_LEVEL": "3", "KMP_WARNINGS": "0"}
+# Environment of the kernels: the console's quiet settings, and Python warnings off.
+QUIET_ENV = {**console.QUIET_ENV, "PYTHONWARNINGS": "ignore"}
 # fd-level output (C++ logs) stays out of the cells and goes to the kernel's stderr, i.e. the log file.
 KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False", "--IPKernelApp.log_level=ERROR"]
 
