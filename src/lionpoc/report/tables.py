@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import breeds, french, results
+from .. import breeds, french
 from ..config import GRID_AXES
 from ..figures import LABELS
 from .data import ReportData
@@ -251,11 +250,6 @@ def benchmark(d: ReportData) -> Table:
              else f"{french.number(1000 * o['step_seconds'], 2)}{french.NNBSP}ms",
              "État": french.bytes_(o["state_bytes"])} for o in d.benchmark["optimizers"]]
     return Table(pd.DataFrame(rows), widths=[3, 2, 1, 2, 2])
-
-
-def notebook_rows(d: ReportData) -> list[tuple[str, Path]]:
-    return [(name, results.notebook_path(d.results_dir, name)) for name in d.optimizers]
-
 
 # ---------------------------------------------------------------------------------- fine-tuning
 def fine_tune(d: ReportData) -> Table | None:
