@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .config import OPTIMIZERS, SPLITS
-from .console import native_stderr_to, quiet_environment
+from .console import native_stderr_to, quiet_environment, quiet_shutdown
 from .errors import LionpocError
 
 
@@ -85,7 +85,10 @@ def keep_log(log_file: Path | None, results_dir) -> Path | None:
     if log_file is None or not log_file.is_file():
         return None
     logs = paths.results_dir(results_dir) / "logs"
-    if not study.writes["started"]:
+    if not study.writes["started"]:  # the results folder is as it was: an empty log is not worth keeping
+        if log_file.stat().st_size == 0:
+            log_file.unlink()
+            return None
         return log_file
     try:
         logs.mkdir(parents=True, exist_ok=True)
@@ -93,9 +96,10 @@ def keep_log(log_file: Path | None, results_dir) -> Path | None:
         return log_file
     try:
         shutil.copy(log_file, logs / "study.log")
-        return logs / "study.log"
     except OSError:
         return log_file
+    log_file.unlink(missing_ok=True)  # the copy under the results is the one to read
+    return logs / "study.log"
 
 
 def log(message: str) -> None:
@@ -144,9 +148,11 @@ def run(args: argparse.Namespace) -> None:
         from . import paths
         from .bench import run_benchmark
 
-        with native_stderr_to(study_log()):
+        with native_stderr_to(study_log()) as log_file:
             run_benchmark(paths.results_dir(args.results_dir), args.images, args.image_size,
                           smoke_study=not args.skip_smoke_study, log=log)
+        if log_file is not None:  # measured and written: TensorFlow's start-up lines are not worth keeping
+            log_file.unlink(missing_ok=True)
 
 
 def kept_runs(args: argparse.Namespace) -> str:
@@ -170,20 +176,29 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         run(args)
-    except LionpocError as exc:
+    except BaseException as exc:
+        quiet_shutdown()  # first, while `exc` still holds the frames of the killed kernels' tasks
+        return ending(exc, args)
+    quiet_shutdown()
+    return 0
+
+
+def ending(exc: BaseException, args: argparse.Namespace) -> int:
+    """One sentence and an exit status for how a command failed; anything else is a bug and is raised."""
+    if isinstance(exc, LionpocError):
         print(f"lionpoc: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         kept = kept_runs(args) if args.command == "study" else ""
         print("lionpoc: interrupted; nothing partial was left"
               + (f"; complete runs kept: {kept}. Run the same command again to resume." if kept else "."),
               file=sys.stderr)
         return 130
-    except OSError as exc:  # a last safety net: one sentence, never a traceback
+    if isinstance(exc, OSError):  # a last safety net: one sentence, never a traceback
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         print(f"lionpoc: error: {exc.strerror or exc}{where}.", file=sys.stderr)
         return 1
-    return 0
+    raise exc
 
 
 if __name__ == "__main__":
