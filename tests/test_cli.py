@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lionpoc import experiment, results
+from lionpoc import experiment, render, results
 from lionpoc.config import RunConfig
 from lionpoc.errors import LionpocError
 
@@ -128,6 +128,44 @@ def test_render_names_what_is_missing(tmp_path, project_root, results_dir):
     assert "no results for adam" in done.stdout and "lionpoc study --optimizers adam" in done.stdout
     if shutil.which("quarto") is None:
         assert done.returncode == 1 and "quarto command is not installed" in error_line(done)
+
+
+def fake_quarto(tmp_path, script: str) -> dict:
+    """An environment whose `quarto` is a shell script: what Quarto does, without Quarto."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "quarto"
+    fake.write_text("#!/bin/sh\n" + script)
+    fake.chmod(0o755)
+    return {**ENV, "PATH": f"{bin_dir}{os.pathsep}{ENV['PATH']}"}
+
+
+def test_a_failed_render_shows_quarto_s_last_words(tmp_path, project_root, results_dir):
+    env = fake_quarto(tmp_path, "echo \"Executing 'index.quarto_ipynb'\"\necho \"Cell 3/23: 'tbl-split'...\"\n"
+                                "echo 'An error occurred while executing the following cell:'\n"
+                                "echo \"KeyError: 'adam'\"\nmkdir -p report/index_files\nexit 1\n")
+    done = subprocess.run([sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(results_dir)],
+                          cwd=project_root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "quarto render failed (exit code 1)" in error_line(done)
+    assert "render: HTML: running the report's code cells" in done.stdout and "  KeyError: 'adam'" in done.stdout
+    assert not (project_root / "report" / "index_files").exists()
+
+
+def test_an_interrupted_render_leaves_nothing_beside_the_report(tmp_path, project_root, results_dir):
+    # Quarto writes beside index.qmd while it renders; this one then hangs until it is stopped.
+    env = fake_quarto(tmp_path, "mkdir -p report/index_files/figure-html\ntouch report/index.html report/index.typ\n"
+                                "echo \"Executing 'index.quarto_ipynb'\"\nsleep 60\n")
+    process = subprocess.Popen([sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(results_dir)],
+                               cwd=project_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("render: HTML: running the report's code cells"):
+            process.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
+    assert "lionpoc: interrupted; nothing partial was left." in stderr
+    left = [name for name in render.INTERMEDIATES if (project_root / "report" / name).exists()]
+    assert left == [] and (project_root / "report" / "index.qmd").is_file(), left
 
 
 def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lionpoc import aggregate, breeds, french, report
+from lionpoc import aggregate, breeds, figures, french, report
 from lionpoc.report import plots, prose, tables
 
 QMD = Path(__file__).resolve().parents[1] / "report" / "index.qmd"
@@ -28,6 +28,8 @@ def test_french_number_formats():
     assert french.points(-0.0001) == "0,0\u202fpoint" and french.points(0.02) == "+2,0\u202fpoints"
     assert french.plural(1, "graine") == "1 graine" and french.plural(3, "graine") == "3 graines"
     assert french.bytes_(3 * 2**20) == "3,0\u202fMio"
+    assert french.counts([27.0, 33.0]) == ["27", "33"]  # one seed: whole epochs, no ",0"
+    assert french.counts([27.0, 33.5]) == ["27,0", "33,5"]  # means over seeds: one format for the column
 
 
 def test_split_table_counts_every_image(d, results_dir):
@@ -63,6 +65,10 @@ def test_figures_have_the_expected_axes(d):
     fig = plots.histories(d)
     assert len(fig.axes) == 6 and fig.axes[-1].get_xlabel() == "Époque" and fig.axes[2].get_title() == "Lion"
     assert fig.axes[0].get_ylabel() == "Perte" and fig.axes[3].get_ylabel() == "Exactitude"
+    assert all(float(t).is_integer() for ax in fig.axes for t in ax.get_xticks())  # whole epochs only
+    short = figures.histories({"lion": (pd.DataFrame({"epoch": [1], "loss": [2.0], "val_loss": [2.1], "accuracy": [0.3],
+                                                      "val_accuracy": [0.3]}), 1)})
+    assert list(short.axes[0].get_xticks()) == [1] and short.axes[0].get_xlim() == (0.5, 1.5)
     confusion = plots.confusions(d)
     titles = [ax.get_title() for ax in confusion.axes]
     assert titles[:3] == ["Adam", "AdamW", "Lion"]

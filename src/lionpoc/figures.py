@@ -4,6 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt  # without a screen matplotlib falls back to Agg; Jupyter uses inline
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 
 COLOURS = {"adam": "#1f77b4", "adamw": "#2ca02c", "lion": "#d62728"}
@@ -20,10 +21,21 @@ def history(history: pd.DataFrame, best_epoch: int, title: str = ""):
         ax.set_xlabel("Époque")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+        epoch_axis(ax, history["epoch"])
     acc_ax.legend(loc="lower right", fontsize=8)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def epoch_axis(ax, epochs: pd.Series) -> None:
+    """Whole epochs on the horizontal axis; a run of a few epochs gets half an epoch of margin each side
+    instead of matplotlib's fractional ticks around a single point."""
+    if len(epochs) <= 5:
+        ax.set_xticks(range(int(epochs.min()), int(epochs.max()) + 1))
+        ax.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=True))
 
 
 def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
@@ -41,6 +53,7 @@ def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
                     marker=marker)
             ax.axvline(best, color="#888888", linestyle="--", linewidth=1, label="époque retenue")
             ax.grid(alpha=0.3)
+            epoch_axis(ax, hist["epoch"])
             if col == 0:
                 ax.set_ylabel(label)
         axes[0, col].set_title(LABELS.get(name, name))

@@ -21,6 +21,14 @@ def number(x: float, digits: int = 2) -> str:
     return f"{MINUS}{text}" if rounded < 0 else text
 
 
+def counts(values, digits: int = 1) -> list[str]:
+    """Means of counts (epochs, images) of one column: whole numbers when every one is whole (a single
+    seed), otherwise ``digits`` decimals for all, so that the column reads evenly."""
+    values = [float(v) for v in values]
+    whole = all(math.isnan(v) or v.is_integer() for v in values)
+    return [number(v, 0 if whole else digits) for v in values]
+
+
 def integer(x: float) -> str:
     return number(round(x), 0)
 

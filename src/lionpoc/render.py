@@ -42,9 +42,15 @@ def render(results_dir: Path, log=print) -> list[Path]:
     env = {**os.environ, **QUIET_ENV, paths.RESULTS_ENV: str(results_dir)}
     log(f"render: quarto render (HTML and PDF) from {results_dir}...")
     log_file = Path(results_dir) / "logs" / "render.log"
-    code = run_filtered([quarto, "render"], root, env, log_file, log)
+    try:
+        code = run_filtered([quarto, "render"], root, env, log_file, log)
+    finally:
+        remove_intermediates(root)
     if code != 0:
-        raise LionpocError(f"quarto render failed (exit code {code}); its messages are above and in {log_file}.")
+        for line in last_lines(log_file):
+            log(f"  {line}")
+        raise LionpocError(f"quarto render failed (exit code {code}); its last messages are above, all of them "
+                           f"in {log_file}.")
     publish_notebooks(results_dir, root / OUTPUT_DIR)
     outputs = [p for p in (root / OUTPUT_DIR).rglob("index.*") if p.suffix in (".html", ".pdf")]
     for path in outputs:
@@ -57,19 +63,64 @@ KERNEL_NOISE = re.compile(r"IPKernelApp|absl::|^[WEI]\d{4} |cuda|oneDNN|TF_ENABL
                           r"computation placer|tensorflow/core|Unable to register")
 
 
+# Quarto's own lines worth a reader's attention; the rest (cell by cell progress, pandoc's settings) is logged.
+PROBLEM = re.compile(r"^(WARN(ING)?|ERROR)\b", re.IGNORECASE)
+FORMATS = ("HTML", "PDF")  # the order of the formats in _quarto.yml
+
+
 def run_filtered(command: list[str], cwd: Path, env: dict, log_file: Path, log=print) -> int:
-    """Run ``command``; every line goes to ``log_file``, and all but the kernel's noise to the console."""
+    """Run ``command``; every line goes to ``log_file``; the console gets one line per format executed
+    and Quarto's warnings and errors."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    executions = 0
     with open(log_file, "w", encoding="utf-8") as record:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, encoding="utf-8", errors="replace")
-        for line in process.stdout:
-            record.write(line)
-            for part in line.rstrip("\n").split("\r"):
-                part = part.replace("Starting python3 kernel...", "").strip()
-                if part and not KERNEL_NOISE.search(part):
-                    log(part)
+        try:
+            for line in process.stdout:
+                record.write(line)
+                for part in line.rstrip("\n").split("\r"):
+                    part = part.replace("Starting python3 kernel...", "").strip()
+                    if part.startswith("Executing "):
+                        what = FORMATS[executions] if executions < len(FORMATS) else "next format"
+                        executions += 1
+                        log(f"render: {what}: running the report's code cells on the results...")
+                    elif PROBLEM.search(part) and not KERNEL_NOISE.search(part):
+                        log(part)
+        except BaseException:  # Ctrl-C, SIGTERM, a closed pipe: Quarto stops with us
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise
         return process.wait()
+
+
+def last_lines(log_file: Path, count: int = 30) -> list[str]:
+    """The end of a failed render's log, without the kernel's noise: where Quarto says what went wrong."""
+    try:
+        lines = log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line for line in lines if line.strip() and not KERNEL_NOISE.search(line)][-count:]
+
+
+# What Quarto writes next to the .qmd while it renders and moves or deletes when it finishes.
+INTERMEDIATES = ("index.html", "index_files", "index.typ", "index.quarto_ipynb", "index.ipynb")
+
+
+def remove_intermediates(root: Path) -> None:
+    """Remove what an interrupted or failed render left beside ``report/index.qmd`` (never tracked)."""
+    report = root / "report"
+    for name in INTERMEDIATES:
+        path = report / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    for leftover in report.glob("index.quarto_ipynb*"):
+        leftover.unlink(missing_ok=True)
 
 
 def publish_notebooks(results_dir: Path, output_dir: Path) -> list[Path]:

@@ -139,17 +139,14 @@ def confused_pairs(d: ReportData, top: int = 6) -> Table:
         total = mean if total is None else total + mean
     np.fill_diagonal(total, 0)
     order = np.dstack(np.unravel_index(np.argsort(-total, axis=None), total.shape))[0][:top]
-    rows = []
-    for i, j in order:
-        if total[i, j] <= 0:
-            break
-        row = {"Race réelle": breeds.FRENCH[i], "Prédite": breeds.FRENCH[j]}
-        for name in d.optimizers:
-            row[LABELS[name]] = french.number(per_optimizer[name][i, j], 1)
-        rows.append(row)
-    if not rows:
+    order = [(i, j) for i, j in order if total[i, j] > 0]
+    if not order:
         return _empty("aucune confusion")
-    return Table(pd.DataFrame(rows), "ll" + "r" * len(d.optimizers), [4, 4] + [2] * len(d.optimizers))
+    frame = pd.DataFrame({"Race réelle": [breeds.FRENCH[i] for i, _ in order],
+                          "Prédite": [breeds.FRENCH[j] for _, j in order]})
+    for name in d.optimizers:
+        frame[LABELS[name]] = french.counts([per_optimizer[name][i, j] for i, j in order])
+    return Table(frame, "ll" + "r" * len(d.optimizers), [4, 4] + [2] * len(d.optimizers))
 
 
 def comparison_2023(d: ReportData) -> Table:
@@ -179,7 +176,10 @@ def robustness(d: ReportData) -> Table:
 
 def pairs(d: ReportData, which: str = "head") -> Table:
     rows = []
-    for row in (d.pairs if which == "head" else d.fine_tune_pairs).itertuples():
+    table = d.pairs if which == "head" else d.fine_tune_pairs
+    both = french.counts([*table.only_a_mean, *table.only_b_mean])  # one format for the two counts of a cell
+    discordant = [f"{a} / {b}" for a, b in zip(both[:len(table)], both[len(table):])]
+    for row, images in zip(table.itertuples(), discordant):
         mcnemar = (f"{row.significant_seeds}/{row.n_seeds} ; p = {p_value(row.p_mcnemar_min)}" if row.n_seeds == 1 else
                    f"{row.significant_seeds}/{row.n_seeds} ; p de {p_value(row.p_mcnemar_min)} "
                    f"à {p_value(row.p_mcnemar_max)}")
@@ -187,7 +187,7 @@ def pairs(d: ReportData, which: str = "head") -> Table:
                      "Écart": french.points(row.diff_accuracy),
                      "IC 95 %": interval(row.ci_low, row.ci_high, points=True),
                      "p": p_value(row.p_value),
-                     "Discordantes": f"{french.number(row.only_a_mean, 1)} / {french.number(row.only_b_mean, 1)}",
+                     "Discordantes": images,
                      "McNemar": mcnemar})
     if not rows:
         return _empty("un seul optimiseur : pas de comparaison")
@@ -195,16 +195,17 @@ def pairs(d: ReportData, which: str = "head") -> Table:
 
 
 def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
-    rows = []
-    for row in (d.time_to_accuracy if which == "head" else d.fine_tune_time).itertuples():
-        if row.optimizer not in d.optimizers:
-            continue
-        rows.append({"Optimiseur": LABELS[row.optimizer], "Ép. 95 %": french.number(row.epochs_to_95, 1),
-                     "Temps 95 %": french.seconds(row.seconds_to_95),
-                     "Ép. 99 %": french.number(row.epochs_to_99, 1),
-                     "Temps 99 %": french.seconds(row.seconds_to_99),
-                     "Par époque": french.seconds(row.seconds_per_epoch)})
-    return Table(pd.DataFrame(rows), widths=[3, 2, 2, 2, 2, 2]) if rows else _empty("aucun résultat")
+    table = d.time_to_accuracy if which == "head" else d.fine_tune_time
+    table = table[table.optimizer.isin(d.optimizers)]
+    if table.empty:
+        return _empty("aucun résultat")
+    frame = pd.DataFrame({"Optimiseur": [LABELS[name] for name in table.optimizer],
+                          "Ép. 95 %": french.counts(table.epochs_to_95),
+                          "Temps 95 %": [french.seconds(x) for x in table.seconds_to_95],
+                          "Ép. 99 %": french.counts(table.epochs_to_99),
+                          "Temps 99 %": [french.seconds(x) for x in table.seconds_to_99],
+                          "Par époque": [french.seconds(x) for x in table.seconds_per_epoch]})
+    return Table(frame, widths=[3, 2, 2, 2, 2, 2])
 
 
 def memory(d: ReportData) -> Table:
