@@ -28,6 +28,7 @@ def test_french_number_formats():
     assert french.points(-0.0001) == "0,0\u202fpoint" and french.points(0.02) == "+2,0\u202fpoints"
     assert french.plural(1, "graine") == "1 graine" and french.plural(3, "graine") == "3 graines"
     assert french.bytes_(3 * 2**20) == "3,0\u202fMio"
+    assert french.point_word(-0.025, 0.043) == "points" and french.point_word(0.0, 0.009) == "point"
     assert french.counts([27.0, 33.0]) == ["27", "33"]  # one seed: whole epochs, no ",0"
     assert french.counts([27.0, 33.5]) == ["27,0", "33,5"]  # means over seeds: one format for the column
 
@@ -174,6 +175,7 @@ def test_without_fine_tuning_the_section_says_how_to_get_it(d):
     assert "`lionpoc study --fine-tune`" in prose.fine_tune(d)
     assert tables.fine_tune(d) is None and plots.fine_tune_histories(d) is None
     assert "reste à lancer" in prose.limits(d)
+    assert "ajustement fin" not in prose.abstract(d)
 
 
 def test_abstract_and_conclusion_follow_the_numbers(results_dir, tmp_path):

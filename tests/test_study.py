@@ -121,4 +121,5 @@ def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, reques
     assert summary.loc["adamw", "state_bytes"] == 2 * summary.loc["lion", "state_bytes"]
     d = report.load(out)
     assert "@tbl-ajustement" in prose.fine_tune(d) and len(tables.fine_tune(d).frame) == 2
+    assert "ajustement fin du bloc 14" in prose.abstract(d)
     assert "Ces résultats ne comportent pas d'ajustement fin" in prose.fine_tune(report.load(tmp_path / "none"))

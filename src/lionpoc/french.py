@@ -45,8 +45,13 @@ def points(x: float, digits: int = 1) -> str:
     ``-0.025`` -> ``−2,5 points``, ``0.0001`` -> ``0,0 point`` (plural from two, as French wants)."""
     value = number(100 * x, digits)
     sign = "+" if value[0].isdigit() and value.strip("0,") else ""
-    unit = "points" if abs(round(100 * x, digits)) >= 2 else "point"
-    return f"{sign}{value}{NNBSP}{unit}"
+    return f"{sign}{value}{NNBSP}{point_word(x, digits=digits)}"
+
+
+def point_word(*values: float, digits: int = 1) -> str:
+    """``point`` or ``points`` for differences of proportions as printed: plural from two, and for a
+    range (an interval's bounds) as soon as one bound reaches two."""
+    return "points" if max(abs(round(100 * v, digits)) for v in values) >= 2 else "point"
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

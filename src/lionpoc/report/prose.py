@@ -166,9 +166,9 @@ def memory_saving(d: ReportData) -> Text:
 
 
 # ---------------------------------------------------------------------------------- comparisons
-def pair(d: ReportData, a: str, b: str) -> dict | None:
-    """The row of ``pairs.csv`` for (a, b), oriented so that the difference is a − b."""
-    for row in d.pairs.to_dict("records"):
+def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
+    """The row of ``pairs.csv`` (or ``fine_tune_pairs.csv``) for (a, b), oriented so that the difference is a − b."""
+    for row in (d.pairs if which == "head" else d.fine_tune_pairs).to_dict("records"):
         if {row["a"], row["b"]} == {a, b}:
             if row["a"] != a:
                 row = {**row, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],
@@ -211,18 +211,35 @@ def abstract(d: ReportData) -> Text:
                     + f" ({french.seconds(s.loc['lion', 'train_seconds'])} pour la tête retenue, contre "
                     + " et ".join(f"{french.seconds(s.loc[o, 'train_seconds'])} pour {LABELS[o]}" for o in rivals)
                     + ").")
+    text.append(fine_tune_abstract(d))
     if d.synthetic or d.weights == "none":
         text.append("Ces chiffres ne valent que pour la vérification de la chaîne (voir l'avertissement ci-dessus).")
-    return Text(" ".join(text))
+    return Text(" ".join(t for t in text if t))
 
 
-def answer(d: ReportData) -> str:
-    """One sentence: does Lion beat its best rival, lose to it, or not differ, and on which test."""
-    s = d.summary.set_index("optimizer")
+def fine_tune_abstract(d: ReportData) -> str:
+    """The abstract's sentence on fine-tuning block 14, when the study did it (empty otherwise)."""
+    if d.fine_tune.empty:
+        return ""
+    f = d.fine_tune.set_index("optimizer")
+    if all(collapsed(v) for v in f["after_mean"]):
+        return ("L'ajustement fin du bloc 14 a ramené tous les optimiseurs au niveau du hasard : son budget est à "
+                "revoir avant toute conclusion.")
+    scores = " ; ".join(f"{LABELS[o]} {french.percent(f.loc[o, 'after_mean'])}" for o in d.optimizers if o in f.index)
+    said = answer(d, "fine_tune")
+    return (f"Après ajustement fin du bloc 14 de Xception, au même budget pour chacun : {scores}. "
+            + (f"Dans ce réglage, {said}" if said.startswith("Lion ") else said))
+
+
+def answer(d: ReportData, which: str = "head") -> str:
+    """One sentence: does Lion beat its best rival, lose to it, or not differ, and on which test
+    (after training the head, or after fine-tuning with ``which="fine_tune"``)."""
+    table, column = (d.summary, "test_accuracy_mean") if which == "head" else (d.fine_tune, "after_mean")
+    s = table.set_index("optimizer")
     if "lion" not in s.index or len(s) < 2:
         return "La comparaison demande Lion et au moins un autre optimiseur."
-    rival = [o for o in ranking(d) if o != "lion"][0]
-    p = pair(d, "lion", rival)
+    rival = s.drop(index="lion")[column].idxmax()
+    p = pair(d, "lion", rival, which)
     if p is None:
         return "Les tests appariés manquent : relancez `lionpoc study`."
     kind = verdict(p)
@@ -233,7 +250,8 @@ def answer(d: ReportData) -> str:
     else:
         head = f"Lion fait significativement moins bien {que(LABELS[rival])}, le meilleur de ses rivaux"
     return (f"{head} (écart de {french.points(p['diff_accuracy'])}, IC 95 % "
-            f"{interval(p['ci_low'], p['ci_high'], points=True)} point, p = {p_value(p['p_value'])} ; test de "
+            f"{interval(p['ci_low'], p['ci_high'], points=True)}{french.NNBSP}{french.point_word(p['ci_low'], p['ci_high'])}, "
+            f"p = {p_value(p['p_value'])} ; test de "
             f"permutation apparié sur toutes les graines et intervalle bootstrap sur les images).")
 
 
