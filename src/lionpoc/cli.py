@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .config import OPTIMIZERS, SPLITS
+from .config import OPTIMIZERS, SMOKE_OVERRIDES, SPLITS, RunConfig
 from .console import native_stderr_to, quiet_environment, quiet_shutdown
 from .errors import LionpocError
 
@@ -54,7 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fine-tune", action="store_true",
                    help="also train Xception's block 14 with the head, on the cached block-13 outputs (slow on a CPU)")
     p.add_argument("--fine-tune-epochs", type=int,
-                   help="epoch budget of each fine-tuning configuration (default 30, smoke 8)")
+                   help=f"epoch budget of each fine-tuning configuration (default {RunConfig.fine_tune_epochs}, "
+                        f"smoke {SMOKE_OVERRIDES['fine_tune_epochs']})")
 
     p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")

@@ -42,7 +42,7 @@ class FineTuned:
     trainable_parameters: int
     state_bytes: int
     peak_memory_bytes: int
-    estimated_seconds: float          # printed before training: one measured epoch x the whole budget
+    estimated_seconds: float          # printed before training: set-up so far + measured epoch x the budget
     seconds: float = 0.0              # wall time of the whole fine-tuning of the seed
 
 
@@ -89,21 +89,22 @@ def peak_memory_bytes() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
-def measure_epoch(model, x, y, x_val, y_val, steps: int = 4) -> tuple[float, float]:
+def measure_epoch(model, x, y, x_val, y_val, steps: int = 5) -> tuple[float, float]:
     """Seconds one epoch should take, and the fixed cost of starting a training (tracing), from a few
     timed training steps and one timed validation pass.
 
     Used for the estimate printed before fine-tuning starts; the model's weights are restored after.
     """
     saved = snapshot(model)
-    n = min(len(x), steps * BATCH_SIZE)
     start = time.perf_counter()
     model.train_on_batch(x[:BATCH_SIZE], y[:BATCH_SIZE])  # the first step traces the function
     first = time.perf_counter() - start
-    start = time.perf_counter()
-    for i in range(0, n, BATCH_SIZE):
+    times = []
+    for i in range(0, min(len(x), steps * BATCH_SIZE), BATCH_SIZE):
+        start = time.perf_counter()
         model.train_on_batch(x[i:i + BATCH_SIZE], y[i:i + BATCH_SIZE])
-    per_image = (time.perf_counter() - start) / n
+        times.append(time.perf_counter() - start)
+    per_image = float(np.median(times)) / BATCH_SIZE  # the median: one step disturbed by another process is ignored
     start = time.perf_counter()
     model.evaluate(x_val, y_val, batch_size=64, verbose=0)
     validation = time.perf_counter() - start
@@ -111,9 +112,11 @@ def measure_epoch(model, x, y, x_val, y_val, steps: int = 4) -> tuple[float, flo
     return per_image * len(x) + validation, max(0.0, first - per_image * BATCH_SIZE) + validation
 
 
-def probe(prep) -> tuple[float, float]:
-    """Seconds per fine-tuning epoch and start-up cost, measured on the study's own cached activations
-    with an untrained head (the cost does not depend on the head's weights)."""
+def probe(prep) -> tuple[float, float, float]:
+    """Seconds per fine-tuning epoch, start-up cost of each configuration, and the set-up of a seed's
+    fine-tuning (building the model, measuring), measured on the study's own cached activations with
+    an untrained head (the cost does not depend on the head's weights)."""
+    began = time.perf_counter()
     from . import features
     from .grid import standardisation
     from .train import head_from_weights
@@ -130,7 +133,9 @@ def probe(prep) -> tuple[float, float]:
     model = build(features.build_base(cfg.weights, cfg.image_size), head)
     model.compile(optimizer=make_optimizer(cfg.optimizer, 1e-5, 0.0 if cfg.optimizer == "adam" else 0.1),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return measure_epoch(model, x, train["label"].to_numpy(), x_val, val["label"].to_numpy())
+    model.evaluate(x_val, val["label"].to_numpy(), batch_size=64, verbose=0)  # as fine_tune() does first
+    per_epoch, start_cost = measure_epoch(model, x, train["label"].to_numpy(), x_val, val["label"].to_numpy())
+    return per_epoch, start_cost, time.perf_counter() - began
 
 
 def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val, *, epochs: int, patience: int,
@@ -143,6 +148,7 @@ def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val,
 
     from .train import EpochTimer, choose
 
+    began = time.perf_counter()
     keras.utils.set_random_seed(seed)
     model = build(base, head, seed)
     start_weights = snapshot(model)
@@ -152,7 +158,8 @@ def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val,
     points = grid(head_config)
     per_epoch, start_cost = measure_epoch(model, x, y, x_val, y_val)
     budget = len(points) * epochs
-    estimate = per_epoch * budget + start_cost * len(points)
+    # What has been spent (building, first evaluation, this measurement) counts: the estimate is the seed's whole time.
+    estimate = time.perf_counter() - began + per_epoch * budget + start_cost * len(points)
     log(f"fine-tuning {optimizer} seed {seed}: budget {len(points)} learning rates x at most {epochs} "
         f"epoch{'s' if epochs > 1 else ''} on "
         f"{len(x)} images; one epoch takes about {per_epoch:.1f} s here (measured), so at most {estimate:.0f} s "

@@ -201,9 +201,9 @@ def announce_fine_tuning(configs: list[RunConfig], prep, jobs: int, log=print) -
     todo = sum(1 for c in configs for s in c.seeds if c.force or not experiment.is_done(c, s, prep.features.key))
     if not todo:
         return {}
-    per_epoch, start_cost = finetune.probe(prep)
+    per_epoch, start_cost, set_up = finetune.probe(prep)
     configurations = len(finetune.LR_FACTORS)
-    per_seed = per_epoch * configurations * cfg.fine_tune_epochs + start_cost * configurations
+    per_seed = set_up + per_epoch * configurations * cfg.fine_tune_epochs + start_cost * configurations
     total = per_seed * todo
     epochs = f"{cfg.fine_tune_epochs} epoch" + ("s" if cfg.fine_tune_epochs > 1 else "")
     log(f"fine-tuning: budget {configurations} learning rates x at most {epochs} for each of "
