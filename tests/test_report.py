@@ -109,6 +109,7 @@ def test_performance_part_comes_from_study_json(d, results_dir):
     study = json.loads((results_dir / "study.json").read_text())
     text = prose.performance(d)
     assert french.seconds(study["total_seconds"]) in text and "194 minutes" in text
+    assert "Tous les entraînements (les têtes) ont ensuite pris" in text  # no fine-tuning in this study
     steps = tables.performance(d).frame["Étape"].tolist()
     assert steps[0].startswith("Passage de Xception") and any("Carnet Lion" in s for s in steps)
     assert "lionpoc bench" in prose.benchmark(d)  # no benchmark.json in these results

@@ -188,6 +188,8 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
             if shape[0] != len(features.files):
                 raise ValueError(f"{block13.name} holds {shape[0]} rows for {len(features.files)} images")
             log(f"features: {len(features.files)} images read from the cache {path}")
+            for item in features.skipped:  # said again on every study, not only the one that made the cache
+                log(f"features: skipped unreadable file {item['file']} ({item['reason']}; noted when the cache was made)")
             return features
         except (OSError, ValueError, KeyError) as exc:
             log(f"features: cache {path} is unreadable ({exc}); extracting again")

@@ -359,7 +359,8 @@ def performance(d: ReportData) -> Text:
                 + (" (lors d'une étude précédente : les caractéristiques venaient du cache)" if cached else "") + ".")
     if s.get("executions"):
         ratio = s["trainings_seconds"] / features if features > 0 else math.nan
-        text.append(f"Tous les entraînements de têtes ont ensuite pris {french.seconds(s['trainings_seconds'])} "
+        what = "les têtes et l'ajustement fin du bloc 14" if s.get("fine_tune") else "les têtes"
+        text.append(f"Tous les entraînements ({what}) ont ensuite pris {french.seconds(s['trainings_seconds'])} "
                     f"de temps écoulé, soit {french.number(ratio, 2)} fois ce passage.")
     else:
         text.append("Aucun entraînement n'a été refait : tous les essais étaient déjà faits avec les mêmes entrées.")
