@@ -62,6 +62,9 @@ def check_reader_view(html, pdf, warning_title):
     for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html):
         assert not re.search(r"""(?:src|href)=["']https?://""", tag), tag
     assert "<math" in html and "mathjax" not in html.lower()
+    # Figures drawn wider than the column are scaled to it (they used to hide behind a scroll bar).
+    assert re.search(r"\.quarto-figure img[^{]*\{\s*max-width:\s*100%", html)
+    assert all(int(w) > 700 for w in re.findall(r'<img role="img"[^>]*width="(\d+)"', html))
     assert ">PDF<" in html and ">Typst<" not in html
     assert warning_title in html
 
