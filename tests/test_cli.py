@@ -151,6 +151,14 @@ def test_a_failed_render_shows_quarto_s_last_words(tmp_path, project_root, resul
     assert not (project_root / "report" / "index_files").exists()
 
 
+def test_the_render_console_keeps_quarto_s_warnings_and_errors_only():
+    shown = ["WARNING (index.qmd) Unable to resolve crossref @tbl-x", "[WARNING] Citeproc: citation knuth not found",
+             "ERROR: KeyError: 'adam'", "error: unknown variable: foo"]
+    hidden = ["Cell 3/23: 'tbl-split'................Done", "to: typst", "Output created: _output/report/index.html"]
+    assert all(render.PROBLEM.search(line) for line in shown)
+    assert not any(render.PROBLEM.search(line) for line in hidden)
+
+
 def test_an_interrupted_render_leaves_nothing_beside_the_report(tmp_path, project_root, results_dir):
     # Quarto writes beside index.qmd while it renders; this one then hangs until it is stopped.
     env = fake_quarto(tmp_path, "mkdir -p report/index_files/figure-html\ntouch report/index.html report/index.typ\n"

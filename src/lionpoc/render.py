@@ -64,7 +64,7 @@ KERNEL_NOISE = re.compile(r"IPKernelApp|absl::|^[WEI]\d{4} |cuda|oneDNN|TF_ENABL
 
 
 # Quarto's own lines worth a reader's attention; the rest (cell by cell progress, pandoc's settings) is logged.
-PROBLEM = re.compile(r"^(WARN(ING)?|ERROR)\b", re.IGNORECASE)
+PROBLEM = re.compile(r"^\[?(WARN(ING)?|ERROR)\b", re.IGNORECASE)  # Quarto's "WARNING", pandoc's "[WARNING]", Typst's "error:"
 FORMATS = ("HTML", "PDF")  # the order of the formats in _quarto.yml
 
 
