@@ -9,6 +9,7 @@ from matplotlib.ticker import MaxNLocator
 
 COLOURS = {"adam": "#1f77b4", "adamw": "#2ca02c", "lion": "#d62728"}
 LABELS = {"adam": "Adam", "adamw": "AdamW", "lion": "Lion"}
+FEW_EPOCHS = 5  # a curve this short shows its points, and its axis one tick per epoch
 
 
 def history(history: pd.DataFrame, best_epoch: int, title: str = ""):
@@ -31,7 +32,7 @@ def history(history: pd.DataFrame, best_epoch: int, title: str = ""):
 def epoch_axis(ax, epochs: pd.Series) -> None:
     """Whole epochs on the horizontal axis; a run of a few epochs gets half an epoch of margin each side
     instead of matplotlib's fractional ticks around a single point."""
-    if len(epochs) <= 5:
+    if len(epochs) <= FEW_EPOCHS:
         ax.set_xticks(range(int(epochs.min()), int(epochs.max()) + 1))
         ax.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
     else:
@@ -47,7 +48,7 @@ def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
     for col, (name, (hist, best)) in enumerate(runs.items()):
         for row, (key, label) in enumerate((("loss", "Perte"), ("accuracy", "Exactitude"))):
             ax = axes[row, col]
-            marker = "o" if len(hist) <= 5 else None  # a curve of one or two epochs must still show
+            marker = "o" if len(hist) <= FEW_EPOCHS else None  # a curve of one or two epochs must still show
             ax.plot(hist["epoch"], hist[key], color="#555555", label="entraînement", marker=marker)
             ax.plot(hist["epoch"], hist[f"val_{key}"], color=COLOURS.get(name, "C0"), label="validation",
                     marker=marker)

@@ -107,7 +107,7 @@ def last_lines(log_file: Path, count: int = 30) -> list[str]:
 
 
 # What Quarto writes next to the .qmd while it renders and moves or deletes when it finishes.
-INTERMEDIATES = ("index.html", "index_files", "index.typ", "index.quarto_ipynb", "index.ipynb")
+INTERMEDIATES = ("index.html", "index_files", "index.typ")
 
 
 def remove_intermediates(root: Path) -> None:
@@ -119,8 +119,8 @@ def remove_intermediates(root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-    for leftover in report.glob("index.quarto_ipynb*"):
-        leftover.unlink(missing_ok=True)
+    for notebook in report.glob("index.quarto_ipynb*"):  # Quarto numbers it (_1, _2) when one is left over
+        notebook.unlink(missing_ok=True)
 
 
 def publish_notebooks(results_dir: Path, output_dir: Path) -> list[Path]:

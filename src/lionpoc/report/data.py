@@ -94,6 +94,10 @@ class ReportData:
     def run_paths(self, optimizer: str) -> list[Path]:
         return [Path(p) for p in self.runs.loc[self.runs["optimizer"] == optimizer, "path"]]
 
+    def paired(self, which: str = "head") -> pd.DataFrame:
+        """The paired comparisons after training the head (``pairs.csv``) or after fine-tuning."""
+        return self.pairs if which == "head" else self.fine_tune_pairs
+
     def row(self, optimizer: str):
         """The optimizer's row of the summary table."""
         return self.summary.set_index("optimizer").loc[optimizer]

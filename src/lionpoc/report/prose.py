@@ -168,7 +168,7 @@ def memory_saving(d: ReportData) -> Text:
 # ---------------------------------------------------------------------------------- comparisons
 def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
     """The row of ``pairs.csv`` (or ``fine_tune_pairs.csv``) for (a, b), oriented so that the difference is a − b."""
-    for row in (d.pairs if which == "head" else d.fine_tune_pairs).to_dict("records"):
+    for row in d.paired(which).to_dict("records"):
         if {row["a"], row["b"]} == {a, b}:
             if row["a"] != a:
                 row = {**row, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],

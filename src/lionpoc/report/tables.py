@@ -176,7 +176,7 @@ def robustness(d: ReportData) -> Table:
 
 def pairs(d: ReportData, which: str = "head") -> Table:
     rows = []
-    table = d.pairs if which == "head" else d.fine_tune_pairs
+    table = d.paired(which)
     both = french.counts([*table.only_a_mean, *table.only_b_mean])  # one format for the two counts of a cell
     discordant = [f"{a} / {b}" for a, b in zip(both[:len(table)], both[len(table):])]
     for row, images in zip(table.itertuples(), discordant):
