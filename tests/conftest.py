@@ -18,7 +18,7 @@ REAL_DATA = next((p for p in (Path(os.environ.get("LIONPOC_REAL_DATA", "/nonexis
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory):
     """15 breeds x 12 images of 48 px: enough for splits, fast to read."""
-    from lionpoc.synth import make_synthetic
+    from lionpoc.data.synth import make_synthetic
 
     return make_synthetic(tmp_path_factory.mktemp("synth") / "dogs", per_class=12, size=48, seed=1)
 
@@ -42,8 +42,15 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
     import shutil
     import time
 
-    from lionpoc import aggregate, baseline, data, experiment, memory, results, study
-    from lionpoc.config import RunConfig
+    from lionpoc.study import aggregate
+    from lionpoc.model import baseline
+    from lionpoc import data
+    from lionpoc.study import runs
+    from lionpoc.model import memory
+    from lionpoc import files
+    from lionpoc.study import layout
+    from lionpoc.study import pipeline
+    from lionpoc.study.config import RunConfig
 
     grids = {"adam": {"learning_rate": [3e-3], "l2": [0.0, 1e-3]},
              "adamw": {"learning_rate": [3e-3], "weight_decay": [0.01, 0.1]},
@@ -56,24 +63,24 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
                         image_size=image_size, weights="none", smoke=data.data_kind(Path(data_dir)) == "synthetic",
                         data_dir=str(data_dir), results_dir=str(out), cache_dir=str(cache_dir))
         configs.append(cfg)
-        prep = experiment.prepare(cfg, log=quiet)
+        prep = runs.prepare(cfg, log=quiet)
         t0 = time.perf_counter()
         for seed in seeds:
-            experiment.run_seed(prep, seed, log=quiet)
+            runs.run_seed(prep, seed, log=quiet)
         executions.append({"optimizer": name, "seeds": list(seeds), "seconds": time.perf_counter() - t0,
                            "start": t0 - start, "end": time.perf_counter() - start})
-        shutil.copy(ROOT / "analysis" / "train.ipynb", results.notebook_path(out, name))  # stands in for papermill
+        shutil.copy(ROOT / "analysis" / "train.ipynb", layout.notebook_path(out, name))  # stands in for papermill
     t0 = time.perf_counter()
     aggregate.write_tables(out)
     small = {"head": memory.head_model(), "xception": memory.head_model(4096)}
-    results.write_csv(out / "memory.csv", memory.optimizer_memory(small))
+    files.write_csv(out / "memory.csv", memory.optimizer_memory(small))
     test_rows = prep.table[prep.table["split"] == "test"]
-    results.write_json(out / "baseline.json", baseline.zero_training_accuracy(test_rows, data.images_root(Path(data_dir)),
+    files.write_json(out / "baseline.json", baseline.zero_training_accuracy(test_rows, data.images_root(Path(data_dir)),
                                                                              "none"))
     timings = {"features_seconds": prep.features.seconds, "features_from_cache": prep.features.from_cache,
                "features_extraction_seconds": prep.features.seconds, "executions": executions,
                "aggregate_seconds": time.perf_counter() - t0}
-    results.write_json(out / "study.json", study.study_record(configs, prep, timings, 1, start))
+    files.write_json(out / "study.json", pipeline.study_record(configs, prep, timings, 1, start))
     return out
 
 

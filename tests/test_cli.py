@@ -11,8 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lionpoc import experiment, render, results
-from lionpoc.config import RunConfig
+from lionpoc.study import runs
+from lionpoc.report import render
+from lionpoc import files
+from lionpoc.study import layout
+from lionpoc.study.config import RunConfig
 from lionpoc.errors import LionpocError
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -178,14 +181,14 @@ def test_an_interrupted_render_leaves_nothing_beside_the_report(tmp_path, projec
 
 def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     target = tmp_path / "metrics.json"
-    results.write_json(target, {"accuracy": 0.8})
+    files.write_json(target, {"accuracy": 0.8})
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
     with pytest.raises(LionpocError, match="No space left on device; the previous version is intact"):
-        results.write_csv(tmp_path / "metrics.json", pd.DataFrame({"a": [1]}))
+        files.write_csv(tmp_path / "metrics.json", pd.DataFrame({"a": [1]}))
     assert json.loads(target.read_text()) == {"accuracy": 0.8}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
 
@@ -199,11 +202,11 @@ def test_same_seed_gives_identical_files_and_corrupt_images_are_listed(tmp_path,
         cfg = RunConfig(optimizer="lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=6,
                         patience=3, image_size=71, weights="none", data_dir=str(data_dir),
                         results_dir=str(tmp_path / attempt), cache_dir=str(tmp_path / f"cache-{attempt}"))
-        prep = experiment.prepare(cfg, log=lambda *_: None)
-        outputs.append(experiment.run_seed(prep, 0, log=lambda *_: None).folder)
+        prep = runs.prepare(cfg, log=lambda *_: None)
+        outputs.append(runs.run_seed(prep, 0, log=lambda *_: None).folder)
     a, b = (json.loads((o / "metrics.json").read_text()) for o in outputs)
     assert a["skipped_files"][0]["file"] == "n02096051-Airedale/broken.jpg"
-    for key in results.TIMING_KEYS + ("params",):
+    for key in layout.TIMING_KEYS + ("params",):
         a.pop(key, None), b.pop(key, None)
     a.pop("feature_seconds"), b.pop("feature_seconds")
     assert a == b
@@ -287,7 +290,7 @@ def test_a_full_disk_gives_one_sentence_and_no_partial_file(tiny_disk, project_r
     assert done.returncode == 1 and "No space left on device" in error_line(done)
     assert partial_files(tiny_disk) == []
     for metrics in tiny_disk.rglob("metrics.json"):  # what was written is whole: complete runs only
-        assert json.loads(metrics.read_text())["optimizer"] and results.is_complete(metrics.parent)
+        assert json.loads(metrics.read_text())["optimizer"] and layout.is_complete(metrics.parent)
     for notebook in tiny_disk.rglob("*.ipynb"):
         json.loads(notebook.read_text())
 
@@ -309,13 +312,13 @@ def test_an_interrupted_study_ends_cleanly_and_resumes(tmp_path, project_root, s
     assert process.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr and "ZMQ" not in stderr
     assert "interrupted; nothing partial was left; complete runs kept: adam seed 0" in stderr
-    assert results.is_complete(out / "adam" / "seed-0") and not (out / "lion" / "seed-0").exists()
+    assert layout.is_complete(out / "adam" / "seed-0") and not (out / "lion" / "seed-0").exists()
     assert partial_files(out) == []
     again = lionpoc("study", "--smoke", "--optimizers", "adam,lion", "--no-render", "--results-dir", str(out),
                     cwd=project_root)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "adam: all 1 seed(s) already done" in again.stdout and "read from the cache" in again.stdout
-    assert "lion seed 0: chosen" in again.stdout and results.is_complete(out / "lion" / "seed-0")
+    assert "lion seed 0: chosen" in again.stdout and layout.is_complete(out / "lion" / "seed-0")
 
 
 # ------------------------------------------------------------------ inputs that crash
@@ -402,7 +405,7 @@ def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root)
 def test_the_baseline_is_skipped_with_a_note_when_the_classifier_weights_are_missing(monkeypatch, tmp_path):
     import socket
 
-    from lionpoc import baseline
+    from lionpoc.model import baseline
 
     def offline(*args, **kwargs):
         raise OSError("network unreachable")

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lionpoc.config import SMOKE_OVERRIDES, RunConfig
+from lionpoc.study.config import SMOKE_OVERRIDES, RunConfig
 from lionpoc.errors import LionpocError
 
 PARAMS = Path(__file__).resolve().parents[1] / "analysis" / "params"

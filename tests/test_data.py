@@ -4,7 +4,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from lionpoc import breeds, data
+from lionpoc.data import breeds
+from lionpoc import data
 from lionpoc.errors import LionpocError
 
 REAL_COUNTS = {"n02085936-Maltese_dog": 252, "n02086240-Shih-Tzu": 214, "n02088094-Afghan_hound": 239,

@@ -7,7 +7,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lionpoc import breeds, download
+from lionpoc.data import breeds
+from lionpoc.data import download
 from lionpoc.errors import LionpocError
 
 

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from lionpoc import data, features
+from lionpoc import data
+from lionpoc.model import features
 from lionpoc.errors import LionpocError
 
 

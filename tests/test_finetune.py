@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
-from lionpoc import experiment, features, finetune
-from lionpoc.config import RunConfig
+from lionpoc.study import runs
+from lionpoc.model import features
+from lionpoc.model import finetune
+from lionpoc.study.config import RunConfig
 
 
 @pytest.fixture(scope="module")
@@ -12,8 +14,8 @@ def prepared(synthetic_dir, tmp_path_factory):
                     seeds=[0], image_size=71, weights="none", data_dir=str(synthetic_dir), fine_tune=True,
                     fine_tune_epochs=2, fine_tune_patience=1,
                     cache_dir=str(tmp_path_factory.mktemp("cache")), results_dir=str(tmp_path_factory.mktemp("r")))
-    prep = experiment.prepare(cfg, log=lambda *_: None)
-    fit, _ = experiment.tune(prep, 0, log=lambda *_: None)
+    prep = runs.prepare(cfg, log=lambda *_: None)
+    fit, _ = runs.tune(prep, 0, log=lambda *_: None)
     return prep, fit
 
 
@@ -70,7 +72,7 @@ def test_the_grid_keeps_each_optimizers_decay_and_a_tenth_of_its_learning_rate()
 
 
 def test_adam_state_is_twice_lions_on_the_fine_tuned_weights(prepared):
-    from lionpoc.optimizers import make_optimizer, state_bytes
+    from lionpoc.model.optimizers import make_optimizer, state_bytes
 
     prep, fit = prepared
     model = finetune.build(features.build_base("none", 71), fit.model)

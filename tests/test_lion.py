@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import pytest
 
-from lionpoc.lion import Lion
+from lionpoc.model.lion import Lion
 
 
 def numpy_lion(w, grads, lr, beta_1=0.9, beta_2=0.99, wd=0.0):

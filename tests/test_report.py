@@ -7,8 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lionpoc import aggregate, breeds, figures, french, report
-from lionpoc.report import plots, prose, tables
+from lionpoc.study import aggregate
+from lionpoc.data import breeds
+from lionpoc.report import figures
+from lionpoc.report import french
+from lionpoc import report
+from lionpoc.report import plots
+from lionpoc.report import prose
+from lionpoc.report import tables
 
 QMD = Path(__file__).resolve().parents[1] / "report" / "index.qmd"
 

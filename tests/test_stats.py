@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from lionpoc import stats
+from lionpoc.study import stats
 
 
 def test_mcnemar_exact_on_a_hand_made_table():

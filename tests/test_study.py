@@ -9,7 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from lionpoc import breeds
+from lionpoc.data import breeds
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -105,7 +105,8 @@ def test_papermill_by_hand_on_the_real_photos(real_dir, tmp_path, request):
 def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, request):
     """`lionpoc study --smoke --fine-tune`: block 14 trained for every optimizer, tables for the report."""
     from lionpoc import report
-    from lionpoc.report import prose, tables
+    from lionpoc.report import prose
+    from lionpoc.report import tables
 
     out = tmp_path / "results"
     done = lionpoc("study", "--smoke", "--fine-tune", "--optimizers", "adamw,lion", "--no-render",

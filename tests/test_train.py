@@ -4,9 +4,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from lionpoc import breeds, evaluate, experiment
-from lionpoc.config import RunConfig
-from lionpoc.train import fit_head, grid_search
+from lionpoc.data import breeds
+from lionpoc.model import evaluate
+from lionpoc.study import runs
+from lionpoc.study.config import RunConfig
+from lionpoc.model.head import fit_head, grid_search
 
 
 @pytest.fixture(scope="module")
@@ -14,13 +16,13 @@ def prepared(synthetic_dir, tmp_path_factory):
     cfg = RunConfig(optimizer="adamw", grid={"learning_rate": [1e-3, 3e-3], "weight_decay": [0.01, 0.1]},
                     epochs=12, patience=3, image_size=71, weights="none", data_dir=str(synthetic_dir),
                     cache_dir=str(tmp_path_factory.mktemp("cache")), results_dir=str(tmp_path_factory.mktemp("r")))
-    return experiment.prepare(cfg, log=lambda *_: None)
+    return runs.prepare(cfg, log=lambda *_: None)
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(prepared):
-    a, table_a = experiment.tune(prepared, 0, log=lambda *_: None)
-    c, table_c = experiment.tune(prepared, 5, log=lambda *_: None)
-    b, table_b = experiment.tune(prepared, 0, log=lambda *_: None)  # the reused trainer is fully reset
+    a, table_a = runs.tune(prepared, 0, log=lambda *_: None)
+    c, table_c = runs.tune(prepared, 5, log=lambda *_: None)
+    b, table_b = runs.tune(prepared, 0, log=lambda *_: None)  # the reused trainer is fully reset
     pd.testing.assert_frame_equal(table_a.drop(columns="seconds"), table_b.drop(columns="seconds"))
     assert not np.allclose(table_a["val_loss"], table_c["val_loss"])
     assert list(a.history.columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -37,9 +39,9 @@ def test_grid_choice_ignores_the_test_split(prepared):
     rows = [feats.files.index(f) for f in scrambled.loc[test, "file"]]
     noisy.values[rows] = np.random.default_rng(1).normal(size=(len(rows), noisy.values.shape[1]))
     other = prepared.__class__(**{**prepared.__dict__, "table": scrambled, "features": noisy})
-    _, clean_table = experiment.tune(prepared, 0, log=lambda *_: None)
+    _, clean_table = runs.tune(prepared, 0, log=lambda *_: None)
     other.trainer = None
-    _, other_table = experiment.tune(other, 0, log=lambda *_: None)
+    _, other_table = runs.tune(other, 0, log=lambda *_: None)
     pd.testing.assert_frame_equal(clean_table.drop(columns="seconds"), other_table.drop(columns="seconds"))
 
 

@@ -11,10 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import breeds, data, features, machine, memory, results
-from .config import OPTIMIZERS
-from .optimizers import make_optimizer, state_bytes
-from .synth import make_synthetic
+from lionpoc.data import breeds
+from lionpoc import data
+from lionpoc.model import features
+from lionpoc import machine
+from lionpoc.model import memory
+from lionpoc import files
+from lionpoc.study import layout
+from lionpoc.study.config import OPTIMIZERS
+from lionpoc.model.optimizers import make_optimizer, state_bytes
+from lionpoc.data.synth import make_synthetic
 
 
 def _best_of(fn, repeat: int = 3) -> float:
@@ -35,8 +41,8 @@ def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, log=prin
     naive epoch decodes ``paths``, runs the base and takes a training step on each batch. Both are
     compared per training image.
     """
-    from .grid import GridTrainer
-    from .train import build_head
+    from lionpoc.model.grid import GridTrainer
+    from lionpoc.model.head import build_head
 
     n_train, grid = 2602, [{"learning_rate": lr, "weight_decay": wd} for lr in (3e-5, 1e-4, 3e-4)
                            for wd in (0.1, 0.3, 1.0)]
@@ -118,7 +124,7 @@ def bench_optimizers(image_size: int, log=print) -> list[dict]:
 
 def bench_smoke_study(log=print) -> dict:
     """Wall time of a whole smoke study in a fresh results folder, split by stage."""
-    from .study import run_study
+    from lionpoc.study.pipeline import run_study
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -126,7 +132,7 @@ def bench_smoke_study(log=print) -> dict:
         out = run_study(smoke=True, results_dir=Path(tmp) / "results", force=True, cache_dir=Path(tmp) / "cache",
                         log=lambda *_: None)
         total = time.perf_counter() - start
-        study = results.read_json(out / "study.json")
+        study = files.read_json(out / "study.json")
     timings = {"features_seconds": study["features_seconds"], "trainings_seconds": study["trainings_seconds"],
                "aggregate_seconds": study["aggregate_seconds"]}
     log(f"bench: smoke study {total:.0f} s in all " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
@@ -135,15 +141,15 @@ def bench_smoke_study(log=print) -> dict:
 
 def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, smoke_study: bool = True,
                   log=print) -> dict:
-    from .config import MIN_IMAGE_SIZE
-    from .errors import LionpocError
+    from lionpoc.study.config import MIN_IMAGE_SIZE
+    from lionpoc.errors import LionpocError
 
     if images < 15:
         raise LionpocError(f"--images must be at least 15 (one image per breed), got {images}.")
     if image_size < MIN_IMAGE_SIZE:
         raise LionpocError(f"--image-size must be at least {MIN_IMAGE_SIZE} pixels (Xception's minimum), "
                            f"got {image_size}.")
-    from .study import ensure_writable
+    from lionpoc.study.pipeline import ensure_writable
 
     ensure_writable(Path(results_dir))
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,6 +165,6 @@ def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, s
                   "optimizers": bench_optimizers(image_size, log)}
     if smoke_study:
         report["smoke_study"] = bench_smoke_study(log)
-    results.write_json(Path(results_dir) / "benchmark.json", report)
+    files.write_json(Path(results_dir) / "benchmark.json", report)
     log(f"bench: wrote {Path(results_dir) / 'benchmark.json'}")
     return report

@@ -7,9 +7,9 @@ import signal
 import sys
 from pathlib import Path
 
-from .config import OPTIMIZERS, SMOKE_OVERRIDES, SPLITS, RunConfig
-from .console import native_stderr_to, quiet_environment, quiet_shutdown
-from .errors import LionpocError
+from lionpoc.study.config import OPTIMIZERS, SMOKE_OVERRIDES, SPLITS, RunConfig
+from lionpoc.console import native_stderr_to, quiet_environment, quiet_shutdown
+from lionpoc.errors import LionpocError
 
 
 def _optimizer_list(text: str) -> list[str]:
@@ -81,12 +81,13 @@ def keep_log(log_file: Path | None, results_dir) -> Path | None:
     """Copy the study's log under ``<results>/logs/`` when the study wrote there; return where it is."""
     import shutil
 
-    from . import paths, study
+    from lionpoc.study import layout
+    from lionpoc.study import pipeline
 
     if log_file is None or not log_file.is_file():
         return None
-    logs = paths.results_dir(results_dir) / "logs"
-    if not study.writes["started"]:  # the results folder is as it was: an empty log is not worth keeping
+    logs = layout.results_dir(results_dir) / "logs"
+    if not pipeline.writes["started"]:  # the results folder is as it was: an empty log is not worth keeping
         if log_file.stat().st_size == 0:
             log_file.unlink()
             return None
@@ -110,14 +111,14 @@ def log(message: str) -> None:
 
 def run(args: argparse.Namespace) -> None:
     if args.command == "download":
-        from .data import resolve_data_dir
-        from .download import download_dataset
+        from lionpoc.data.images import resolve_data_dir
+        from lionpoc.data.download import download_dataset
 
         download_dataset(resolve_data_dir(args.data_dir))
     elif args.command == "synth":
-        from .synth import make_synthetic
+        from lionpoc.data.synth import make_synthetic
 
-        from .data import min_images_per_breed
+        from lionpoc.data.images import min_images_per_breed
 
         needed = min_images_per_breed()
         if args.per_class < needed or args.size < 16:
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> None:
         out = make_synthetic(args.out, args.per_class, args.size, args.seed)
         print(f"wrote {15 * args.per_class} synthetic images ({args.size} px) to {out}")
     elif args.command == "study":
-        from .study import run_study
+        from lionpoc.study.pipeline import run_study
 
         with native_stderr_to(study_log()) as log_file:
             try:
@@ -141,16 +142,16 @@ def run(args: argparse.Namespace) -> None:
             finally:
                 keep_log(log_file, args.results_dir)
     elif args.command == "render":
-        from . import paths
-        from .render import render
+        from lionpoc.study import layout
+        from lionpoc.report.render import render
 
-        render(paths.results_dir(args.results_dir), log)
+        render(layout.results_dir(args.results_dir), log)
     elif args.command == "bench":
-        from . import paths
-        from .bench import run_benchmark
+        from lionpoc.study import layout
+        from lionpoc.bench import run_benchmark
 
         with native_stderr_to(study_log()) as log_file:
-            run_benchmark(paths.results_dir(args.results_dir), args.images, args.image_size,
+            run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
                           smoke_study=not args.skip_smoke_study, log=log)
         if log_file is not None:  # measured and written: TensorFlow's start-up lines are not worth keeping
             log_file.unlink(missing_ok=True)
@@ -158,10 +159,11 @@ def run(args: argparse.Namespace) -> None:
 
 def kept_runs(args: argparse.Namespace) -> str:
     """The complete runs in the study's results folder, for the interruption message."""
-    from . import paths, results
+    from lionpoc.study import layout
+    from lionpoc import files
 
     try:
-        runs = results.find_runs(paths.results_dir(getattr(args, "results_dir", None)))
+        runs = layout.find_runs(layout.results_dir(getattr(args, "results_dir", None)))
     except (OSError, LionpocError):
         return "none"
     return ", ".join(f"{r.optimizer} seed {r.seed}" for r in runs.itertuples()) or "none"

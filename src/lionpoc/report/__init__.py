@@ -6,7 +6,7 @@ Every ``.qmd`` cell is a one-line call such as ``tables.summary(d)`` on the data
 study and only read here; a missing optimizer or a damaged run never crashes the report, a warning
 names it and the command that fixes it.
 """
-from .data import ReportData, load
-from .markup import Table, Text
+from lionpoc.report.data import ReportData, load
+from lionpoc.report.markup import Table, Text
 
 __all__ = ["ReportData", "Table", "Text", "load"]

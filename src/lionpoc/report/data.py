@@ -7,8 +7,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .. import aggregate, paths, results
-from ..config import OPTIMIZERS
+from lionpoc.study import aggregate
+from lionpoc.study import layout
+from lionpoc import files
+from lionpoc.study.config import OPTIMIZERS
 
 STUDY_2023_FILE = Path(__file__).resolve().parents[3] / "report" / "study_2023.yaml"
 
@@ -22,7 +24,7 @@ def _csv(path: Path) -> pd.DataFrame:
 
 def _json(path: Path) -> dict | None:
     try:
-        return results.read_json(path) if path.is_file() else None
+        return files.read_json(path) if path.is_file() else None
     except (OSError, ValueError):
         return None
 
@@ -89,7 +91,7 @@ class ReportData:
     def first(self, optimizer: str | None = None) -> dict:
         """``metrics.json`` of the first run (of an optimizer, or of the study)."""
         rows = self.runs if optimizer is None else self.runs[self.runs["optimizer"] == optimizer]
-        return results.read_json(Path(rows["path"].iloc[0]) / "metrics.json")
+        return files.read_json(Path(rows["path"].iloc[0]) / "metrics.json")
 
     def run_paths(self, optimizer: str) -> list[Path]:
         return [Path(p) for p in self.runs.loc[self.runs["optimizer"] == optimizer, "path"]]
@@ -105,7 +107,7 @@ class ReportData:
 
 def load(results_dir: str | Path | None = None) -> ReportData:
     """The report's data: ``results_dir``, else ``$LIONPOC_RESULTS``, else ``<project>/results``."""
-    folder = paths.results_dir(results_dir)
+    folder = layout.results_dir(results_dir)
     damaged: list = []
     runs = aggregate.load_runs(folder, damaged) if folder.is_dir() else pd.DataFrame()
     data = ReportData(folder, runs, damaged,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import figures, results
-from .data import ReportData
+from lionpoc.report import figures
+from lionpoc import files
+from lionpoc.study import layout
+from lionpoc.report.data import ReportData
 
 
 def _shown_once(fig):
@@ -28,7 +30,7 @@ def histories(d: ReportData, which: str = "head"):
     for name in d.optimizers:
         run = d.run_paths(name)[0]
         if (run / file).is_file():
-            runs[name] = (pd.read_csv(run / file), int(results.read_json(run / "metrics.json")[key]))
+            runs[name] = (pd.read_csv(run / file), int(files.read_json(run / "metrics.json")[key]))
     return _shown_once(figures.histories(runs)) if runs else _empty()
 
 

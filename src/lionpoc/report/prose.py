@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .. import french, stats
-from ..figures import LABELS
-from .data import ReportData
-from .markup import Text, callout
-from .tables import interval, p_value
+from lionpoc.report import french
+from lionpoc.study import stats
+from lionpoc.report.figures import LABELS
+from lionpoc.report.data import ReportData
+from lionpoc.report.markup import Text, callout
+from lionpoc.report.tables import interval, p_value
 
 ALPHA = 0.05          # significance level of every test in the report
 CLOSE = 0.10          # two ratios within 10 % of each other are "about the same"

@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from .. import breeds, french
-from ..config import GRID_AXES
-from ..figures import LABELS
-from .data import ReportData
-from .markup import Table
+from lionpoc.data import breeds
+from lionpoc.report import french
+from lionpoc.study.config import GRID_AXES
+from lionpoc.report.figures import LABELS
+from lionpoc.report.data import ReportData
+from lionpoc.report.markup import Table
 
 AXIS_NAMES = {"learning_rate": "taux", "weight_decay": "décroissance", "l2": "pénalité L2"}
 

@@ -1,10 +1,4 @@
-"""The results layout on disk, and atomic writes: a file is either complete or absent.
-
-``results/<optimizer>/training.ipynb`` is the executed notebook of one optimizer (all its seeds);
-``results/<optimizer>/seed-<k>/`` holds one run (``metrics.json``, ``history.csv``, ``tuning.csv``,
-``predictions.csv``, ``confusion.csv``, ``classification_report.csv`` and figures);
-``results/`` itself holds what concerns the whole study (``split.csv``, ``summary.csv``, ``study.json``, ...).
-"""
+"""Atomic writes: a file (or a folder) is either complete or absent, whatever stops the process."""
 from __future__ import annotations
 
 import json
@@ -16,13 +10,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from .errors import LionpocError
-
-RUN_FILES = ("metrics.json", "history.csv", "tuning.csv", "predictions.csv", "confusion.csv",
-             "classification_report.csv")
-# Fields of metrics.json that measure time or the machine: everything else is reproducible.
-TIMING_KEYS = ("created_at", "train_seconds", "seconds_per_epoch", "tuning_seconds", "epoch_seconds", "machine")
-
+from lionpoc.errors import LionpocError
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -111,41 +99,6 @@ def save_figure(path: str | Path, figure) -> Path:
 
 def read_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def notebook_path(results_dir: str | Path, optimizer: str) -> Path:
-    return Path(results_dir) / optimizer / "training.ipynb"
-
-
-def run_dir(results_dir: str | Path, optimizer: str, seed: int) -> Path:
-    return Path(results_dir) / optimizer / f"seed-{seed}"
-
-
-def is_complete(run: Path) -> bool:
-    """A run is complete when all its files exist (``metrics.json`` is written last)."""
-    return all((run / name).is_file() for name in RUN_FILES)
-
-
-def is_damaged(run: Path) -> bool:
-    """A run whose ``metrics.json`` exists but cannot be read as a JSON object."""
-    path = Path(run) / "metrics.json"
-    if not path.is_file():
-        return False
-    try:
-        return not isinstance(read_json(path), dict)
-    except (OSError, ValueError):
-        return True
-
-
-def find_runs(results_dir: str | Path) -> pd.DataFrame:
-    """One row per complete run: optimizer, seed, path (sorted by optimizer then seed)."""
-    rows = []
-    for metrics in sorted(Path(results_dir).glob("*/seed-*/metrics.json")):
-        run = metrics.parent
-        if is_complete(run):
-            rows.append((run.parent.name, int(run.name.removeprefix("seed-")), run))
-    return pd.DataFrame(rows, columns=["optimizer", "seed", "path"]).sort_values(
-        ["optimizer", "seed"], ignore_index=True)
 
 
 def _jsonable(value):

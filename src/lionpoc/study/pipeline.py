@@ -13,9 +13,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import aggregate, baseline, data, execute, experiment, machine, memory, paths, render, results
-from .config import GRID_AXES, OPTIMIZERS, RunConfig, read_param_file
-from .errors import LionpocError
+from lionpoc.study import aggregate
+from lionpoc.model import baseline
+from lionpoc import data
+from lionpoc.study import execute
+from lionpoc.study import runs
+from lionpoc import machine
+from lionpoc.model import memory
+from lionpoc.study import layout
+from lionpoc.report import render
+from lionpoc import files
+from lionpoc.study.config import GRID_AXES, OPTIMIZERS, RunConfig, read_param_file
+from lionpoc.errors import LionpocError
 
 PARAMS_DIR = Path("analysis/params")
 # Set once the study starts writing into its results folder (after every check and the feature pass):
@@ -86,14 +95,14 @@ def remove_smoke_results(results_dir: Path, log=print) -> None:
 
 def check_inputs(configs: list[RunConfig], log=print) -> None:
     """Everything that can be checked before the slow feature pass: data, split, weights files."""
-    from . import features
+    from lionpoc.model import features
 
     cfg = configs[0]
     if cfg.smoke and not cfg.data_dir:
         return  # the synthetic set is made on demand and always splits
     data_dir = data.resolve_data_dir(cfg.data_dir)
     if not data_dir.exists():
-        from .download import download_dataset
+        from lionpoc.data.download import download_dataset
 
         log(f"data: {data_dir} does not exist; downloading the official Stanford Dogs archive into it "
             "(about 790 MB, resumable)")
@@ -121,8 +130,8 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     it stopped; the feature cache is shared by every run.
     """
     started = time.perf_counter()
-    root = paths.project_root()
-    results_dir = paths.results_dir(results_dir, root)
+    root = layout.project_root()
+    results_dir = layout.results_dir(results_dir, root)
     seeds = seeds if seeds is not None else (1 if smoke else 3)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
@@ -156,22 +165,22 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         check_inputs(configs, log)
         timings = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         t0 = time.perf_counter()
-        prep = experiment.prepare(configs[0], log)  # the one Xception pass (or the cache)
+        prep = runs.prepare(configs[0], log)  # the one Xception pass (or the cache)
         timings["features_seconds"] = time.perf_counter() - t0
         timings["features_from_cache"] = prep.features.from_cache
         timings["features_extraction_seconds"] = prep.features.seconds
         writes["started"] = True
         if replaces_smoke:
             remove_smoke_results(results_dir, log)
-        results.write_csv(results_dir / "split.csv", prep.table[["file", "breed", "label", "split"]])
+        files.write_csv(results_dir / "split.csv", prep.table[["file", "breed", "label", "split"]])
         if configs[0].fine_tune:
             timings["fine_tune_estimate"] = announce_fine_tuning(configs, prep, jobs, log)
         timings["executions"] = run_executions(configs, prep, root, jobs, log)
         t0 = time.perf_counter()
         table = aggregate.write_tables(results_dir)
-        results.write_csv(results_dir / "memory.csv", memory.optimizer_memory())
+        files.write_csv(results_dir / "memory.csv", memory.optimizer_memory())
         test_rows = prep.table[prep.table["split"] == "test"]
-        results.write_json(results_dir / "baseline.json",
+        files.write_json(results_dir / "baseline.json",
                            baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir),
                                                            configs[0].weights))
         timings["aggregate_seconds"] = time.perf_counter() - t0
@@ -184,23 +193,23 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     log("study: summary\n" + table[["optimizer", "n_seeds", "test_accuracy_mean", "test_macro_f1_mean",
                                      "epochs_run"]].to_string(index=False))
     record = study_record(configs, prep, timings, jobs, started)
-    results.write_json(results_dir / "study.json", record)
+    files.write_json(results_dir / "study.json", record)
     log(f"study: results in {results_dir} ({record['total_seconds']:.0f} s before the report)")
     if render_report:
         t0 = time.perf_counter()
         if render.render_or_explain(results_dir, log):
             record["render_seconds"] = time.perf_counter() - t0
             record["total_seconds"] = time.perf_counter() - started
-            results.write_json(results_dir / "study.json", record)
+            files.write_json(results_dir / "study.json", record)
     return results_dir
 
 
 def announce_fine_tuning(configs: list[RunConfig], prep, jobs: int, log=print) -> dict:
     """Measure one fine-tuning epoch here, then print the budget and the time it should take."""
-    from . import finetune
+    from lionpoc.model import finetune
 
     cfg = configs[0]
-    todo = sum(1 for c in configs for s in c.seeds if c.force or not experiment.is_done(c, s, prep.features.key))
+    todo = sum(1 for c in configs for s in c.seeds if c.force or not runs.is_done(c, s, prep.features.key))
     if not todo:
         return {}
     per_epoch, start_cost, set_up = finetune.probe(prep)
@@ -221,9 +230,9 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
     todo = []
     for cfg in configs:
         for seed in cfg.seeds:
-            if results.is_damaged(results.run_dir(cfg.results_dir, cfg.optimizer, seed)):
+            if layout.is_damaged(layout.run_dir(cfg.results_dir, cfg.optimizer, seed)):
                 log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run will be done again")
-        if not cfg.force and all(experiment.is_done(cfg, s, prep.features.key) for s in cfg.seeds):
+        if not cfg.force and all(runs.is_done(cfg, s, prep.features.key) for s in cfg.seeds):
             log(f"{cfg.optimizer}: all {len(cfg.seeds)} seed(s) already done with the same inputs, kept")
         else:
             todo.append(cfg)
@@ -234,7 +243,7 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
     def one(cfg):
         notebook, seconds = execute.execute(cfg, root, threads)
         for seed in cfg.seeds:
-            m = results.read_json(results.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
+            m = files.read_json(layout.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
             chosen = ", ".join(f"{k} {m[k]:g}" for k in GRID_AXES[cfg.optimizer])
             log(f"{cfg.optimizer} seed {seed}: chosen {chosen}; test accuracy {m['test_accuracy']:.3f} "
                 f"({m['epochs_run']} epochs, best {m['best_epoch']})"

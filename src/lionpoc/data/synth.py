@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import breeds
-from .data import SYNTHETIC_MARKER
-from .errors import LionpocError
-from .results import atomic_write_text
+from lionpoc.data import breeds
+from lionpoc.data.images import SYNTHETIC_MARKER
+from lionpoc.errors import LionpocError
+from lionpoc.files import atomic_write_text
 
 SHAPES = ("disc", "square", "triangle", "cross", "ring")
 

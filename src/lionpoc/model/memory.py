@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import breeds
-from .config import OPTIMIZERS
-from .optimizers import make_optimizer, state_bytes
+from lionpoc.data import breeds
+from lionpoc.study.config import OPTIMIZERS
+from lionpoc.model.optimizers import make_optimizer, state_bytes
 
 
 def head_model(n_features: int = 2048):

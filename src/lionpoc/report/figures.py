@@ -94,7 +94,7 @@ def confusions_grid(matrices: dict[str, pd.DataFrame]):
     Breeds are numbered 1-15 (study order) on the axes and named once, in a legend panel: with
     three optimizers the figure is a 2 x 2 grid that fits an A4 page and stays readable.
     """
-    from . import breeds
+    from lionpoc.data import breeds
 
     panels = len(matrices) + 1
     cols = 2 if panels > 2 else panels

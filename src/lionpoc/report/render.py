@@ -7,9 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import aggregate, paths
-from .console import QUIET_ENV
-from .errors import LionpocError
+from lionpoc.study import aggregate
+from lionpoc.study import layout
+from lionpoc.console import QUIET_ENV
+from lionpoc.errors import LionpocError
 
 OUTPUT_DIR = "_output"
 INSTALL_HINT = ("install Quarto >= 1.4 (`pip install quarto-cli`, which needs access to GitHub, or "
@@ -31,7 +32,7 @@ def check_results(results_dir: Path) -> list[str]:
 
 def render(results_dir: Path, log=print) -> list[Path]:
     """Run ``quarto render`` at the project root; return the HTML and PDF files produced."""
-    root = paths.project_root()
+    root = layout.project_root()
     missing = check_results(results_dir)
     for name in missing:
         log(f"render: no results for {name}; the report will say so. Produce them with "
@@ -39,7 +40,7 @@ def render(results_dir: Path, log=print) -> list[Path]:
     quarto = quarto_binary()
     if quarto is None:
         raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")
-    env = {**os.environ, **QUIET_ENV, paths.RESULTS_ENV: str(results_dir)}
+    env = {**os.environ, **QUIET_ENV, layout.RESULTS_ENV: str(results_dir)}
     log(f"render: quarto render (HTML and PDF) from {results_dir}...")
     log_file = Path(results_dir) / "logs" / "render.log"
     try:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import breeds
-from .errors import LionpocError
-from .results import atomic_write_text
+from lionpoc.data import breeds
+from lionpoc.errors import LionpocError
+from lionpoc.files import atomic_write_text
 
 BASE_URL = "http://vision.stanford.edu/aditya86/ImageNetDogs"
 IMAGES_TAR = "images.tar"

@@ -15,12 +15,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import breeds, data, features, figures, machine, results
-from .config import RunConfig
-from .evaluate import Evaluation, evaluate
-from .synth import make_synthetic
-from .train import Fit, grid_search
-from .grid import GridTrainer
+from lionpoc.data import breeds
+from lionpoc import data
+from lionpoc.model import features
+from lionpoc.report import figures
+from lionpoc import machine
+from lionpoc import files
+from lionpoc.study import layout
+from lionpoc.study.config import RunConfig
+from lionpoc.model.evaluate import Evaluation, evaluate
+from lionpoc.data.synth import make_synthetic
+from lionpoc.model.head import Fit, grid_search
+from lionpoc.model.grid import GridTrainer
 
 SYNTHETIC_DIR = Path("data/synthetic")
 SMOKE_PER_CLASS = 60
@@ -125,11 +131,11 @@ class SeedRun:
 def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     """Tune, test once and save one seed; a seed already done with the same inputs is kept as it is."""
     cfg = prep.cfg
-    out = results.run_dir(cfg.results_dir, cfg.optimizer, seed)
+    out = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
     if not cfg.force and is_done(cfg, seed, prep.features.key):
         log(f"{cfg.optimizer} seed {seed}: already done with the same inputs, kept")
-        return SeedRun(seed, out, results.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
-    if results.is_damaged(out):
+        return SeedRun(seed, out, files.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
+    if layout.is_damaged(out):
         log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run is done again")
     fit, tuning = tune(prep, seed, log)
     evaluation = test(prep, fit)
@@ -145,7 +151,7 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     save(prep, seed, fit, tuning, evaluation, figs, log, tuned)
     for fig in figs.values():
         figures.close(fig)
-    return SeedRun(seed, out, results.read_json(out / "metrics.json"), tuning, False)
+    return SeedRun(seed, out, files.read_json(out / "metrics.json"), tuning, False)
 
 
 def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: int = 1):
@@ -154,7 +160,7 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
     Returns the fine-tuning and its test evaluation. The base is built afresh for each seed, so
     every seed starts from the same block-14 weights.
     """
-    from . import finetune
+    from lionpoc.model import finetune
 
     cfg = prep.cfg
     parts = {}
@@ -176,11 +182,11 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
 
 def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
     """True when the seed's results exist and were made from exactly these inputs."""
-    run = results.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    if not results.is_complete(run):
+    run = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
+    if not layout.is_complete(run):
         return False
     try:
-        return results.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)
+        return files.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)
     except (OSError, ValueError):
         return False
 
@@ -238,28 +244,28 @@ def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: 
          figures: dict | None = None, log=print, tuned=None) -> Path:
     """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
 
-    The folder is written whole (``results.atomic_dir``): it is the previous run or the new one,
+    The folder is written whole (``files.atomic_dir``): it is the previous run or the new one,
     never half of each; ``metrics.json`` is written last, so a folder without it is not a run.
     """
     cfg = prep.cfg
-    out = results.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    results.write_csv(Path(cfg.results_dir) / "split.csv", prep.table[["file", "breed", "label", "split"]])
-    with results.atomic_dir(out) as folder:
-        results.write_csv(folder / "history.csv", fit.history)
-        results.write_csv(folder / "tuning.csv", tuning)
-        results.write_csv(folder / "predictions.csv", evaluation.predictions)
-        results.write_csv(folder / "confusion.csv", evaluation.confusion, index=True)
-        results.write_csv(folder / "classification_report.csv", evaluation.report, index=True)
+    out = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
+    files.write_csv(Path(cfg.results_dir) / "split.csv", prep.table[["file", "breed", "label", "split"]])
+    with files.atomic_dir(out) as folder:
+        files.write_csv(folder / "history.csv", fit.history)
+        files.write_csv(folder / "tuning.csv", tuning)
+        files.write_csv(folder / "predictions.csv", evaluation.predictions)
+        files.write_csv(folder / "confusion.csv", evaluation.confusion, index=True)
+        files.write_csv(folder / "classification_report.csv", evaluation.report, index=True)
         for name, figure in (figures or {}).items():
-            results.save_figure(folder / f"{name}.png", figure)
+            files.save_figure(folder / f"{name}.png", figure)
         summary = metrics(prep, seed, fit, tuning, evaluation)
         if tuned is not None:
             ft, ft_evaluation = tuned
-            results.write_csv(folder / "fine_tune_history.csv", ft.history)
-            results.write_csv(folder / "fine_tune_tuning.csv", ft.tuning)
-            results.write_csv(folder / "fine_tune_predictions.csv", ft_evaluation.predictions)
+            files.write_csv(folder / "fine_tune_history.csv", ft.history)
+            files.write_csv(folder / "fine_tune_tuning.csv", ft.tuning)
+            files.write_csv(folder / "fine_tune_predictions.csv", ft_evaluation.predictions)
             summary.update(fine_tune_metrics(ft, ft_evaluation))
-        results.write_json(folder / "metrics.json", summary)
+        files.write_json(folder / "metrics.json", summary)
     log(f"results: {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f}, "
         f"macro-F1 {evaluation.macro_f1:.3f}, written to {out}")
     return out

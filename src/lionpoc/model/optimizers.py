@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import OPTIMIZERS
-from .errors import LionpocError
+from lionpoc.study.config import OPTIMIZERS
+from lionpoc.errors import LionpocError
 
 
 def make_optimizer(name: str, learning_rate, weight_decay=0.0):
@@ -16,7 +16,7 @@ def make_optimizer(name: str, learning_rate, weight_decay=0.0):
     """
     import keras
 
-    from .lion import Lion
+    from lionpoc.model.lion import Lion
 
     if name not in OPTIMIZERS:
         raise LionpocError(f"unknown optimizer {name!r}; valid optimizers are: {', '.join(OPTIMIZERS)}.")

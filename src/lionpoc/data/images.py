@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from . import breeds
-from .errors import LionpocError
+from lionpoc.data import breeds
+from lionpoc.errors import LionpocError
 
 DATA_ENV = "LIONPOC_DATA"
 DEFAULT_DATA_DIR = Path("data/raw/stanford_dogs")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .optimizers import make_optimizer
+from lionpoc.model.optimizers import make_optimizer
 
 EPSILON = 1e-7  # keras.layers.Normalization divides by max(std, epsilon)
 

@@ -11,9 +11,11 @@ import os
 import time
 from pathlib import Path
 
-from . import console, results
-from .config import RunConfig
-from .errors import LionpocError
+from lionpoc import console
+from lionpoc import files
+from lionpoc.study import layout
+from lionpoc.study.config import RunConfig
+from lionpoc.errors import LionpocError
 
 TEMPLATE = Path("analysis/train.ipynb")
 # Environment of the kernels: the console's quiet settings, and Python warnings off.
@@ -64,7 +66,7 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None) -> tuple[Pat
     """Run the template for one optimizer and all its seeds; return the notebook and the seconds it took."""
     import papermill as pm
 
-    out = results.notebook_path(cfg.results_dir, cfg.optimizer)
+    out = layout.notebook_path(cfg.results_dir, cfg.optimizer)
     out.parent.mkdir(parents=True, exist_ok=True)
     log_file = log_path(cfg.results_dir, cfg.optimizer)
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +103,7 @@ def export_html(notebook: Path) -> Path:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    return results.atomic_write_text(notebook.with_suffix(".html"), body)
+    return files.atomic_write_text(notebook.with_suffix(".html"), body)
 
 
 def _move(source: Path, target: Path) -> None:

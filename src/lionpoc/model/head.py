@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .grid import GridTrainer, standardisation, standardise
-from .optimizers import make_optimizer
+from lionpoc.model.grid import GridTrainer, standardisation, standardise
+from lionpoc.model.optimizers import make_optimizer
 
 
 @dataclass

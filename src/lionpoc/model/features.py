@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .errors import LionpocError
-from .results import atomic_path
+from lionpoc.errors import LionpocError
+from lionpoc.files import atomic_path
 
 FEATURE_DIM = 2048
 IMAGENET_WEIGHTS_FILE = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import breeds, features
+from lionpoc.data import breeds
+from lionpoc.model import features
 
 IMAGENET_SIZE = 299  # the ImageNet classifier of Xception only accepts 299 x 299 inputs
 CLASSIFIER_FILE = "xception_weights_tf_dim_ordering_tf_kernels.h5"  # Xception with its top, from Keras

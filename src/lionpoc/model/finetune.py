@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .optimizers import make_optimizer, state_bytes
+from lionpoc.model.optimizers import make_optimizer, state_bytes
 
 BLOCK14 = ("block14_sepconv1", "block14_sepconv1_bn", "block14_sepconv1_act",
            "block14_sepconv2", "block14_sepconv2_bn", "block14_sepconv2_act")
@@ -117,9 +117,9 @@ def probe(prep) -> tuple[float, float, float]:
     fine-tuning (building the model, measuring), measured on the study's own cached activations with
     an untrained head (the cost does not depend on the head's weights)."""
     began = time.perf_counter()
-    from . import features
-    from .grid import standardisation
-    from .train import head_from_weights
+    from lionpoc.model import features
+    from lionpoc.model.grid import standardisation
+    from lionpoc.model.head import head_from_weights
 
     cfg = prep.cfg
     x_pooled, _, _ = prep.part("train")
@@ -146,7 +146,7 @@ def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val,
     """
     import keras
 
-    from .train import EpochTimer, choose
+    from lionpoc.model.head import EpochTimer, choose
 
     began = time.perf_counter()
     keras.utils.set_random_seed(seed)

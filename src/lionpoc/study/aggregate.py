@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import results, stats
-from .config import OPTIMIZERS
+from lionpoc import files
+from lionpoc.study import layout
+from lionpoc.study import stats
+from lionpoc.study.config import OPTIMIZERS
 
 
 def load_runs(results_dir: str | Path, damaged: list | None = None) -> pd.DataFrame:
@@ -22,9 +24,9 @@ def load_runs(results_dir: str | Path, damaged: list | None = None) -> pd.DataFr
     the study redoes it, the report says so.
     """
     rows = []
-    for run in results.find_runs(results_dir).itertuples():
+    for run in layout.find_runs(results_dir).itertuples():
         try:
-            metrics = results.read_json(Path(run.path) / "metrics.json")
+            metrics = files.read_json(Path(run.path) / "metrics.json")
             if not isinstance(metrics, dict) or "test_accuracy" not in metrics:
                 raise ValueError("not a metrics file")
         except (OSError, ValueError) as exc:
@@ -132,7 +134,7 @@ def time_to_accuracy(runs: pd.DataFrame, fractions=(0.95, 0.99), file: str = "hi
 
 def missing(results_dir: str | Path, optimizers=OPTIMIZERS) -> list[str]:
     """Optimizers without any complete run in ``results_dir``."""
-    found = set(results.find_runs(results_dir)["optimizer"])
+    found = set(layout.find_runs(results_dir)["optimizer"])
     return [name for name in optimizers if name not in found]
 
 
@@ -142,19 +144,19 @@ def write_tables(results_dir: str | Path) -> pd.DataFrame:
     results_dir = Path(results_dir)
     runs = load_runs(results_dir)
     table = summary(runs)
-    results.write_csv(results_dir / "summary.csv", table)
-    results.write_csv(results_dir / "runs.csv", runs.drop(columns="path"))
+    files.write_csv(results_dir / "summary.csv", table)
+    files.write_csv(results_dir / "runs.csv", runs.drop(columns="path"))
     per_pair, per_seed = pairs(runs)
-    results.write_csv(results_dir / "pairs.csv", per_pair)
-    results.write_csv(results_dir / "pairs_by_seed.csv", per_seed)
-    results.write_csv(results_dir / "time_to_accuracy.csv", time_to_accuracy(runs))
+    files.write_csv(results_dir / "pairs.csv", per_pair)
+    files.write_csv(results_dir / "pairs_by_seed.csv", per_seed)
+    files.write_csv(results_dir / "time_to_accuracy.csv", time_to_accuracy(runs))
     tuned = runs[runs["ft_test_accuracy"].notna()] if "ft_test_accuracy" in runs else runs.iloc[0:0]
     for name in ("fine_tune_summary.csv", "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv"):
         (results_dir / name).unlink(missing_ok=True)
     if not tuned.empty:
-        results.write_csv(results_dir / "fine_tune_summary.csv", fine_tune_summary(tuned))
-        results.write_csv(results_dir / "fine_tune_pairs.csv", pairs(tuned, file="fine_tune_predictions.csv")[0])
-        results.write_csv(results_dir / "fine_tune_time_to_accuracy.csv",
+        files.write_csv(results_dir / "fine_tune_summary.csv", fine_tune_summary(tuned))
+        files.write_csv(results_dir / "fine_tune_pairs.csv", pairs(tuned, file="fine_tune_predictions.csv")[0])
+        files.write_csv(results_dir / "fine_tune_time_to_accuracy.csv",
                           time_to_accuracy(tuned, file="fine_tune_history.csv"))
     return table
 

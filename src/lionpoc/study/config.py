@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .errors import LionpocError
+from lionpoc.errors import LionpocError
 
 OPTIMIZERS = ("adam", "adamw", "lion")
 # Adam has no decoupled weight decay: its second grid axis is an L2 penalty added to the loss.

@@ -1,0 +1,1 @@
+"""Model: backbones and feature caches, optimizers (our Lion), heads, fine-tuning, evaluation."""
