@@ -50,6 +50,7 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
     from lionpoc import files
     from lionpoc.study import layout
     from lionpoc.study import pipeline
+    from lionpoc.study import timing
     from lionpoc.study.config import RunConfig
 
     grids = {"adam": {"learning_rate": [3e-3], "l2": [0.0, 1e-3]},
@@ -72,6 +73,8 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
         shutil.copy(ROOT / "analysis" / "train.ipynb", layout.notebook_path(out, name))  # stands in for papermill
     t0 = time.perf_counter()
     aggregate.write_tables(out)
+    files.write_csv(out / "timing.csv", timing.measure(configs, prep, aggregate.load_runs(out), repeats=3, epochs=1,
+                                                       log=quiet))
     small = {"head": memory.head_model(), "xception": memory.head_model(4096)}
     files.write_csv(out / "memory.csv", memory.optimizer_memory(small))
     test_rows = prep.table[prep.table["split"] == "test"]

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lionpoc.study import aggregate
+from lionpoc.study import timing
 from lionpoc.model import baseline
 from lionpoc import data
 from lionpoc.study import execute
@@ -178,6 +179,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         timings["executions"] = run_executions(configs, prep, root, jobs, log)
         t0 = time.perf_counter()
         table = aggregate.write_tables(results_dir)
+        files.write_csv(results_dir / "timing.csv", timing.measure(configs, prep, aggregate.load_runs(results_dir), log=log))
         files.write_csv(results_dir / "memory.csv", memory.optimizer_memory())
         test_rows = prep.table[prep.table["split"] == "test"]
         files.write_json(results_dir / "baseline.json",
