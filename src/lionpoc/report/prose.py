@@ -1,7 +1,7 @@
 """The report's sentences, assembled from the numbers by small named rules.
 
 Each "number -> words" decision is one function with its threshold stated (``verdict``, ``faster``,
-``cause``, ``decoding``, ``overfits``...): a sentence never says more than its number allows, and the
+``decoding``, ``overfits``, ``collapsed``...): a sentence never says more than its number allows, and the
 tests check every branch. No number is typed here: each comes from the results, the study's records
 or a named constant with its source. Optimizers are named through ``d.label`` and counted from the
 study's own list; the question is about ``d.focus`` against ``d.rivals``; every paired difference is
@@ -52,14 +52,6 @@ def faster(mine, theirs) -> str:
     if a_low > b_high:
         return "slower"
     return "same"
-
-
-def cause(epochs_ratio: float, per_epoch_ratio: float) -> str:
-    """Why a training took longer or shorter: ``epochs`` (early stopping), ``steps`` (cost per epoch),
-    or ``none`` when both ratios are within 10 % of 1."""
-    if abs(epochs_ratio - 1) <= CLOSE and abs(per_epoch_ratio - 1) <= CLOSE:
-        return "none"
-    return "epochs" if abs(math.log(epochs_ratio)) >= abs(math.log(per_epoch_ratio)) else "steps"
 
 
 def decoding(fraction: float) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lionpoc.study import aggregate
 from lionpoc.study import layout
+from lionpoc import files
 from lionpoc.console import QUIET_ENV
 from lionpoc.errors import LionpocError
 
@@ -22,21 +23,41 @@ def quarto_binary() -> str | None:
 
 
 def check_results(results_dir: Path) -> list[str]:
-    """Raise when there is nothing to report; return the optimizers whose results are missing."""
-    missing = aggregate.missing(results_dir)
-    if len(missing) == 3:
+    """Raise when there is nothing to report; return the optimizers whose results are missing (of those
+    the study recorded in ``study.json``, or of the default set)."""
+    if layout.find_runs(results_dir).empty:
         raise LionpocError(f"no results in {results_dir}: run `lionpoc study` (or `lionpoc study --smoke` "
                            "for a quick synthetic run) first.")
-    return missing
+    try:
+        planned = files.read_json(Path(results_dir) / "study.json").get("optimizers")
+    except (OSError, ValueError, AttributeError):
+        planned = None
+    return aggregate.missing(results_dir, planned) if planned else aggregate.missing(results_dir)
+
+
+def remove_previous(root: Path, log=print) -> None:
+    """Remove the report of an earlier render, so that a failed or refused render never leaves another
+    study's report in ``_output`` as if it were this one's."""
+    for path in (root / OUTPUT_DIR / "report").glob("index.*"):
+        if path.suffix in (".html", ".pdf"):
+            path.unlink(missing_ok=True)
+            log(f"render: removed the previous report {path}")
 
 
 def render(results_dir: Path, log=print) -> list[Path]:
     """Run ``quarto render`` at the project root; return the HTML and PDF files produced."""
     root = layout.project_root()
-    missing = check_results(results_dir)
-    for name in missing:
-        log(f"render: no results for {name}; the report will say so. Produce them with "
-            f"`lionpoc study --optimizers {name}`.")
+    try:
+        missing = check_results(results_dir)
+    except LionpocError:
+        remove_previous(root, log)
+        raise
+    remove_previous(root, lambda *_: None)  # replaced below; never left behind by a failed render
+    if missing:
+        from lionpoc.report import load, prose
+
+        log(f"render: no results for {', '.join(missing)}; the report will say so. Produce them with "
+            f"`{prose.study_command(load(results_dir), missing)}`.")
     quarto = quarto_binary()
     if quarto is None:
         raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")
