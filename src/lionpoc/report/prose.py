@@ -437,7 +437,7 @@ def fine_tune_abstract(d: ReportData) -> str:
         return ("L'ajustement fin a ramené tous les optimiseurs au niveau du hasard : son budget est à revoir avant "
                 "toute conclusion.")
     scores = " ; ".join(f"{d.label(o)} {french.percent(f.loc[o, 'after_mean'])}" for o in d.optimizers if o in f.index)
-    said = short_answer(d, "fine_tune") if d.compared else ""
+    said = short_answer(d, "fine_tune", listed=False) if d.compared else ""
     return f"Après ajustement fin {of(d.fine_tune_part)}, au même budget pour chacun : {scores}. {said}".strip()
 
 
@@ -472,6 +472,9 @@ def speed(d: ReportData, short: bool = False) -> Text:
         parts.append(f"autant {que(enumeration(same))}, à la dispersion des mesures près")
     sentence = f"{how} : {enumeration(parts)}."
     sentence = sentence[0].upper() + sentence[1:]
+    if short and not differ:
+        return Text(f"Mesuré seul, {in_words(repeats)} fois en alternance, le temps d'une époque ne distingue pas "
+                    f"{focus(d)} {de(enumeration(same))} au-delà de la dispersion des mesures.")
     if short:
         return Text(sentence)
     return Text(sentence + (" Une différence n'est dite que si les intervalles interquartiles des répétitions ne se "
@@ -694,7 +697,7 @@ def differences_text(d: ReportData) -> Text:
                 f"{focus(d)} − rival sur les images de test, en points, avec son intervalle à "
                 f"{french.percent(LEVEL, 0)}, après entraînement de la tête{fine}. Un intervalle qui coupe la ligne "
                 f"zéro laisse la question ouverte ; tout écart hors de l'intervalle est exclu par les données. "
-                + answer(d))
+                + short_answer(d, listed=False))
 
 
 def pairs_intro(d: ReportData) -> Text:
