@@ -102,6 +102,15 @@ def unsigned_points(x: float) -> str:
     return f"{french.number(100 * abs(x), 1)}{french.NNBSP}{french.point_word(abs(x))}"
 
 
+def beyond(kind: str, bound: float, whose: str = "") -> str:
+    """``une avance de Lion de plus de 2,8 points``; a bound that rounds to zero excludes any ``kind``."""
+    kind = f"{kind} {whose}".strip()
+    feminine = kind.startswith("avance")
+    if french.number(100 * abs(bound), 1) == french.number(0, 1):
+        return f"{'toute' if feminine else 'tout'} {kind}"
+    return f"{'une' if feminine else 'un'} {kind} de plus de {unsigned_points(bound)}"
+
+
 def equals(name: str, value: str) -> str:
     """``p = 0,642`` with no-break spaces, so that a line never breaks inside it."""
     return f"{name}{NBSP}={NBSP}{value}"
@@ -310,9 +319,8 @@ def clause(d: ReportData, p: dict) -> str:
         return (f"{a} fait moins bien {que(b)} : {difference(d, p)} ; à {level}, son retard dépasse "
                 f"{unsigned_points(high)}.")
     if low <= 0 <= high:
-        return (f"Face à {b}, les données excluent à {level} une avance {de(a)} de plus de {unsigned_points(high)} "
-                f"comme un retard de plus de {unsigned_points(low)} ; l'écart mesuré, {difference(d, p)}, reste "
-                f"dans le bruit.")
+        return (f"Face à {b}, les données excluent à {level} {beyond('avance', high, de(a))} comme "
+                f"{beyond('retard', low)} ; l'écart mesuré, {difference(d, p)}, reste dans le bruit.")
     return (f"Face à {b}, {difference(d, p)} : l'intervalle exclut zéro, mais le test de permutation apparié "
             f"ne conclut pas au seuil de {french.percent(ALPHA, 0)}.")
 
@@ -351,8 +359,8 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str
         low = min(p["ci_low"] for p in open_)
         against = (" face à chacun de ses rivaux" if len(open_) == len(rows) > 1 else
                    f" face à {enumeration([d.label(p['b']) for p in open_])}")
-        sentences.append(f"À {level}, les données excluent une avance {de(f)} de plus de {unsigned_points(high)} "
-                         f"comme un retard de plus de {unsigned_points(low)}{against}.")
+        sentences.append(f"À {level}, les données excluent {beyond('avance', high, de(f))} comme "
+                         f"{beyond('retard', low)}{against}.")
     said = []
     for p in rows:
         if verdict(p) == "significant":
@@ -361,7 +369,8 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str
                         f"(à {level}, son {'avance' if better else 'retard'} dépasse "
                         f"{unsigned_points(p['ci_low'] if better else p['ci_high'])})")
         elif p not in open_:
-            said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas")
+            said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas "
+                        f"({equals('p ajusté' if len(rows) > 1 else 'p', p_value(p['p_adjusted']))})")
     if said:
         sentence = " ; ".join(said)
         sentences.append(sentence[0].upper() + sentence[1:] + ".")
@@ -681,10 +690,11 @@ def statistics(d: ReportData) -> Text:
               f"La question ne demande qu'une comparaison, {focus(d)} − {rivals(d)} : aucun ajustement pour "
               f"comparaisons multiples n'est nécessaire.")
     return Text(f"L'intervalle bootstrap [@efron1993bootstrap] rééchantillonne {french.integer(resamples)} fois les "
-                f"images de test ; le test de permutation tire {french.integer(flips)} jeux de signes au hasard. "
-                f"{family} Un écart est jugé significatif quand son p (ajusté) est inférieur à "
-                f"{french.number(ALPHA, 2)} et que son intervalle exclut zéro. Chaque écart est écrit dans le même "
-                f"sens, {focus(d)} − rival : positif, il est en faveur {de(focus(d))}.")
+                f"images de test ; le test de permutation tire {french.integer(flips)} jeux de signes au hasard."
+                f"{' ' + family if family else ''} Un écart est jugé significatif quand son p (ajusté) est inférieur à "
+                f"{french.number(ALPHA, 2)} et que son intervalle exclut zéro."
+                + (f" Chaque écart est écrit dans le même sens, {focus(d)} − rival : positif, il est en faveur "
+                   f"{de(focus(d))}." if k else ""))
 
 
 # ---------------------------------------------------------------------------------- results, interpreted
@@ -767,9 +777,10 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
     pairs_ = [(i, j) for i, j in order if shares[i, j] > 0]
     if not pairs_:
         return Text("Aucune image de test n'est attribuée à une autre race.")
-    said = " ; ".join(f"{french.percent(shares[i, j], 0)} des images de la race « {breeds.FRENCH[i]} » sont prises "
-                      f"pour « {breeds.FRENCH[j]} »" for i, j in pairs_)
-    return Text(f"Tous optimiseurs et graines confondus, les confusions les plus fréquentes : {said}. La diagonale "
+    said = " ; ".join(f"{french.percent(shares[i, j], 0)} des images de la race « {breeds.FRENCH[i]} » sont prises "
+                      f"pour « {breeds.FRENCH[j]} »" for i, j in pairs_)
+    together = "Tous optimiseurs et graines confondus" if len(d.optimizers) > 1 else "Toutes graines confondues"
+    return Text(f"{together}, les confusions les plus fréquentes : {said}. La diagonale "
                 f"dit le reste : plus elle est foncée, mieux la race est reconnue.")
 
 
@@ -803,9 +814,7 @@ def study_2023(d: ReportData) -> Text:
                 f"tournait sur chaque image à chaque époque, sans cache, mais le rapport ne décrit pas assez son "
                 f"protocole pour l'affirmer. Ici, la base ne tourne qu'une fois pour toutes : les durées ne se "
                 f"comparent pas.")
-    n_test = int(d.runs["n_test"].iloc[0]) if not d.empty else 0
-    text.append(f"Le découpage diffère aussi : le test de 2023 comptait {french.integer(d.old['n_test'])} images, "
-                f"avec d'autres effectifs par race que celui-ci ({french.integer(n_test)} images).")
+    text.append(split_2023(d))
     differs = []
     if not d.xception:
         differs.append(f"un autre réseau de base ({d.backbone_label} au lieu de Xception)")
@@ -819,6 +828,25 @@ def study_2023(d: ReportData) -> Text:
         text.append(f"Surtout, cette étude utilise {enumeration(differs)} : les exactitudes ci-dessous ne se "
                     f"comparent pas directement à celles de 2023.")
     return Text(" ".join(text))
+
+
+def split_2023(d: ReportData) -> str:
+    """How this study's test split compares with 2023's: never the same draw, sometimes the same counts."""
+    old = [int(row[3]) for row in next(iter(d.old["per_breed"].values()))]
+    if d.split.empty:
+        return ""
+    from lionpoc.data import breeds as b
+
+    test = d.split[d.split["split"] == "test"].groupby("breed").size().reindex(list(b.FOLDERS), fill_value=0)
+    ours = [int(v) for v in test]
+    if ours == old:
+        counts = "avec les mêmes effectifs par race, mais rien ne dit que ce soient les mêmes images"
+    elif sum(ours) == sum(old):
+        counts = "avec le même total, mais d'autres effectifs par race"
+    else:
+        counts = f"contre {french.integer(sum(ours))} ici, avec d'autres effectifs par race"
+    return (f"Le découpage n'est pas non plus celui de 2023 : son test comptait "
+            f"{french.integer(sum(old))} images, {counts}.")
 
 
 def comparable_2023(d: ReportData) -> bool:

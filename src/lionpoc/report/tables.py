@@ -139,7 +139,7 @@ def classes(d: ReportData, with_2023: bool = True) -> Table:
             frame[f"{d.label(name)} 2023"] = [french.number(r[2], 2) for r in scores]
     frame = frame.reset_index(drop=True)
     widths = [5, 2] + [2] * (len(frame.columns) - 2)
-    caption = "F1 par race sur le test (moyenne sur les graines) ; « Images » : nombre d'images de test de la race"
+    caption = "F1 par race sur le test (moyenne sur les graines) ; « Images » : nombre d'images de test de la race"
     if with_2023:
         caption += (f" ; colonnes 2023 : F1 publiés par l'étude de 2023 (un essai, {french.integer(d.old['n_test'])} "
                     f"images de test, autre découpage)")
