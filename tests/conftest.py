@@ -15,6 +15,20 @@ REAL_DATA = next((p for p in (Path(os.environ.get("LIONPOC_REAL_DATA", "/nonexis
                  ROOT.parent / "shared" / "data" / "stanford_dogs_15")
 
 
+def spec(name: str):
+    """The optimizer ``name`` as its parameter file describes it."""
+    from lionpoc.model import optimizers
+
+    return optimizers.load(name, ROOT)
+
+
+def run_config(name: str, **values):
+    """A run of optimizer ``name`` (its parameter file) with ``values`` overriding it."""
+    from lionpoc.study.config import load_run
+
+    return load_run(name, ROOT, values)
+
+
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory):
     """15 breeds x 12 images of 48 px: enough for splits, fast to read."""
@@ -50,7 +64,7 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
     from lionpoc import files
     from lionpoc.study import layout
     from lionpoc.study import pipeline
-    from lionpoc.study.config import RunConfig
+    from lionpoc.study.config import load_run
 
     grids = {"adam": {"learning_rate": [3e-3], "l2": [0.0, 1e-3]},
              "adamw": {"learning_rate": [3e-3], "weight_decay": [0.01, 0.1]},
@@ -59,9 +73,10 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
     configs, executions, prep = [], [], None
     start = time.perf_counter()
     for name in optimizers:
-        cfg = RunConfig(optimizer=name, grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
-                        image_size=image_size, weights="none", smoke=data.data_kind(Path(data_dir)) == "synthetic",
-                        data_dir=str(data_dir), results_dir=str(out), cache_dir=str(cache_dir))
+        cfg = load_run(name, ROOT, dict(grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
+                                        image_size=image_size, weights="none",
+                                        smoke=data.data_kind(Path(data_dir)) == "synthetic", data_dir=str(data_dir),
+                                        results_dir=str(out), cache_dir=str(cache_dir)))
         configs.append(cfg)
         prep = runs.prepare(cfg, log=quiet)
         t0 = time.perf_counter()
@@ -73,7 +88,7 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
     t0 = time.perf_counter()
     aggregate.write_tables(out)
     small = {"head": memory.head_model(), "xception": memory.head_model(4096)}
-    files.write_csv(out / "memory.csv", memory.optimizer_memory(small))
+    files.write_csv(out / "memory.csv", memory.optimizer_memory([c.spec for c in configs], small))
     test_rows = prep.table[prep.table["split"] == "test"]
     files.write_json(out / "baseline.json", baseline.zero_training_accuracy(test_rows, data.images_root(Path(data_dir)),
                                                                              "none"))

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import run_config
+
 from lionpoc.study import runs
 from lionpoc.report import render
 from lionpoc import files
@@ -199,7 +201,7 @@ def test_same_seed_gives_identical_files_and_corrupt_images_are_listed(tmp_path,
     (data_dir / "n02096051-Airedale" / "broken.jpg").write_bytes(b"\xff\xd8\xff truncated")
     outputs = []
     for attempt in ("a", "b"):
-        cfg = RunConfig(optimizer="lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=6,
+        cfg = run_config("lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=6,
                         patience=3, image_size=71, weights="none", data_dir=str(data_dir),
                         results_dir=str(tmp_path / attempt), cache_dir=str(tmp_path / f"cache-{attempt}"))
         prep = runs.prepare(cfg, log=lambda *_: None)

@@ -23,32 +23,38 @@ from lionpoc.model import memory
 from lionpoc.study import layout
 from lionpoc.report import render
 from lionpoc import files
-from lionpoc.study.config import GRID_AXES, OPTIMIZERS, RunConfig, read_param_file
+from lionpoc.model import optimizers as registry
+from lionpoc.study.config import RunConfig, load_run
 from lionpoc.errors import LionpocError
 
 PARAMS_DIR = Path("analysis/params")
 # Set once the study starts writing into its results folder (after every check and the feature pass):
 # before that, a failure leaves the folder exactly as it was, logs included.
 writes = {"started": False}
-# Study-level files: they describe the runs in the folder, so they go when those runs go.
-STUDY_FILES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
-               "memory.csv", "baseline.json", "study.json")
 
 
 def run_configs(optimizers, seeds: int, overrides: dict, root: Path) -> list[RunConfig]:
     """One validated configuration per optimizer (all seeds), from ``analysis/params/<optimizer>.yaml``."""
-    unknown = [name for name in optimizers if name not in OPTIMIZERS]
-    if unknown:
-        raise LionpocError(f"unknown optimizer(s) {', '.join(unknown)}; valid optimizers are: {', '.join(OPTIMIZERS)}.")
+    check_optimizer_names(optimizers, root)
     configs = []
     for name in optimizers:
-        path = root / PARAMS_DIR / f"{name}.yaml"
-        params = {**read_param_file(path), **overrides, "seeds": list(range(seeds))}
-        if params.get("optimizer", name) != name:
-            raise LionpocError(f"{path}: optimizer is {params['optimizer']!r} but the file is named for {name!r}; "
-                               f"set `optimizer: {name}` in it.")
-        configs.append(RunConfig.from_params(params, source=str(path)))
+        configs.append(load_run(name, root, {**overrides, "seeds": list(range(seeds))}))
     return configs
+
+
+def check_optimizer_names(optimizers, root: Path) -> None:
+    """Known, distinct names: each one has a parameter file, and two runs never share a results folder."""
+    if not optimizers:
+        raise LionpocError("no optimizer given; known optimizers: " + ", ".join(registry.available(root)) + ".")
+    repeated = sorted({n for n in optimizers if list(optimizers).count(n) > 1})
+    if repeated:
+        raise LionpocError(f"optimizer(s) named twice: {', '.join(repeated)}; each optimizer runs once per study "
+                           "(use --seeds for repeated runs).")
+    unknown = [n for n in optimizers if n not in registry.available(root)]
+    if unknown:
+        raise LionpocError(f"unknown optimizer(s) {', '.join(unknown)}: no analysis/params/<name>.yaml for them; "
+                           f"known optimizers: {', '.join(registry.available(root))} (adding one = adding its "
+                           "parameter file, see the README).")
 
 
 def ensure_writable(folder: Path) -> None:
@@ -87,10 +93,7 @@ def check_smoke_guard(results_dir: Path, smoke: bool) -> bool:
 def remove_smoke_results(results_dir: Path, log=print) -> None:
     """Remove every smoke run, notebook and study table (called once the real study has its features)."""
     log(f"study: removing the smoke results in {results_dir}, replaced by this real study")
-    for name in OPTIMIZERS:
-        shutil.rmtree(results_dir / name, ignore_errors=True)
-    for name in STUDY_FILES:
-        (results_dir / name).unlink(missing_ok=True)
+    layout.Layout(results_dir).remove_study()
 
 
 def check_inputs(configs: list[RunConfig], log=print) -> None:
@@ -120,10 +123,11 @@ def check_inputs(configs: list[RunConfig], log=print) -> None:
             "to get it")
 
 
-def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
+def run_study(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
-              fine_tune: bool = False, fine_tune_epochs: int | None = None, log=print) -> Path:
+              fine_tune: bool = False, fine_tune_epochs: int | None = None, focus: str | None = None,
+              log=print) -> Path:
     """Run (or resume) the study; return the results folder.
 
     Finished seeds whose inputs have not changed are kept, so an interrupted study resumes where
@@ -132,6 +136,11 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     started = time.perf_counter()
     root = layout.project_root()
     results_dir = layout.results_dir(results_dir, root)
+    optimizers = list(optimizers) if optimizers is not None else registry.default_study(root)
+    check_optimizer_names(optimizers, root)
+    if focus is not None and focus not in optimizers:
+        raise LionpocError(f"--focus {focus}: the question must be about one of the study's optimizers "
+                           f"({', '.join(optimizers)}).")
     seeds = seeds if seeds is not None else (1 if smoke else 3)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
@@ -178,7 +187,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         timings["executions"] = run_executions(configs, prep, root, jobs, log)
         t0 = time.perf_counter()
         table = aggregate.write_tables(results_dir)
-        files.write_csv(results_dir / "memory.csv", memory.optimizer_memory())
+        files.write_csv(results_dir / "memory.csv", memory.optimizer_memory([c.spec for c in configs]))
         test_rows = prep.table[prep.table["split"] == "test"]
         files.write_json(results_dir / "baseline.json",
                            baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir),
@@ -192,7 +201,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         os.chdir(previous)
     log("study: summary\n" + table[["optimizer", "n_seeds", "test_accuracy_mean", "test_macro_f1_mean",
                                      "epochs_run"]].to_string(index=False))
-    record = study_record(configs, prep, timings, jobs, started)
+    record = study_record(configs, prep, timings, jobs, started, focus)
     files.write_json(results_dir / "study.json", record)
     log(f"study: results in {results_dir} ({record['total_seconds']:.0f} s before the report)")
     if render_report:
@@ -244,7 +253,7 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
         notebook, seconds = execute.execute(cfg, root, threads)
         for seed in cfg.seeds:
             m = files.read_json(layout.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
-            chosen = ", ".join(f"{k} {m[k]:g}" for k in GRID_AXES[cfg.optimizer])
+            chosen = ", ".join(f"{k} {m[k]:g}" for k in cfg.spec.axes)
             log(f"{cfg.optimizer} seed {seed}: chosen {chosen}; test accuracy {m['test_accuracy']:.3f} "
                 f"({m['epochs_run']} epochs, best {m['best_epoch']})"
                 + (f"; fine-tuned: {m['ft_test_accuracy']:.3f} in {m['ft_wall_seconds']:.0f} s "
@@ -281,15 +290,19 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
     return done
 
 
-def study_record(configs, prep, timings: dict, jobs: int, started: float) -> dict:
+def study_record(configs, prep, timings: dict, jobs: int, started: float, focus: str | None = None) -> dict:
     """``study.json``: what the study did and how long each step took, on which machine."""
     executions = timings.pop("executions")
     wall = (max(e["end"] for e in executions) - min(e["start"] for e in executions)) if executions else 0.0
     total = time.perf_counter() - started
     return {
-        "optimizers": [c.optimizer for c in configs], "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
+        "optimizers": [c.optimizer for c in configs],
+        "focus": focus or next((c.optimizer for c in configs if c.spec.focus), configs[-1].optimizer),
+        "optimizer_specs": {c.optimizer: c.spec.to_mapping() for c in configs},
+        "trained_together": {c.optimizer: c.spec.coordinatewise for c in configs}, "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
         "jobs": jobs, "images": int(len(prep.table)), "data_kind": prep.kind, "weights": configs[0].weights,
-        "image_size": configs[0].image_size, "grid_size": len(configs[0].grid_points()),
+        "image_size": configs[0].image_size,
+        "data_dir": configs[0].data_dir, "split": configs[0].split, "grid_size": len(configs[0].grid_points()),
         "fine_tune": configs[0].fine_tune, "fine_tune_epochs": configs[0].fine_tune_epochs,
         **timings,
         "executions": executions, "trainings_seconds": wall,
