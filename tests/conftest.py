@@ -29,6 +29,19 @@ def run_config(name: str, **values):
     return load_run(name, ROOT, values)
 
 
+def learnable_features_for_registry(n_train=600, n_val=150, dim=64, seed=0):
+    """Features where a linear head learns something: noisy copies of 15 random centres."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(15, dim))
+
+    def part(n):
+        y = rng.integers(0, 15, n)
+        return (centres[y] * 0.6 + rng.normal(size=(n, dim))).astype(np.float32), y
+    return part(n_train), part(n_val)
+
+
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory):
     """15 breeds x 12 images of 48 px: enough for splits, fast to read."""

@@ -67,14 +67,18 @@ def learnable_features(n_train=600, n_val=150, n_test=150, dim=64, seed=0):
     return part(n_train), part(n_val), part(n_test)
 
 
-def test_each_configuration_trains_as_if_alone():
-    """Training the grid together couples nothing: a configuration's curve is the one it has alone."""
+@pytest.mark.parametrize("name, points", [
+    ("adamw", [{"learning_rate": lr, "weight_decay": wd} for lr in (1e-3, 1e-2) for wd in (0.01, 0.3)]),
+    ("sgd", [{"learning_rate": lr, "l2": l2} for lr in (3e-3, 3e-2) for l2 in (0.0, 1e-3)]),
+])
+def test_each_configuration_trains_as_if_alone(name, points):
+    """Training the grid together couples nothing: a configuration's curve is the one it has alone
+    (for every coordinate-wise optimizer of the registry: SGD's momentum, decoupled or L2 decay)."""
     (x, y), (xv, yv), _ = learnable_features()
-    points = [{"learning_rate": lr, "weight_decay": wd} for lr in (1e-3, 1e-2) for wd in (0.01, 0.3)]
     options = dict(epochs=25, patience=4, batch_size=32, dropout=0.2, seed=3)
-    _, together = grid_search(x, y, xv, yv, spec("adamw"), points, 15, log=lambda *_: None, **options)
+    _, together = grid_search(x, y, xv, yv, spec(name), points, 15, log=lambda *_: None, **options)
     for i, point in enumerate(points):
-        _, alone = grid_search(x, y, xv, yv, spec("adamw"), [point], 15, log=lambda *_: None, **options)
+        _, alone = grid_search(x, y, xv, yv, spec(name), [point], 15, log=lambda *_: None, **options)
         assert alone.loc[0, "epochs_run"] == together.loc[i, "epochs_run"]
         assert alone.loc[0, "best_epoch"] == together.loc[i, "best_epoch"]
         assert alone.loc[0, "val_loss"] == pytest.approx(together.loc[i, "val_loss"], rel=1e-4)
