@@ -7,17 +7,16 @@ import signal
 import sys
 from pathlib import Path
 
-from lionpoc.study.config import OPTIMIZERS, SMOKE_OVERRIDES, SPLITS, RunConfig
+from lionpoc.study.config import SMOKE_OVERRIDES, SPLITS, RunConfig
 from lionpoc.console import native_stderr_to, quiet_environment, quiet_shutdown
 from lionpoc.errors import LionpocError
 
 
 def _optimizer_list(text: str) -> list[str]:
+    """Names as typed (lower-cased); whether each has a parameter file is checked by the study, with the list."""
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in OPTIMIZERS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown optimizer(s) {', '.join(unknown) or '(none given)'}; valid optimizers are: {', '.join(OPTIMIZERS)}")
+    if not names:
+        raise argparse.ArgumentTypeError("no optimizer given (e.g. --optimizers adam,lion)")
     return names
 
 
@@ -37,8 +36,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("study", help="run the whole study (features, papermill per optimizer and seed, report)")
-    p.add_argument("--optimizers", type=_optimizer_list, default=list(OPTIMIZERS),
-                   help="comma-separated subset of adam,adamw,lion (default: all three)")
+    p.add_argument("--optimizers", type=_optimizer_list,
+                   help="comma-separated names of parameter files in analysis/params (default: those marked for the "
+                        "default study: adam,adamw,lion; sgd is also shipped)")
+    p.add_argument("--focus", help="the optimizer the question is about (default: the one whose parameter file says "
+                                   "focus: true, i.e. lion)")
     p.add_argument("--seeds", type=int, help="runs per optimizer with different seeds (default 3, 1 with --smoke)")
     p.add_argument("--smoke", action="store_true",
                    help="synthetic data, random weights, tiny sizes: a few minutes on 2 CPU cores")
@@ -77,17 +79,16 @@ def study_log() -> Path:
     return Path(tempfile.gettempdir()) / f"lionpoc-study-{os.getpid()}.log"
 
 
-def keep_log(log_file: Path | None, results_dir) -> Path | None:
-    """Copy the study's log under ``<results>/logs/`` when the study wrote there; return where it is."""
+def keep_log(log_file: Path | None, results_dir, wrote: bool) -> Path | None:
+    """Copy the study's log under ``<results>/logs/`` when the study wrote there (``wrote``); return where it is."""
     import shutil
 
     from lionpoc.study import layout
-    from lionpoc.study import pipeline
 
     if log_file is None or not log_file.is_file():
         return None
     logs = layout.results_dir(results_dir) / "logs"
-    if not pipeline.writes["started"]:  # the results folder is as it was: an empty log is not worth keeping
+    if not wrote:  # the results folder is as it was: an empty log is not worth keeping
         if log_file.stat().st_size == 0:
             log_file.unlink()
             return None
@@ -127,20 +128,23 @@ def run(args: argparse.Namespace) -> None:
         out = make_synthetic(args.out, args.per_class, args.size, args.seed)
         print(f"wrote {15 * args.per_class} synthetic images ({args.size} px) to {out}")
     elif args.command == "study":
-        from lionpoc.study.pipeline import run_study
+        from lionpoc.study import pipeline
 
         with native_stderr_to(study_log()) as log_file:
+            study = None
             try:
-                run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
-                          args.image_size, args.split, args.force, not args.no_render, jobs=args.jobs,
-                          fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs, log=log)
+                study = pipeline.plan(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir,
+                                      args.weights, args.image_size, args.split, args.force, not args.no_render,
+                                      jobs=args.jobs, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
+                                      focus=args.focus)
+                pipeline.run(study, log=log)
             except LionpocError as exc:
-                kept = keep_log(log_file, args.results_dir)
+                kept = keep_log(log_file, args.results_dir, study is not None and study.writing)
                 if kept and "kernel log" not in str(exc):
                     raise LionpocError(f"{exc} (full log: {kept})") from None
                 raise
             finally:
-                keep_log(log_file, args.results_dir)
+                keep_log(log_file, args.results_dir, study is not None and study.writing)
     elif args.command == "render":
         from lionpoc.study import layout
         from lionpoc.report.render import render

@@ -10,7 +10,7 @@ import yaml
 from lionpoc.study import aggregate
 from lionpoc.study import layout
 from lionpoc import files
-from lionpoc.study import config
+from lionpoc.model import optimizers as registry
 
 # What the report assumes of results written before the study recorded its backbone: Xception, 2,048 features.
 FALLBACK_BACKBONE = {"backbone": "xception", "backbone_label": "Xception", "feature_dim": 2048}
@@ -70,9 +70,17 @@ class ReportData:
 
     @property
     def planned(self) -> list[str]:
-        """The optimizers the study was asked for, in its order (``study.json``; the default set before it)."""
+        """The optimizers the study set out to compare (``study.json``), in its order; before any study,
+        the registry's default study."""
         recorded = (self.study or {}).get("optimizers")
-        return list(recorded) if recorded else list(config.OPTIMIZERS)
+        if recorded:
+            return [str(n) for n in recorded]
+        if not self.empty:
+            return []  # results without study.json: only what is there
+        try:
+            return registry.default_study()
+        except Exception:  # no parameter files: nothing planned
+            return []
 
     @property
     def optimizers(self) -> list[str]:
@@ -86,9 +94,16 @@ class ReportData:
 
     @property
     def focus(self) -> str:
-        """The optimizer the question is about (``study.json``'s ``focus``; the study's default otherwise)."""
+        """The optimizer the question is about: ``study.json``'s ``focus``, else the registry's choice among
+        the optimizers that ran (the one whose file says ``focus: true``, else the last)."""
         recorded = (self.study or {}).get("focus")
-        return recorded or getattr(config, "FOCUS", None) or config.RunConfig.optimizer
+        if recorded:
+            return str(recorded)
+        names = self.optimizers or self.planned
+        try:
+            return registry.default_focus(names) if names else ""
+        except Exception:  # an optimizer the registry does not know: the last one named
+            return names[-1] if names else ""
 
     @property
     def rivals(self) -> list[str]:
@@ -111,14 +126,9 @@ class ReportData:
         if isinstance(table, dict) and isinstance(table.get(name), str):
             return table[name]
         try:
-            from lionpoc.model import optimizers
-
-            return getattr(optimizers.spec(name), key)
-        except Exception:  # no registry yet, or an optimizer it does not know: the old tables
-            from lionpoc.report import figures
-
-            old = figures.LABELS if key == "label" else figures.COLOURS
-            return old.get(name) or (name.capitalize() if key == "label" else None)
+            return getattr(registry.load(name), key)
+        except Exception:  # an optimizer whose parameter file is gone: its name, and a colour by position
+            return name if key == "label" else None
 
     def label(self, name: str) -> str:
         """How the report names an optimizer (``Adam``, ``AdamW``, ``Lion``, ...)."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from lionpoc.data import breeds
 from lionpoc.report import french
+from lionpoc.report import render
 from lionpoc.study import stats
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Text, callout
@@ -139,15 +140,6 @@ def subtitle(d: ReportData) -> str:
     return f"{d.backbone_label} et quinze races de chiens de Stanford Dogs : une étude reproductible"
 
 
-def study_command(d: ReportData, optimizers: list[str]) -> str:
-    """The command that completes this study: same results folder, same smoke flag."""
-    parts = ["lionpoc study", f"--optimizers {','.join(optimizers)}"]
-    if (d.study or {}).get("smoke") or d.synthetic:
-        parts.append("--smoke")
-    parts.append(f"--results-dir {d.results_dir}")
-    return " ".join(parts)
-
-
 # ---------------------------------------------------------------------------------- warnings
 def warnings(d: ReportData) -> Text:
     """Visible callouts, before anything else, only when they apply: no results, damaged runs,
@@ -180,7 +172,7 @@ def warnings(d: ReportData) -> Text:
         names = ", ".join(d.label(m) for m in d.missing)
         parts.append(callout("warning", "Résultats incomplets",
                              f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
-                             f"autres optimiseurs. Pour les produire : `{study_command(d, d.missing)}`."))
+                             f"autres optimiseurs. Pour les produire : `{render.resume_command(d.results_dir, d.missing)}`."))
     if d.tables_stale:
         parts.append(callout("warning", "Tableaux à recalculer",
                              "Les tableaux de l'étude (`summary.csv`, `pairs.csv`) ne correspondent plus aux essais "

@@ -42,7 +42,7 @@ def measure(configs, prep, runs: pd.DataFrame, repeats: int = REPEATS, epochs: i
         if cfg.optimizer not in set(runs.get("optimizer", ())):
             continue
         point = chosen(runs, cfg.optimizer, cfg.grid.keys())
-        trainers[cfg.optimizer] = (point, GridTrainer(cfg.optimizer, [point], x_train.shape[1], len(breeds.FOLDERS),
+        trainers[cfg.optimizer] = (point, GridTrainer(cfg.spec, [point], x_train.shape[1], len(breeds.FOLDERS),
                                                       n_train=len(x_train), batch_size=cfg.batch_size,
                                                       dropout=cfg.dropout))
     for _, trainer in trainers.values():  # compile outside the timings
