@@ -99,7 +99,7 @@ def test_pairs_use_every_seed_and_say_so(d, results_dir):
     frame = tables.pairs(d).frame
     assert frame["Paire"].tolist() == ["Lion − Adam", "Lion − AdamW", "Adam − AdamW"]  # the focus first
     assert all(v.startswith(("0 sur 2", "1 sur 2", "2 sur 2")) for v in frame["McNemar"])
-    assert frame["p Holm"].iloc[2] == "—" and frame["p Holm"].iloc[0] != "—"
+    assert frame["Holm"].iloc[2] == "—" and frame["Holm"].iloc[0] != "—"
     by_seed = pd.read_csv(results_dir / "pairs_by_seed.csv")
     assert set(by_seed["seed"]) == {0, 1} and len(by_seed) == 6
     pairs = pd.read_csv(results_dir / "pairs.csv")

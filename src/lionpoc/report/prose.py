@@ -390,8 +390,8 @@ def ranking(d: ReportData) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- abstract and conclusion
-def question(d: ReportData) -> Text:
-    """The question, and how far this study can answer it (backbone, weights and data as recorded)."""
+def question(d: ReportData, caveat: bool = True) -> Text:
+    """The question, and (``caveat``) how far this study can answer it (backbone, weights and data as recorded)."""
     if d.compared:
         who = f"{focus(d)} fait-il mieux {que(rivals(d))}"
     else:
@@ -400,6 +400,8 @@ def question(d: ReportData) -> Text:
         return Text(f"{who} pour adapter un {d.backbone_label} pré-entraîné sur ImageNet à quinze races de chiens de "
                     f"Stanford Dogs ?")
     images = "des images synthétiques" if d.synthetic else "des photos de quinze races de Stanford Dogs"
+    if not caveat:
+        return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ?")
     return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ? Cette étude-ci "
                 f"ne peut que vérifier la chaîne : son {d.backbone_label} a des poids aléatoires, et ses images sont "
                 f"{images}.")

@@ -221,10 +221,10 @@ def pairs(d: ReportData, which: str = "head") -> Table:
                     "Écart": french.points(row["diff_accuracy"]),
                     "IC 95 %": interval(row["ci_low"], row["ci_high"], points=True),
                     "p": p_value(row["p_value"]),
-                    "p Holm": p_value(row["p_adjusted"]) if "p_adjusted" in row else "—",
+                    "Holm": p_value(row["p_adjusted"]) if "p_adjusted" in row else "—",
                     "Discordantes": f"{both[i]} / {both[len(rows) + i]}",
                     "McNemar": mcnemar(row)})
-    return Table(pd.DataFrame(out), "lrrrrrr", [5, 3, 4, 2, 2, 4, 5])
+    return Table(pd.DataFrame(out), "lrrrrrr", [4, 3, 3, 2, 2, 3, 7])
 
 
 def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
