@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lionpoc.study import aggregate
+from lionpoc.model import backbones
 from lionpoc.model import baseline
 from lionpoc import data
 from lionpoc.study import execute
@@ -113,9 +114,10 @@ def check_inputs(configs: list[RunConfig], log=print) -> None:
     table, _ = data.list_images(data_dir)
     data.make_split(table, cfg.split, data_dir, (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction),
                     cfg.split_seed)
-    features.check_weights(cfg.weights)
-    if cfg.weights == "imagenet" and not features.imagenet_file_available(baseline.CLASSIFIER_FILE):
-        log(f"note: the zero-training baseline needs {baseline.CLASSIFIER_FILE} (Xception with its ImageNet "
+    features.check_weights(cfg.weights, cfg.backbone, cfg.image_size)
+    spec = backbones.spec(cfg.backbone)
+    if cfg.weights == "imagenet" and not features.imagenet_file_available(spec.classifier_file):
+        log(f"note: the zero-training baseline needs {spec.classifier_file} ({spec.label} with its ImageNet "
             "classifier), which is neither cached nor downloadable here: it will be skipped, the report says how "
             "to get it")
 
@@ -123,7 +125,8 @@ def check_inputs(configs: list[RunConfig], log=print) -> None:
 def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
-              fine_tune: bool = False, fine_tune_epochs: int | None = None, log=print) -> Path:
+              fine_tune: bool = False, fine_tune_epochs: int | None = None, backbone: str | None = None,
+              log=print) -> Path:
     """Run (or resume) the study; return the results folder.
 
     Finished seeds whose inputs have not changed are kept, so an interrupted study resumes where
@@ -135,9 +138,14 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     seeds = seeds if seeds is not None else (1 if smoke else 3)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
+    spec = backbones.spec(backbone)  # an unknown name: one sentence listing the valid ones
+    if image_size is not None and image_size < spec.min_size:  # said here, not blamed on a parameter file
+        raise LionpocError(f"--image-size must be at least {spec.min_size} pixels ({spec.label}'s minimum), "
+                           f"got {image_size}.")
     cache_dir = Path(cache_dir).resolve() if cache_dir else root / "data" / "processed"
     overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir), "force": force,
-                 "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
+                 "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+                 "backbone": spec.name}
     overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size),
                                         ("fine_tune_epochs", fine_tune_epochs)) if v is not None})
     if fine_tune_epochs is not None and not fine_tune:
@@ -166,9 +174,12 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         timings = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         t0 = time.perf_counter()
         prep = runs.prepare(configs[0], log)  # the one Xception pass (or the cache)
+        # This study's own time for its features: the pass, or reading the cache. The duration of the pass
+        # that made a cache belongs to the study that ran it, and is recorded apart.
         timings["features_seconds"] = time.perf_counter() - t0
         timings["features_from_cache"] = prep.features.from_cache
-        timings["features_extraction_seconds"] = prep.features.seconds
+        timings["features_extraction_seconds"] = 0.0 if prep.features.from_cache else prep.features.seconds
+        timings["cached_features_seconds"] = prep.features.seconds if prep.features.from_cache else None
         writes["started"] = True
         if replaces_smoke:
             remove_smoke_results(results_dir, log)
@@ -178,11 +189,11 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         timings["executions"] = run_executions(configs, prep, root, jobs, log)
         t0 = time.perf_counter()
         table = aggregate.write_tables(results_dir)
-        files.write_csv(results_dir / "memory.csv", memory.optimizer_memory())
+        files.write_csv(results_dir / "memory.csv", memory.optimizer_memory(backbone=configs[0].backbone))
         test_rows = prep.table[prep.table["split"] == "test"]
         files.write_json(results_dir / "baseline.json",
-                           baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir),
-                                                           configs[0].weights))
+                         baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir),
+                                                         configs[0].weights, backbone=configs[0].backbone))
         timings["aggregate_seconds"] = time.perf_counter() - t0
     except BaseException:
         if created and not writes["started"]:  # a study that fails at its checks leaves no empty folder
@@ -286,14 +297,17 @@ def study_record(configs, prep, timings: dict, jobs: int, started: float) -> dic
     executions = timings.pop("executions")
     wall = (max(e["end"] for e in executions) - min(e["start"] for e in executions)) if executions else 0.0
     total = time.perf_counter() - started
+    features_pass = timings.get("cached_features_seconds") or timings["features_extraction_seconds"]
     return {
         "optimizers": [c.optimizer for c in configs], "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
         "jobs": jobs, "images": int(len(prep.table)), "data_kind": prep.kind, "weights": configs[0].weights,
+        **backbones.record(configs[0].backbone, prep.features.pretrained),
         "image_size": configs[0].image_size, "grid_size": len(configs[0].grid_points()),
         "fine_tune": configs[0].fine_tune, "fine_tune_epochs": configs[0].fine_tune_epochs,
         **timings,
         "executions": executions, "trainings_seconds": wall,
-        "trainings_to_features": (wall / timings["features_extraction_seconds"]
-                                  if timings["features_extraction_seconds"] > 0 else None),
+        # Trainings against one pass of the backbone, whichever study ran it.
+        "trainings_to_features": wall / features_pass if features_pass and features_pass > 0 else None,
         "total_seconds": total, "machine": machine.machine(), "versions": machine.versions(),
     }
+
