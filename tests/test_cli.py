@@ -398,6 +398,19 @@ def test_another_models_weights_file_gives_one_short_message(tmp_path, project_r
     assert len(done.stderr.splitlines()) <= 3 and "UserWarning" not in done.stderr
 
 
+def test_a_weights_file_of_another_backbone_is_refused_before_anything(tmp_path, project_root, synthetic_dir):
+    from lionpoc.model import features
+
+    xception = tmp_path / "xception.weights.h5"
+    features.build_base("none", 71).save_weights(xception)
+    done = lionpoc("study", "--data-dir", str(synthetic_dir), "--backbone", "mobilenet_v2", "--weights", str(xception),
+                   "--results-dir", str(tmp_path / "r"), "--no-render", cwd=project_root)
+    assert done.returncode == 1 and not (tmp_path / "r").exists()
+    assert "does not hold the weights of MobileNetV2 without its top, the backbone chosen with --backbone " \
+           "mobilenet_v2" in error_line(done)
+    assert len(done.stderr.splitlines()) <= 3 and "UserWarning" not in done.stderr
+
+
 def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root):
     target = tmp_path / "my" / "dogs"
     done = lionpoc("download", "--data-dir", str(target), cwd=project_root)
