@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
+from conftest import run_config
+
 from lionpoc.errors import LionpocError
 from lionpoc.model import backbones, features, finetune, memory
-from lionpoc.study.config import RunConfig
 
 
 def test_the_registry_knows_each_backbone_and_refuses_others():
@@ -23,15 +24,15 @@ def test_the_registry_knows_each_backbone_and_refuses_others():
 
 
 def test_the_image_size_follows_the_backbone_and_its_minimum():
-    assert RunConfig().image_size == 299 and RunConfig(backbone="mobilenet_v2").image_size == 224
-    assert RunConfig.from_params({"backbone": "mobilenet_v2", "image_size": None}).image_size == 224
-    assert RunConfig(backbone="mobilenet_v2", image_size=32).image_size == 32
+    assert run_config("lion").image_size == 299 and run_config("lion", backbone="mobilenet_v2").image_size == 224
+    assert run_config("lion", backbone="mobilenet_v2", image_size=None).image_size == 224
+    assert run_config("lion", backbone="mobilenet_v2", image_size=32).image_size == 32
     with pytest.raises(LionpocError, match=r"at least 32 pixels \(MobileNetV2's minimum\), got 31"):
-        RunConfig(backbone="mobilenet_v2", image_size=31)
+        run_config("lion", backbone="mobilenet_v2", image_size=31)
     with pytest.raises(LionpocError, match=r"at least 71 pixels \(Xception's minimum\), got 70"):
-        RunConfig(image_size=70)
+        run_config("lion", image_size=70)
     with pytest.raises(LionpocError, match="unknown backbone"):
-        RunConfig(backbone="vgg")
+        run_config("lion", backbone="vgg")
 
 
 def test_mobilenet_v2_preprocesses_to_minus_one_one_and_pools_1280_features():
@@ -82,7 +83,10 @@ def test_mobilenet_v2_fine_tuning_retrains_block_16_and_the_last_convolution_on_
 
 
 def test_the_memory_table_counts_the_head_on_the_backbones_features():
-    table = memory.optimizer_memory({"head": memory.head_model(backbones.spec("mobilenet_v2").feature_dim)})
+    from lionpoc.model.optimizers import spec as optimizer
+
+    table = memory.optimizer_memory([optimizer("lion")],
+                                    {"head": memory.head_model(backbones.spec("mobilenet_v2").feature_dim)})
     assert set(table["parameters"]) == {1280 * 15 + 15}
     assert memory.head_model().count_params() == 2048 * 15 + 15
 

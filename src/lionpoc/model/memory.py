@@ -5,8 +5,7 @@ import pandas as pd
 
 from lionpoc.data import breeds
 from lionpoc.model import backbones
-from lionpoc.study.config import OPTIMIZERS
-from lionpoc.model.optimizers import make_optimizer, state_bytes
+from lionpoc.model.optimizers import OptimizerSpec, make_optimizer, state_bytes
 
 
 def head_model(n_features: int | None = None):
@@ -26,21 +25,21 @@ def full_model(image_size: int | None = None, backbone: str = backbones.DEFAULT)
     return keras.Sequential([base, keras.layers.Dense(len(breeds.FOLDERS))], name=f"{spec.name}_full")
 
 
-def optimizer_memory(models: dict | None = None, backbone: str = backbones.DEFAULT,
-                     optimizers=OPTIMIZERS) -> pd.DataFrame:
-    """One row per (model, optimizer): parameters, weight bytes, state bytes, slots per weight.
+def optimizer_memory(specs: list[OptimizerSpec], models: dict | None = None,
+                     backbone: str = backbones.DEFAULT) -> pd.DataFrame:
+    """One row per (model, optimizer of ``specs``): parameters, weight bytes, state bytes, slots per weight.
 
     The models are the head on ``backbone``'s features and the whole ``backbone`` (rows ``head`` and the
     backbone's name), unless ``models`` are given. Measured on each optimizer's own variables once built
     on the model's trainable weights.
     """
-    spec = backbones.spec(backbone)
-    models = models or {"head": head_model(spec.feature_dim), spec.name: full_model(backbone=spec.name)}
+    base = backbones.spec(backbone)
+    models = models or {"head": head_model(base.feature_dim), base.name: full_model(backbone=base.name)}
     rows = []
     for model_name, model in models.items():
         variables = model.trainable_variables
         n_params = sum(int(v.numpy().size) for v in variables)
-        for name in optimizers:
-            measured = state_bytes(make_optimizer(name, 1e-3), variables)
-            rows.append({"model": model_name, "optimizer": name, "parameters": n_params, **measured})
+        for spec in specs:
+            measured = state_bytes(make_optimizer(spec, 1e-3), variables)
+            rows.append({"model": model_name, "optimizer": spec.name, "parameters": n_params, **measured})
     return pd.DataFrame(rows)
