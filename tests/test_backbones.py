@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import run_config
+from conftest import run_config, spec
 
 from lionpoc.errors import LionpocError
 from lionpoc.model import backbones, features, finetune, memory
@@ -83,9 +83,7 @@ def test_mobilenet_v2_fine_tuning_retrains_block_16_and_the_last_convolution_on_
 
 
 def test_the_memory_table_counts_the_head_on_the_backbones_features():
-    from lionpoc.model.optimizers import spec as optimizer
-
-    table = memory.optimizer_memory([optimizer("lion")],
+    table = memory.optimizer_memory([spec("lion")],
                                     {"head": memory.head_model(backbones.spec("mobilenet_v2").feature_dim)})
     assert set(table["parameters"]) == {1280 * 15 + 15}
     assert memory.head_model().count_params() == 2048 * 15 + 15
