@@ -163,13 +163,13 @@ class ReportData:
 
     @property
     def fine_tune_part(self) -> str:
-        """What fine-tuning opens, in words (recorded by the backbone registry; Xception's block 14 before)."""
-        recorded = self._recorded("fine_tune_part")
-        if recorded:
-            return str(recorded)
-        if self.xception:
-            return "le bloc 14 de Xception"
-        return f"les derniers blocs de {self.backbone_label}"
+        """What fine-tuning opens, in words, from the backbone registry: ``la fin de Xception (bloc 14)``."""
+        try:
+            from lionpoc.model import backbones
+
+            return f"la fin de {self.backbone_label} ({backbones.spec(self.backbone).fine_tune_label})"
+        except Exception:  # a backbone the registry no longer knows
+            return f"la fin de {self.backbone_label}"
 
     @property
     def feature_dim(self) -> int:

@@ -46,7 +46,11 @@ def seed_summary(metrics: dict, kept: bool) -> str:
     text = (f"### Graine {metrics['seed']} ({state})\n\nExactitude sur le test : "
             f"**{french.percent(metrics['test_accuracy'])}** ; F1 macro : {french.percent(metrics['test_macro_f1'])}")
     if "ft_test_accuracy" in metrics:
-        text += (f"\n\nAjustement fin : exactitude sur le test **{french.percent(metrics['ft_test_accuracy'])}** "
+        from lionpoc.model import backbones
+
+        part = backbones.spec(metrics.get("backbone")).fine_tune_label
+        text += (f"\n\nAjustement fin ({part} et tête) : exactitude sur le test "
+                 f"**{french.percent(metrics['ft_test_accuracy'])}** "
                  f"(taux {french.scientific(float(metrics['ft_learning_rate']))}, "
                  f"{french.plural(int(metrics['ft_epochs_run']), 'époque')}).")
     return text

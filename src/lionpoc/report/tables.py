@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from lionpoc.data import breeds
+from lionpoc.model import backbones
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Table
@@ -264,10 +265,15 @@ def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
 
 
 def _model(d: ReportData, model: str) -> str:
-    """``Tête seule``, ``Xception complet``: the rows of the memory table."""
+    """``Tête seule``, ``Xception complet``: the rows of the memory table (a backbone named by its registry)."""
     if model == "head":
         return "Tête seule"
-    return f"{d.backbone_label if model == d.backbone else model.replace('_', ' ').title()} complet"
+    if model == d.backbone:
+        return f"{d.backbone_label} complet"
+    try:
+        return f"{backbones.spec(model).label} complet"
+    except Exception:  # a backbone the registry no longer knows
+        return f"{model} complet"
 
 
 def memory(d: ReportData) -> Table:
@@ -287,8 +293,11 @@ def performance(d: ReportData) -> Table:
     s = d.study
     if not s:
         return _empty("study.json absent : relancer `lionpoc study`")
-    cached = " (cache)" if s.get("features_from_cache") else ""
-    rows = [(f"Passage de {d.backbone_label} sur les images" + cached, french.seconds(s["features_extraction_seconds"]))]
+    if s.get("features_from_cache"):  # the pass ran in an earlier study: only reading the cache counts here
+        rows = [("Caractéristiques lues dans le cache", french.seconds(s["features_seconds"]))]
+    else:
+        rows = [(f"Passage de {d.backbone_label} sur les images",
+                 french.seconds(s["features_extraction_seconds"]))]
     for e in s.get("executions", []):
         rows.append((f"Carnet {d.label(e['optimizer'])} ({french.plural(len(e['seeds']), 'graine')})",
                      french.seconds(e["seconds"])))
