@@ -745,9 +745,14 @@ def curves_text(d: ReportData) -> Text:
         return Text("")
     listed = ", ".join(f"{french.points(g)} pour {d.label(n)}" for n, g in gaps.items())
     over = [d.label(n) for n, g in gaps.items() if overfits(g)]
-    words = (f"au-delà de {unsigned_points(OVERFIT)}, la tête {'de ' + enumeration(over) if len(over) < len(gaps) else ''}"
-             f" apprend en partie par cœur les images d'entraînement, et l'arrêt précoce la retient avant que la "
-             f"validation ne se dégrade davantage" if over else
+    if len(over) == len(gaps):
+        who, verb, it = "la tête", "apprend", "la"
+    elif len(over) == 1:
+        who, verb, it = f"la tête {de(over[0])}", "apprend", "la"
+    else:
+        who, verb, it = f"les têtes {enumeration([de(n) for n in over])}", "apprennent", "les"
+    words = (f"au-delà de {unsigned_points(OVERFIT)}, {who} {verb} en partie par cœur les images d'entraînement, "
+             f"et l'arrêt précoce {it} retient avant que la validation ne se dégrade davantage" if over else
              f"les deux courbes restent à moins de {unsigned_points(OVERFIT)} l'une de l'autre : la tête ne "
              f"surapprend pas, et c'est la validation qui décide de l'arrêt")
     return Text(f"À l'époque retenue, l'exactitude d'entraînement (mesurée avec le *dropout*) dépasse celle de "
