@@ -75,7 +75,12 @@ def test_the_rendered_report_of_a_pretrained_study_has_no_random_weights_warning
                           check=True).stdout.replace("\u2019", "'")
     page1 = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
                            text=True, check=True).stdout
-    assert "sans pré-entraînement" not in text and "poids aléatoires" not in page1
+    # No warning on page 1 ("--weights none" is still explained where the report says how to rerun it).
+    assert "sans pré-entraînement" not in page1 and "poids aléatoires" not in page1
+    # The report speaks of the backbone that ran: title and method name MobileNetV2, never Xception as the base.
+    assert "MobileNetV2" in page1 and "Xception" not in page1
+    assert "MobileNetV2 sur les images" in text and "Xception sur les images" not in text
+    assert "caractéristiques de Xception" not in text and "1 280 caractéristiques" in text
     assert "Données synthétiques" not in text and "??" not in text
     # The accuracies the study measured are the ones printed (French format, one decimal).
     summary = pd.read_csv(pretrained / "summary.csv")
