@@ -40,7 +40,7 @@ def test_grid_choice_ignores_the_test_split(prepared):
     noisy.values[rows] = np.random.default_rng(1).normal(size=(len(rows), noisy.values.shape[1]))
     other = prepared.__class__(**{**prepared.__dict__, "table": scrambled, "features": noisy})
     _, clean_table = runs.tune(prepared, 0, log=lambda *_: None)
-    other.trainer = None
+    other.trainers = {}
     _, other_table = runs.tune(other, 0, log=lambda *_: None)
     pd.testing.assert_frame_equal(clean_table.drop(columns="seconds"), other_table.drop(columns="seconds"))
 

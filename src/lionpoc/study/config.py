@@ -53,6 +53,7 @@ class RunConfig:
     fine_tune: bool = False          # then train block 14 + the head on the cached block-13 activations
     fine_tune_epochs: int = 30
     fine_tune_patience: int = 5
+    extend_grid: bool = True         # extend an axis whose chosen value is on the grid's edge (model/bracket.py)
 
     def __post_init__(self):
         self.validate()

@@ -123,7 +123,8 @@ def check_inputs(configs: list[RunConfig], log=print) -> None:
 def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
-              fine_tune: bool = False, fine_tune_epochs: int | None = None, log=print) -> Path:
+              fine_tune: bool = False, fine_tune_epochs: int | None = None, extend_grid: bool = True,
+              log=print) -> Path:
     """Run (or resume) the study; return the results folder.
 
     Finished seeds whose inputs have not changed are kept, so an interrupted study resumes where
@@ -143,6 +144,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     if fine_tune_epochs is not None and not fine_tune:
         raise LionpocError("--fine-tune-epochs needs --fine-tune.")
     overrides["fine_tune"] = fine_tune
+    overrides["extend_grid"] = extend_grid
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
