@@ -118,15 +118,22 @@ def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: lis
                 dropout: float, seed: int) -> tuple[Fit, pd.DataFrame]:
     """Train every configuration (together) and keep the best on the validation split; no extension.
 
-    Only training and validation data are passed in: the test split cannot influence the choice.
-    Pass the ``trainer`` of an earlier call (same optimizer, grid and shapes) to reuse its compiled
-    epoch for another seed.
+    ``grid_points`` may be any list of configurations. Only training and validation data are passed
+    in: the test split cannot influence the choice. Pass the ``trainer`` of an earlier call (same
+    optimizer, grid and shapes) to reuse its compiled epoch for another seed.
     """
     trainers = {_points_key(grid_points): trainer} if trainer is not None else {}
-    fit, table, _ = bracketed_search(x_train, y_train, x_val, y_val, optimizer, grid_points, n_classes, log, trainers,
-                                     extend=False, epochs=epochs, patience=patience, batch_size=batch_size,
-                                     dropout=dropout, seed=seed)
-    return fit, table.drop(columns="round")
+    train, scaling, seconds = _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes, trainers,
+                                       epochs=epochs, patience=patience, batch_size=batch_size, dropout=dropout,
+                                       seed=seed)
+    trained = train(grid_points)
+    table = pd.DataFrame([{**h.config, **row} for row, h in trained])
+    chosen = choose(table)
+    table["chosen"] = np.arange(len(table)) == chosen
+    best = trained[chosen][1]
+    log(f"[{optimizer} seed {seed}] {len(table)} configurations trained together in {sum(seconds):.1f} s "
+        f"({int(table['epochs_run'].max())} epochs at most); {_chosen_words(best)}")
+    return _fit(best, scaling, dropout, seed), table
 
 
 def bracketed_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: list[dict], n_classes: int,
@@ -145,7 +152,19 @@ def bracketed_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points
     grid = {a: sorted({float(p[a]) for p in grid_points}) for a in axes}
     if len(grid_points) != int(np.prod([len(v) for v in grid.values()])):
         raise ValueError("grid_points must be the full product of the grid's axes")
-    trainers = {} if trainers is None else trainers
+    train, scaling, seconds = _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes,
+                                       {} if trainers is None else trainers, epochs=epochs, patience=patience,
+                                       batch_size=batch_size, dropout=dropout, seed=seed)
+    table, best, record = bracket.search(grid, train, choose, extend=extend, log=log)
+    log(f"[{optimizer} seed {seed}] {bracket.describe(record)}, trained in {sum(seconds):.1f} s "
+        f"({int(table['epochs_run'].max())} epochs at most); {_chosen_words(best)}")
+    return _fit(best, scaling, dropout, seed), table, record
+
+
+def _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes, trainers: dict, *, epochs, patience, batch_size,
+             dropout, seed):
+    """``train(points) -> [(row, HeadResult)]`` on the standardised features, the standardisation, and a
+    list that collects the seconds of each call. Trainers are compiled once per list of configurations."""
     mean, variance = standardisation(x_train)
     x_train_std, x_val_std = standardise(x_train, mean, variance), standardise(x_val, mean, variance)
     seconds = []
@@ -162,15 +181,19 @@ def bracketed_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points
         return [({"val_accuracy": h.val_accuracy, "val_loss": h.val_loss, "epochs_run": len(h.history),
                   "best_epoch": h.best_epoch, "seconds": float(h.history["seconds"].sum())}, h) for h in heads]
 
-    table, best, record = bracket.search(grid, train, choose, extend=extend, log=log)
+    return train, (mean, variance), seconds
+
+
+def _chosen_words(best) -> str:
     settings = ", ".join(f"{k}={v:g}" for k, v in best.config.items())
-    log(f"[{optimizer} seed {seed}] {bracket.describe(record)}, trained in {sum(seconds):.1f} s "
-        f"({int(table['epochs_run'].max())} epochs at most); chosen {settings}: "
-        f"val_accuracy={best.val_accuracy:.3f}, val_loss={best.val_loss:.3f} at epoch {best.best_epoch}")
-    model = head_from_weights(mean, variance, best.kernel, best.bias, dropout, seed)
-    fit = Fit(dict(best.config), model, best.history, best.best_epoch, best.val_loss, best.val_accuracy,
-              float(best.history["seconds"].sum()))
-    return fit, table, record
+    return (f"chosen {settings}: val_accuracy={best.val_accuracy:.3f}, val_loss={best.val_loss:.3f} "
+            f"at epoch {best.best_epoch}")
+
+
+def _fit(best, scaling, dropout: float, seed: int) -> Fit:
+    model = head_from_weights(*scaling, best.kernel, best.bias, dropout, seed)
+    return Fit(dict(best.config), model, best.history, best.best_epoch, best.val_loss, best.val_accuracy,
+               float(best.history["seconds"].sum()))
 
 
 def _points_key(points: list[dict]) -> tuple:
