@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 MAX_EXTENSIONS = 2          # per axis and direction-independent: two grid steps beyond the first grid at most
-INERT_LOSS_TOLERANCE = 1e-3  # relative spread of validation losses below which an axis "changes nothing"
+INERT_LOSS_TOLERANCE = 0.01  # relative spread of validation losses below which an axis "changes nothing"
 SIGNIFICANT_DIGITS = 3      # extended values are rounded (9.49e-05, not 9.486832980505138e-05)
 
 # Status of an axis after the search (``Bracketing.status``).
