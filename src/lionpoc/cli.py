@@ -61,6 +61,10 @@ def parser() -> argparse.ArgumentParser:
                    help="train exactly the grids of analysis/params (a fixed budget); by default an axis whose chosen "
                         "value is on the grid's edge is extended by one grid step, twice at most")
 
+    p.add_argument("--sensitivity", action="store_true",
+                   help="also train each chosen configuration at batch sizes 32-256 (square-root rate scaling) and "
+                        "with a cosine schedule, on the cached features: results/sensitivity.csv")
+
     p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
 
@@ -138,7 +142,7 @@ def run(args: argparse.Namespace) -> None:
                 run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
                           args.image_size, args.split, args.force, not args.no_render, jobs=args.jobs,
                           fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
-                          extend_grid=args.extend_grid, log=log)
+                          extend_grid=args.extend_grid, sensitivity=args.sensitivity, log=log)
             except LionpocError as exc:
                 kept = keep_log(log_file, args.results_dir)
                 if kept and "kernel log" not in str(exc):

@@ -18,6 +18,7 @@ from lionpoc.model import baseline
 from lionpoc import data
 from lionpoc.study import execute
 from lionpoc.study import runs
+from lionpoc.study import sensitivity as study_sensitivity
 from lionpoc import machine
 from lionpoc.model import memory
 from lionpoc.study import layout
@@ -32,7 +33,7 @@ PARAMS_DIR = Path("analysis/params")
 writes = {"started": False}
 # Study-level files: they describe the runs in the folder, so they go when those runs go.
 STUDY_FILES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
-               "memory.csv", "baseline.json", "study.json")
+               "memory.csv", "baseline.json", "study.json", "sensitivity.csv")
 
 
 def run_configs(optimizers, seeds: int, overrides: dict, root: Path) -> list[RunConfig]:
@@ -124,7 +125,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
               fine_tune: bool = False, fine_tune_epochs: int | None = None, extend_grid: bool = True,
-              log=print) -> Path:
+              sensitivity: bool = False, log=print) -> Path:
     """Run (or resume) the study; return the results folder.
 
     Finished seeds whose inputs have not changed are kept, so an interrupted study resumes where
@@ -144,7 +145,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     if fine_tune_epochs is not None and not fine_tune:
         raise LionpocError("--fine-tune-epochs needs --fine-tune.")
     overrides["fine_tune"] = fine_tune
-    overrides["extend_grid"] = extend_grid
+    overrides["extend_grid"], overrides["sensitivity"] = extend_grid, sensitivity
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
@@ -180,6 +181,7 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         timings["executions"] = run_executions(configs, prep, root, jobs, log)
         t0 = time.perf_counter()
         table = aggregate.write_tables(results_dir)
+        study_sensitivity.write_table(results_dir)
         files.write_csv(results_dir / "memory.csv", memory.optimizer_memory())
         test_rows = prep.table[prep.table["split"] == "test"]
         files.write_json(results_dir / "baseline.json",

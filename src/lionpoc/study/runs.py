@@ -22,6 +22,7 @@ from lionpoc.report import figures
 from lionpoc import machine
 from lionpoc import files
 from lionpoc.study import layout
+from lionpoc.study import sensitivity
 from lionpoc.study.config import RunConfig
 from lionpoc.model.evaluate import Evaluation, evaluate
 from lionpoc.data.synth import make_synthetic
@@ -142,6 +143,7 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
         log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run is done again")
     fit, tuning, bracketing = search(prep, seed, log)
     evaluation = test(prep, fit)
+    varied = sensitivity.run(prep, seed, fit, log) if cfg.sensitivity else None
     title = f"{cfg.optimizer}, graine {seed}"
     figs = {"history": figures.history(fit.history, fit.best_epoch, title),
             "confusion": figures.confusion(evaluation.confusion, title)}
@@ -151,7 +153,7 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
         tuned = fine_tune_seed(prep, seed, fit, log, remaining)
         figs["fine_tune_history"] = figures.history(tuned[0].history, tuned[0].best_epoch,
                                                     f"{title}, ajustement fin")
-    save(prep, seed, fit, tuning, evaluation, figs, log, tuned, bracketing)
+    save(prep, seed, fit, tuning, evaluation, figs, log, tuned, bracketing, varied)
     for fig in figs.values():
         figures.close(fig)
     return SeedRun(seed, out, files.read_json(out / "metrics.json"), tuning, False)
@@ -186,7 +188,7 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
 def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
     """True when the seed's results exist and were made from exactly these inputs."""
     run = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    if not layout.is_complete(run):
+    if not layout.is_complete(run) or (cfg.sensitivity and not (run / sensitivity.FILE).is_file()):
         return False
     try:
         return files.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)
@@ -197,7 +199,7 @@ def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
 def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
     """Identity of a seed's inputs: two runs with the same key give the same numbers."""
     params = {k: v for k, v in cfg.to_params().items()
-              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force")}
+              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force", "sensitivity")}
     payload = json.dumps({"params": params, "seed": seed, "features": feature_key}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -246,7 +248,8 @@ def fine_tune_metrics(ft, evaluation: Evaluation) -> dict:
 
 
 def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
-         figures: dict | None = None, log=print, tuned=None, bracketing: Bracketing | None = None) -> Path:
+         figures: dict | None = None, log=print, tuned=None, bracketing: Bracketing | None = None,
+         varied: pd.DataFrame | None = None) -> Path:
     """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
 
     The folder is written whole (``files.atomic_dir``): it is the previous run or the new one,
@@ -261,6 +264,8 @@ def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: 
         files.write_csv(folder / "predictions.csv", evaluation.predictions)
         files.write_csv(folder / "confusion.csv", evaluation.confusion, index=True)
         files.write_csv(folder / "classification_report.csv", evaluation.report, index=True)
+        if varied is not None:
+            files.write_csv(folder / sensitivity.FILE, varied)
         for name, figure in (figures or {}).items():
             files.save_figure(folder / f"{name}.png", figure)
         summary = metrics(prep, seed, fit, tuning, evaluation, bracketing)
