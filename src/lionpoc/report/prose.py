@@ -14,6 +14,7 @@ from lionpoc.study import stats
 from lionpoc.report.figures import LABELS
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Text, callout
+from lionpoc.report import sensitivity as report_sensitivity
 from lionpoc.report.tables import interval, p_value
 
 ALPHA = 0.05          # significance level of every test in the report
@@ -213,6 +214,7 @@ def abstract(d: ReportData) -> Text:
                     + " et ".join(f"{french.seconds(s.loc[o, 'train_seconds'])} pour {LABELS[o]}" for o in rivals)
                     + ").")
     text.append(fine_tune_abstract(d))
+    text.append(report_sensitivity.abstract(d))
     if d.synthetic or d.weights == "none":
         text.append("Ces chiffres ne valent que pour la vérification de la chaîne (voir l'avertissement ci-dessus).")
     return Text(" ".join(t for t in text if t))
@@ -298,6 +300,7 @@ def conclusion(d: ReportData) -> Text:
             sentences.append(f"Après ajustement fin du bloc 14, {LABELS[best]} est en tête avec "
                              f"{french.percent(f.loc[best, 'after_mean'])} (voir la @sec-ajustement pour les tests "
                              f"appariés et les courbes).")
+    sentences += [said for said in (report_sensitivity.conclusion(d),) if said]
     if d.synthetic or d.weights == "none":
         sentences.append("Ces chiffres proviennent d'un réseau sans pré-entraînement : ils valident la chaîne, "
                          "pas la comparaison des optimiseurs.")
