@@ -364,15 +364,31 @@ def schedule_table(d: ReportData) -> Table | None:
     return Table(pd.DataFrame(rows), widths=[2, 2, 2, 2, 3, 2])
 
 
-def ranking(d: ReportData, schedule: str, batch_size: int | None = None) -> list[str]:
-    """Optimizers by mean test accuracy (over seeds, and over batch sizes unless one is given)."""
+TIE = 1e-9  # mean accuracies this close are the same count of correct images: a tie
+
+
+def ranking(d: ReportData, schedule: str, batch_size: int | None = None) -> list[list[str]]:
+    """Optimizers by mean test accuracy (over seeds, and over batch sizes unless one is given), best first,
+    as groups: optimizers whose means are equal (``TIE``) share a group."""
     s = summary(d)
     if s.empty:
         return []
     s = s[s["schedule"] == schedule]
     if batch_size is not None:
         s = s[s["batch_size"] == batch_size]
-    return list(s.groupby("optimizer")["test_accuracy"].mean().sort_values(ascending=False).index)
+    means = s.groupby("optimizer")["test_accuracy"].mean().sort_values(ascending=False)
+    groups: list[list[str]] = []
+    for name, value in means.items():
+        if groups and abs(means[groups[-1][0]] - value) <= TIE:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    return [sorted(g, key=d.optimizers.index) for g in groups]
+
+
+def order_words(d: ReportData, groups: list[list[str]]) -> str:
+    """``Adam = AdamW > Lion``."""
+    return " > ".join(" = ".join(label(d, n) for n in g) for g in groups)
 
 
 def batch_answer(d: ReportData) -> str:
@@ -413,7 +429,7 @@ def schedule_answer(d: ReportData) -> str:
     if s.empty or len(d.optimizers) < 2:
         return ""
     constant, cosine = ranking(d, "constant"), ranking(d, "cosine")
-    words = lambda order: " > ".join(label(d, n) for n in order)  # noqa: E731
+    words = lambda order: order_words(d, order)  # noqa: E731
     changed = [b for b in sorted(s["batch_size"].unique())
                if ranking(d, "constant", b) != ranking(d, "cosine", b)]
     spread = s.pivot_table(index=["optimizer", "batch_size"], columns="schedule", values="test_accuracy")
@@ -460,7 +476,8 @@ def section(d: ReportData) -> Text:
               f"des pas). Le taux suit la règle de la racine carrée, η × √(taille / {batches[0]}), dérivée pour les "
               f"méthodes adaptatives (Malladi et al., 2022) ; la règle linéaire, celle de la descente de gradient "
               f"simple, multiplierait par {batches[-1] // batches[0]} chaque pas de Lion, dont chaque coordonnée bouge "
-              f"exactement de η. Le cosinus s'étend sur le nombre d'époques de l'essai principal à taux constant ; "
+              f"exactement de η. Le cosinus s'étend sur les époques qu'a prises le taux constant à la même taille de "
+              f"lot (même nombre de pas) ; "
               f"l'arrêt précoce et le budget d'époques sont ceux de l'étude principale. Rien n'est choisi ici : "
               f"toutes les variantes sont rapportées ("
               + (f"{french.plural(n_seeds, 'graine')}, intervalles de Student sur les graines)." if n_seeds > 1 else

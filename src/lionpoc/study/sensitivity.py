@@ -19,10 +19,11 @@ larger than the ones validated. The square-root rule treats the three optimizers
 re-tuning (which would need the validation split again for each batch size).
 
 Schedule: "cosine" is a linear warm-up over the first ``WARMUP_FRACTION`` of the schedule's steps,
-then a cosine decay to 0. Its length is the number of epochs the constant rate used in the main study
-for that optimizer and seed (its early-stopped length, set on validation), so the cosine has ended
-when the constant run had stopped; the epoch budget, patience and best-weights rule are the main
-study's, and a cosine run whose rate has reached 0 stops by patience.
+then a cosine decay to 0. Its length is the number of epochs the constant rate used at the same batch
+size (its early-stopped length, set on validation), so the cosine has ended when the constant run
+stopped and both had the same number of steps: a fixed length in epochs would starve large batches
+(8 times fewer steps at 256) of the steps a small learning rate needs. The epoch budget, patience and
+best-weights rule are the main study's; a cosine run whose rate has reached 0 stops by patience.
 """
 from __future__ import annotations
 
@@ -63,17 +64,15 @@ def run(prep, seed: int, fit, log=print, batch_sizes=BATCH_SIZES) -> pd.DataFram
     x_test, y_test, test_files = prep.part("test")
     mean, variance = standardisation(x_train)
     x_train, x_val, x_test = (standardise(x, mean, variance) for x in (x_train, x_val, x_test))
-    length = len(fit.history)  # epochs the constant rate used in the main study
     rows = []
     for batch_size in batch_sizes:
         rate = scaled_rate(fit.config["learning_rate"], batch_size, cfg.batch_size)
         point = {**fit.config, "learning_rate": rate}
-        total, warmup = schedule_steps(length, len(x_train), batch_size)
-        trainer = GridTrainer(cfg.optimizer, [point] * len(SCHEDULES), x_train.shape[1], len(breeds.FOLDERS),
-                              n_train=len(x_train), batch_size=batch_size, dropout=cfg.dropout,
-                              cosine=[s == "cosine" for s in SCHEDULES], total_steps=total, warmup_steps=warmup)
-        heads = trainer.train(x_train, y_train, x_val, y_val, epochs=cfg.epochs, patience=cfg.patience, seed=seed)
-        for schedule, head in zip(SCHEDULES, heads):
+        constant = _train(cfg, point, batch_size, x_train, y_train, x_val, y_val, seed)
+        # The cosine spans the epochs the constant rate needed at this batch size (its early-stopped length).
+        total, warmup = schedule_steps(len(constant.history), len(x_train), batch_size)
+        cosine = _train(cfg, point, batch_size, x_train, y_train, x_val, y_val, seed, total, warmup)
+        for schedule, head in zip(SCHEDULES, (constant, cosine)):
             logits = x_test @ head.kernel + head.bias
             probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
             scored = evaluate(y_test, probabilities / probabilities.sum(axis=1, keepdims=True), test_files)
@@ -86,10 +85,18 @@ def run(prep, seed: int, fit, log=print, batch_sizes=BATCH_SIZES) -> pd.DataFram
                          "val_accuracy": head.val_accuracy, "val_loss": head.val_loss,
                          "epochs_run": len(head.history), "best_epoch": head.best_epoch,
                          "train_seconds": float(head.history["seconds"].sum())})
-        constant, cosine = rows[-2], rows[-1]
         log(f"sensitivity {cfg.optimizer} seed {seed}: batch {batch_size} (rate {rate:.3g}): test accuracy "
-            f"{constant['test_accuracy']:.3f} constant, {cosine['test_accuracy']:.3f} cosine")
+            f"{rows[-2]['test_accuracy']:.3f} constant, {rows[-1]['test_accuracy']:.3f} cosine")
     return pd.DataFrame(rows)
+
+
+def _train(cfg, point: dict, batch_size: int, x_train, y_train, x_val, y_val, seed: int, total_steps: int = 0,
+           warmup_steps: int = 0):
+    """One head of ``point`` at ``batch_size``: constant rate, or cosine when ``total_steps`` is given."""
+    trainer = GridTrainer(cfg.optimizer, [point], x_train.shape[1], len(breeds.FOLDERS), n_train=len(x_train),
+                          batch_size=batch_size, dropout=cfg.dropout, cosine=[total_steps > 0],
+                          total_steps=total_steps, warmup_steps=warmup_steps)
+    return trainer.train(x_train, y_train, x_val, y_val, epochs=cfg.epochs, patience=cfg.patience, seed=seed)[0]
 
 
 def write_table(results_dir: str | Path) -> pd.DataFrame:
