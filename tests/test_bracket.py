@@ -6,7 +6,7 @@ import pytest
 from lionpoc.model import bracket
 from lionpoc.model.head import bracketed_search, choose, grid_search
 from lionpoc.study import runs
-from lionpoc.study.config import RunConfig
+from conftest import run_config, spec
 from test_train import learnable_features
 
 QUIET = lambda *_: None  # noqa: E731
@@ -93,11 +93,11 @@ def test_a_real_grid_below_or_above_the_optimum_is_extended_to_it(start):
     (x, y), (xv, yv), _ = learnable_features(n_train=600, n_val=300, dim=64, seed=0)
     options = dict(epochs=20, patience=3, batch_size=32, dropout=0.2, seed=0)
     wide = [{"learning_rate": float(f"{v:.3g}"), "weight_decay": 0.0} for v in 10 ** np.arange(-5, 0.01, 0.5)]
-    best_wide, wide_table = grid_search(x, y, xv, yv, "lion", wide, 15, log=QUIET, **options)
+    best_wide, wide_table = grid_search(x, y, xv, yv, spec("lion"), wide, 15, log=QUIET, **options)
     assert best_wide.config["learning_rate"] == 3.16e-3     # the known optimum, outside both starting grids
 
     points = [{"learning_rate": lr, "weight_decay": 0.0} for lr in start]
-    fit, table, record = bracketed_search(x, y, xv, yv, "lion", points, 15, log=QUIET, **options)
+    fit, table, record = bracketed_search(x, y, xv, yv, spec("lion"), points, 15, log=QUIET, **options)
     assert fit.config["learning_rate"] == 3.16e-3
     assert record.extensions["learning_rate"] == 2 and record.status["learning_rate"] == "interior"
     assert record.configurations == 5 and sorted(table["round"]) == [0, 0, 0, 1, 2]
@@ -110,9 +110,9 @@ def test_a_real_grid_below_or_above_the_optimum_is_extended_to_it(start):
 @pytest.fixture(scope="module")
 def low_grid(synthetic_dir, tmp_path_factory):
     """A Lion grid far below its optimum on the synthetic images: the search must extend it."""
-    cfg = RunConfig(optimizer="lion", grid={"learning_rate": [1e-6, 3e-6], "weight_decay": [0.1]}, epochs=8,
-                    patience=3, image_size=71, weights="none", data_dir=str(synthetic_dir),
-                    cache_dir=str(tmp_path_factory.mktemp("cache")), results_dir=str(tmp_path_factory.mktemp("r")))
+    cfg = run_config("lion", grid={"learning_rate": [1e-6, 3e-6], "weight_decay": [0.1]}, epochs=8,
+                     patience=3, image_size=71, weights="none", data_dir=str(synthetic_dir),
+                     cache_dir=str(tmp_path_factory.mktemp("cache")), results_dir=str(tmp_path_factory.mktemp("r")))
     return runs.prepare(cfg, log=QUIET)
 
 

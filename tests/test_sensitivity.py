@@ -8,7 +8,7 @@ import pytest
 
 from lionpoc.model.grid import cosine_factor
 from lionpoc.study import runs, sensitivity
-from lionpoc.study.config import RunConfig
+from conftest import run_config
 
 QUIET = lambda *_: None  # noqa: E731
 
@@ -31,10 +31,10 @@ def test_square_root_scaling_and_schedule_length():
 
 @pytest.fixture(scope="module")
 def sensitive_run(synthetic_dir, tmp_path_factory):
-    cfg = RunConfig(optimizer="adamw", grid={"learning_rate": [1e-3, 3e-3], "weight_decay": [0.1]}, epochs=12,
-                    patience=3, image_size=71, weights="none", data_dir=str(synthetic_dir), sensitivity=True,
-                    extend_grid=False, cache_dir=str(tmp_path_factory.mktemp("cache")),
-                    results_dir=str(tmp_path_factory.mktemp("r")))
+    cfg = run_config("adamw", grid={"learning_rate": [1e-3, 3e-3], "weight_decay": [0.1]}, epochs=12,
+                     patience=3, image_size=71, weights="none", data_dir=str(synthetic_dir), sensitivity=True,
+                     extend_grid=False, cache_dir=str(tmp_path_factory.mktemp("cache")),
+                     results_dir=str(tmp_path_factory.mktemp("r")))
     prep = runs.prepare(cfg, log=QUIET)
     return prep, runs.run_seed(prep, 0, log=QUIET)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lionpoc.model.grid import GridTrainer, standardisation, standardise
-from lionpoc.model.optimizers import make_optimizer
+from lionpoc.model.grid import make_trainer, standardisation, standardise
+from lionpoc.model.optimizers import OptimizerSpec, make_optimizer
 
 
 @dataclass
@@ -66,7 +66,7 @@ def build_head(train_features: np.ndarray, n_classes: int, dropout: float = 0.2,
     return keras.Model(inputs, outputs, name="head")
 
 
-def fit_head(x_train, y_train, x_val, y_val, optimizer: str, config: dict, n_classes: int, *, epochs: int,
+def fit_head(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, config: dict, n_classes: int, *, epochs: int,
              patience: int, batch_size: int, dropout: float, seed: int) -> Fit:
     """Train one head with Keras ``fit``, early stopping on validation loss (best weights restored).
 
@@ -113,8 +113,8 @@ def choose(table: pd.DataFrame) -> int:
     return order[0]
 
 
-def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: list[dict], n_classes: int,
-                log=print, trainer: GridTrainer | None = None, *, epochs: int, patience: int, batch_size: int,
+def grid_search(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, grid_points: list[dict], n_classes: int,
+                log=print, trainer=None, *, epochs: int, patience: int, batch_size: int,
                 dropout: float, seed: int) -> tuple[Fit, pd.DataFrame]:
     """Train every configuration (together) and keep the best on the validation split; no extension.
 
@@ -131,12 +131,13 @@ def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: lis
     chosen = choose(table)
     table["chosen"] = np.arange(len(table)) == chosen
     best = trained[chosen][1]
-    log(f"[{optimizer} seed {seed}] {len(table)} configurations trained together in {sum(seconds):.1f} s "
+    how = "trained together" if optimizer.coordinatewise else "trained one at a time"
+    log(f"[{optimizer.name} seed {seed}] {len(table)} configurations {how} in {sum(seconds):.1f} s "
         f"({int(table['epochs_run'].max())} epochs at most); {_chosen_words(best)}")
     return _fit(best, scaling, dropout, seed), table
 
 
-def bracketed_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: list[dict], n_classes: int,
+def bracketed_search(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, grid_points: list[dict], n_classes: int,
                      log=print, trainers: dict | None = None, *, extend: bool = True, epochs: int, patience: int,
                      batch_size: int, dropout: float, seed: int):
     """The grid search, extended where its choice sits on an edge (``bracket.search``).
@@ -156,7 +157,7 @@ def bracketed_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points
                                        {} if trainers is None else trainers, epochs=epochs, patience=patience,
                                        batch_size=batch_size, dropout=dropout, seed=seed)
     table, best, record = bracket.search(grid, train, choose, extend=extend, log=log)
-    log(f"[{optimizer} seed {seed}] {bracket.describe(record)}, trained in {sum(seconds):.1f} s "
+    log(f"[{optimizer.name} seed {seed}] {bracket.describe(record)}, trained in {sum(seconds):.1f} s "
         f"({int(table['epochs_run'].max())} epochs at most); {_chosen_words(best)}")
     return _fit(best, scaling, dropout, seed), table, record
 
@@ -172,8 +173,8 @@ def _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes, trainers: dic
     def train(points):
         wanted = _points_key(points)
         if trainers.get(wanted) is None:
-            trainers[wanted] = GridTrainer(optimizer, points, x_train.shape[1], n_classes, n_train=len(x_train),
-                                           batch_size=batch_size, dropout=dropout)
+            trainers[wanted] = make_trainer(optimizer, points, x_train.shape[1], n_classes, n_train=len(x_train),
+                                            batch_size=batch_size, dropout=dropout)
         start = time.perf_counter()
         heads = trainers[wanted].train(x_train_std, y_train, x_val_std, y_val, epochs=epochs, patience=patience,
                                        seed=seed)

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from lionpoc.report import figures
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Table, Text
 from lionpoc.study import sensitivity as study_sensitivity
 from lionpoc.study import stats
-from lionpoc.study.config import RunConfig
 
 Z95 = 1.96
 AGREE = 0.99          # two optimizers "coincide" when they predict the same class for >= 99 % of test images
@@ -42,27 +42,33 @@ def typeset(text: str) -> str:
 
 # ---------------------------------------------------------------------------------- names
 def focus(d: ReportData) -> str:
-    """The optimizer the question is about: the study's ``focus``, else the runs' default optimizer."""
-    return (d.study or {}).get("focus") or RunConfig.optimizer
+    """The optimizer the question is about: the study's ``focus``, else the one its parameter file marks, else
+    the last of the study."""
+    recorded = (d.study or {}).get("focus")
+    if recorded:
+        return recorded
+    from lionpoc.model import optimizers
+
+    marked = [n for n in d.optimizers if n in set(optimizers.available()) and optimizers.load(n).focus]
+    return marked[0] if marked else (d.optimizers[-1] if d.optimizers else "")
 
 
 def label(d: ReportData, name: str) -> str:
-    """The optimizer's label as the study recorded it, else the report's table of labels, else its name."""
-    recorded = (d.study or {}).get("labels") or {}
-    if name in recorded:
-        return str(recorded[name])
-    from lionpoc.report import figures
-
-    return getattr(figures, "LABELS", {}).get(name, name)
+    return str(figures.LABELS.get(name, name))
 
 
 def colour(d: ReportData, name: str) -> str:
-    recorded = (d.study or {}).get("colours") or {}
-    if name in recorded:
-        return str(recorded[name])
-    from lionpoc.report import figures
+    return str(figures.COLOURS.get(name, "C0"))
 
-    return getattr(figures, "COLOURS", {}).get(name, "C0")
+
+def decoupled(name: str) -> bool:
+    """Whether the optimizer's decay is decoupled (its parameter file says ``decay: decoupled``)."""
+    from lionpoc.model import optimizers
+
+    try:
+        return optimizers.load(name).decay == "decoupled"
+    except Exception:  # an optimizer whose file is gone: no claim about its decay
+        return False
 
 
 def _de(name: str) -> str:
@@ -229,11 +235,11 @@ def coincidences(d: ReportData) -> Text:
             share = agreement(d, a, b)
             if share is None or not coincide(share):
                 continue
-            decoupled = [n for n in (a, b) if (d.runs.loc[d.runs["optimizer"] == n, "weight_decay"] > 0).all()]
+            decaying = [n for n in (a, b) if decoupled(n)]
             text = (f"{label(d, a)} et {label(d, b)} prédisent la même race pour {french.percent(share)} des images "
                     f"de test (toutes graines confondues).")
-            if decoupled:
-                n = decoupled[0]
+            if decaying:
+                n = decaying[0]
                 group = d.runs[d.runs["optimizer"] == n]
                 shrink = float(np.mean([decay_shrink(_metrics(row)) for row in group.itertuples()]))
                 text += (f" Ils partent de la même tête, voient les lots dans le même ordre avec les mêmes masques de "

@@ -30,6 +30,7 @@ from lionpoc.model.bracket import Bracketing
 from lionpoc.model.head import Fit, bracketed_search
 
 SYNTHETIC_DIR = Path("data/synthetic")
+PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study")
 SMOKE_PER_CLASS = 60
 SMOKE_IMAGE_PIXELS = 96
 
@@ -94,7 +95,7 @@ def search(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame, Bra
     cfg = prep.cfg
     x_train, y_train, _ = prep.part("train")
     x_val, y_val, _ = prep.part("val")
-    return bracketed_search(x_train, y_train, x_val, y_val, cfg.optimizer, cfg.grid_points(), len(breeds.FOLDERS),
+    return bracketed_search(x_train, y_train, x_val, y_val, cfg.spec, cfg.grid_points(), len(breeds.FOLDERS),
                             log, prep.trainers, extend=cfg.extend_grid, epochs=cfg.epochs, patience=cfg.patience,
                             batch_size=cfg.batch_size, dropout=cfg.dropout, seed=seed)
 
@@ -175,7 +176,7 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
         parts[name] = (prep.features.block13(rows["file"].tolist()), rows["label"].to_numpy(), rows["file"].tolist())
     base = features.build_base(cfg.weights, cfg.image_size)
     start = time.perf_counter()
-    tuned = finetune.fine_tune(base, fit.model, cfg.optimizer, fit.config, parts["train"][0], parts["train"][1],
+    tuned = finetune.fine_tune(base, fit.model, cfg.spec, fit.config, parts["train"][0], parts["train"][1],
                                parts["val"][0], parts["val"][1], epochs=cfg.fine_tune_epochs,
                                patience=cfg.fine_tune_patience, seed=seed, log=log, estimate_for=remaining)
     tuned.seconds = time.perf_counter() - start
@@ -201,6 +202,8 @@ def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
     """Identity of a seed's inputs: two runs with the same key give the same numbers."""
     params = {k: v for k, v in cfg.to_params().items()
               if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force", "sensitivity")}
+    # How the report shows the optimizer (label, colour, ...) does not change its numbers.
+    params["optimizer"] = {k: v for k, v in params["optimizer"].items() if k not in PRESENTATION_KEYS}
     payload = json.dumps({"params": params, "seed": seed, "features": feature_key}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

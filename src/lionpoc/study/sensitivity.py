@@ -36,7 +36,7 @@ import pandas as pd
 from lionpoc import files
 from lionpoc.data import breeds
 from lionpoc.model.evaluate import evaluate
-from lionpoc.model.grid import GridTrainer, standardisation, standardise
+from lionpoc.model.grid import make_trainer, standardisation, standardise
 
 BATCH_SIZES = (32, 64, 128, 256)
 SCHEDULES = ("constant", "cosine")
@@ -93,9 +93,9 @@ def run(prep, seed: int, fit, log=print, batch_sizes=BATCH_SIZES) -> pd.DataFram
 def _train(cfg, point: dict, batch_size: int, x_train, y_train, x_val, y_val, seed: int, total_steps: int = 0,
            warmup_steps: int = 0):
     """One head of ``point`` at ``batch_size``: constant rate, or cosine when ``total_steps`` is given."""
-    trainer = GridTrainer(cfg.optimizer, [point], x_train.shape[1], len(breeds.FOLDERS), n_train=len(x_train),
-                          batch_size=batch_size, dropout=cfg.dropout, cosine=[total_steps > 0],
-                          total_steps=total_steps, warmup_steps=warmup_steps)
+    trainer = make_trainer(cfg.spec, [point], x_train.shape[1], len(breeds.FOLDERS), n_train=len(x_train),
+                           batch_size=batch_size, dropout=cfg.dropout, cosine=[total_steps > 0],
+                           total_steps=total_steps, warmup_steps=warmup_steps)
     return trainer.train(x_train, y_train, x_val, y_val, epochs=cfg.epochs, patience=cfg.patience, seed=seed)[0]
 
 
