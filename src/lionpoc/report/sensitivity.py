@@ -174,10 +174,11 @@ def tuning_table(d: ReportData) -> Table:
 
 
 def tuning(d: ReportData) -> Text:
-    """Per optimizer: how many configurations were tried and whether any choice stayed on an edge."""
+    """Per optimizer: how many configurations were tried and whether any choice stayed on an edge; then
+    inert axes, and why two optimizers predicted alike when they did."""
     rows = tuning_rows(d)
     if rows.empty:
-        return Text("")
+        return Text("Ces résultats n'enregistrent pas les extensions de grille : relancez `lionpoc study`.")
     if not rows["extend"].all():
         lead = ("Les grilles ont été entraînées telles quelles (`--no-extend`, budget fixe) : un choix au bord de "
                 "la grille n'a pas été vérifié au-delà.")
@@ -202,7 +203,8 @@ def tuning(d: ReportData) -> Text:
                     "époque et des pertes à 1 % près) : "
                     + " ; ".join(f"{_axis(a)} pour {label(d, r.optimizer)} ({french.plural(r.inert_seeds[a], 'graine')} sur {r.seeds})"
                                  for r, a in inert) + ".")
-    return Text(typeset(" ".join(text)))
+    text.append(coincidences(d))
+    return Text(typeset(" ".join(t for t in text if t)))
 
 
 def agreement(d: ReportData, a: str, b: str) -> float | None:
