@@ -141,7 +141,7 @@ def bench_smoke_study(log=print) -> dict:
 
 def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, smoke_study: bool = True,
                   log=print) -> dict:
-    from lionpoc.study.config import MIN_IMAGE_SIZE
+    from lionpoc.study.config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
     from lionpoc.errors import LionpocError
 
     if images < 15:
@@ -149,6 +149,9 @@ def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, s
     if image_size < MIN_IMAGE_SIZE:
         raise LionpocError(f"--image-size must be at least {MIN_IMAGE_SIZE} pixels (Xception's minimum), "
                            f"got {image_size}.")
+    if image_size > MAX_IMAGE_SIZE:
+        raise LionpocError(f"--image-size must be at most {MAX_IMAGE_SIZE} pixels (larger inputs need gigabytes of "
+                           f"memory per batch), got {image_size}.")
     from lionpoc.study.pipeline import ensure_writable
 
     ensure_writable(Path(results_dir))

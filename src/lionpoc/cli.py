@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
+    p.add_argument("--output-dir", type=Path, help="where the report goes (default: _output/ for the project's "
+                   "results/, else <results-dir>/_output)")
 
     p = sub.add_parser("bench", help="measure speed and memory ratios; writes results/benchmark.json")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
@@ -145,7 +147,7 @@ def run(args: argparse.Namespace) -> None:
         from lionpoc.study import layout
         from lionpoc.report.render import render
 
-        render(layout.results_dir(args.results_dir), log)
+        render(layout.results_dir(args.results_dir), log, args.output_dir)
     elif args.command == "bench":
         from lionpoc.study import layout
         from lionpoc.bench import run_benchmark
@@ -177,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet_environment()
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    # A shell's `&` (and so `nohup lionpoc study &`) starts us with SIGINT ignored: Ctrl-C or `kill -INT`
+    # would then do nothing, or kill a kernel and leave the study running. Python's own handling is restored,
+    # so an interruption always stops the kernels, keeps what is complete and exits 130.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run(args)
     except BaseException as exc:

@@ -12,6 +12,8 @@ import json
 import socket
 import time
 import warnings
+import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +186,8 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
             with np.load(path, allow_pickle=False) as cached:
                 features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
                                     key, float(cached["seconds"]), True, block13)
+            if features.values.ndim != 2 or len(features.values) != len(features.files):
+                raise ValueError(f"{path.name} holds {features.values.shape} values for {len(features.files)} images")
             shape = np.load(block13, mmap_mode="r").shape
             if shape[0] != len(features.files):
                 raise ValueError(f"{block13.name} holds {shape[0]} rows for {len(features.files)} images")
@@ -191,8 +195,9 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
             for item in features.skipped:  # said again on every study, not only the one that made the cache
                 log(f"features: skipped unreadable file {item['file']} ({item['reason']}; noted when the cache was made)")
             return features
-        except (OSError, ValueError, KeyError) as exc:
-            log(f"features: cache {path} is unreadable ({exc}); extracting again")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # A truncated or emptied cache (a full disk, a copy cut short) is rebuilt, never fatal.
+            log(f"features: cache {path} is unreadable ({type(exc).__name__}: {str(exc)[:160]}); extracting again")
     others = sorted(Path(cache_dir).glob("features-*.npz")) if Path(cache_dir).is_dir() else []
     if others:
         log(f"features: no cache for these files/size/weights (key {key}); {len(others)} other cache(s) kept")

@@ -106,22 +106,22 @@ class ReportData:
 
 
 def load(results_dir: str | Path | None = None) -> ReportData:
-    """The report's data: ``results_dir``, else ``$LIONPOC_RESULTS``, else ``<project>/results``."""
+    """The report's data: ``results_dir``, else ``$LIONPOC_RESULTS``, else ``<project>/results``.
+
+    The study-level tables are computed here from the runs present (the same functions wrote the CSV
+    files, with the same seeds, so the numbers are the same): a run deleted, redone or added by hand since
+    the study never leaves a table that describes other runs.
+    """
     folder = layout.results_dir(results_dir)
     damaged: list = []
     runs = aggregate.load_runs(folder, damaged) if folder.is_dir() else pd.DataFrame()
-    data = ReportData(folder, runs, damaged,
-                      summary=_csv(folder / "summary.csv"), pairs=_csv(folder / "pairs.csv"),
-                      pairs_by_seed=_csv(folder / "pairs_by_seed.csv"),
-                      time_to_accuracy=_csv(folder / "time_to_accuracy.csv"), memory=_csv(folder / "memory.csv"),
+    computed = aggregate.tables(runs) if not runs.empty else {}
+    table = lambda name: computed.get(name, pd.DataFrame())  # noqa: E731
+    return ReportData(folder, runs, damaged,
+                      summary=table("summary.csv"), pairs=table("pairs.csv"),
+                      pairs_by_seed=table("pairs_by_seed.csv"),
+                      time_to_accuracy=table("time_to_accuracy.csv"), memory=_csv(folder / "memory.csv"),
                       split=_csv(folder / "split.csv"), baseline=_json(folder / "baseline.json"),
                       study=_json(folder / "study.json"), benchmark=_json(folder / "benchmark.json"),
-                      fine_tune=_csv(folder / "fine_tune_summary.csv"), fine_tune_pairs=_csv(folder / "fine_tune_pairs.csv"),
-                      fine_tune_time=_csv(folder / "fine_tune_time_to_accuracy.csv"))
-    if not data.empty:
-        # Only optimizers whose runs are present: a table never describes runs that are gone.
-        for name in ("summary", "fine_tune", "fine_tune_time"):
-            frame = getattr(data, name)
-            if not frame.empty:
-                setattr(data, name, frame[frame["optimizer"].isin(data.optimizers)].reset_index(drop=True))
-    return data
+                      fine_tune=table("fine_tune_summary.csv"), fine_tune_pairs=table("fine_tune_pairs.csv"),
+                      fine_tune_time=table("fine_tune_time_to_accuracy.csv"))

@@ -21,6 +21,9 @@ GRID_AXES = {"adam": ("learning_rate", "l2"), "adamw": ("learning_rate", "weight
              "lion": ("learning_rate", "weight_decay")}
 SPLITS = ("random", "official")
 MIN_IMAGE_SIZE = 71  # Xception refuses smaller inputs.
+# Larger inputs gain nothing on photos of about 224 px, and a batch of them needs gigabytes: at 100,000 px
+# one image alone would take 120 GB.
+MAX_IMAGE_SIZE = 1024
 
 # What --smoke changes: synthetic data, random weights, tiny images, short training.
 SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5, "fine_tune_epochs": 2,
@@ -122,6 +125,9 @@ class RunConfig:
         _check(self.split_seed >= 0, f"split_seed must be 0 or more, got {self.split_seed}.")
         _check(self.image_size >= MIN_IMAGE_SIZE,
                f"image_size must be at least {MIN_IMAGE_SIZE} pixels (Xception's minimum), got {self.image_size}.")
+        _check(self.image_size <= MAX_IMAGE_SIZE,
+               f"image_size must be at most {MAX_IMAGE_SIZE} pixels (larger inputs need gigabytes of memory per "
+               f"batch and gain nothing on photos of about 224 px), got {self.image_size}.")
         _check(self.split in SPLITS, f"unknown split {self.split!r}; valid splits are: {', '.join(SPLITS)}.")
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
         _check(all(0 < f < 1 for f in fractions),

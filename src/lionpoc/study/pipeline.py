@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lionpoc.study import aggregate
+from lionpoc.study import checks
 from lionpoc.model import baseline
 from lionpoc import data
 from lionpoc.study import execute
@@ -157,6 +158,8 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     # 139 s here, same numbers; each notebook's own estimate is measured under the same sharing).
     jobs = jobs or (1 if fine_tune and not smoke else len(configs))
     replaces_smoke = check_smoke_guard(results_dir, smoke)
+    if not replaces_smoke:  # the runs this study keeps beside its own must share its inputs
+        checks.others_share_inputs(configs, results_dir)
     previous = Path.cwd()
     created = not results_dir.exists()
     os.chdir(root)  # the synthetic set and the cache live under the project, whatever the caller's cwd
@@ -169,6 +172,8 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
         timings["features_seconds"] = time.perf_counter() - t0
         timings["features_from_cache"] = prep.features.from_cache
         timings["features_extraction_seconds"] = prep.features.seconds
+        if not replaces_smoke:
+            checks.others_share_inputs(configs, results_dir, prep.features.key)
         writes["started"] = True
         if replaces_smoke:
             remove_smoke_results(results_dir, log)
@@ -229,9 +234,8 @@ def run_executions(configs: list[RunConfig], prep, root: Path, jobs: int, log=pr
     """One papermill execution per optimizer that has seeds to (re)do, ``jobs`` at a time."""
     todo = []
     for cfg in configs:
-        for seed in cfg.seeds:
-            if layout.is_damaged(layout.run_dir(cfg.results_dir, cfg.optimizer, seed)):
-                log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run will be done again")
+        for note in checks.redo_notes(cfg, prep.features.key):  # why a run done before is done again
+            log(note)
         if not cfg.force and all(runs.is_done(cfg, s, prep.features.key) for s in cfg.seeds):
             log(f"{cfg.optimizer}: all {len(cfg.seeds)} seed(s) already done with the same inputs, kept")
         else:

@@ -24,7 +24,7 @@ from lionpoc import files
 from lionpoc.study import layout
 from lionpoc.study.config import RunConfig
 from lionpoc.model.evaluate import Evaluation, evaluate
-from lionpoc.data.synth import make_synthetic
+from lionpoc.data.synth import make_synthetic_once
 from lionpoc.model.head import Fit, grid_search
 from lionpoc.model.grid import GridTrainer
 
@@ -55,7 +55,7 @@ def data_dir_for(cfg: RunConfig, log=print) -> Path:
     if cfg.smoke and not cfg.data_dir:
         if not (SYNTHETIC_DIR / data.SYNTHETIC_MARKER).exists():
             log(f"smoke: writing a synthetic data set to {SYNTHETIC_DIR}")
-            make_synthetic(SYNTHETIC_DIR, per_class=SMOKE_PER_CLASS, size=SMOKE_IMAGE_PIXELS)
+            make_synthetic_once(SYNTHETIC_DIR, per_class=SMOKE_PER_CLASS, size=SMOKE_IMAGE_PIXELS)
         return SYNTHETIC_DIR
     return data.resolve_data_dir(cfg.data_dir)
 
@@ -135,8 +135,9 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     if not cfg.force and is_done(cfg, seed, prep.features.key):
         log(f"{cfg.optimizer} seed {seed}: already done with the same inputs, kept")
         return SeedRun(seed, out, files.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
-    if layout.is_damaged(out):
-        log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run is done again")
+    damage = layout.damage(out)
+    if damage:
+        log(f"{cfg.optimizer} seed {seed}: its {damage[0]} is damaged; the run is done again ({damage[1]})")
     fit, tuning = tune(prep, seed, log)
     evaluation = test(prep, fit)
     title = f"{cfg.optimizer}, graine {seed}"
@@ -183,7 +184,7 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
 def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
     """True when the seed's results exist and were made from exactly these inputs."""
     run = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    if not layout.is_complete(run):
+    if not layout.is_complete(run) or layout.is_damaged(run):
         return False
     try:
         return files.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)

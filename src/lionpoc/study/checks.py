@@ -1,0 +1,156 @@
+"""Checks that keep a study's results honest: runs compared only when made from the same inputs, and a
+line saying why a run is done again.
+
+A study compares its optimizers on the same images, the same split, the same base and the same training
+budget; only the optimizer and its grid differ. These checks run before anything in the results folder
+changes (the study) or before Quarto starts (the render).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from lionpoc import files
+from lionpoc.errors import LionpocError
+from lionpoc.study import layout
+
+# Parameters that belong to one optimizer's runs (or to where files live), not to the study's inputs.
+PER_RUN = {"optimizer", "grid", "seed", "seeds", "force", "results_dir", "data_dir", "cache_dir", "weights"}
+# What identifies the inputs beyond the parameters: the images and their features (file names, sizes,
+# image size, base and weights, hashed), and the weights' content (a path may differ, the file not).
+IDENTITY = ("feature_key", "weights_id")
+
+
+def inputs(metrics: dict) -> dict:
+    """The study-level inputs a run was made from, as recorded in its ``metrics.json``."""
+    params = metrics.get("params") or {}
+    found = {k: v for k, v in params.items() if k not in PER_RUN}
+    found.update({k: metrics[k] for k in IDENTITY if k in metrics})
+    return found
+
+
+def planned_inputs(cfg, feature_key: str | None = None) -> dict:
+    """The same, for a configuration about to run (``feature_key`` once the features are known)."""
+    from lionpoc.model import features
+
+    found = {k: v for k, v in cfg.to_params().items() if k not in PER_RUN}
+    found["weights_id"] = features.weights_id(cfg.weights)
+    if feature_key is not None:
+        found["feature_key"] = feature_key
+    return found
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    """``image_size 71, here 80`` for each input both record with different values."""
+    return [f"{key} {_show(old[key])}, here {_show(new[key])}" for key in sorted(set(old) & set(new))
+            if old[key] != new[key]]
+
+
+def others_share_inputs(configs, results_dir: Path, feature_key: str | None = None) -> None:
+    """Refuse a study whose results folder keeps runs made from other inputs than this study's.
+
+    The runs this study will (re)do or keep are its own; every other complete run in the folder ends up
+    in the same tables and paired tests, so it must have been made from the same inputs.
+    """
+    planned = {(cfg.optimizer, seed) for cfg in configs for seed in cfg.seeds}
+    new = planned_inputs(configs[0], feature_key)
+    found = []
+    for run in layout.find_runs(results_dir).itertuples():
+        if (run.optimizer, int(run.seed)) in planned or layout.is_damaged(run.path):
+            continue
+        changed = differences(inputs(files.read_json(Path(run.path) / "metrics.json")), new)
+        if changed:
+            found.append((f"{run.optimizer} seed {run.seed}", changed))
+    if found:
+        names = ", ".join(name for name, _ in found)
+        every = ",".join(dict.fromkeys([*(name.split()[0] for name, _ in found), *(c.optimizer for c in configs)]))
+        raise LionpocError(
+            f"{results_dir} holds runs made from other inputs than this study's ({names}: "
+            f"{'; '.join(found[0][1])}), and runs from different inputs cannot be compared: run them all again "
+            f"with these inputs (--optimizers {every}) or pass another --results-dir.")
+
+
+def mixed_inputs(results_dir: Path) -> None:
+    """Refuse to report runs made from different inputs (a notebook run by hand, a folder assembled by hand)."""
+    runs = [r for r in layout.find_runs(results_dir).itertuples() if not layout.is_damaged(r.path)]
+    if len(runs) < 2:
+        return
+    first = runs[0]
+    reference = inputs(files.read_json(Path(first.path) / "metrics.json"))
+    for run in runs[1:]:
+        changed = differences(inputs(files.read_json(Path(run.path) / "metrics.json")), reference)
+        if changed:
+            detail = "; ".join(c.replace(", here ", f" against {first.optimizer} seed {first.seed}'s ")
+                               for c in changed[:3])
+            raise LionpocError(
+                f"the runs in {results_dir} were made from different inputs ({run.optimizer} seed {run.seed}: "
+                f"{detail}), so they cannot be compared in one report: run `lionpoc study --force --results-dir "
+                f"{results_dir}` to redo them all with the same inputs.")
+
+
+def split_matches_runs(results_dir: Path) -> None:
+    """Refuse a ``split.csv`` whose test images are not the ones the runs were tested on (edited, or another
+    study's): the report would print two different test-set sizes."""
+    path = Path(results_dir) / "split.csv"
+    runs = [r for r in layout.find_runs(results_dir).itertuples() if not layout.is_damaged(r.path)]
+    if not runs:
+        return
+    tested = set(pd.read_csv(Path(runs[0].path) / "predictions.csv", usecols=["file"])["file"])
+    remedy = (f"run `lionpoc study --results-dir {results_dir}` with the same options again: it keeps the runs "
+              "and rewrites it")
+    try:
+        split = pd.read_csv(path, usecols=["file", "split"])
+    except FileNotFoundError:
+        raise LionpocError(f"{path} is missing: {remedy}.") from None
+    except (OSError, ValueError) as exc:
+        raise LionpocError(f"{path} cannot be read ({str(exc).splitlines()[0][:120]}): {remedy}.") from None
+    listed = set(split.loc[split["split"] == "test", "file"])
+    if listed != tested:
+        raise LionpocError(f"{path} lists {len(listed)} test images but the runs were tested on {len(tested)} "
+                           f"({len(listed ^ tested)} differ): it was edited or belongs to another study; {remedy}.")
+
+
+def redo_notes(cfg, feature_key: str) -> list[str]:
+    """Why each seed of ``cfg`` that was done before is done again (nothing for a seed kept or never done)."""
+    from lionpoc.study import runs
+
+    notes = []
+    for seed in cfg.seeds:
+        folder = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
+        damage = layout.damage(folder)
+        if damage:
+            notes.append(f"{cfg.optimizer} seed {seed}: its {damage[0]} is damaged; the run will be done again "
+                         f"({damage[1]})")
+        elif not layout.is_complete(folder):
+            continue
+        elif cfg.force:
+            notes.append(f"{cfg.optimizer} seed {seed}: done again (--force)")
+        elif not runs.is_done(cfg, seed, feature_key):
+            old = files.read_json(folder / "metrics.json")
+            changed = differences(_run_inputs(old), _run_inputs_planned(cfg, seed, feature_key))
+            why = "; ".join(changed[:3]) if changed else "the code that defines a run changed"
+            notes.append(f"{cfg.optimizer} seed {seed}: done again, its inputs changed ({why})")
+    return notes
+
+
+def _run_inputs(metrics: dict) -> dict:
+    params = metrics.get("params") or {}
+    found = {k: v for k, v in params.items() if k not in ("results_dir", "data_dir", "cache_dir", "weights", "force")}
+    found.update({k: metrics[k] for k in IDENTITY if k in metrics})
+    return found
+
+
+def _run_inputs_planned(cfg, seed: int, feature_key: str) -> dict:
+    found = {**planned_inputs(cfg, feature_key), "grid": cfg.grid, "optimizer": cfg.optimizer, "seed": seed}
+    return found
+
+
+def _show(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
