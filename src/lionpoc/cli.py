@@ -13,7 +13,7 @@ from lionpoc.errors import LionpocError
 
 
 def _optimizer_list(text: str) -> list[str]:
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    names = list(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))  # lion,lion: once
     unknown = [n for n in names if n not in OPTIMIZERS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(

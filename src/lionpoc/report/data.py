@@ -78,16 +78,6 @@ class ReportData:
     def weights(self) -> str:
         return str(self.runs["weights"].iloc[0]) if not self.empty else "imagenet"
 
-    @property
-    def tables_stale(self) -> bool:
-        """The study tables are absent or describe other runs than the ones in the folder."""
-        if self.empty:
-            return False
-        if self.summary.empty:
-            return True
-        counts = self.runs.groupby("optimizer").size().to_dict()
-        return counts != dict(zip(self.summary["optimizer"], self.summary["n_seeds"]))
-
     def first(self, optimizer: str | None = None) -> dict:
         """``metrics.json`` of the first run (of an optimizer, or of the study)."""
         rows = self.runs if optimizer is None else self.runs[self.runs["optimizer"] == optimizer]

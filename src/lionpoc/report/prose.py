@@ -94,10 +94,6 @@ def warnings(d: ReportData) -> Text:
         parts.append(callout("warning", "Résultats incomplets",
                              f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
                              f"autres optimiseurs. Pour les produire : `lionpoc study --optimizers {','.join(d.missing)}`."))
-    if d.tables_stale:
-        parts.append(callout("warning", "Tableaux à recalculer",
-                             "Les tableaux de l'étude (`summary.csv`, `pairs.csv`) ne correspondent plus aux essais "
-                             "présents. Relancez `lionpoc study` : il garde les essais faits et refait les tableaux."))
     return Text("\n\n".join(parts))
 
 

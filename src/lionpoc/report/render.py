@@ -126,7 +126,7 @@ def publish(rendered: Path, output: Path) -> None:
                 shutil.copytree(source, staging, dirs_exist_ok=True)
         else:
             with files.atomic_path(output / source.name) as tmp:
-                shutil.copy2(source, tmp)
+                shutil.copyfile(source, tmp)
 
 
 # Lines of the Jupyter kernel that Quarto starts (not Quarto's own progress): logged, not shown.
@@ -189,7 +189,8 @@ def publish_notebooks(results_dir: Path, output_dir: Path) -> list[Path]:
         if source.suffix in (".html", ".ipynb") and "partial" not in source.name and "failed" not in source.name:
             target = output_dir / "results" / source.relative_to(results_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            with files.atomic_path(target) as tmp:  # its mode from the umask, as any new file
+                shutil.copyfile(source, tmp)
             copied.append(target)
     return copied
 

@@ -15,8 +15,12 @@ from lionpoc import files
 from lionpoc.errors import LionpocError
 from lionpoc.study import layout
 
-# Parameters that belong to one optimizer's runs (or to where files live), not to the study's inputs.
-PER_RUN = {"optimizer", "grid", "seed", "seeds", "force", "results_dir", "data_dir", "cache_dir", "weights"}
+# The parameters every run of a study shares: what the optimizers are compared on (the optimizer, its
+# grid, the seeds and where files live are not among them). A parameter added later that is not listed
+# here is not compared: the feature key below still covers the images, the base, its weights and size.
+STUDY_INPUTS = ("backbone", "image_size", "split", "split_seed", "train_fraction", "val_fraction", "test_fraction",
+                "epochs", "patience", "batch_size", "dropout", "smoke", "fine_tune", "fine_tune_epochs",
+                "fine_tune_patience")
 # What identifies the inputs beyond the parameters: the images and their features (file names, sizes,
 # image size, base and weights, hashed), and the weights' content (a path may differ, the file not).
 IDENTITY = ("feature_key", "weights_id")
@@ -25,7 +29,7 @@ IDENTITY = ("feature_key", "weights_id")
 def inputs(metrics: dict) -> dict:
     """The study-level inputs a run was made from, as recorded in its ``metrics.json``."""
     params = metrics.get("params") or {}
-    found = {k: v for k, v in params.items() if k not in PER_RUN}
+    found = {k: params[k] for k in STUDY_INPUTS if k in params}
     found.update({k: metrics[k] for k in IDENTITY if k in metrics})
     return found
 
@@ -34,17 +38,24 @@ def planned_inputs(cfg, feature_key: str | None = None) -> dict:
     """The same, for a configuration about to run (``feature_key`` once the features are known)."""
     from lionpoc.model import features
 
-    found = {k: v for k, v in cfg.to_params().items() if k not in PER_RUN}
+    params = cfg.to_params()
+    found = {k: params[k] for k in STUDY_INPUTS if k in params}
     found["weights_id"] = features.weights_id(cfg.weights)
     if feature_key is not None:
         found["feature_key"] = feature_key
     return found
 
 
+# How a refusal names the inputs that are hashes rather than settings.
+NAMES = {"feature_key": "feature key of the images", "weights_id": "weights"}
+
+
 def differences(old: dict, new: dict) -> list[str]:
-    """``image_size 71, here 80`` for each input both record with different values."""
-    return [f"{key} {_show(old[key])}, here {_show(new[key])}" for key in sorted(set(old) & set(new))
-            if old[key] != new[key]]
+    """``image_size 71, here 80`` for each input both record with different values; the hashed identities
+    only when no setting explains the difference (a changed image size changes the feature key too)."""
+    keys = [key for key in sorted(set(old) & set(new)) if old[key] != new[key]]
+    named = [key for key in keys if key not in IDENTITY] or keys
+    return [f"{NAMES.get(key, key)} {_show(old[key])}, here {_show(new[key])}" for key in named]
 
 
 def others_share_inputs(configs, results_dir: Path, feature_key: str | None = None) -> None:
@@ -69,6 +80,38 @@ def others_share_inputs(configs, results_dir: Path, feature_key: str | None = No
             f"{results_dir} holds runs made from other inputs than this study's ({names}: "
             f"{'; '.join(found[0][1])}), and runs from different inputs cannot be compared: run them all again "
             f"with these inputs (--optimizers {every}) or pass another --results-dir.")
+
+
+def lock_results(results_dir: Path):
+    """Hold the results folder for this study until the process ends; refuse when another study holds it.
+
+    Two studies writing one folder at once would mix their runs and tables. The lock file lives in the
+    temporary folder, so that a study refused at its checks leaves the results folder exactly as it was.
+    """
+    import fcntl
+    import hashlib
+    import tempfile
+
+    name = hashlib.sha256(str(Path(results_dir).resolve()).encode()).hexdigest()[:16]
+    handle = open(Path(tempfile.gettempdir()) / f"lionpoc-results-{name}.lock", "a+")  # noqa: SIM115 - held
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise LionpocError(f"another lionpoc study is writing into {results_dir}: wait for it to end, or pass "
+                           "another --results-dir.") from None
+    return handle
+
+
+def outside_sources(results_dir: Path, root: Path) -> None:
+    """Refuse a results folder that is the project itself or one of its source folders."""
+    here = Path(results_dir).resolve()
+    sources = [root.resolve(), *((root / name).resolve() for name in ("analysis", "report", "src", "tests"))]
+    for folder in sources:
+        if here == folder or (folder != root.resolve() and folder in here.parents):
+            where = "the project folder" if folder == sources[0] else f"inside {folder}"
+            raise LionpocError(f"--results-dir {results_dir} is {where}: results would mix with the project's own "
+                               "files; pass a folder of its own (e.g. results-2).")
 
 
 def mixed_inputs(results_dir: Path) -> None:
@@ -134,16 +177,19 @@ def redo_notes(cfg, feature_key: str) -> list[str]:
     return notes
 
 
+# Where files live: never a reason for different numbers.
+PLACES = ("results_dir", "data_dir", "cache_dir", "force", "seeds", "weights")
+
+
 def _run_inputs(metrics: dict) -> dict:
+    """Everything a run was made from (every parameter but where files live), to say what changed."""
     params = metrics.get("params") or {}
-    found = {k: v for k, v in params.items() if k not in ("results_dir", "data_dir", "cache_dir", "weights", "force")}
-    found.update({k: metrics[k] for k in IDENTITY if k in metrics})
-    return found
+    return {**{k: v for k, v in params.items() if k not in PLACES}, **inputs(metrics)}
 
 
 def _run_inputs_planned(cfg, seed: int, feature_key: str) -> dict:
-    found = {**planned_inputs(cfg, feature_key), "grid": cfg.grid, "optimizer": cfg.optimizer, "seed": seed}
-    return found
+    params = {k: v for k, v in cfg.to_params().items() if k not in PLACES}
+    return {**params, **planned_inputs(cfg, feature_key), "seed": seed}
 
 
 def _show(value) -> str:

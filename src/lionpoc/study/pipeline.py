@@ -157,6 +157,8 @@ def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = Fal
     # Except in a smoke study, which is there to check the chain quickly: all at once (95 s instead of
     # 139 s here, same numbers; each notebook's own estimate is measured under the same sharing).
     jobs = jobs or (1 if fine_tune and not smoke else len(configs))
+    checks.outside_sources(results_dir, root)
+    lock = checks.lock_results(results_dir)  # noqa: F841 - held until the study returns
     replaces_smoke = check_smoke_guard(results_dir, smoke)
     if not replaces_smoke:  # the runs this study keeps beside its own must share its inputs
         checks.others_share_inputs(configs, results_dir)
