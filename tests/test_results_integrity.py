@@ -243,10 +243,17 @@ def test_the_same_results_folder_is_never_written_by_two_studies_at_once(tmp_pat
         held.close()
 
 
-@pytest.mark.parametrize("folder", [".", "report", "analysis/params"])
-def test_results_never_go_into_the_project_s_own_folders(tmp_path, project_root, folder):
-    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", folder, cwd=project_root)
-    assert done.returncode == 1 and "results would mix with the project's own files" in error_line(done)
+@pytest.mark.parametrize("command, folder", [
+    ("study", "."), ("study", "report"), ("study", "analysis/params"),
+    ("render", "."),  # publishing the report into the project would replace report/, its sources
+])
+def test_results_and_reports_never_go_into_the_project_s_own_folders(project_root, results_dir, command, folder):
+    before = sorted(p.name for p in (project_root / "report").iterdir())
+    args = (["study", "--smoke", "--no-render", "--results-dir", folder] if command == "study"
+            else ["render", "--results-dir", str(results_dir), "--output-dir", folder])
+    done = lionpoc(*args, cwd=project_root)
+    assert done.returncode == 1 and "would mix with the project's own" in error_line(done)
+    assert sorted(p.name for p in (project_root / "report").iterdir()) == before
 
 
 def test_an_optimizer_named_twice_runs_once():
@@ -307,3 +314,27 @@ def layout_umask() -> int:
     from lionpoc import files
 
     return files.umask()
+
+
+def test_runs_copied_renamed_or_edited_by_hand_are_named_not_counted(tmp_path, project_root, results_dir):
+    """A backup copy `lion-old/`, a seed folder copied to stand for another seed, an accuracy edited in
+    metrics.json: each would have counted in the tables; each is named as damaged and left out."""
+    out = copy_of(results_dir, tmp_path)
+    shutil.copytree(out / "lion", out / "lion-old")
+    shutil.copytree(out / "adam" / "seed-1", out / "adam" / "seed-2")
+    edited = out / "adamw" / "seed-0" / "metrics.json"
+    metrics = json.loads(edited.read_text())
+    metrics["test_accuracy"] = 0.99
+    edited.write_text(json.dumps(metrics))
+    from lionpoc.report import data
+
+    shown = data.load(out)
+    named = sorted(f"{Path(x['path']).parent.name}/{x['seed']}: {x['reason'][:40]}" for x in shown.damaged)
+    assert len(named) == 4 and named[0].startswith("adam/2: metrics.json: it belongs to adam seed 1"), named
+    assert "test accuracy 0.9900 is not that of its predictions" in next(x["reason"] for x in shown.damaged
+                                                                          if x["optimizer"] == "adamw")
+    assert shown.summary.set_index("optimizer")["n_seeds"].to_dict() == {"adam": 2, "adamw": 1, "lion": 2}
+    env = fake_quarto(tmp_path, REPORT_OF)
+    done = subprocess.run([sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(out)],
+                          cwd=project_root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -54,13 +54,14 @@ def render(results_dir: Path, log=print, output: Path | None = None) -> list[Pat
     missing = check_results(results_dir)
     checks.mixed_inputs(results_dir)
     checks.split_matches_runs(results_dir)
+    output = Path(output).resolve() if output else output_dir(results_dir, root)
+    checks.outside_sources(output, root, "--output-dir")  # publishing replaces its report/ folder
     for name in missing:
         log(f"render: no results for {name}; the report will say so. Produce them with "
             f"`lionpoc study --optimizers {name}`.")
     quarto = quarto_binary()
     if quarto is None:
         raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")
-    output = Path(output).resolve() if output else output_dir(results_dir, root)
     ensure_output(output)
     env = {**os.environ, **QUIET_ENV, layout.RESULTS_ENV: str(results_dir)}
     log(f"render: quarto render (HTML and PDF) from {results_dir}...")

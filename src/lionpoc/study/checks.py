@@ -58,28 +58,44 @@ def differences(old: dict, new: dict) -> list[str]:
     return [f"{NAMES.get(key, key)} {_show(old[key])}, here {_show(new[key])}" for key in named]
 
 
+# What the runs of one optimizer share besides the study's inputs: its description and grid.
+PER_OPTIMIZER = ("optimizer_spec", "grid")
+
+
+def optimizer_inputs(params: dict) -> dict:
+    return {k: params[k] for k in PER_OPTIMIZER if k in params}
+
+
 def others_share_inputs(configs, results_dir: Path, feature_key: str | None = None) -> None:
     """Refuse a study whose results folder keeps runs made from other inputs than this study's.
 
     The runs this study will (re)do or keep are its own; every other complete run in the folder ends up
-    in the same tables and paired tests, so it must have been made from the same inputs.
+    in the same tables and paired tests, so it must have been made from the same inputs (and, for another
+    seed of an optimizer of this study, from the same grid).
     """
     planned = {(cfg.optimizer, seed) for cfg in configs for seed in cfg.seeds}
+    by_name = {cfg.optimizer: cfg for cfg in configs}
     new = planned_inputs(configs[0], feature_key)
     found = []
     for run in layout.find_runs(results_dir).itertuples():
         if (run.optimizer, int(run.seed)) in planned or layout.is_damaged(run.path):
             continue
-        changed = differences(inputs(files.read_json(Path(run.path) / "metrics.json")), new)
+        metrics = files.read_json(Path(run.path) / "metrics.json")
+        changed = differences(inputs(metrics), new)
+        if run.optimizer in by_name:
+            changed += differences(optimizer_inputs(metrics.get("params") or {}),
+                                   optimizer_inputs(by_name[run.optimizer].to_params()))
         if changed:
-            found.append((f"{run.optimizer} seed {run.seed}", changed))
+            found.append((run.optimizer, int(run.seed), changed))
     if found:
-        names = ", ".join(name for name, _ in found)
-        every = ",".join(dict.fromkeys([*(name.split()[0] for name, _ in found), *(c.optimizer for c in configs)]))
+        names = ", ".join(f"{name} seed {seed}" for name, seed, _ in found)
+        every = ",".join(dict.fromkeys([*(name for name, _, _ in found), *(c.optimizer for c in configs)]))
+        seeds = max(seed for _, seed, _ in found) + 1
+        more = f" --seeds {seeds}" if seeds > len(configs[0].seeds) else ""
         raise LionpocError(
             f"{results_dir} holds runs made from other inputs than this study's ({names}: "
-            f"{'; '.join(found[0][1])}), and runs from different inputs cannot be compared: run them all again "
-            f"with these inputs (--optimizers {every}) or pass another --results-dir.")
+            f"{'; '.join(found[0][2])}), and runs from different inputs cannot be compared: run them all again "
+            f"with these inputs (--optimizers {every}{more}) or pass another --results-dir.")
 
 
 def lock_results(results_dir: Path):
@@ -103,28 +119,32 @@ def lock_results(results_dir: Path):
     return handle
 
 
-def outside_sources(results_dir: Path, root: Path) -> None:
-    """Refuse a results folder that is the project itself or one of its source folders."""
-    here = Path(results_dir).resolve()
+def outside_sources(folder: Path, root: Path, option: str = "--results-dir") -> None:
+    """Refuse a results (or report) folder that is the project itself or one of its source folders."""
+    here = Path(folder).resolve()
     sources = [root.resolve(), *((root / name).resolve() for name in ("analysis", "report", "src", "tests"))]
-    for folder in sources:
-        if here == folder or (folder != root.resolve() and folder in here.parents):
-            where = "the project folder" if folder == sources[0] else f"inside {folder}"
-            raise LionpocError(f"--results-dir {results_dir} is {where}: results would mix with the project's own "
-                               "files; pass a folder of its own (e.g. results-2).")
+    for source in sources:
+        if here == source or (source != sources[0] and source in here.parents):
+            where = "the project folder" if source == sources[0] else f"inside {source}"
+            raise LionpocError(f"{option} {folder} is {where}: its files would mix with the project's own; pass a "
+                               "folder of its own (e.g. results-2).")
 
 
 def mixed_inputs(results_dir: Path) -> None:
-    """Refuse to report runs made from different inputs (a notebook run by hand, a folder assembled by hand)."""
+    """Refuse to report runs made from different inputs (a notebook run by hand, a folder assembled by hand,
+    seeds of one optimizer with different grids)."""
     runs = [r for r in layout.find_runs(results_dir).itertuples() if not layout.is_damaged(r.path)]
-    if len(runs) < 2:
-        return
-    first = runs[0]
-    reference = inputs(files.read_json(Path(first.path) / "metrics.json"))
-    for run in runs[1:]:
-        changed = differences(inputs(files.read_json(Path(run.path) / "metrics.json")), reference)
+    reference, firsts = None, {}  # the study's first run; each optimizer's first run
+    for run in runs:
+        metrics = files.read_json(Path(run.path) / "metrics.json")
+        own = optimizer_inputs(metrics.get("params") or {})
+        reference = reference or (run, inputs(metrics))
+        firsts.setdefault(run.optimizer, (run, own))
+        against, changed = reference[0], differences(inputs(metrics), reference[1])
+        if not changed:
+            against, changed = firsts[run.optimizer][0], differences(own, firsts[run.optimizer][1])
         if changed:
-            detail = "; ".join(c.replace(", here ", f" against {first.optimizer} seed {first.seed}'s ")
+            detail = "; ".join(c.replace(", here ", f" against {against.optimizer} seed {against.seed}'s ")
                                for c in changed[:3])
             raise LionpocError(
                 f"the runs in {results_dir} were made from different inputs ({run.optimizer} seed {run.seed}: "

@@ -72,14 +72,23 @@ def damage(run: Path) -> tuple[str, str] | None:
     lacking = [key for key in METRICS_KEYS if key not in metrics]
     if lacking:
         return "metrics.json", f"it lacks {', '.join(lacking[:4])}{', ...' if len(lacking) > 4 else ''}"
+    # A folder copied or renamed by hand (a backup `lion-old/`, seed-0 copied to seed-1) would count one run
+    # twice, or under another name.
+    where = (Path(run).parent.name, Path(run).name)
+    if where != (metrics["optimizer"], f"seed-{metrics['seed']}"):
+        return "metrics.json", (f"it belongs to {metrics['optimizer']} seed {metrics['seed']}, not to the folder "
+                                f"{where[0]}/{where[1]} (copied or renamed by hand)")
     predictions = Path(run) / "predictions.csv"
     if predictions.is_file():
         try:
-            rows = len(pd.read_csv(predictions, usecols=["file", "correct"]))
+            correct = pd.read_csv(predictions, usecols=["file", "correct"])["correct"]
         except (OSError, ValueError) as exc:
             return "predictions.csv", str(exc).splitlines()[0][:80]
-        if rows != metrics["n_test"]:
-            return "predictions.csv", f"{rows} rows for {metrics['n_test']} test images"
+        if len(correct) != metrics["n_test"]:
+            return "predictions.csv", f"{len(correct)} rows for {metrics['n_test']} test images"
+        if abs(float(correct.mean()) - float(metrics["test_accuracy"])) > 1e-6:
+            return "metrics.json", (f"its test accuracy {metrics['test_accuracy']:.4f} is not that of its predictions "
+                                    f"({correct.mean():.4f}): one of them was edited")
     return None
 
 
