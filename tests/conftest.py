@@ -56,20 +56,35 @@ def smoke_results(smoke_study):
     return smoke_study[0]
 
 
+class InProcess:
+    """An executor for the study's steps that trains each optimizer's seeds in this process, without papermill
+    (the template is copied where the executed notebook goes)."""
+
+    def run(self, todo, study, log):
+        import dataclasses
+        import shutil
+        import time
+
+        from lionpoc.study import layout, runs
+
+        done = []
+        for cfg in todo:
+            t0 = time.perf_counter()
+            prep = dataclasses.replace(study.prep, cfg=cfg, trainer=None)
+            for seed in cfg.seeds:
+                runs.run_seed(prep, seed, log=log)
+            shutil.copy(ROOT / "analysis" / "train.ipynb", layout.notebook_path(cfg.results_dir, cfg.optimizer))
+            done.append({"optimizer": cfg.optimizer, "seeds": list(cfg.seeds), "seconds": time.perf_counter() - t0,
+                         "start": t0, "end": time.perf_counter()})
+        return done
+
+
 def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "adamw", "lion"), image_size=71,
                  epochs=15):
-    """Real results written by the real run steps (no papermill): small grids, short training, and the
-    study tables, memory, baseline and study.json the study writes, with their measured times."""
-    import shutil
-    import time
-
-    from lionpoc.study import aggregate
-    from lionpoc.model import baseline
+    """Real results written by the study's own steps, executions in process (no papermill): small grids, short
+    training, and the study tables, memory, baseline and study.json the study writes, with their measured times."""
     from lionpoc import data
-    from lionpoc.study import runs
     from lionpoc.model import memory
-    from lionpoc import files
-    from lionpoc.study import layout
     from lionpoc.study import pipeline
     from lionpoc.study.config import RunConfig
 
@@ -77,31 +92,17 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
              "adamw": {"learning_rate": [3e-3], "weight_decay": [0.01, 0.1]},
              "lion": {"learning_rate": [3e-4], "weight_decay": [0.1, 1.0]}}
     quiet = lambda *_: None  # noqa: E731
-    configs, executions, prep = [], [], None
-    start = time.perf_counter()
-    for name in optimizers:
-        cfg = RunConfig(optimizer=name, grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
-                        image_size=image_size, weights="none", smoke=data.data_kind(Path(data_dir)) == "synthetic",
-                        data_dir=str(data_dir), results_dir=str(out), cache_dir=str(cache_dir))
-        configs.append(cfg)
-        prep = runs.prepare(cfg, log=quiet)
-        t0 = time.perf_counter()
-        for seed in seeds:
-            runs.run_seed(prep, seed, log=quiet)
-        executions.append({"optimizer": name, "seeds": list(seeds), "seconds": time.perf_counter() - t0,
-                           "start": t0 - start, "end": time.perf_counter() - start})
-        shutil.copy(ROOT / "analysis" / "train.ipynb", layout.notebook_path(out, name))  # stands in for papermill
-    t0 = time.perf_counter()
-    aggregate.write_tables(out)
-    small = {"head": memory.head_model(), "xception": memory.head_model(4096)}
-    files.write_csv(out / "memory.csv", memory.optimizer_memory(small))
-    test_rows = prep.table[prep.table["split"] == "test"]
-    files.write_json(out / "baseline.json", baseline.zero_training_accuracy(test_rows, data.images_root(Path(data_dir)),
-                                                                             "none"))
-    timings = {"features_seconds": prep.features.seconds, "features_from_cache": prep.features.from_cache,
-               "features_extraction_seconds": prep.features.seconds, "executions": executions,
-               "aggregate_seconds": time.perf_counter() - t0}
-    files.write_json(out / "study.json", pipeline.study_record(configs, prep, timings, 1, start))
+    configs = [RunConfig(optimizer=name, grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
+                         image_size=image_size, weights="none", smoke=data.data_kind(Path(data_dir)) == "synthetic",
+                         data_dir=str(data_dir), results_dir=str(out), cache_dir=str(cache_dir))
+               for name in optimizers]
+    study = pipeline.Study(configs, ROOT, Path(out), jobs=1, render=False)
+    pipeline.check_inputs(study, quiet)
+    pipeline.extract_features(study, quiet)
+    pipeline.run_executions(study, InProcess(), quiet)
+    pipeline.aggregate_results(study, quiet, memory_models={"head": memory.head_model(),
+                                                            "xception": memory.head_model(4096)})
+    pipeline.record(study, quiet)
     return out
 
 

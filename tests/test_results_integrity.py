@@ -149,9 +149,10 @@ def test_a_split_edited_by_hand_is_refused_at_render(tmp_path, project_root, res
 @pytest.mark.slow
 def test_runs_from_different_inputs_are_refused_at_render(tmp_path, project_root, synthetic_dir, results_maker):
     """A folder assembled from two studies (or a notebook run by hand with other parameters)."""
-    out = tmp_path / "results"
+    out, other = tmp_path / "results", tmp_path / "other"
     results_maker(out, synthetic_dir, tmp_path / "cache", seeds=(0,), optimizers=("adam",), epochs=3)
-    results_maker(out, synthetic_dir, tmp_path / "cache", seeds=(0,), optimizers=("lion",), image_size=80, epochs=3)
+    results_maker(other, synthetic_dir, tmp_path / "cache", seeds=(0,), optimizers=("lion",), image_size=80, epochs=3)
+    shutil.copytree(other / "lion", out / "lion")  # the study itself refuses this (see above); by hand it happens
     done = lionpoc("render", "--results-dir", str(out), cwd=project_root)
     line = error_line(done)
     assert done.returncode == 1 and "were made from different inputs (lion seed 0: image_size 80" in line, line

@@ -79,17 +79,16 @@ def study_log() -> Path:
     return Path(tempfile.gettempdir()) / f"lionpoc-study-{os.getpid()}.log"
 
 
-def keep_log(log_file: Path | None, results_dir) -> Path | None:
-    """Copy the study's log under ``<results>/logs/`` when the study wrote there; return where it is."""
+def keep_log(log_file: Path | None, results_dir, wrote: bool) -> Path | None:
+    """Copy the study's log under ``<results>/logs/`` when the study wrote there (``wrote``); return where it is."""
     import shutil
 
     from lionpoc.study import layout
-    from lionpoc.study import pipeline
 
     if log_file is None or not log_file.is_file():
         return None
     logs = layout.results_dir(results_dir) / "logs"
-    if not pipeline.writes["started"]:  # the results folder is as it was: an empty log is not worth keeping
+    if not wrote:  # the results folder is as it was: an empty log is not worth keeping
         if log_file.stat().st_size == 0:
             log_file.unlink()
             return None
@@ -129,20 +128,22 @@ def run(args: argparse.Namespace) -> None:
         out = make_synthetic(args.out, args.per_class, args.size, args.seed)
         print(f"wrote {15 * args.per_class} synthetic images ({args.size} px) to {out}")
     elif args.command == "study":
-        from lionpoc.study.pipeline import run_study
+        from lionpoc.study import pipeline
 
         with native_stderr_to(study_log()) as log_file:
+            study = None
             try:
-                run_study(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir, args.weights,
-                          args.image_size, args.split, args.force, not args.no_render, jobs=args.jobs,
-                          fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs, log=log)
+                study = pipeline.plan(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir,
+                                      args.weights, args.image_size, args.split, args.force, not args.no_render,
+                                      jobs=args.jobs, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs)
+                pipeline.run(study, log=log)
             except LionpocError as exc:
-                kept = keep_log(log_file, args.results_dir)
+                kept = keep_log(log_file, args.results_dir, study is not None and study.writing)
                 if kept and "kernel log" not in str(exc):
                     raise LionpocError(f"{exc} (full log: {kept})") from None
                 raise
             finally:
-                keep_log(log_file, args.results_dir)
+                keep_log(log_file, args.results_dir, study is not None and study.writing)
     elif args.command == "render":
         from lionpoc.study import layout
         from lionpoc.report.render import render

@@ -1,5 +1,8 @@
 """Executing the notebook template with papermill: one execution per optimizer, quiet, atomic.
 
+:class:`KernelPool` is the study's default executor: the executions run as papermill kernels on this
+machine, a few at a time (``lionpoc.study.cluster`` holds the other one, a Dask cluster).
+
 The kernel's own output (TensorFlow's C++ start-up lines, absl, CUDA probing, Jupyter's warnings)
 goes to ``<results>/logs/<optimizer>.log``, never to the console or into the notebook's cells; the
 path is printed when an execution fails. The executed notebook is written under a temporary name
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lionpoc import console
@@ -24,25 +28,23 @@ QUIET_ENV = {**console.QUIET_ENV, "PYTHONWARNINGS": "ignore"}
 KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False", "--IPKernelApp.log_level=ERROR"]
 
 
-_KERNELS: set = set()  # kernel processes started by this process, stopped on an interruption
-
-
-def stop_kernels() -> None:
-    """Kill every kernel still running (Ctrl-C or SIGTERM): their executions then end at once."""
-    for process in list(_KERNELS):
+def stop_kernels(kernels: set) -> None:
+    """Kill every kernel of ``kernels`` still running (Ctrl-C or SIGTERM): their executions then end at once."""
+    for process in list(kernels):
         try:
             process.kill()
         except (OSError, ProcessLookupError):
             pass
-    _KERNELS.clear()
+    kernels.clear()
 
 
 def log_path(results_dir: str | Path, optimizer: str) -> Path:
     return Path(results_dir) / "logs" / f"{optimizer}.log"
 
 
-def quiet_kernel_manager(log_file: Path, extra_env: dict | None = None):
-    """A Jupyter kernel manager whose kernel writes its stdout and stderr to ``log_file``."""
+def quiet_kernel_manager(log_file: Path, extra_env: dict | None = None, kernels: set | None = None):
+    """A Jupyter kernel manager whose kernel writes its stdout and stderr to ``log_file``; its process is
+    added to ``kernels``, so that an interruption can stop it."""
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
@@ -55,14 +57,14 @@ def quiet_kernel_manager(log_file: Path, extra_env: dict | None = None):
             finally:
                 handle.close()  # the child keeps its own copy of the descriptor
             process = getattr(self.provisioner, "process", None)
-            if process is not None:
-                _KERNELS.add(process)
+            if process is not None and kernels is not None:
+                kernels.add(process)
             return result
 
     return QuietKernelManager
 
 
-def execute(cfg: RunConfig, root: Path, threads: int | None = None) -> tuple[Path, float]:
+def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set | None = None) -> tuple[Path, float]:
     """Run the template for one optimizer and all its seeds; return the notebook and the seconds it took."""
     import papermill as pm
 
@@ -78,7 +80,7 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None) -> tuple[Pat
     try:
         pm.execute_notebook(str(root / TEMPLATE), str(partial), parameters=cfg.to_params(), cwd=str(root),
                             kernel_name="python3", progress_bar=False, log_output=False,
-                            kernel_manager_class=quiet_kernel_manager(log_file, env), extra_arguments=KERNEL_ARGUMENTS)
+                            kernel_manager_class=quiet_kernel_manager(log_file, env, kernels), extra_arguments=KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as exc:
         _move(partial, failed)
         raise LionpocError(f"the {cfg.optimizer} notebook failed in cell {exc.exec_count}: {exc.ename}: "
@@ -95,6 +97,60 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None) -> tuple[Pat
     failed.unlink(missing_ok=True)
     export_html(out)
     return out, seconds
+
+
+def seed_line(cfg: RunConfig, seed: int) -> str:
+    """What a finished seed chose and scored, for the study's console."""
+    from lionpoc.study.config import GRID_AXES
+
+    m = files.read_json(layout.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
+    chosen = ", ".join(f"{k} {m[k]:g}" for k in GRID_AXES[cfg.optimizer])
+    return (f"{cfg.optimizer} seed {seed}: chosen {chosen}; test accuracy {m['test_accuracy']:.3f} "
+            f"({m['epochs_run']} epochs, best {m['best_epoch']})"
+            + (f"; fine-tuned: {m['ft_test_accuracy']:.3f} in {m['ft_wall_seconds']:.0f} s "
+               f"(estimated {m['ft_estimated_seconds']:.0f} s)" if "ft_test_accuracy" in m else ""))
+
+
+class KernelPool:
+    """The executions as papermill kernels on this machine, ``jobs`` at a time (threads wait on them).
+
+    On an interruption, the kernels this pool started are killed, so the other executions end at once
+    instead of running on; their partial notebooks are removed, finished seeds are kept.
+    """
+
+    def __init__(self, jobs: int = 1):
+        self.jobs = jobs
+        self.kernels: set = set()
+
+    def run(self, todo: list[RunConfig], study, log=print) -> list[dict]:
+        jobs = self.jobs
+        threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+        log(f"study: {len(todo)} notebook execution(s) of {TEMPLATE} with papermill, {jobs} at a time")
+
+        def one(cfg):
+            start = time.perf_counter()
+            notebook, seconds = execute(cfg, study.root, threads, self.kernels)
+            for seed in cfg.seeds:
+                log(seed_line(cfg, seed))
+            log(f"{cfg.optimizer}: notebook {notebook} ({seconds:.0f} s)")
+            return {"optimizer": cfg.optimizer, "seeds": list(cfg.seeds), "seconds": seconds,
+                    "start": start, "end": time.perf_counter()}
+
+        try:
+            if jobs == 1 or len(todo) <= 1:
+                return [one(cfg) for cfg in todo]
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(one, cfg) for cfg in todo]
+                try:
+                    return [future.result() for future in futures]
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    stop_kernels(self.kernels)  # the other executions end now instead of running on
+                    raise
+        except BaseException:
+            stop_kernels(self.kernels)
+            raise
 
 
 def export_html(notebook: Path) -> Path:

@@ -53,10 +53,11 @@ class Prepared:
 def data_dir_for(cfg: RunConfig, log=print) -> Path:
     """The configured data directory; for a smoke run without one, the synthetic set (made if absent)."""
     if cfg.smoke and not cfg.data_dir:
-        if not (SYNTHETIC_DIR / data.SYNTHETIC_MARKER).exists():
-            log(f"smoke: writing a synthetic data set to {SYNTHETIC_DIR}")
-            make_synthetic_once(SYNTHETIC_DIR, per_class=SMOKE_PER_CLASS, size=SMOKE_IMAGE_PIXELS)
-        return SYNTHETIC_DIR
+        folder = layout.project_root() / SYNTHETIC_DIR  # under the project, whatever the working directory
+        if not (folder / data.SYNTHETIC_MARKER).exists():
+            log(f"smoke: writing a synthetic data set to {folder}")
+            make_synthetic_once(folder, per_class=SMOKE_PER_CLASS, size=SMOKE_IMAGE_PIXELS)
+        return folder
     return data.resolve_data_dir(cfg.data_dir)
 
 
