@@ -339,3 +339,17 @@ def test_runs_copied_renamed_or_edited_by_hand_are_named_not_counted(tmp_path, p
     done = subprocess.run([sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(out)],
                           cwd=project_root, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_path, project_root, results_dir):
+    """`--seeds 1` after a grid change redoes seed 0 and keeps seed 1 (the study refuses that too): the report
+    would print one grid for runs made with two."""
+    out = copy_of(results_dir, tmp_path)
+    path = out / "lion" / "seed-1" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["params"]["grid"]["learning_rate"] = [1e-3]
+    path.write_text(json.dumps(metrics))
+    done = lionpoc("render", "--results-dir", str(out), cwd=project_root)
+    line = error_line(done)
+    assert done.returncode == 1 and "(lion seed 1: grid {learning_rate: [0.001]" in line, line
+    assert "against lion seed 0's {learning_rate: [0.0003]" in line
