@@ -257,13 +257,6 @@ def test_results_and_reports_never_go_into_the_project_s_own_folders(project_roo
     assert sorted(p.name for p in (project_root / "report").iterdir()) == before
 
 
-def test_an_optimizer_named_twice_runs_once():
-    """`--optimizers lion,Lion` once ran two executions of one notebook into the same files at once."""
-    from lionpoc.cli import parser
-
-    assert parser().parse_args(["study", "--optimizers", "lion,adam,Lion"]).optimizers == ["lion", "adam"]
-
-
 @pytest.fixture
 def read_only_copy(tmp_path, results_dir):
     """The smoke study on a file system mounted read-only (root can write through chmod, not through this)."""

@@ -13,8 +13,8 @@ from lionpoc.errors import LionpocError
 
 
 def _optimizer_list(text: str) -> list[str]:
-    """Names as typed (lower-cased, each once); whether each has a parameter file is checked by the study."""
-    names = list(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))  # lion,lion: once
+    """Names as typed (lower-cased); whether each has a parameter file is checked by the study, with the list."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if not names:
         raise argparse.ArgumentTypeError("no optimizer given (e.g. --optimizers adam,lion)")
     return names

@@ -94,8 +94,8 @@ def others_share_inputs(configs, results_dir: Path, feature_key: str | None = No
         more = f" --seeds {seeds}" if seeds > len(configs[0].seeds) else ""
         raise LionpocError(
             f"{results_dir} holds runs made from other inputs than this study's ({names}: "
-            f"{'; '.join(found[0][2])}), and runs from different inputs cannot be compared: run them all again "
-            f"with these inputs (--optimizers {every}{more}) or pass another --results-dir.")
+            f"{'; '.join(found[0][2])}), and runs from different inputs cannot be compared: run this command "
+            f"again with --optimizers {every}{more} to redo them all with these inputs, or pass another --results-dir.")
 
 
 def lock_results(results_dir: Path):
