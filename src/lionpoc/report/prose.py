@@ -346,8 +346,9 @@ def performance(d: ReportData) -> Text:
     if not s:
         return Text("Ce dossier ne contient pas `study.json` : relancez `lionpoc study` pour mesurer l'étude.")
     m = s["machine"]
-    features = s["features_extraction_seconds"]
     cached = s.get("features_from_cache")
+    features = (s.get("cached_features_seconds") or s["features_extraction_seconds"]) if cached \
+        else s["features_extraction_seconds"]
     text = [f"L'étude qui a produit ces résultats a tourné sur {m['cores']} cœurs ({m['cpu']}) : "
             f"{french.integer(s['images'])} images de {s['image_size']} pixels, "
             f"{french.plural(len(s['optimizers']), 'optimiseur')}, {french.plural(s['seeds'], 'graine')} et "

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from lionpoc.data import breeds
+from lionpoc.model import backbones
 from lionpoc.report import french
 from lionpoc.report.figures import LABELS
 from lionpoc.report.data import ReportData
@@ -210,12 +211,17 @@ def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
     return Table(frame, widths=[3, 2, 2, 2, 2, 2])
 
 
+def _model_label(model: str) -> str:
+    """``head`` or a backbone's name (the whole network), as the memory tables name them."""
+    return "Tête seule" if model == "head" else f"{backbones.spec(model).label} complet"
+
+
 def memory(d: ReportData) -> Table:
     if d.memory.empty:
         return _empty("memory.csv absent : relancer `lionpoc study`")
     rows = []
     for row in d.memory.itertuples():
-        rows.append({"Modèle": {"head": "Tête seule", "xception": "Xception complet"}[row.model],
+        rows.append({"Modèle": _model_label(row.model),
                      "Optimiseur": LABELS[row.optimizer], "Paramètres": french.integer(row.parameters),
                      "État": french.bytes_(row.state_bytes),
                      "Tenseurs": french.number(row.slots_per_weight, 0)})
@@ -228,8 +234,11 @@ def performance(d: ReportData) -> Table:
     s = d.study
     if not s:
         return _empty("study.json absent : relancer `lionpoc study`")
-    cached = " (cache)" if s.get("features_from_cache") else ""
-    rows = [("Passage de Xception sur les images" + cached, french.seconds(s["features_extraction_seconds"]))]
+    if s.get("features_from_cache"):  # the pass ran in an earlier study: only reading the cache counts here
+        rows = [("Caractéristiques lues dans le cache", french.seconds(s["features_seconds"]))]
+    else:
+        rows = [(f"Passage de {s.get('backbone_label', 'Xception')} sur les images",
+                 french.seconds(s["features_extraction_seconds"]))]
     for e in s.get("executions", []):
         rows.append((f"Carnet {LABELS[e['optimizer']]} ({french.plural(len(e['seeds']), 'graine')})",
                      french.seconds(e["seconds"])))
@@ -247,7 +256,7 @@ def performance(d: ReportData) -> Table:
 def benchmark(d: ReportData) -> Table:
     if d.benchmark is None:
         return _empty("benchmark.json absent : lancer `lionpoc bench`")
-    rows = [{"Modèle": {"head": "Tête seule", "xception": "Xception complet"}[o["model"]],
+    rows = [{"Modèle": _model_label(o["model"]),
              "Optimiseur": LABELS[o["optimizer"]], "Lot": str(o["batch"]),
              "Temps par pas": french.seconds(o["step_seconds"]) if o["step_seconds"] >= 0.01
              else f"{french.number(1000 * o['step_seconds'], 2)}{french.NNBSP}ms",

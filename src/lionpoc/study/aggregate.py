@@ -83,6 +83,11 @@ def correctness(runs: pd.DataFrame, optimizer: str, file: str = "predictions.csv
     return pd.DataFrame(columns).sort_index()
 
 
+PAIR_COLUMNS = ["a", "b", "n_seeds", "n_test", "diff_accuracy", "ci_low", "ci_high", "p_value", "only_a_mean",
+                "only_b_mean", "p_mcnemar_min", "p_mcnemar_max", "significant_seeds"]
+PAIR_SEED_COLUMNS = ["a", "b", "seed", "diff_accuracy", "only_a", "only_b", "p_mcnemar"]
+
+
 def pairs(runs: pd.DataFrame, n_resamples: int = 10_000,
           file: str = "predictions.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Paired comparisons of optimizers on the same test images.
@@ -115,7 +120,9 @@ def pairs(runs: pd.DataFrame, n_resamples: int = 10_000,
                      "p_mcnemar_min": min(t["p_value"] for t in tests),
                      "p_mcnemar_max": max(t["p_value"] for t in tests),
                      "significant_seeds": sum(t["p_value"] < 0.05 for t in tests)})
-    return pd.DataFrame(rows), pd.DataFrame(by_seed)
+    # With one optimizer (or no shared seed) there is nothing to pair: empty tables that still have their
+    # columns, so that every reader (the report's tables, the CSV files) sees "no rows", not "no table".
+    return (pd.DataFrame(rows, columns=PAIR_COLUMNS), pd.DataFrame(by_seed, columns=PAIR_SEED_COLUMNS))
 
 
 def time_to_accuracy(runs: pd.DataFrame, fractions=(0.95, 0.99), file: str = "history.csv") -> pd.DataFrame:
