@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from lionpoc.study import layout
 from test_cli import ENV, error_line, fake_quarto, lionpoc, partial_files, snapshot
@@ -99,7 +100,9 @@ def test_a_run_done_again_says_why(smoke_results, tmp_path, project_root):
     and left out of the tables): the three runs are done again, each with a line saying why."""
     project = project_copy(tmp_path, project_root)
     params = project / "analysis" / "params" / "lion.yaml"
-    params.write_text("optimizer: lion\ngrid:\n  learning_rate: [1.0e-4, 3.0e-4]\n  weight_decay: [0.1, 0.3, 1.0]\n")
+    described = yaml.safe_load(params.read_text())
+    described["grid"] = {"learning_rate": [1.0e-4, 3.0e-4], "weight_decay": [0.1, 0.3, 1.0]}
+    params.write_text(yaml.safe_dump(described))
     out = copy_of(smoke_results, tmp_path)
     metrics_path = out / "adam" / "seed-0" / "metrics.json"
     metrics = json.loads(metrics_path.read_text())
@@ -115,7 +118,7 @@ def test_a_run_done_again_says_why(smoke_results, tmp_path, project_root):
     assert ("adam seed 0: its metrics.json is damaged; the run will be done again (it lacks test_accuracy, "
             "test_macro_f1)") in done.stdout
     assert ("lion seed 0: done again, its inputs changed (grid {learning_rate: [3e-05, 0.0001, 0.0003], "
-            "weight_decay: [0.1, 0.3, 1]}, here {learning_rate: [0.0001, 0.0003], weight_decay: [0.1, 0.3, 1]})"
+            "weight_decay: [0.1, 0.3, 1]}, here {learning_rate: [0.0001, 0.0003], weight_decay: [0.1, 0.3, 1]}"
             in done.stdout), done.stdout
     assert len(pd.read_csv(out / "lion" / "seed-0" / "tuning.csv")) == 6
     assert pd.read_csv(out / "summary.csv")["optimizer"].tolist() == ["adam", "adamw", "lion"]
@@ -168,7 +171,7 @@ def test_a_notebook_run_by_hand_then_render_shows_exactly_the_runs_present(smoke
     (out / "adam" / "seed-0" / "predictions.csv").unlink()
     hand = subprocess.run([sys.executable, "-m", "papermill", "analysis/train.ipynb", str(tmp_path / "adamw.ipynb"),
                            "-f", "analysis/params/adamw.yaml", "-p", "smoke", "True", "-p", "results_dir", str(out)],
-                          cwd=project_root, env=ENV, capture_output=True, text=True, timeout=600)
+                          cwd=project_root, env=ENV, capture_output=True, text=True, timeout=1200)
     assert hand.returncode == 0, hand.stderr[-3000:]
     done = lionpoc("render", "--results-dir", str(out), cwd=project_root, timeout=900)
     assert done.returncode == 0 and "Traceback" not in done.stderr + done.stdout, done.stdout[-3000:] + done.stderr
