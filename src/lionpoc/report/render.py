@@ -55,6 +55,18 @@ def resume_command(results_dir: Path, names: list[str]) -> str:
     return " ".join(parts)
 
 
+def remove_previous(output: Path, log=print) -> None:
+    """Remove the report of an earlier render, so that a failed or refused render never leaves another
+    version of the study's report (or another study's, in ``--output-dir``) as if it were this one's."""
+    for path in (output / "report").glob("index.*"):
+        if path.suffix in (".html", ".pdf"):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a read-only folder: the render says so when it tries to publish there
+                return
+            log(f"render: removed the previous report {path}")
+
+
 def output_dir(results_dir: Path, root: Path) -> Path:
     """Where a study's report goes: ``<project>/_output`` for the project's own ``results/``, else
     ``<results>/_output``, so that two studies in one checkout never publish into one folder."""
@@ -73,11 +85,16 @@ def render(results_dir: Path, log=print, output: Path | None = None) -> list[Pat
     """
     root = layout.project_root()
     results_dir = Path(results_dir)
-    missing = check_results(results_dir)
-    checks.mixed_inputs(results_dir)
-    checks.split_matches_runs(results_dir)
     output = Path(output).resolve() if output else output_dir(results_dir, root)
     checks.outside_sources(output, root, "--output-dir")  # publishing replaces its report/ folder
+    try:
+        missing = check_results(results_dir)
+        checks.mixed_inputs(results_dir)
+        checks.split_matches_runs(results_dir)
+    except LionpocError:
+        remove_previous(output, log)
+        raise
+    remove_previous(output, lambda *_: None)  # replaced below; never left behind by a failed render
     if missing:
         log(f"render: no results for {', '.join(missing)}; the report will say so. Produce them with "
             f"`{resume_command(results_dir, missing)}`.")

@@ -28,6 +28,7 @@ from lionpoc.study import checks
 from lionpoc.study import execute
 from lionpoc.study import layout
 from lionpoc.study import runs
+from lionpoc.study import timing
 from lionpoc.model import optimizers as registry
 from lionpoc.study.config import RunConfig, load_run
 
@@ -291,6 +292,7 @@ def aggregate_results(study: Study, log=print, memory_models: dict | None = None
     t0 = time.perf_counter()
     prep, results_dir = study.prep, study.results_dir
     study.summary = aggregate.write_tables(results_dir)
+    files.write_csv(results_dir / "timing.csv", timing.measure(study.configs, prep, aggregate.load_runs(results_dir), log=log))
     cfg = study.configs[0]
     files.write_csv(results_dir / "memory.csv",
                     memory.optimizer_memory([c.spec for c in study.configs], memory_models, backbone=cfg.backbone))

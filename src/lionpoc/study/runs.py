@@ -114,23 +114,6 @@ class SeedRun:
     tuning: pd.DataFrame
     kept: bool
 
-    def show(self):
-        """What the notebook displays for this seed: the grid's table and the two figures."""
-        from IPython.display import Image, Markdown, display
-
-        state = "reprise d'une étude précédente (mêmes entrées)" if self.kept else "entraînée à l'instant"
-        display(Markdown(f"### Graine {self.seed} ({state})\n\nExactitude sur le test : "
-                         f"**{self.metrics['test_accuracy']:.3f}** ; F1 macro : {self.metrics['test_macro_f1']:.3f}"))
-        display(self.tuning)
-        if "ft_test_accuracy" in self.metrics:
-            part = backbones.spec(self.metrics.get("backbone")).fine_tune_label
-            display(Markdown(f"Ajustement fin ({part} et tête) : exactitude sur le test "
-                             f"**{self.metrics['ft_test_accuracy']:.3f}** (taux {self.metrics['ft_learning_rate']:.2g}, "
-                             f"{self.metrics['ft_epochs_run']} époques)."))
-        for name in ("history", "confusion", "fine_tune_history"):
-            if (self.folder / f"{name}.png").is_file():
-                display(Image(filename=str(self.folder / f"{name}.png"), width=700))
-
 
 def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     """Tune, test once and save one seed; a seed already done with the same inputs is kept as it is."""
