@@ -224,10 +224,6 @@ class ReportData:
     def synthetic(self) -> bool:
         return not self.empty and bool((self.runs["data_kind"] == "synthetic").any())
 
-    @property
-    def weights(self) -> str:
-        return str(self.runs["weights"].iloc[0]) if not self.empty else "imagenet"
-
     def first(self, optimizer: str | None = None) -> dict:
         """``metrics.json`` of the first run (of an optimizer, or of the study)."""
         rows = self.runs if optimizer is None else self.runs[self.runs["optimizer"] == optimizer]
@@ -257,7 +253,7 @@ def load(results_dir: str | Path | None = None) -> ReportData:
     runs = aggregate.load_runs(folder, damaged) if folder.is_dir() else pd.DataFrame()
     computed = aggregate.tables(runs) if not runs.empty else {}
     table = lambda name: computed.get(name, pd.DataFrame())  # noqa: E731
-    return ReportData(folder, runs, damaged,
+    data = ReportData(folder, runs, damaged,
                       summary=table("summary.csv"), pairs=table("pairs.csv"),
                       pairs_by_seed=table("pairs_by_seed.csv"),
                       time_to_accuracy=table("time_to_accuracy.csv"), memory=_csv(folder / "memory.csv"),
