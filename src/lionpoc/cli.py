@@ -51,6 +51,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="redo runs even when their results are up to date")
     p.add_argument("--no-render", action="store_true", help="do not render the report at the end")
     p.add_argument("--jobs", type=int, help="notebook executions run at once (default: all of them, one per optimizer)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDRESS",
+                       help="run the feature pass and the executions on a Dask cluster: a scheduler address "
+                            "(tcp://host:8786) or local:N for N single-threaded workers on this machine")
+    where.add_argument("--scheduler-file", type=Path, metavar="FILE",
+                       help="the Dask cluster whose scheduler wrote FILE (dask scheduler --scheduler-file FILE)")
     p.add_argument("--fine-tune", action="store_true",
                    help="also train Xception's block 14 with the head, on the cached block-13 outputs (slow on a CPU)")
     p.add_argument("--fine-tune-epochs", type=int,
@@ -134,7 +140,8 @@ def run(args: argparse.Namespace) -> None:
                 study = pipeline.plan(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir,
                                       args.weights, args.image_size, args.split, args.force, not args.no_render,
                                       jobs=args.jobs, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs)
-                pipeline.run(study, log=log)
+                with pipeline.executor_for(args.cluster, args.scheduler_file, log) as executor:
+                    pipeline.run(study, executor, log)
             except LionpocError as exc:
                 kept = keep_log(log_file, args.results_dir, study is not None and study.writing)
                 if kept and "kernel log" not in str(exc):
