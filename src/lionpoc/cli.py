@@ -71,6 +71,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=int, default=128, help="images per timing (default 128)")
     p.add_argument("--image-size", type=int, default=299, help="input side in pixels (default 299, as in the real study)")
     p.add_argument("--skip-smoke-study", action="store_true", help="do not time a whole smoke study")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="instead, time the same study here and on this Dask cluster (e.g. local:2): wall times, "
+                        "feature pass, overhead per task; writes results/benchmark_cluster.json")
+    p.add_argument("--data-dir", type=Path, help="with --cluster: the photos to study (default: the smoke set)")
+    p.add_argument("--seeds", type=int, default=3, help="with --cluster: seeds per optimizer (default 3)")
     return main
 
 
@@ -159,8 +164,14 @@ def run(args: argparse.Namespace) -> None:
         from lionpoc.bench import run_benchmark
 
         with native_stderr_to(study_log()) as log_file:
-            run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
-                          smoke_study=not args.skip_smoke_study, log=log)
+            if args.cluster:
+                from lionpoc.bench import run_cluster_benchmark
+
+                run_cluster_benchmark(layout.results_dir(args.results_dir), args.cluster, args.data_dir,
+                                      args.image_size, args.seeds, log)
+            else:
+                run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
+                              smoke_study=not args.skip_smoke_study, log=log)
         if log_file is not None:  # measured and written: TensorFlow's start-up lines are not worth keeping
             log_file.unlink(missing_ok=True)
 

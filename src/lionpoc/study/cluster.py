@@ -3,9 +3,9 @@
 Two kinds of task: the feature pass in shards of images (a worker receives the bytes of its images and
 returns their features and block-13 activations; the client puts the cache together in file order), and
 one notebook execution per (optimizer, seed). No shared file system is assumed: the split, the feature
-cache and the notebook template are scattered once to every worker, each execution runs in a temporary
-folder of its worker and returns its files as data, and the client writes every run folder atomically
-into the results folder, as a study on one machine does.
+cache and the notebook template go once to every worker (the result of one task, which they fetch),
+each execution runs in a temporary folder of its worker and returns its files as data, and the client
+writes every run folder atomically into the results folder, as a study on one machine does.
 
 Faults: a worker that dies takes its task elsewhere (the scheduler's ``allowed-failures``, set to
 :data:`ALLOWED_FAILURES` for a local cluster); a scheduler that cannot be reached is one sentence before
@@ -139,7 +139,10 @@ class DaskExecutor:
 
     # ------------------------------------------------------------------ what the cluster is
     def workers(self) -> dict:
-        return self.client.scheduler_info(n_workers=-1)["workers"]
+        try:
+            return self.client.scheduler_info(n_workers=-1)["workers"]  # every worker, not the first five
+        except TypeError:  # distributed before 2025 lists them all anyway
+            return self.client.scheduler_info()["workers"]
 
     def describe(self) -> dict:
         """Where the study ran, for ``study.json``: workers, threads, GPUs, hosts, tasks and idle time."""
@@ -166,6 +169,8 @@ class DaskExecutor:
     def gather(self, futures: dict, on_result, log=print) -> None:
         """Wait for ``futures`` (future -> label) as they finish, calling ``on_result(label, result)``.
         Ctrl-C or a failure cancels the rest; a task lost with its worker too many times is one sentence."""
+        from concurrent.futures import CancelledError
+
         from distributed import KilledWorker, as_completed
 
         try:
@@ -177,6 +182,9 @@ class DaskExecutor:
                     raise LionpocError(f"{label} was lost with its worker {ALLOWED_FAILURES + 1} times in a row "
                                        f"(a worker that dies, e.g. out of memory); the runs already finished are "
                                        "kept: run the same command again to resume.") from None
+                except CancelledError as exc:  # the scheduler dropped it (restarted, or its inputs lost)
+                    raise LionpocError(f"{label} was cancelled by the scheduler ({_first_line(exc)}); the runs "
+                                       "already finished are kept: run the same command again to resume.") from None
                 self.tasks.append({"task": label, "worker": result.get("worker"), "host": result.get("host"),
                                    "seconds": result.get("task_seconds", 0.0),
                                    "submitted": futures.submitted, "received": time.time(),
@@ -221,9 +229,12 @@ class DaskExecutor:
         log(f"study: {len(pairs)} notebook execution(s) of {execute.TEMPLATE} with papermill on the cluster, "
             "one per (optimizer, seed)")
         start = time.perf_counter()
-        bundle = pack(study.prep, study.root, activations=study.configs[0].fine_tune)
-        [shared] = self.client.scatter([bundle], broadcast=True, hash=False)  # once per worker
         hosts, resources, token = self.hosts(), self.resources(), uuid.uuid4().hex[:8]
+        # The bundle is a task of its own rather than scattered data: a worker fetches it once from a peer,
+        # and when the workers that held it die (scattered data would then be lost for good, Dask's memory
+        # manager keeping one replica), the scheduler makes it again from the task.
+        shared = self.client.submit(received, pack(study.prep, study.root, activations=study.configs[0].fine_tune),
+                                    key=f"bundle-{token}", pure=False)
         futures = Submitted()
         by_label = {}
         for cfg, seed in pairs:
@@ -263,6 +274,11 @@ class Submitted(dict):
         self.submitted = time.time()
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -271,6 +287,11 @@ def _read_bytes(path: Path) -> bytes:
 
 
 # ---------------------------------------------------------------------------------- on the workers
+def received(bundle: dict) -> dict:
+    """The bundle, as a task's result: what every execution of the study depends on."""
+    return bundle
+
+
 def use_threads(hosts: dict) -> int:
     """TensorFlow threads for this worker: its host's cores shared by the workers on that host."""
     from distributed import get_worker
