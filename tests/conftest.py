@@ -15,6 +15,33 @@ REAL_DATA = next((p for p in (Path(os.environ.get("LIONPOC_REAL_DATA", "/nonexis
                  ROOT.parent / "shared" / "data" / "stanford_dogs_15")
 
 
+def spec(name: str):
+    """The optimizer ``name`` as its parameter file describes it."""
+    from lionpoc.model import optimizers
+
+    return optimizers.load(name, ROOT)
+
+
+def run_config(name: str, **values):
+    """A run of optimizer ``name`` (its parameter file) with ``values`` overriding it."""
+    from lionpoc.study.config import load_run
+
+    return load_run(name, ROOT, values)
+
+
+def learnable_features_for_registry(n_train=600, n_val=150, dim=64, seed=0):
+    """Features where a linear head learns something: noisy copies of 15 random centres."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(15, dim))
+
+    def part(n):
+        y = rng.integers(0, 15, n)
+        return (centres[y] * 0.6 + rng.normal(size=(n, dim))).astype(np.float32), y
+    return part(n_train), part(n_val)
+
+
 @pytest.fixture(scope="session")
 def synthetic_dir(tmp_path_factory):
     """15 breeds x 12 images of 48 px: enough for splits, fast to read."""
@@ -65,15 +92,16 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
     from lionpoc import data
     from lionpoc.model import memory
     from lionpoc.study import pipeline
-    from lionpoc.study.config import RunConfig
+    from lionpoc.study.config import load_run
 
     grids = {"adam": {"learning_rate": [3e-3], "l2": [0.0, 1e-3]},
              "adamw": {"learning_rate": [3e-3], "weight_decay": [0.01, 0.1]},
              "lion": {"learning_rate": [3e-4], "weight_decay": [0.1, 1.0]}}
     quiet = lambda *_: None  # noqa: E731
-    configs = [RunConfig(optimizer=name, grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
-                         image_size=image_size, weights="none", smoke=data.data_kind(Path(data_dir)) == "synthetic",
-                         data_dir=str(data_dir), results_dir=str(out), cache_dir=str(cache_dir))
+    configs = [load_run(name, ROOT, dict(grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
+                                         image_size=image_size, weights="none",
+                                         smoke=data.data_kind(Path(data_dir)) == "synthetic", data_dir=str(data_dir),
+                                         results_dir=str(out), cache_dir=str(cache_dir)))
                for name in optimizers]
     study = pipeline.Study(configs, ROOT, Path(out), jobs=1, render=False)
     pipeline.check_inputs(study, quiet)

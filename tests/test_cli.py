@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import run_config
+
 from lionpoc.study import runs
 from lionpoc.report import render
 from lionpoc import files
@@ -74,8 +76,13 @@ def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message):
 
 
 def test_unknown_optimizer_lists_the_valid_ones(project_root):
-    done = lionpoc("study", "--optimizers", "adam,sgd", cwd=project_root)
-    assert done.returncode == 2 and "valid optimizers are: adam, adamw, lion" in done.stderr
+    done = lionpoc("study", "--smoke", "--optimizers", "adam,nadamx", cwd=project_root)
+    assert done.returncode == 1 and "known optimizers: adam, adamw, lion, sgd" in error_line(done)
+    assert "nadamx" in error_line(done) and "Traceback" not in done.stderr
+    twice = lionpoc("study", "--smoke", "--optimizers", "adam,adam", cwd=project_root)
+    assert twice.returncode == 1 and "named twice: adam" in error_line(twice)
+    focus = lionpoc("study", "--smoke", "--optimizers", "adam,lion", "--focus", "sgd", cwd=project_root)
+    assert focus.returncode == 1 and "--focus sgd" in error_line(focus)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -103,12 +110,20 @@ def test_results_folder_not_writable(tmp_path, project_root):
     assert done.returncode == 1 and "is not writable" in error_line(done)
 
 
+LION_FILE = (Path(__file__).resolve().parents[1] / "analysis" / "params" / "lion.yaml").read_text()
+LION_ENTRY = LION_FILE[:LION_FILE.index("grid:")]  # the file without its grid: the optimizer's description
+
+
 @pytest.mark.parametrize("content, message", [
-    ("optimizer: lion\ncolour: red\n", "unknown parameter(s) colour"),
-    ("optimizer: lion\nepochs: ten\n", "parameter epochs must be of type int"),
-    ("optimizer: lion\nepochs: 0\n", "epochs must be at least 1"),
-    ("optimizer: lion\ngrid: {learning_rate: [-1.0], weight_decay: [0.1]}\n", "grid.learning_rate must be > 0"),
-    ("optimizer: lion\nval_fraction: 0.3\n", "split fractions must sum to 1"),
+    (LION_FILE + "colour: red\n", "unknown parameter(s) colour"),
+    (LION_FILE + "epochs: ten\n", "parameter epochs must be of type int"),
+    (LION_FILE + "epochs: 0\n", "epochs must be at least 1"),
+    (LION_ENTRY + "grid: {learning_rate: [-1.0], weight_decay: [0.1]}\n", "grid.learning_rate must be > 0"),
+    (LION_ENTRY + "grid: {learning_rate: [1e-4], weight_decay: [0.1]}\n",
+     "grid.learning_rate is '1e-4', which YAML reads as text, not a number; write it with a decimal point"),
+    (LION_FILE + "val_fraction: 0.3\n", "split fractions must sum to 1"),
+    ("# emptied by mistake\n", "does not describe its optimizer"),
+    ("optimizer: lion\n", "names an optimizer without describing it"),
 ])
 def test_bad_parameter_files_stop_the_notebook(tmp_path, project_root, content, message):
     params = tmp_path / "bad.yaml"
@@ -199,7 +214,7 @@ def test_same_seed_gives_identical_files_and_corrupt_images_are_listed(tmp_path,
     (data_dir / "n02096051-Airedale" / "broken.jpg").write_bytes(b"\xff\xd8\xff truncated")
     outputs = []
     for attempt in ("a", "b"):
-        cfg = RunConfig(optimizer="lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=6,
+        cfg = run_config("lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=6,
                         patience=3, image_size=71, weights="none", data_dir=str(data_dir),
                         results_dir=str(tmp_path / attempt), cache_dir=str(tmp_path / f"cache-{attempt}"))
         prep = runs.prepare(cfg, log=lambda *_: None)
@@ -208,7 +223,6 @@ def test_same_seed_gives_identical_files_and_corrupt_images_are_listed(tmp_path,
     assert a["skipped_files"][0]["file"] == "n02096051-Airedale/broken.jpg"
     for key in layout.TIMING_KEYS + ("params",):
         a.pop(key, None), b.pop(key, None)
-    a.pop("feature_seconds"), b.pop("feature_seconds")
     assert a == b
     for name in ("predictions.csv", "confusion.csv", "classification_report.csv"):
         assert (outputs[0] / name).read_bytes() == (outputs[1] / name).read_bytes()
@@ -365,11 +379,13 @@ def test_synth_on_a_read_only_filesystem(tmp_path, project_root):
 
 
 @pytest.mark.parametrize("content, message", [
-    ("optimizer: lion\ngrid: {learning_rate: [0.0], weight_decay: [0.1]}\n", "grid.learning_rate must be > 0"),
-    ("optimizer: lion\ngrid: {learning_rate: [1.0e-4], weight_decay: [-0.1]}\n", "grid.weight_decay must be >= 0"),
-    ("optimizer: lion\ngrid: {learning_rate: [1.0e-4], l2: [0.1]}\n", "grid for lion must have exactly the keys"),
-    ("optimizer: lion\ngrid: {learning_rate: [.nan], weight_decay: [0.1]}\n", "grid.learning_rate must hold numbers"),
-    ("optimizer: adam\ngrid: {learning_rate: [1.0e-4], l2: [0.0]}\n", "optimizer is 'adam' but the file is named"),
+    (LION_ENTRY + "grid: {learning_rate: [0.0], weight_decay: [0.1]}\n", "grid.learning_rate must be > 0"),
+    (LION_ENTRY + "grid: {learning_rate: [1.0e-4], weight_decay: [-0.1]}\n", "grid.weight_decay must be >= 0"),
+    (LION_ENTRY + "grid: {learning_rate: [1.0e-4], l2: [0.1]}\n", "grid for lion (decay: decoupled) must have exactly"),
+    (LION_ENTRY + "grid: {learning_rate: [.nan], weight_decay: [0.1]}\n", "grid.learning_rate must hold numbers"),
+    (LION_FILE.replace("name: lion", "name: adam"), "the optimizer is named 'adam' but the file is named for 'lion'"),
+    (LION_FILE.replace("lionpoc>Lion", "Lionn"), "unknown optimizer class 'Lionn'"),
+    ("# emptied by mistake\n", "does not describe its optimizer"),
 ])
 def test_bad_parameter_files_name_the_file_and_the_key(tmp_path, project_root, content, message):
     project = tmp_path / "project"

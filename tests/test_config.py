@@ -4,14 +4,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import run_config
+
 from lionpoc.study.config import SMOKE_OVERRIDES, RunConfig
 from lionpoc.errors import LionpocError
 
 PARAMS = Path(__file__).resolve().parents[1] / "analysis" / "params"
+LION = yaml.safe_load((PARAMS / "lion.yaml").read_text())["optimizer"]
 
 
 def test_param_files_are_valid_and_give_equal_budgets():
-    configs = {name: RunConfig.from_yaml(PARAMS / f"{name}.yaml") for name in ("adam", "adamw", "lion")}
+    configs = {name: RunConfig.from_yaml(PARAMS / f"{name}.yaml") for name in ("adam", "adamw", "lion", "sgd")}
     sizes = {name: len(cfg.grid_points()) for name, cfg in configs.items()}
     assert len(set(sizes.values())) == 1 and sizes["lion"] >= 4
     assert "weight_decay" not in configs["adam"].grid  # Adam has no decoupled decay
@@ -26,7 +29,10 @@ def test_lion_grid_follows_the_papers_advice():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"optimizer": "sgd"}, "valid optimizers are: adam, adamw, lion"),
+    ({"optimizer": None}, "does not describe its optimizer"),
+    ({"optimizer": "lion"}, "names an optimizer without describing it"),
+    ({"grid": {"learning_rate": ["1e-3"], "weight_decay": [0.1]}}, r"YAML reads as text.*1.0e-3"),
+    ({"dropout": "2e-1"}, r"dropout is '2e-1', which YAML reads as text"),
     ({"grid": {"learning_rate": [0.0], "weight_decay": [0.1]}}, "grid.learning_rate must be > 0"),
     ({"grid": {"learning_rate": [1e-3], "weight_decay": [-1.0]}}, "weight_decay must be >= 0"),
     ({"epochs": 0}, "epochs must be at least 1"),
@@ -34,22 +40,26 @@ def test_lion_grid_follows_the_papers_advice():
     ({"train_fraction": 0.7}, "must sum to 1"),
     ({"image_size": 32}, "at least 71"),
     ({"colour": "red"}, "unknown parameter"),
+    ({"grid": {"learning_rate": [1e-4, 1e-4], "weight_decay": [0.1]}}, "repeats a value"),
+    ({"grid": {"learning_rate": [1e-4], "l2": [0.1]}}, r"decay: decoupled\) must have exactly the key\(s\) "
+                                                       "learning_rate, weight_decay"),
     ({"epochs": "ten"}, "epochs must be of type int"),
 ])
 def test_bad_values_are_refused_with_a_clear_sentence(changes, message):
     with pytest.raises(LionpocError, match=message):
-        RunConfig.from_params({"optimizer": "lion", "grid": {"learning_rate": [1e-4], "weight_decay": [0.1]},
+        RunConfig.from_params({"optimizer": LION, "grid": {"learning_rate": [1e-4], "weight_decay": [0.1]},
                                **changes})
 
 
 def test_smoke_values_are_defaults_that_explicit_values_override():
-    cfg = RunConfig.from_params({"smoke": True, "epochs": None})
+    lion = {"optimizer": LION, "grid": {"learning_rate": [1e-4], "weight_decay": [0.1]}}
+    cfg = RunConfig.from_params({**lion, "smoke": True, "epochs": None})
     assert all(getattr(cfg, k) == v for k, v in SMOKE_OVERRIDES.items())
-    assert RunConfig.from_params({"smoke": True, "epochs": 3}).epochs == 3
-    assert RunConfig.from_params({"epochs": None}).epochs == 100
+    assert RunConfig.from_params({**lion, "smoke": True, "epochs": 3}).epochs == 3
+    assert RunConfig.from_params({**lion, "epochs": None}).epochs == 100
 
 
 def test_grid_points_cover_the_product_in_order():
-    cfg = RunConfig(optimizer="adam", grid={"learning_rate": [1e-3, 1e-2], "l2": [0.0, 1e-4]})
+    cfg = run_config("adam", grid={"learning_rate": [1e-3, 1e-2], "l2": [0.0, 1e-4]})
     assert cfg.grid_points() == [{"learning_rate": 1e-3, "l2": 0.0}, {"learning_rate": 1e-3, "l2": 1e-4},
                                  {"learning_rate": 1e-2, "l2": 0.0}, {"learning_rate": 1e-2, "l2": 1e-4}]

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from conftest import run_config, spec
+
 from lionpoc.study import runs
 from lionpoc.model import features
 from lionpoc.model import finetune
@@ -10,7 +12,7 @@ from lionpoc.study.config import RunConfig
 
 @pytest.fixture(scope="module")
 def prepared(synthetic_dir, tmp_path_factory):
-    cfg = RunConfig(optimizer="lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=8, patience=3,
+    cfg = run_config("lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=8, patience=3,
                     seeds=[0], image_size=71, weights="none", data_dir=str(synthetic_dir), fine_tune=True,
                     fine_tune_epochs=2, fine_tune_patience=1,
                     cache_dir=str(tmp_path_factory.mktemp("cache")), results_dir=str(tmp_path_factory.mktemp("r")))
@@ -51,7 +53,7 @@ def test_only_block_14_and_the_head_change(prepared):
     for name in ("train", "val"):
         rows = prep.table[prep.table["split"] == name]
         parts[name] = (prep.features.block13(rows["file"].tolist()), rows["label"].to_numpy())
-    tuned = finetune.fine_tune(base, fit.model, "lion", fit.config, *parts["train"], *parts["val"], epochs=1,
+    tuned = finetune.fine_tune(base, fit.model, spec("lion"), fit.config, *parts["train"], *parts["val"], epochs=1,
                                patience=1, seed=0, log=lambda *_: None)
     changed = {v.path for v in base.variables if not np.array_equal(before[v.path], v.numpy())}
     assert changed and all(path.startswith("block14_") for path in changed), sorted(changed)[:5]
@@ -76,6 +78,6 @@ def test_adam_state_is_twice_lions_on_the_fine_tuned_weights(prepared):
 
     prep, fit = prepared
     model = finetune.build(features.build_base("none", 71), fit.model)
-    sizes = {name: state_bytes(make_optimizer(name, 1e-4), model.trainable_variables)["state_bytes"]
+    sizes = {name: state_bytes(make_optimizer(spec(name), 1e-4), model.trainable_variables)["state_bytes"]
              for name in ("adam", "adamw", "lion")}
     assert sizes["adam"] == sizes["adamw"] == 2 * sizes["lion"]

@@ -2,6 +2,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import run_config, spec
 from sklearn.metrics import accuracy_score, f1_score
 
 from lionpoc.data import breeds
@@ -13,7 +15,7 @@ from lionpoc.model.head import fit_head, grid_search
 
 @pytest.fixture(scope="module")
 def prepared(synthetic_dir, tmp_path_factory):
-    cfg = RunConfig(optimizer="adamw", grid={"learning_rate": [1e-3, 3e-3], "weight_decay": [0.01, 0.1]},
+    cfg = run_config("adamw", grid={"learning_rate": [1e-3, 3e-3], "weight_decay": [0.01, 0.1]},
                     epochs=12, patience=3, image_size=71, weights="none", data_dir=str(synthetic_dir),
                     cache_dir=str(tmp_path_factory.mktemp("cache")), results_dir=str(tmp_path_factory.mktemp("r")))
     return runs.prepare(cfg, log=lambda *_: None)
@@ -49,7 +51,7 @@ def test_selection_prefers_validation_accuracy_then_loss():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 4)).astype(np.float32)
     y = (x[:, 0] > 0).astype(int)
-    best, table = grid_search(x, y, x, y, "adam", [{"learning_rate": 1e-6, "l2": 0.0},
+    best, table = grid_search(x, y, x, y, spec("adam"), [{"learning_rate": 1e-6, "l2": 0.0},
                                                     {"learning_rate": 5e-2, "l2": 0.0}], 2,
                               log=lambda *_: None, epochs=10, patience=10, batch_size=16, dropout=0.0, seed=0)
     assert table["chosen"].sum() == 1 and best.config["learning_rate"] == 5e-2
@@ -65,14 +67,18 @@ def learnable_features(n_train=600, n_val=150, n_test=150, dim=64, seed=0):
     return part(n_train), part(n_val), part(n_test)
 
 
-def test_each_configuration_trains_as_if_alone():
-    """Training the grid together couples nothing: a configuration's curve is the one it has alone."""
+@pytest.mark.parametrize("name, points", [
+    ("adamw", [{"learning_rate": lr, "weight_decay": wd} for lr in (1e-3, 1e-2) for wd in (0.01, 0.3)]),
+    ("sgd", [{"learning_rate": lr, "l2": l2} for lr in (3e-3, 3e-2) for l2 in (0.0, 1e-3)]),
+])
+def test_each_configuration_trains_as_if_alone(name, points):
+    """Training the grid together couples nothing: a configuration's curve is the one it has alone
+    (for every coordinate-wise optimizer of the registry: SGD's momentum, decoupled or L2 decay)."""
     (x, y), (xv, yv), _ = learnable_features()
-    points = [{"learning_rate": lr, "weight_decay": wd} for lr in (1e-3, 1e-2) for wd in (0.01, 0.3)]
     options = dict(epochs=25, patience=4, batch_size=32, dropout=0.2, seed=3)
-    _, together = grid_search(x, y, xv, yv, "adamw", points, 15, log=lambda *_: None, **options)
+    _, together = grid_search(x, y, xv, yv, spec(name), points, 15, log=lambda *_: None, **options)
     for i, point in enumerate(points):
-        _, alone = grid_search(x, y, xv, yv, "adamw", [point], 15, log=lambda *_: None, **options)
+        _, alone = grid_search(x, y, xv, yv, spec(name), [point], 15, log=lambda *_: None, **options)
         assert alone.loc[0, "epochs_run"] == together.loc[i, "epochs_run"]
         assert alone.loc[0, "best_epoch"] == together.loc[i, "best_epoch"]
         assert alone.loc[0, "val_loss"] == pytest.approx(together.loc[i, "val_loss"], rel=1e-4)
@@ -92,8 +98,8 @@ def test_fast_path_agrees_with_keras_fit(optimizer, points):
     the grid's largest ones, where a run lasts 7-10 epochs and either side can come out ahead."""
     (x, y), (xv, yv), (xt, yt) = learnable_features(seed=1, n_test=1500)
     options = dict(epochs=40, patience=5, batch_size=32, dropout=0.2, seed=0)
-    fast, table = grid_search(x, y, xv, yv, optimizer, points, 15, log=lambda *_: None, **options)
-    reference = [fit_head(x, y, xv, yv, optimizer, p, 15, **options) for p in points]
+    fast, table = grid_search(x, y, xv, yv, spec(optimizer), points, 15, log=lambda *_: None, **options)
+    reference = [fit_head(x, y, xv, yv, spec(optimizer), p, 15, **options) for p in points]
     chosen = max(range(len(points)), key=lambda i: (reference[i].val_accuracy, -reference[i].val_loss))
     assert fast.config == points[chosen] == points[int(table["chosen"].to_numpy().argmax())]
     fast_accuracy = (fast.model.predict(xt, verbose=0).argmax(1) == yt).mean()

@@ -18,7 +18,9 @@ from lionpoc import machine
 from lionpoc.model import memory
 from lionpoc import files
 from lionpoc.study import layout
-from lionpoc.study.config import OPTIMIZERS
+from lionpoc.model import optimizers as registry
+from lionpoc.study import layout
+from lionpoc.study.config import RunConfig, load_run
 from lionpoc.model.optimizers import make_optimizer, state_bytes
 from lionpoc.data.synth import make_synthetic
 
@@ -33,7 +35,13 @@ def _best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
-def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, log=print) -> dict:
+def study_runs(root: Path | None = None) -> list[RunConfig]:
+    """The default study's runs, as their parameter files describe them (grids included)."""
+    root = root or layout.project_root()
+    return [load_run(name, root, {"seeds": [0]}) for name in registry.default_study(root)]
+
+
+def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, run: RunConfig, log=print) -> dict:
     """A head epoch as the study trains it vs an epoch that runs the frozen base on each image.
 
     The cached epoch is measured as the study runs it: the 9 configurations of a grid trained
@@ -44,25 +52,24 @@ def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, log=prin
     from lionpoc.model.grid import GridTrainer
     from lionpoc.model.head import build_head
 
-    n_train, grid = 2602, [{"learning_rate": lr, "weight_decay": wd} for lr in (3e-5, 1e-4, 3e-4)
-                           for wd in (0.1, 0.3, 1.0)]
+    n_train, grid = 2602, run.grid_points()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n_train, features.FEATURE_DIM)).astype(np.float32)
     y = rng.integers(0, len(breeds.FOLDERS), n_train)
     xv, yv = x[:326], y[:326]
-    trainer = GridTrainer("lion", grid, features.FEATURE_DIM, len(breeds.FOLDERS), n_train=n_train, batch_size=32,
+    trainer = GridTrainer(run.spec, grid, features.FEATURE_DIM, len(breeds.FOLDERS), n_train=n_train, batch_size=32,
                           dropout=0.2)
     trainer.train(x, y, xv, yv, epochs=1, patience=100, seed=0)  # warm-up: compiles the epoch
     epochs = 10
     joint = _best_of(lambda: trainer.train(x, y, xv, yv, epochs=epochs, patience=100, seed=0), repeat=2) / epochs
     cached = joint / len(grid)
     log(f"bench: head epoch on {n_train} cached vectors {cached * 1000:.1f} ms "
-        f"(9 configurations together: {joint * 1000:.0f} ms an epoch)")
+        f"({len(grid)} configurations together: {joint * 1000:.0f} ms an epoch)")
 
     base = features.build_base("none", image_size)
     values = np.concatenate([base.predict_on_batch(b) for _, b, _ in features.iter_batches(paths, image_size)])
     head = build_head(values, len(breeds.FOLDERS))
-    head.compile(make_optimizer("lion", 1e-4), "sparse_categorical_crossentropy")
+    head.compile(make_optimizer(run.spec, 1e-4), "sparse_categorical_crossentropy")
     head.train_on_batch(values[:32], labels[:32])  # warm-up (graph tracing)
 
     def naive_epoch():
@@ -99,7 +106,7 @@ def bench_extraction(paths: list[Path], image_size: int, log=print) -> dict:
             "bare_forward_images_per_second": len(paths) / bare, "pipeline_fraction_of_bare": bare / full}
 
 
-def bench_optimizers(image_size: int, log=print) -> list[dict]:
+def bench_optimizers(image_size: int, runs: list[RunConfig], log=print) -> list[dict]:
     """Per-step time and state bytes of each optimizer, on the head and on the full Xception."""
     import keras
 
@@ -110,11 +117,12 @@ def bench_optimizers(image_size: int, log=print) -> list[dict]:
     for model_name, (make, shape) in cases.items():
         x = rng.normal(size=shape).astype(np.float32)
         y = rng.integers(0, len(breeds.FOLDERS), size=shape[0])
-        for name in OPTIMIZERS:
+        for spec in (r.spec for r in runs):
+            name = spec.name
             keras.utils.set_random_seed(0)
             model = make()
-            measured = state_bytes(make_optimizer(name, 1e-4), model.trainable_variables)
-            model.compile(make_optimizer(name, 1e-4), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            measured = state_bytes(make_optimizer(spec, 1e-4), model.trainable_variables)
+            model.compile(make_optimizer(spec, 1e-4), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
             model.train_on_batch(x, y)  # warm-up: builds the optimizer and traces the step
             step = _best_of(lambda: model.train_on_batch(x, y), repeat=3 if model_name == "xception" else 20)
             rows.append({"model": model_name, "optimizer": name, "batch": shape[0], "step_seconds": step, **measured})
@@ -154,15 +162,17 @@ def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, s
     ensure_writable(Path(results_dir))
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_synthetic(Path(tmp) / "synth", per_class=max(1, -(-images // 15)), size=224, seed=3)
+        runs = study_runs()
+        focus = next((r for r in runs if r.spec.focus), runs[-1])  # the grid timed is the question's optimizer's
         table, _ = data.list_images(folder)
         table = table.iloc[:images]
         paths = [folder / f for f in table["file"]]
         labels = table["label"].to_numpy()
         report = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "machine": machine.machine(), "versions": machine.versions(),
-                  "cache": bench_cache(paths, labels, image_size, log),
+                  "cache": bench_cache(paths, labels, image_size, focus, log),
                   "extraction": bench_extraction(paths, image_size, log),
-                  "optimizers": bench_optimizers(image_size, log)}
+                  "optimizers": bench_optimizers(image_size, runs, log)}
     if smoke_study:
         report["smoke_study"] = bench_smoke_study(log)
     files.write_json(Path(results_dir) / "benchmark.json", report)

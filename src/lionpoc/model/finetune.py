@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lionpoc.model.optimizers import make_optimizer, state_bytes
+from lionpoc.model.optimizers import DEFAULT_FINE_TUNE, OptimizerSpec, make_optimizer, state_bytes
 
 BLOCK14 = ("block14_sepconv1", "block14_sepconv1_bn", "block14_sepconv1_act",
            "block14_sepconv2", "block14_sepconv2_bn", "block14_sepconv2_act")
-LR_FACTORS = (1 / 30, 1 / 10, 3 / 10)  # a tenth of the head's learning rate, and x 1/3 and x 3 around it
+LR_FACTORS = tuple(DEFAULT_FINE_TUNE["learning_rate_factors"])  # a tenth of the head's rate, x 1/3 and x 3 around it
 BATCH_SIZE = 32
 
 
@@ -46,10 +46,17 @@ class FineTuned:
     seconds: float = 0.0              # wall time of the whole fine-tuning of the seed
 
 
-def grid(head_config: dict) -> list[dict]:
-    """The 3 fine-tuning configurations derived from the chosen head's configuration."""
+def grid(head_config: dict, spec: OptimizerSpec | None = None) -> list[dict]:
+    """The fine-tuning configurations derived from the chosen head's configuration: the optimizer's
+    learning-rate factors (its parameter file's ``fine_tune:``; by default 1/30, 1/10 and 3/10), its decay kept."""
+    factors = spec.fine_tune["learning_rate_factors"] if spec is not None else LR_FACTORS
     decay = {k: v for k, v in head_config.items() if k != "learning_rate"}
-    return [{"learning_rate": head_config["learning_rate"] * f, **decay} for f in LR_FACTORS]
+    return [{"learning_rate": head_config["learning_rate"] * f, **decay} for f in factors]
+
+
+def probe_decay(spec: OptimizerSpec) -> float:
+    """A decay to build the optimizer with while measuring (the cost, not the result, matters)."""
+    return 0.1 if spec.decay == "decoupled" else 0.0
 
 
 def build(base, head, seed: int = 0):
@@ -131,14 +138,14 @@ def probe(prep) -> tuple[float, float, float]:
     x = prep.features.block13(train["file"].tolist())
     x_val = prep.features.block13(val["file"].tolist())
     model = build(features.build_base(cfg.weights, cfg.image_size), head)
-    model.compile(optimizer=make_optimizer(cfg.optimizer, 1e-5, 0.0 if cfg.optimizer == "adam" else 0.1),
+    model.compile(optimizer=make_optimizer(cfg.spec, 1e-5, probe_decay(cfg.spec)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.evaluate(x_val, val["label"].to_numpy(), batch_size=64, verbose=0)  # as fine_tune() does first
     per_epoch, start_cost = measure_epoch(model, x, train["label"].to_numpy(), x_val, val["label"].to_numpy())
     return per_epoch, start_cost, time.perf_counter() - began
 
 
-def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val, *, epochs: int, patience: int,
+def fine_tune(base, head, optimizer: OptimizerSpec, head_config: dict, x, y, x_val, y_val, *, epochs: int, patience: int,
               seed: int, log=print, estimate_for: int = 1) -> FineTuned:
     """Train block 14 + head for each of the 3 configurations; keep the best on validation.
 
@@ -152,15 +159,15 @@ def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val,
     keras.utils.set_random_seed(seed)
     model = build(base, head, seed)
     start_weights = snapshot(model)
-    model.compile(optimizer=make_optimizer(optimizer, 1e-4, 0.0 if optimizer == "adam" else 0.1),
+    model.compile(optimizer=make_optimizer(optimizer, 1e-4, probe_decay(optimizer)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     _, before = model.evaluate(x_val, y_val, batch_size=64, verbose=0)
-    points = grid(head_config)
+    points = grid(head_config, optimizer)
     per_epoch, start_cost = measure_epoch(model, x, y, x_val, y_val)
     budget = len(points) * epochs
     # What has been spent (building, first evaluation, this measurement) counts: the estimate is the seed's whole time.
     estimate = time.perf_counter() - began + per_epoch * budget + start_cost * len(points)
-    log(f"fine-tuning {optimizer} seed {seed}: budget {len(points)} learning rates x at most {epochs} "
+    log(f"fine-tuning {optimizer.name} seed {seed}: budget {len(points)} learning rates x at most {epochs} "
         f"epoch{'s' if epochs > 1 else ''} on "
         f"{len(x)} images; one epoch takes about {per_epoch:.1f} s here (measured), so at most {estimate:.0f} s "
         f"for this seed" + (f" and {estimate * estimate_for:.0f} s for the {estimate_for} seeds left"
@@ -188,7 +195,7 @@ def fine_tune(base, head, optimizer: str, head_config: dict, x, y, x_val, y_val,
         rows.append({**point, "val_accuracy": float(history["val_accuracy"].iloc[best - 1]),
                      "val_loss": float(history["val_loss"].iloc[best - 1]), "epochs_run": len(history),
                      "best_epoch": best, "seconds": float(history["seconds"].sum())})
-        log(f"fine-tuning {optimizer} seed {seed}: learning_rate={point['learning_rate']:.2g}: "
+        log(f"fine-tuning {optimizer.name} seed {seed}: learning_rate={point['learning_rate']:.2g}: "
             f"val_accuracy={rows[-1]['val_accuracy']:.3f} after {len(history)} epochs ({rows[-1]['seconds']:.0f} s)")
     tuning = pd.DataFrame(rows)
     chosen = choose(tuning)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lionpoc.model.optimizers import make_optimizer
+from lionpoc.model.optimizers import OptimizerSpec, make_optimizer
 
 EPSILON = 1e-7  # keras.layers.Normalization divides by max(std, epsilon)
 
@@ -58,12 +58,12 @@ class GridTrainer:
     state for each new seed, so a notebook that runs three seeds compiles once.
     """
 
-    def __init__(self, optimizer: str, grid_points: list[dict], n_features: int, n_classes: int, *,
+    def __init__(self, optimizer: OptimizerSpec, grid_points: list[dict], n_features: int, n_classes: int, *,
                  n_train: int, batch_size: int, dropout: float):
         import keras
         import tensorflow as tf
 
-        self.optimizer_name, self.points = optimizer, [dict(p) for p in grid_points]
+        self.spec, self.points = optimizer, [dict(p) for p in grid_points]
         self.h, self.d, self.c = len(grid_points), n_features, n_classes
         self.n_train, self.batch_size, self.dropout = n_train, batch_size, dropout
         self.steps = -(-n_train // batch_size)
@@ -182,3 +182,26 @@ class GridTrainer:
                                   float(history["val_accuracy"].iloc[b - 1]), best_weights[:-1, cols].copy(),
                                   best_weights[-1, cols].copy()))
         return out
+
+
+class OneAtATime:
+    """A grid trained one configuration at a time, for optimizers that do not act coordinate by coordinate.
+
+    LAMB's per-layer trust ratio, Adafactor's factored moments or Muon's orthogonalised updates couple
+    the coordinates of a weight matrix: the grid's configurations cannot share one matrix, so each gets
+    its own (a ``GridTrainer`` of one configuration), trained after the other. Same protocol, same
+    results table; each configuration's seconds are then its own.
+    """
+
+    def __init__(self, optimizer: OptimizerSpec, grid_points: list[dict], n_features: int, n_classes: int, **kw):
+        self.spec, self.points = optimizer, [dict(p) for p in grid_points]
+        self.trainers = [GridTrainer(optimizer, [p], n_features, n_classes, **kw) for p in self.points]
+
+    def train(self, *args, **kwargs) -> list[HeadResult]:
+        return [head for trainer in self.trainers for head in trainer.train(*args, **kwargs)]
+
+
+def make_trainer(optimizer: OptimizerSpec, grid_points: list[dict], n_features: int, n_classes: int, **kw):
+    """The fastest valid trainer: every configuration together when the optimizer allows it."""
+    kind = GridTrainer if optimizer.coordinatewise else OneAtATime
+    return kind(optimizer, grid_points, n_features, n_classes, **kw)

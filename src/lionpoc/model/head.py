@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lionpoc.model.grid import GridTrainer, standardisation, standardise
-from lionpoc.model.optimizers import make_optimizer
+from lionpoc.model.grid import make_trainer, standardisation, standardise
+from lionpoc.model.optimizers import OptimizerSpec, make_optimizer
 
 
 @dataclass
@@ -66,7 +66,7 @@ def build_head(train_features: np.ndarray, n_classes: int, dropout: float = 0.2,
     return keras.Model(inputs, outputs, name="head")
 
 
-def fit_head(x_train, y_train, x_val, y_val, optimizer: str, config: dict, n_classes: int, *, epochs: int,
+def fit_head(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, config: dict, n_classes: int, *, epochs: int,
              patience: int, batch_size: int, dropout: float, seed: int) -> Fit:
     """Train one head with Keras ``fit``, early stopping on validation loss (best weights restored).
 
@@ -113,8 +113,8 @@ def choose(table: pd.DataFrame) -> int:
     return order[0]
 
 
-def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: list[dict], n_classes: int,
-                log=print, trainer: GridTrainer | None = None, *, epochs: int, patience: int, batch_size: int,
+def grid_search(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, grid_points: list[dict], n_classes: int,
+                log=print, trainer=None, *, epochs: int, patience: int, batch_size: int,
                 dropout: float, seed: int) -> tuple[Fit, pd.DataFrame]:
     """Train every configuration (together) and keep the best on the validation split.
 
@@ -123,7 +123,7 @@ def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: lis
     epoch for another seed.
     """
     mean, variance = standardisation(x_train)
-    trainer = trainer or GridTrainer(optimizer, grid_points, x_train.shape[1], n_classes, n_train=len(x_train),
+    trainer = trainer or make_trainer(optimizer, grid_points, x_train.shape[1], n_classes, n_train=len(x_train),
                                      batch_size=batch_size, dropout=dropout)
     start = time.perf_counter()
     heads = trainer.train(standardise(x_train, mean, variance), y_train, standardise(x_val, mean, variance), y_val,
@@ -137,7 +137,8 @@ def grid_search(x_train, y_train, x_val, y_val, optimizer: str, grid_points: lis
     table.loc[chosen, "chosen"] = True
     best = heads[chosen]
     settings = ", ".join(f"{k}={v:g}" for k, v in best.config.items())
-    log(f"[{optimizer} seed {seed}] {len(heads)} configurations trained together in {seconds:.1f} s "
+    how = "trained together" if optimizer.coordinatewise else "trained one at a time"
+    log(f"[{optimizer.name} seed {seed}] {len(heads)} configurations {how} in {seconds:.1f} s "
         f"({int(table['epochs_run'].max())} epochs at most); chosen {settings}: "
         f"val_accuracy={best.val_accuracy:.3f}, val_loss={best.val_loss:.3f} at epoch {best.best_epoch}")
     model = head_from_weights(mean, variance, best.kernel, best.bias, dropout, seed)

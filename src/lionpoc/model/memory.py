@@ -4,8 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from lionpoc.data import breeds
-from lionpoc.study.config import OPTIMIZERS
-from lionpoc.model.optimizers import make_optimizer, state_bytes
+from lionpoc.model.optimizers import OptimizerSpec, make_optimizer, state_bytes
 
 
 def head_model(n_features: int = 2048):
@@ -23,8 +22,8 @@ def full_model(image_size: int = 299):
     return keras.Sequential([base, keras.layers.Dense(len(breeds.FOLDERS))], name="xception_full")
 
 
-def optimizer_memory(models: dict | None = None) -> pd.DataFrame:
-    """One row per (model, optimizer): parameters, weight bytes, state bytes, slots per weight.
+def optimizer_memory(specs: list[OptimizerSpec], models: dict | None = None) -> pd.DataFrame:
+    """One row per (model, optimizer of ``specs``): parameters, weight bytes, state bytes, slots per weight.
 
     Measured on each optimizer's own variables once built on the model's trainable weights.
     """
@@ -33,7 +32,7 @@ def optimizer_memory(models: dict | None = None) -> pd.DataFrame:
     for model_name, model in models.items():
         variables = model.trainable_variables
         n_params = sum(int(v.numpy().size) for v in variables)
-        for name in OPTIMIZERS:
-            measured = state_bytes(make_optimizer(name, 1e-3), variables)
-            rows.append({"model": model_name, "optimizer": name, "parameters": n_params, **measured})
+        for spec in specs:
+            measured = state_bytes(make_optimizer(spec, 1e-3), variables)
+            rows.append({"model": model_name, "optimizer": spec.name, "parameters": n_params, **measured})
     return pd.DataFrame(rows)

@@ -1,33 +1,195 @@
-"""Optimizer names to Keras optimizers, and the memory each keeps as state."""
+"""The optimizer registry: what each optimizer of a study is, read from its parameter file, and how to build it.
+
+Each optimizer is described once, in ``analysis/params/<name>.yaml``, under the ``optimizer:`` key::
+
+    optimizer:
+      name: adamw                 # the file's stem; results go to results/adamw/
+      label: AdamW                # how the report names it
+      colour: "#2ca02c"           # its colour in every figure
+      class: AdamW                # a class of keras.optimizers, or a registered one ("lionpoc>Lion", ours)
+      arguments: {}               # fixed keyword arguments (e.g. momentum: 0.9, nesterov: true)
+      decay: decoupled            # what the grid's second axis means: l2 | decoupled | none
+      coordinatewise: true        # acts coordinate by coordinate (so a grid trains as the columns of one matrix)
+      reference: loshchilov2019adamw   # its key in report/references.bib
+      fine_tune: {learning_rate_factors: [0.0333, 0.1, 0.3]}   # fine-tuning rates, from the head's chosen one
+
+The run's own settings (``grid:``, epochs, ...) sit beside it in the same file. Keras builds the optimizer
+from its own registry (``keras.optimizers.get``), our Lion included (``register_keras_serializable``), so a
+new optimizer is a new file, never a new ``if``.
+"""
 from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 
-from lionpoc.study.config import OPTIMIZERS
 from lionpoc.errors import LionpocError
 
+# The grid's second axis, by what the optimizer's decay means: a penalty added to the loss (coupled,
+# it goes through the optimizer's normalisation), a decay applied to the weights by the optimizer
+# itself (decoupled), or no second axis.
+DECAY_AXES = {"l2": "l2", "decoupled": "weight_decay", "none": None}
+DEFAULT_FINE_TUNE = {"learning_rate_factors": [1 / 30, 1 / 10, 3 / 10]}
+SPEC_KEYS = ("name", "label", "colour", "class", "arguments", "decay", "coordinatewise", "reference",
+             "fine_tune", "focus", "default_study")
+REQUIRED_KEYS = ("class", "decay")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+FALLBACK_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
-def make_optimizer(name: str, learning_rate, weight_decay=0.0):
-    """``adam`` and ``adamw`` from Keras, ``lion`` ours. Adam takes no weight decay (use an L2 penalty).
 
-    ``learning_rate`` may be a float or a callable returning a tensor, and ``weight_decay`` a float or
-    an array: per-coordinate values broadcast against the weights, which is how ``grid.py`` trains
-    several configurations in one matrix (all three optimizers work coordinate by coordinate).
-    """
-    import keras
+@dataclasses.dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer as a study uses it. Build with ``from_mapping`` (validated)."""
 
-    from lionpoc.model.lion import Lion
+    name: str
+    label: str
+    colour: str
+    keras_class: str
+    arguments: dict
+    decay: str
+    coordinatewise: bool = True
+    reference: str | None = None
+    fine_tune: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_FINE_TUNE))
+    focus: bool = False            # the optimizer the study's question is about (Lion in this project)
+    default_study: bool = True     # part of `lionpoc study` without --optimizers
 
-    if name not in OPTIMIZERS:
-        raise LionpocError(f"unknown optimizer {name!r}; valid optimizers are: {', '.join(OPTIMIZERS)}.")
-    decays = np.any(np.asarray(weight_decay) != 0)
-    if name == "adam":
-        if decays:
-            raise LionpocError("adam has no decoupled weight decay; use adamw, or an l2 penalty with adam.")
-        return keras.optimizers.Adam(learning_rate=learning_rate)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
-    return Lion(learning_rate=learning_rate, weight_decay=weight_decay if decays else None)
+    # ------------------------------------------------------------------ reading
+    @classmethod
+    def from_mapping(cls, value: Any, name: str | None = None, source: str = "parameters") -> "OptimizerSpec":
+        """Validate the ``optimizer:`` mapping of a parameter file; one sentence per mistake, naming the key."""
+        if value is None or value == {}:
+            raise LionpocError(f"{source}: it does not describe its optimizer: add an `optimizer:` mapping with at "
+                               f"least `class:` (e.g. AdamW) and `decay:` (l2, decoupled or none); see the README.")
+        if isinstance(value, str):
+            raise LionpocError(f"{source}: `optimizer: {value}` names an optimizer without describing it; write "
+                               f"`optimizer:` as a mapping with `name: {value}`, `class:` and `decay:` "
+                               f"(see analysis/params/adamw.yaml).")
+        if not isinstance(value, Mapping):
+            raise LionpocError(f"{source}: `optimizer:` must be a mapping (name, label, class, decay, ...), "
+                               f"got {value!r}.")
+        unknown = sorted(set(value) - set(SPEC_KEYS))
+        if unknown:
+            raise LionpocError(f"{source}: unknown key(s) under `optimizer:`: {', '.join(unknown)}; valid keys are: "
+                               f"{', '.join(SPEC_KEYS)}.")
+        missing = [k for k in REQUIRED_KEYS if k not in value]
+        if missing:
+            raise LionpocError(f"{source}: `optimizer:` lacks {', '.join(f'`{k}:`' for k in missing)} "
+                               f"(class: a Keras optimizer such as AdamW or SGD, or lionpoc>Lion; "
+                               f"decay: l2, decoupled or none).")
+        own = value.get("name", name)
+        if own is None:
+            raise LionpocError(f"{source}: `optimizer:` lacks `name:`.")
+        if name is not None and own != name:
+            raise LionpocError(f"{source}: the optimizer is named {own!r} but the file is named for {name!r}; "
+                               f"set `name: {name}` under `optimizer:` or rename the file.")
+        if not isinstance(own, str) or not NAME.match(own):
+            raise LionpocError(f"{source}: optimizer name {own!r} must be lower-case letters, digits and _ "
+                               f"(it names the results folder).")
+        decay = value["decay"]
+        if decay not in DECAY_AXES:
+            raise LionpocError(f"{source}: `decay: {decay}` is not one of l2 (a penalty added to the loss), "
+                               f"decoupled (weight decay applied by the optimizer) or none.")
+        arguments = value.get("arguments") or {}
+        if not isinstance(arguments, Mapping):
+            raise LionpocError(f"{source}: `arguments:` must be a mapping of keyword arguments, got {arguments!r}.")
+        for key, arg in arguments.items():
+            if key in ("learning_rate", "weight_decay"):
+                raise LionpocError(f"{source}: `arguments:` cannot fix {key}: it comes from the grid.")
+            _no_text_number(arg, f"optimizer.arguments.{key}", source)
+        colour = value.get("colour")
+        if colour is not None and (not isinstance(colour, str) or not COLOUR.match(colour)):
+            raise LionpocError(f"{source}: `colour: {colour}` must be a quoted hex colour such as \"#1f77b4\".")
+        fine = {**DEFAULT_FINE_TUNE, **(value.get("fine_tune") or {})}
+        factors = fine.get("learning_rate_factors")
+        if set(fine) != {"learning_rate_factors"} or not isinstance(factors, list) or not factors or not all(
+                isinstance(f, (int, float)) and not isinstance(f, bool) and f > 0 for f in factors):
+            raise LionpocError(f"{source}: `fine_tune:` must be `{{learning_rate_factors: [positive numbers]}}`, "
+                               f"got {value.get('fine_tune')!r}.")
+        for flag in ("coordinatewise", "focus", "default_study"):
+            if flag in value and not isinstance(value[flag], bool):
+                raise LionpocError(f"{source}: `{flag}:` must be true or false, got {value[flag]!r}.")
+        spec = cls(name=own, label=str(value.get("label") or own), colour=colour or _fallback_colour(own),
+                   keras_class=str(value["class"]), arguments=dict(arguments), decay=decay,
+                   coordinatewise=value.get("coordinatewise", True), reference=value.get("reference"),
+                   fine_tune={"learning_rate_factors": [float(f) for f in factors]},
+                   focus=value.get("focus", False), default_study=value.get("default_study", True))
+        spec.check_buildable(source)
+        return spec
+
+    def to_mapping(self) -> dict:
+        """The ``optimizer:`` mapping (what papermill passes to the notebook, and what results record)."""
+        return {"name": self.name, "label": self.label, "colour": self.colour, "class": self.keras_class,
+                "arguments": dict(self.arguments), "decay": self.decay, "coordinatewise": self.coordinatewise,
+                "reference": self.reference, "fine_tune": dict(self.fine_tune), "focus": self.focus,
+                "default_study": self.default_study}
+
+    # ------------------------------------------------------------------ the grid
+    @property
+    def axes(self) -> tuple[str, ...]:
+        """The grid's axes: the learning rate, then the decay's axis when it has one."""
+        second = DECAY_AXES[self.decay]
+        return ("learning_rate",) if second is None else ("learning_rate", second)
+
+    @property
+    def decay_axis(self) -> str | None:
+        return DECAY_AXES[self.decay]
+
+    # ------------------------------------------------------------------ building
+    def build(self, learning_rate, decay=0.0):
+        """The Keras optimizer for one configuration (or several trained together as columns).
+
+        ``learning_rate`` may be a float or a callable returning a tensor and ``decay`` a float or an
+        array broadcast against the weights: per-column values are how ``grid.py`` trains a grid's
+        configurations in one matrix (valid for coordinate-wise optimizers only). ``decay`` is passed
+        as the optimizer's ``weight_decay`` when it is decoupled; an L2 penalty is the trainer's job.
+        """
+        import keras
+
+        decays = bool(np.any(np.asarray(decay) != 0))
+        if decays and self.decay != "decoupled":
+            raise LionpocError(f"{self.label} has no decoupled weight decay ({self.decay}); "
+                               "its second grid axis is handled by the trainer.")
+        import lionpoc.model.lion  # noqa: F401  (registers our Lion with Keras)
+
+        config = {**self.arguments, "learning_rate": learning_rate}
+        if self.decay == "decoupled":
+            config["weight_decay"] = decay if decays else 0.0
+        cls = keras.saving.get_registered_object(self.keras_class) or getattr(keras.optimizers, self.keras_class)
+        return cls(**config)
+
+    def check_buildable(self, source: str = "parameters") -> None:
+        """Fail with one sentence when the class is unknown or refuses the arguments (checked with a cheap build)."""
+        import inspect
+
+        import keras
+
+        import lionpoc.model.lion  # noqa: F401
+
+        cls = keras.saving.get_registered_object(self.keras_class) or getattr(keras.optimizers, self.keras_class, None)
+        if not (inspect.isclass(cls) and issubclass(cls, keras.optimizers.Optimizer)):
+            known = sorted(n for n in dir(keras.optimizers) if inspect.isclass(getattr(keras.optimizers, n))
+                           and issubclass(getattr(keras.optimizers, n), keras.optimizers.Optimizer)
+                           and n not in ("Optimizer", "LossScaleOptimizer"))
+            raise LionpocError(f"{source}: unknown optimizer class {self.keras_class!r}; use one of keras.optimizers "
+                               f"({', '.join(known)}) or a registered one such as lionpoc>Lion.")
+        if self.decay == "decoupled" and "weight_decay" not in inspect.signature(cls.__init__).parameters:
+            raise LionpocError(f"{source}: {self.keras_class} takes no weight_decay argument, so its decay cannot be "
+                               f"`decoupled`; use `decay: l2` or `decay: none`.")
+        try:
+            self.build(1e-3, 0.01 if self.decay == "decoupled" else 0.0)
+        except (TypeError, ValueError) as exc:
+            raise LionpocError(f"{source}: {self.keras_class} refuses its arguments {self.arguments!r}: "
+                               f"{str(exc).splitlines()[0][:200]}") from None
+
+
+def make_optimizer(spec: OptimizerSpec, learning_rate, decay=0.0):
+    """Build ``spec``'s Keras optimizer (see ``OptimizerSpec.build``)."""
+    return spec.build(learning_rate, decay)
 
 
 def state_bytes(optimizer, variables) -> dict:
@@ -42,3 +204,70 @@ def state_bytes(optimizer, variables) -> dict:
     slot_bytes = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in own)
     return {"weights_bytes": weight_bytes, "state_bytes": slot_bytes,
             "slots_per_weight": slot_bytes / weight_bytes if weight_bytes else 0.0}
+
+
+# ---------------------------------------------------------------------------------- the registry
+def params_dir(root: Path | None = None) -> Path:
+    from lionpoc.study.layout import project_root
+
+    return (root or project_root()) / "analysis" / "params"
+
+
+def available(root: Path | None = None) -> list[str]:
+    """Names of the optimizers that have a parameter file, sorted."""
+    folder = params_dir(root)
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def load(name: str, root: Path | None = None) -> OptimizerSpec:
+    """The spec of ``name`` from ``analysis/params/<name>.yaml``."""
+    from lionpoc.study.config import read_param_file
+
+    path = params_dir(root) / f"{name}.yaml"
+    if not path.is_file():
+        raise LionpocError(f"unknown optimizer {name!r}: there is no {path}; known optimizers: "
+                           f"{', '.join(available(root)) or 'none'} (adding one = adding its parameter file).")
+    return OptimizerSpec.from_mapping(read_param_file(path).get("optimizer"), name, str(path))
+
+
+def registry(root: Path | None = None) -> dict[str, OptimizerSpec]:
+    """Every optimizer with a parameter file, by name."""
+    return {name: load(name, root) for name in available(root)}
+
+
+def default_study(root: Path | None = None) -> list[str]:
+    """The optimizers of `lionpoc study` without --optimizers: the focus first's rivals, then the focus last."""
+    specs = [s for s in registry(root).values() if s.default_study]
+    return [s.name for s in sorted(specs, key=lambda s: (s.focus, s.name))]
+
+
+def default_focus(names: list[str], root: Path | None = None) -> str:
+    """The optimizer the question is about: the one whose file says ``focus: true``, else the last named."""
+    focused = [n for n in names if load(n, root).focus]
+    return focused[0] if focused else names[-1]
+
+
+def _fallback_colour(name: str) -> str:
+    return FALLBACK_COLOURS[sum(map(ord, name)) % len(FALLBACK_COLOURS)]
+
+
+def _no_text_number(value: Any, key: str, source: str) -> None:
+    """YAML 1.1 reads ``1e-3`` as text: refuse it with the way to write it."""
+    if isinstance(value, str) and _looks_numeric(value):
+        raise LionpocError(f"{source}: {key} is {value!r}, which YAML reads as text, not a number; write it with a "
+                           f"decimal point and a signed exponent, e.g. {_yaml_number(value)}.")
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _yaml_number(text: str) -> str:
+    mantissa, _, exponent = text.lower().partition("e")
+    if not exponent:
+        return text
+    mantissa = mantissa if "." in mantissa else mantissa + ".0"
+    return f"{mantissa}e{'' if exponent[0] in '+-' else '+'}{exponent}"

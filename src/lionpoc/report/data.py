@@ -10,7 +10,6 @@ import yaml
 from lionpoc.study import aggregate
 from lionpoc.study import layout
 from lionpoc import files
-from lionpoc.study.config import OPTIMIZERS
 
 STUDY_2023_FILE = Path(__file__).resolve().parents[3] / "report" / "study_2023.yaml"
 
@@ -59,12 +58,17 @@ class ReportData:
     @property
     def optimizers(self) -> list[str]:
         """Optimizers with results, in the study's order."""
-        present = set(self.runs["optimizer"]) if not self.runs.empty else set()
-        return [name for name in OPTIMIZERS if name in present]
+        present = list(dict.fromkeys(self.runs["optimizer"])) if not self.runs.empty else []
+        return [name for name in self.planned if name in present] + [n for n in present if n not in self.planned]
+
+    @property
+    def planned(self) -> list[str]:
+        """The optimizers the study set out to compare (``study.json``), in its order."""
+        return [str(n) for n in (self.study or {}).get("optimizers", [])]
 
     @property
     def missing(self) -> list[str]:
-        return [name for name in OPTIMIZERS if name not in self.optimizers]
+        return [name for name in self.planned if name not in self.optimizers]
 
     @property
     def empty(self) -> bool:

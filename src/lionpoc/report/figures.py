@@ -4,11 +4,39 @@ from __future__ import annotations
 import matplotlib.pyplot as plt  # without a screen matplotlib falls back to Agg; Jupyter uses inline
 import numpy as np
 import pandas as pd
+from collections.abc import Mapping
 from matplotlib.ticker import MaxNLocator
 
 
-COLOURS = {"adam": "#1f77b4", "adamw": "#2ca02c", "lion": "#d62728"}
-LABELS = {"adam": "Adam", "adamw": "AdamW", "lion": "Lion"}
+class _Registry(Mapping):
+    """An optimizer's label or colour, read from its parameter file (``analysis/params/<name>.yaml``);
+    a name without a file shows as itself, in matplotlib's default colour."""
+
+    def __init__(self, key: str, fallback):
+        self.key, self.fallback = key, fallback
+
+    def __getitem__(self, name: str):
+        from lionpoc.model import optimizers
+
+        try:
+            return getattr(optimizers.load(name), self.key)
+        except Exception:  # an optimizer whose file is gone or broken still gets a name and a colour
+            return self.fallback(name)
+
+    def get(self, name, default=None):
+        return self[name]
+
+    def __iter__(self):
+        from lionpoc.model import optimizers
+
+        return iter(optimizers.available())
+
+    def __len__(self):
+        return len(list(iter(self)))
+
+
+COLOURS = _Registry("colour", lambda name: "C0")
+LABELS = _Registry("label", lambda name: name)
 FEW_EPOCHS = 5  # a curve this short shows its points, and its axis one tick per epoch
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import shlex
 import subprocess
 from pathlib import Path
 
+from lionpoc import files
 from lionpoc.study import aggregate
 from lionpoc.study import layout
 from lionpoc.console import QUIET_ENV
@@ -23,20 +25,41 @@ def quarto_binary() -> str | None:
 
 def check_results(results_dir: Path) -> list[str]:
     """Raise when there is nothing to report; return the optimizers whose results are missing."""
-    missing = aggregate.missing(results_dir)
-    if len(missing) == 3:
+    if layout.find_runs(results_dir).empty:
         raise LionpocError(f"no results in {results_dir}: run `lionpoc study` (or `lionpoc study --smoke` "
                            "for a quick synthetic run) first.")
-    return missing
+    return aggregate.missing(results_dir, aggregate.study_order(results_dir))
+
+
+def resume_command(results_dir: Path, names: list[str]) -> str:
+    """The command that completes this study: its own data kind, results folder and settings kept."""
+    try:
+        record = files.read_json(Path(results_dir) / "study.json")
+    except (OSError, ValueError):
+        record = {}
+    parts = ["lionpoc study", "--optimizers " + ",".join(names)]
+    if record.get("smoke"):
+        parts.append("--smoke")
+    if record.get("seeds"):
+        parts.append(f"--seeds {record['seeds']}")
+    for key, option in (("data_dir", "--data-dir"), ("weights", "--weights"), ("image_size", "--image-size"),
+                        ("backbone", "--backbone")):
+        value = record.get(key)
+        if value is not None and not (key == "weights" and record.get("smoke")):
+            parts.append(f"{option} {shlex.quote(str(value))}")
+    if record.get("fine_tune"):
+        parts.append("--fine-tune")
+    parts.append(f"--results-dir {shlex.quote(str(results_dir))}")
+    return " ".join(parts)
 
 
 def render(results_dir: Path, log=print) -> list[Path]:
     """Run ``quarto render`` at the project root; return the HTML and PDF files produced."""
     root = layout.project_root()
     missing = check_results(results_dir)
-    for name in missing:
-        log(f"render: no results for {name}; the report will say so. Produce them with "
-            f"`lionpoc study --optimizers {name}`.")
+    if missing:
+        log(f"render: no results for {', '.join(missing)}; the report will say so. Produce them with "
+            f"`{resume_command(results_dir, missing)}`.")
     quarto = quarto_binary()
     if quarto is None:
         raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")

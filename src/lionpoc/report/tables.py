@@ -8,7 +8,6 @@ import pandas as pd
 
 from lionpoc.data import breeds
 from lionpoc.report import french
-from lionpoc.study.config import GRID_AXES
 from lionpoc.report.figures import LABELS
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Table
@@ -71,16 +70,18 @@ def grid(d: ReportData) -> Table:
     rows = []
     for name in d.optimizers:
         params = d.first(name)["params"]
-        first, second = GRID_AXES[name]
+        axes = list(params["grid"])  # the learning rate, then the decay's axis when the optimizer has one
         group = d.runs[d.runs["optimizer"] == name]
-        chosen = group.groupby([first, second]).size().sort_values(ascending=False)
+        chosen = group.groupby(axes).size().sort_values(ascending=False)
+        second = axes[1] if len(axes) > 1 else None
+        fmt = lambda key: " ; ".join(french.scientific(v) for v in params["grid"][key])  # noqa: E731
+        picks = [(k if isinstance(k, tuple) else (k,), n) for k, n in chosen.items()]
         rows.append({
             "Optimiseur": LABELS[name],
-            "Taux η": " ; ".join(french.scientific(v) for v in params["grid"][first]),
-            "Second axe": f"{AXIS_NAMES[second]} : " + " ; ".join(french.scientific(v) for v in params["grid"][second]),
-            "Retenu (η ; second axe)": " / ".join(f"{french.scientific(a)} ; {french.scientific(b)}"
-                                                  + (f" ({n}×)" if len(chosen) > 1 else "")
-                                                  for (a, b), n in chosen.items()),
+            "Taux η": fmt("learning_rate"),
+            "Second axe": f"{AXIS_NAMES[second]} : {fmt(second)}" if second else "aucun",
+            "Retenu (η ; second axe)": " / ".join(" ; ".join(french.scientific(v) for v in values)
+                                                  + (f" ({n}×)" if len(picks) > 1 else "") for values, n in picks),
         })
     return Table(pd.DataFrame(rows), "llll", [2, 4, 5, 5]) if rows else _empty("aucun résultat")
 

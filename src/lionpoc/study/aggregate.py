@@ -14,7 +14,6 @@ import pandas as pd
 from lionpoc import files
 from lionpoc.study import layout
 from lionpoc.study import stats
-from lionpoc.study.config import OPTIMIZERS
 
 
 def load_runs(results_dir: str | Path, damaged: list | None = None) -> pd.DataFrame:
@@ -39,9 +38,18 @@ def load_runs(results_dir: str | Path, damaged: list | None = None) -> pd.DataFr
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    order = {name: i for i, name in enumerate(OPTIMIZERS)}
-    return table.sort_values(["optimizer", "seed"], key=lambda c: c.map(order) if c.name == "optimizer" else c,
-                             ignore_index=True)
+    order = {name: i for i, name in enumerate(study_order(results_dir))}
+    return table.sort_values(["optimizer", "seed"], key=lambda c: c.map(lambda n: order.get(n, len(order)))
+                             if c.name == "optimizer" else c, ignore_index=True)
+
+
+def study_order(results_dir: str | Path) -> list[str]:
+    """The study's optimizers in its own order (``study.json``); without a record, none (then by name)."""
+    try:
+        record = files.read_json(Path(results_dir) / "study.json")
+        return [str(n) for n in record.get("optimizers", [])]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -132,7 +140,7 @@ def time_to_accuracy(runs: pd.DataFrame, fractions=(0.95, 0.99), file: str = "hi
     return per_run.drop(columns="seed").groupby("optimizer", sort=False).mean().reset_index()
 
 
-def missing(results_dir: str | Path, optimizers=OPTIMIZERS) -> list[str]:
+def missing(results_dir: str | Path, optimizers) -> list[str]:
     """Optimizers without any complete run in ``results_dir``."""
     found = set(layout.find_runs(results_dir)["optimizer"])
     return [name for name in optimizers if name not in found]

@@ -355,7 +355,8 @@ def execute_seed(bundle: dict, params: dict, seed: int, hosts: dict) -> dict:
     threads = max(1, (os.cpu_count() or 1) // max(1, hosts.get(_where()["host"], 1)))
     with tempfile.TemporaryDirectory(prefix="lionpoc-run-", dir=base) as tmp:
         results = Path(tmp) / "results"
-        cfg = RunConfig(**{**params, "seeds": [seed], "results_dir": str(results), "cache_dir": str(folder / "cache")})
+        cfg = RunConfig.from_params({**params, "seeds": [seed], "results_dir": str(results),
+                                     "cache_dir": str(folder / "cache")}, source="the study's parameters")
         for attempt in range(KERNEL_START_TRIES):
             kernels: set = set()
             try:

@@ -1,7 +1,9 @@
 """The parameters of one training run, as one validated object.
 
 The same names are used by the notebook's ``parameters`` cell, the YAML files under
-``analysis/params/`` and the command line, so a value means the same thing everywhere.
+``analysis/params/`` and the command line, so a value means the same thing everywhere. The
+``optimizer:`` entry of a parameter file describes the optimizer itself (see
+``lionpoc.model.optimizers``); ``RunConfig.optimizer`` is its name and ``RunConfig.spec`` the whole of it.
 """
 from __future__ import annotations
 
@@ -14,11 +16,8 @@ from typing import Any, Mapping
 import yaml
 
 from lionpoc.errors import LionpocError
+from lionpoc.model.optimizers import OptimizerSpec, _no_text_number
 
-OPTIMIZERS = ("adam", "adamw", "lion")
-# Adam has no decoupled weight decay: its second grid axis is an L2 penalty added to the loss.
-GRID_AXES = {"adam": ("learning_rate", "l2"), "adamw": ("learning_rate", "weight_decay"),
-             "lion": ("learning_rate", "weight_decay")}
 SPLITS = ("random", "official")
 MIN_IMAGE_SIZE = 71  # Xception refuses smaller inputs.
 
@@ -31,8 +30,9 @@ SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience"
 class RunConfig:
     """Everything that defines one run; ``validate`` is called on construction."""
 
-    optimizer: str = "lion"
-    grid: dict = dataclasses.field(default_factory=lambda: {"learning_rate": [1e-4], "weight_decay": [0.1]})
+    optimizer: str = ""              # the optimizer's name; its description is ``optimizer_spec``
+    optimizer_spec: dict = dataclasses.field(default_factory=dict)
+    grid: dict = dataclasses.field(default_factory=dict)
     epochs: int = 100
     patience: int = 10
     batch_size: int = 32
@@ -62,11 +62,26 @@ class RunConfig:
     def from_params(cls, params: Mapping[str, Any], source: str = "parameters") -> "RunConfig":
         """Build from a mapping; unknown keys and wrong types are refused with the key named."""
         fields = {f.name: f for f in dataclasses.fields(cls)}
+        params = dict(params)
+        file_name = params.pop("optimizer_name", None)  # the parameter file's stem, when read by the study
         unknown = sorted(set(params) - set(fields))
         if unknown:
             raise LionpocError(
                 f"{source}: unknown parameter(s) {', '.join(unknown)}; valid parameters are: "
-                f"{', '.join(fields)}.")
+                f"{', '.join(f for f in fields if f != 'optimizer_spec')}.")
+        described = params.get("optimizer")
+        if isinstance(described, Mapping) or "optimizer_spec" not in params:
+            # A parameter file (or papermill by hand): the optimizer comes from the file, never from a default.
+            spec = OptimizerSpec.from_mapping(described, file_name, source)
+            params["optimizer"], params["optimizer_spec"] = spec.name, spec.to_mapping()
+        for key in ("grid",):
+            if isinstance(params.get(key), Mapping):
+                for axis, values in params[key].items():
+                    for value in values if isinstance(values, (list, tuple)) else [values]:
+                        _no_text_number(value, f"{key}.{axis}", source)
+        for key, value in params.items():
+            if key in fields and "float" in str(fields[key].type):
+                _no_text_number(value, key, source)
         values = {}
         for name, value in params.items():
             # None means "the default" for parameters that cannot be None (the notebook's
@@ -89,7 +104,7 @@ class RunConfig:
         A variable papermill injected that is not a parameter (a typo in a YAML file) is refused;
         modules, functions, classes and IPython's own names are not parameters and are ignored.
         """
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = [f.name for f in dataclasses.fields(cls)] + ["optimizer_name"]
         ipython = {"In", "Out", "exit", "quit", "get_ipython", "open"}
         extra = sorted(k for k, v in namespace.items() if k not in names and k not in ipython
                        and not k.startswith("_") and not inspect.ismodule(v) and not callable(v))
@@ -102,15 +117,24 @@ class RunConfig:
         return cls.from_params({**read_param_file(path), **overrides}, source=str(path))
 
     def to_params(self) -> dict:
-        return dataclasses.asdict(self)
+        """The run as papermill parameters: the same shape as a parameter file (``optimizer:`` a mapping)."""
+        params = dataclasses.asdict(self)
+        params["optimizer"] = params.pop("optimizer_spec")
+        return params
+
+    @property
+    def spec(self) -> OptimizerSpec:
+        """The optimizer this run trains (validated when the run was built)."""
+        return OptimizerSpec.from_mapping(self.optimizer_spec, self.optimizer, "run parameters")
 
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise LionpocError(f"unknown optimizer {self.optimizer!r}; valid optimizers are: {', '.join(OPTIMIZERS)}.")
+        if not self.optimizer_spec or self.optimizer_spec.get("name") != self.optimizer:
+            raise LionpocError("the run does not describe its optimizer: its parameters need an `optimizer:` mapping "
+                               "(see analysis/params/*.yaml).")
         _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}.")
         _check(self.patience >= 0, f"patience must be 0 or more, got {self.patience}.")
         _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}.")
@@ -133,10 +157,11 @@ class RunConfig:
         self._validate_grid()
 
     def _validate_grid(self) -> None:
-        expected = GRID_AXES[self.optimizer]
+        spec = self.spec
+        expected = spec.axes
         _check(isinstance(self.grid, Mapping) and set(self.grid) == set(expected),
-               f"grid for {self.optimizer} must have exactly the keys {', '.join(expected)}, "
-               f"got {sorted(self.grid) if isinstance(self.grid, Mapping) else self.grid!r}.")
+               f"grid for {self.optimizer} (decay: {spec.decay}) must have exactly the key(s) {', '.join(expected)}, "
+               f"got {', '.join(sorted(self.grid)) or 'none' if isinstance(self.grid, Mapping) else repr(self.grid)}.")
         for axis, values in self.grid.items():
             _check(isinstance(values, (list, tuple)) and len(values) > 0,
                    f"grid.{axis} must be a non-empty list of numbers, got {values!r}.")
@@ -145,14 +170,37 @@ class RunConfig:
                        f"grid.{axis} must hold numbers, got {v!r}.")
         _check(all(v > 0 for v in self.grid["learning_rate"]),
                f"grid.learning_rate must be > 0, got {list(self.grid['learning_rate'])}.")
-        second = expected[1]
-        _check(all(v >= 0 for v in self.grid[second]), f"grid.{second} must be >= 0, got {list(self.grid[second])}.")
+        for second in expected[1:]:
+            _check(all(v >= 0 for v in self.grid[second]), f"grid.{second} must be >= 0, got {list(self.grid[second])}.")
+        for axis, values in self.grid.items():
+            _check(len(set(values)) == len(values), f"grid.{axis} repeats a value: {list(values)}.")
 
     # ------------------------------------------------------------------ derived
     def grid_points(self) -> list[dict]:
         """The grid as a list of configurations, in a fixed order (learning rate, then decay)."""
-        first, second = GRID_AXES[self.optimizer]
-        return [{first: float(a), second: float(b)} for a in self.grid[first] for b in self.grid[second]]
+        import itertools
+
+        axes = self.spec.axes
+        return [{axis: float(v) for axis, v in zip(axes, values)}
+                for values in itertools.product(*(self.grid[axis] for axis in axes))]
+
+
+def load_run(name: str, root: Path, overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """The run of optimizer ``name``: ``analysis/params/<name>.yaml`` with ``overrides`` applied, validated.
+
+    The optimizer comes from the file (its ``optimizer:`` mapping, named for the file), never from a default.
+    """
+    from lionpoc.model.optimizers import available, params_dir
+
+    path = params_dir(root) / f"{name}.yaml"
+    if not path.is_file():
+        raise LionpocError(f"unknown optimizer {name!r}: there is no {path}; known optimizers: "
+                           f"{', '.join(available(root)) or 'none'} (adding one = adding its parameter file).")
+    params = read_param_file(path)
+    if not isinstance(params.get("optimizer"), Mapping):
+        # Validate the description first, so that the sentence is about the file's optimizer entry.
+        OptimizerSpec.from_mapping(params.get("optimizer"), name, str(path))
+    return RunConfig.from_params({**params, **(overrides or {}), "optimizer_name": name}, source=str(path))
 
 
 def read_param_file(path: str | Path) -> dict:

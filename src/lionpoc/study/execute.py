@@ -104,10 +104,9 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set
 
 def seed_line(cfg: RunConfig, seed: int) -> str:
     """What a finished seed chose and scored, for the study's console."""
-    from lionpoc.study.config import GRID_AXES
 
     m = files.read_json(layout.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
-    chosen = ", ".join(f"{k} {m[k]:g}" for k in GRID_AXES[cfg.optimizer])
+    chosen = ", ".join(f"{k} {m[k]:g}" for k in cfg.spec.axes)
     return (f"{cfg.optimizer} seed {seed}: chosen {chosen}; test accuracy {m['test_accuracy']:.3f} "
             f"({m['epochs_run']} epochs, best {m['best_epoch']})"
             + (f"; fine-tuned: {m['ft_test_accuracy']:.3f} in {m['ft_wall_seconds']:.0f} s "

@@ -1,4 +1,12 @@
-"""Where the project's files are: the root holds ``_quarto.yml``, ``analysis/`` and ``report/``."""
+"""Where a study's files are: one ``Layout`` knows every path and file name of a results folder.
+
+The project root holds ``_quarto.yml``, ``analysis/`` and ``report/``. A results folder holds, per
+optimizer, ``<optimizer>/training.ipynb`` (its executed notebook, all seeds) and one folder per seed
+``<optimizer>/seed-<k>/`` (``metrics.json`` last, ``history.csv``, ``tuning.csv``, ``predictions.csv``,
+``confusion.csv``, ``classification_report.csv``, figures, and ``fine_tune_*`` when it fine-tuned); beside
+them the study-level tables (``STUDY_TABLES``), ``study.json`` and ``logs/``. The study, the notebook,
+the aggregation, the report, the render clean-up and the tests all ask this module, never a literal path.
+"""
 from __future__ import annotations
 
 import os
@@ -12,8 +20,15 @@ from lionpoc.files import read_json
 RESULTS_ENV = "LIONPOC_RESULTS"
 RUN_FILES = ("metrics.json", "history.csv", "tuning.csv", "predictions.csv", "confusion.csv",
              "classification_report.csv")
+FINE_TUNE_RUN_FILES = ("fine_tune_history.csv", "fine_tune_tuning.csv", "fine_tune_predictions.csv")
+# Study-level files: they describe the runs in the folder, so they go when those runs go.
+STUDY_TABLES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
+                "memory.csv", "baseline.json", "fine_tune_summary.csv", "fine_tune_runs.csv", "fine_tune_pairs.csv",
+                "fine_tune_pairs_by_seed.csv", "fine_tune_time_to_accuracy.csv", "sensitivity.csv", "study.json")
 # Fields of metrics.json that measure time or the machine: everything else is reproducible.
-TIMING_KEYS = ("created_at", "train_seconds", "seconds_per_epoch", "tuning_seconds", "epoch_seconds", "machine")
+TIMING_KEYS = ("created_at", "train_seconds", "seconds_per_epoch", "tuning_seconds", "feature_seconds", "machine",
+               "ft_train_seconds", "ft_seconds_per_epoch", "ft_all_seconds", "ft_wall_seconds", "ft_estimated_seconds",
+               "ft_peak_memory_bytes")
 
 
 def project_root(start: str | Path | None = None) -> Path:
@@ -71,3 +86,70 @@ def find_runs(results_dir: str | Path) -> pd.DataFrame:
             rows.append((run.parent.name, int(run.name.removeprefix("seed-")), run))
     return pd.DataFrame(rows, columns=["optimizer", "seed", "path"]).sort_values(
         ["optimizer", "seed"], ignore_index=True)
+
+
+class Layout:
+    """Every path of one results folder (absolute), and what is in it."""
+
+    def __init__(self, results_dir: str | Path):
+        self.root = Path(results_dir).expanduser().resolve()
+
+    def __repr__(self) -> str:
+        return f"Layout({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ per optimizer and seed
+    def optimizer_dir(self, optimizer: str) -> Path:
+        return self.root / optimizer
+
+    def run_dir(self, optimizer: str, seed: int) -> Path:
+        return self.optimizer_dir(optimizer) / f"seed-{seed}"
+
+    def notebook(self, optimizer: str) -> Path:
+        """The executed notebook of one optimizer, all its seeds (its HTML copy beside it)."""
+        return self.optimizer_dir(optimizer) / "training.ipynb"
+
+    def metrics(self, optimizer: str, seed: int) -> Path:
+        return self.run_dir(optimizer, seed) / "metrics.json"
+
+    # ------------------------------------------------------------------ study level
+    def table(self, name: str) -> Path:
+        """A study-level file (``summary.csv``, ``pairs.csv``, ``study.json``...), by its name in STUDY_TABLES."""
+        if name not in STUDY_TABLES and name != "benchmark.json":
+            raise ValueError(f"{name} is not a study-level file of the layout")
+        return self.root / name
+
+    @property
+    def study_record(self) -> Path:
+        return self.root / "study.json"
+
+    @property
+    def split(self) -> Path:
+        return self.root / "split.csv"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def log(self, name: str) -> Path:
+        """``logs/<name>.log``: an optimizer's kernel, ``study`` or ``render``."""
+        return self.logs / f"{name}.log"
+
+    # ------------------------------------------------------------------ contents
+    def optimizers_present(self) -> list[str]:
+        """Folders holding at least one seed folder (complete or not), sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and not p.name.startswith(".") and any(p.glob("seed-*")))
+
+    def runs(self) -> pd.DataFrame:
+        return find_runs(self.root)
+
+    def remove_study(self) -> None:
+        """Remove every run, notebook and study-level table (the logs stay)."""
+        import shutil
+
+        for name in self.optimizers_present():
+            shutil.rmtree(self.optimizer_dir(name), ignore_errors=True)
+        for name in STUDY_TABLES:
+            (self.root / name).unlink(missing_ok=True)

@@ -27,12 +27,10 @@ from lionpoc.study import aggregate
 from lionpoc.study import execute
 from lionpoc.study import layout
 from lionpoc.study import runs
-from lionpoc.study.config import OPTIMIZERS, RunConfig, read_param_file
+from lionpoc.model import optimizers as registry
+from lionpoc.study.config import RunConfig, load_run
 
-PARAMS_DIR = Path("analysis/params")
 # Study-level files: they describe the runs in the folder, so they go when those runs go.
-STUDY_FILES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
-               "memory.csv", "baseline.json", "study.json")
 
 
 @dataclass
@@ -44,6 +42,7 @@ class Study:
     results_dir: Path
     jobs: int = 1                       # notebook executions at once on this machine
     render: bool = True
+    focus: str | None = None            # the optimizer the question is about (the others are its rivals)
     started: float = field(default_factory=time.perf_counter)
     created: bool = False               # the results folder did not exist when the study began
     replaces_smoke: bool = False        # old smoke results go once this (real) study has its features
@@ -59,28 +58,39 @@ class Study:
 
 def run_configs(optimizers, seeds: int, overrides: dict, root: Path) -> list[RunConfig]:
     """One validated configuration per optimizer (all seeds), from ``analysis/params/<optimizer>.yaml``."""
-    unknown = [name for name in optimizers if name not in OPTIMIZERS]
+    check_optimizer_names(optimizers, root)
+    return [load_run(name, root, {**overrides, "seeds": list(range(seeds))}) for name in optimizers]
+
+
+def check_optimizer_names(optimizers, root: Path) -> None:
+    """Known, distinct names: each one has a parameter file, and two runs never share a results folder."""
+    known = registry.available(root)
+    if not optimizers:
+        raise LionpocError("no optimizer given; known optimizers: " + ", ".join(known) + ".")
+    repeated = sorted({n for n in optimizers if list(optimizers).count(n) > 1})
+    if repeated:
+        raise LionpocError(f"optimizer(s) named twice: {', '.join(repeated)}; each optimizer runs once per study "
+                           "(use --seeds for repeated runs).")
+    unknown = [n for n in optimizers if n not in known]
     if unknown:
-        raise LionpocError(f"unknown optimizer(s) {', '.join(unknown)}; valid optimizers are: {', '.join(OPTIMIZERS)}.")
-    configs = []
-    for name in optimizers:
-        path = root / PARAMS_DIR / f"{name}.yaml"
-        params = {**read_param_file(path), **overrides, "seeds": list(range(seeds))}
-        if params.get("optimizer", name) != name:
-            raise LionpocError(f"{path}: optimizer is {params['optimizer']!r} but the file is named for {name!r}; "
-                               f"set `optimizer: {name}` in it.")
-        configs.append(RunConfig.from_params(params, source=str(path)))
-    return configs
+        raise LionpocError(f"unknown optimizer(s) {', '.join(unknown)}: no analysis/params/<name>.yaml for them; "
+                           f"known optimizers: {', '.join(known)} (adding one = adding its parameter file, see the "
+                           "README).")
 
 
 # ---------------------------------------------------------------------------------- step 0: plan
-def plan(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None, results_dir=None,
+def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None, results_dir=None,
          weights: str | None = None, image_size: int | None = None, split: str = "random", force: bool = False,
          render_report: bool = True, cache_dir=None, jobs: int | None = None, fine_tune: bool = False,
-         fine_tune_epochs: int | None = None) -> Study:
+         fine_tune_epochs: int | None = None, focus: str | None = None) -> Study:
     """Read and validate the command's options and the parameter files; write nothing."""
     root = layout.project_root()
     results_dir = layout.results_dir(results_dir, root)
+    optimizers = list(optimizers) if optimizers is not None else registry.default_study(root)
+    check_optimizer_names(optimizers, root)
+    if focus is not None and focus not in optimizers:
+        raise LionpocError(f"--focus {focus}: the question must be about one of the study's optimizers "
+                           f"({', '.join(optimizers)}).")
     seeds = seeds if seeds is not None else (1 if smoke else 3)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
@@ -105,7 +115,8 @@ def plan(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, d
     # Except in a smoke study, which is there to check the chain quickly: all at once (95 s instead of
     # 139 s here, same numbers; each notebook's own estimate is measured under the same sharing).
     jobs = jobs or (1 if fine_tune and not smoke else len(configs))
-    return Study(configs, root, results_dir, jobs, render_report)
+    focus = focus or next((c.optimizer for c in configs if c.spec.focus), configs[-1].optimizer)
+    return Study(configs, root, results_dir, jobs, render_report, focus=focus)
 
 
 # ---------------------------------------------------------------------------------- step 1: check inputs
@@ -145,10 +156,7 @@ def check_smoke_guard(results_dir: Path, smoke: bool) -> bool:
 def remove_smoke_results(results_dir: Path, log=print) -> None:
     """Remove every smoke run, notebook and study table (called once the real study has its features)."""
     log(f"study: removing the smoke results in {results_dir}, replaced by this real study")
-    for name in OPTIMIZERS:
-        shutil.rmtree(results_dir / name, ignore_errors=True)
-    for name in STUDY_FILES:
-        (results_dir / name).unlink(missing_ok=True)
+    layout.Layout(results_dir).remove_study()
 
 
 def check_data(configs: list[RunConfig], log=print) -> None:
@@ -267,7 +275,7 @@ def aggregate_results(study: Study, log=print, memory_models: dict | None = None
     t0 = time.perf_counter()
     prep, results_dir = study.prep, study.results_dir
     study.summary = aggregate.write_tables(results_dir)
-    files.write_csv(results_dir / "memory.csv", memory.optimizer_memory(memory_models))
+    files.write_csv(results_dir / "memory.csv", memory.optimizer_memory([c.spec for c in study.configs], memory_models))
     test_rows = prep.table[prep.table["split"] == "test"]
     files.write_json(results_dir / "baseline.json",
                      baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir), study.configs[0].weights))
@@ -283,9 +291,13 @@ def study_record(study: Study) -> dict:
     configs, prep, timings, executions = study.configs, study.prep, study.timings, study.executions
     wall = (max(e["end"] for e in executions) - min(e["start"] for e in executions)) if executions else 0.0
     return {
-        "optimizers": [c.optimizer for c in configs], "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
+        "optimizers": [c.optimizer for c in configs],
+        "focus": study.focus or next((c.optimizer for c in configs if c.spec.focus), configs[-1].optimizer),
+        "optimizer_specs": {c.optimizer: c.spec.to_mapping() for c in configs},
+        "trained_together": {c.optimizer: c.spec.coordinatewise for c in configs}, "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
         "jobs": study.jobs, "images": int(len(prep.table)), "data_kind": prep.kind, "weights": configs[0].weights,
-        "image_size": configs[0].image_size, "grid_size": len(configs[0].grid_points()),
+        "image_size": configs[0].image_size, "data_dir": configs[0].data_dir, "split": configs[0].split,
+        "grid_size": len(configs[0].grid_points()),
         "fine_tune": configs[0].fine_tune, "fine_tune_epochs": configs[0].fine_tune_epochs,
         **timings,
         "executions": executions, "trainings_seconds": wall,
@@ -348,14 +360,16 @@ def executor_for(cluster: str | None = None, scheduler_file=None, log=print):
     return dask_cluster.connect(cluster, scheduler_file, log)
 
 
-def run_study(optimizers=OPTIMIZERS, seeds: int | None = None, smoke: bool = False, data_dir=None,
+def run_study(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
-              fine_tune: bool = False, fine_tune_epochs: int | None = None, cluster: str | None = None,
-              scheduler_file=None, log=print) -> Path:
+              fine_tune: bool = False, fine_tune_epochs: int | None = None, executor=None, focus: str | None = None,
+              cluster: str | None = None, scheduler_file=None, log=print) -> Path:
     """Plan the study and run its steps (on a Dask cluster when ``cluster`` or ``scheduler_file`` is
-    given); return the results folder."""
+    given, or through ``executor``); return the results folder."""
     study = plan(optimizers, seeds, smoke, data_dir, results_dir, weights, image_size, split, force, render_report,
-                 cache_dir, jobs, fine_tune, fine_tune_epochs)
-    with executor_for(cluster, scheduler_file, log) as executor:
+                 cache_dir, jobs, fine_tune, fine_tune_epochs, focus)
+    if executor is not None:
         return run(study, executor, log)
+    with executor_for(cluster, scheduler_file, log) as chosen:
+        return run(study, chosen, log)

@@ -27,10 +27,11 @@ from lionpoc.study.config import RunConfig
 from lionpoc.model.evaluate import Evaluation, evaluate
 from lionpoc.data.synth import make_synthetic
 from lionpoc.model.head import Fit, grid_search
-from lionpoc.model.grid import GridTrainer
+from lionpoc.model.grid import make_trainer
 
 SYNTHETIC_DIR = Path("data/synthetic")  # under the project root
 PREPARED_ENV = "LIONPOC_PREPARED"  # set by a cluster worker for its kernel: the folder of what the study sent
+PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study")
 SMOKE_PER_CLASS = 60
 SMOKE_IMAGE_PIXELS = 96
 
@@ -45,7 +46,7 @@ class Prepared:
     table: pd.DataFrame                      # file, breed, label, split (readable images only)
     features: features.Features
     notes: list[str] = field(default_factory=list)
-    trainer: GridTrainer | None = field(default=None, repr=False)  # compiled once, reused for every seed
+    trainer: object = field(default=None, repr=False)  # compiled once, reused for every seed
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         rows = self.table[self.table["split"] == name]
@@ -101,9 +102,9 @@ def tune(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame]:
     x_val, y_val, _ = prep.part("val")
     points = cfg.grid_points()
     if prep.trainer is None:
-        prep.trainer = GridTrainer(cfg.optimizer, points, x_train.shape[1], len(breeds.FOLDERS),
+        prep.trainer = make_trainer(cfg.spec, points, x_train.shape[1], len(breeds.FOLDERS),
                                    n_train=len(x_train), batch_size=cfg.batch_size, dropout=cfg.dropout)
-    return grid_search(x_train, y_train, x_val, y_val, cfg.optimizer, points, len(breeds.FOLDERS), log=log,
+    return grid_search(x_train, y_train, x_val, y_val, cfg.spec, points, len(breeds.FOLDERS), log=log,
                        trainer=prep.trainer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size,
                        dropout=cfg.dropout, seed=seed)
 
@@ -183,7 +184,7 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
         parts[name] = (prep.features.block13(rows["file"].tolist()), rows["label"].to_numpy(), rows["file"].tolist())
     base = features.build_base(cfg.weights, cfg.image_size)
     start = time.perf_counter()
-    tuned = finetune.fine_tune(base, fit.model, cfg.optimizer, fit.config, parts["train"][0], parts["train"][1],
+    tuned = finetune.fine_tune(base, fit.model, cfg.spec, fit.config, parts["train"][0], parts["train"][1],
                                parts["val"][0], parts["val"][1], epochs=cfg.fine_tune_epochs,
                                patience=cfg.fine_tune_patience, seed=seed, log=log, estimate_for=remaining)
     tuned.seconds = time.perf_counter() - start
@@ -209,6 +210,8 @@ def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
     """Identity of a seed's inputs: two runs with the same key give the same numbers."""
     params = {k: v for k, v in cfg.to_params().items()
               if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force")}
+    # How the report shows the optimizer (label, colour, ...) does not change its numbers.
+    params["optimizer"] = {k: v for k, v in params["optimizer"].items() if k not in PRESENTATION_KEYS}
     payload = json.dumps({"params": params, "seed": seed, "features": feature_key}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

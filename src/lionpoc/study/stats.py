@@ -23,14 +23,11 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float, float, float]:
 
 
 def wilson_ci(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (e.g. an accuracy on n test images)."""
+    """Wilson score interval of a proportion (e.g. an accuracy on n test images), from scipy."""
     if n == 0:
         return math.nan, math.nan
-    z = stats.norm.ppf(0.5 + level / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    interval = stats.binomtest(int(successes), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def mcnemar_exact(correct_a, correct_b) -> dict:
@@ -51,7 +48,8 @@ def mcnemar_exact(correct_a, correct_b) -> dict:
 
 def bootstrap_diff_ci(correct_a, correct_b, n_resamples: int = 10_000, level: float = 0.95,
                       seed: int = 0) -> tuple[float, float, float]:
-    """Accuracy difference A - B and its paired percentile bootstrap interval (images resampled).
+    """Accuracy difference A - B and its paired percentile bootstrap interval (``scipy.stats.bootstrap``,
+    test images resampled).
 
     ``correct_a`` and ``correct_b`` may be 1-D (one run each) or 2-D (runs x images, e.g. seeds):
     rows are averaged per image, so the interval reflects the test images' sampling noise.
@@ -59,11 +57,8 @@ def bootstrap_diff_ci(correct_a, correct_b, n_resamples: int = 10_000, level: fl
     a = np.atleast_2d(np.asarray(correct_a, dtype=float)).mean(axis=0)
     b = np.atleast_2d(np.asarray(correct_b, dtype=float)).mean(axis=0)
     diff = a - b
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(diff), size=(n_resamples, len(diff)))
-    samples = diff[idx].mean(axis=1)
-    low, high = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
-    return float(diff.mean()), float(low), float(high)
+    low, high = _percentile_bootstrap(diff, n_resamples, level, seed)
+    return float(diff.mean()), low, high
 
 
 def first_reach(values, fraction: float) -> int:
@@ -73,20 +68,26 @@ def first_reach(values, fraction: float) -> int:
 
 
 def bootstrap_mean_ci(correct, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of an accuracy, resampling test images.
+    """Percentile bootstrap interval of an accuracy, resampling test images (``scipy.stats.bootstrap``).
 
     ``correct`` is 1-D (one run) or 2-D (seeds x images, averaged per image). The interval of a
     proportion resampled this way always lies within [0, 1], even with a single seed.
     """
     per_image = np.atleast_2d(np.asarray(correct, dtype=float)).mean(axis=0)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(per_image), size=(n_resamples, len(per_image)))
-    low, high = np.quantile(per_image[idx].mean(axis=1), [(1 - level) / 2, (1 + level) / 2])
-    return float(low), float(high)
+    return _percentile_bootstrap(per_image, n_resamples, level, seed)
+
+
+def _percentile_bootstrap(values: np.ndarray, n_resamples: int, level: float, seed: int) -> tuple[float, float]:
+    if np.all(values == values[0]):  # no spread to resample (scipy would warn and return NaN)
+        return float(values[0]), float(values[0])
+    result = stats.bootstrap((values,), np.mean, n_resamples=n_resamples, confidence_level=level,
+                             method="percentile", vectorized=True, batch=2_000, rng=np.random.default_rng(seed))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def sign_flip_test(correct_a, correct_b, n_resamples: int = 100_000, seed: int = 0) -> float:
-    """Two-sided paired permutation test of "A and B are equally accurate", using every seed at once.
+    """Two-sided paired permutation test of "A and B are equally accurate", using every seed at once
+    (``scipy.stats.permutation_test`` with ``permutation_type="samples"`` on one sample: random sign flips).
 
     Per test image, the difference of the two optimizers' correctness averaged over seeds; under
     the null hypothesis its sign is a coin toss, so the p-value is the share of random sign flips
@@ -95,15 +96,10 @@ def sign_flip_test(correct_a, correct_b, n_resamples: int = 100_000, seed: int =
     """
     a = np.atleast_2d(np.asarray(correct_a, dtype=float)).mean(axis=0)
     b = np.atleast_2d(np.asarray(correct_b, dtype=float)).mean(axis=0)
-    diff = (a - b)[(a - b) != 0]
+    diff = (a - b)[(a - b) != 0]  # images both got right (or wrong) in every seed do not move the statistic
     if len(diff) == 0:
         return 1.0
-    observed = abs(diff.sum())
-    rng = np.random.default_rng(seed)
-    hits, done = 0, 0
-    while done < n_resamples:  # in chunks, to bound memory
-        size = min(10_000, n_resamples - done)
-        signs = rng.integers(0, 2, size=(size, len(diff)), dtype=np.int8) * 2 - 1
-        hits += int(np.sum(np.abs(signs @ diff) >= observed - 1e-12))
-        done += size
-    return (hits + 1) / (n_resamples + 1)
+    result = stats.permutation_test((diff,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
+                                    vectorized=True, n_resamples=n_resamples, batch=10_000, alternative="two-sided",
+                                    rng=np.random.default_rng(seed))
+    return float(result.pvalue)
