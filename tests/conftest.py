@@ -14,6 +14,20 @@ REAL_DATA = next((p for p in (Path(os.environ.get("LIONPOC_REAL_DATA", "/nonexis
                               Path("/work/shared/data/stanford_dogs_15")) if (p / "Images").is_dir()),
                  ROOT.parent / "shared" / "data" / "stanford_dogs_15")
 
+# Genuinely ImageNet-pretrained MobileNetV2 weights without top: $LIONPOC_MOBILENET_WEIGHTS, else
+# ../shared/weights beside the checkout, else the workplace's shared folder.
+MOBILENET_WEIGHTS = next((p for p in (Path(os.environ.get("LIONPOC_MOBILENET_WEIGHTS", "/nonexistent")),
+                                      ROOT.parent / "shared" / "weights" / "mobilenet_v2_imagenet_notop.weights.h5",
+                                      Path("/work/shared/weights/mobilenet_v2_imagenet_notop.weights.h5"))
+                          if p.is_file()), ROOT.parent / "shared" / "weights" / "mobilenet_v2_imagenet_notop.weights.h5")
+
+
+@pytest.fixture(scope="session")
+def mobilenet_weights():
+    if not MOBILENET_WEIGHTS.is_file():
+        pytest.skip(f"the ImageNet weights of MobileNetV2 are not on this machine ({MOBILENET_WEIGHTS} is absent)")
+    return MOBILENET_WEIGHTS
+
 
 def spec(name: str):
     """The optimizer ``name`` as its parameter file describes it."""

@@ -87,12 +87,14 @@ def test_unknown_optimizer_lists_the_valid_ones(project_root):
 
 @pytest.mark.parametrize("args, message", [
     (["--seeds", "0"], "--seeds must be at least 1"),
-    (["--image-size", "20"], "image_size must be at least 71"),
+    (["--image-size", "20"], "--image-size must be at least 71 pixels (Xception's minimum), got 20."),
+    (["--image-size", "10", "--backbone", "mobilenet_v2"],
+     "--image-size must be at least 32 pixels (MobileNetV2's minimum), got 10."),
     (["--weights", "/nonexistent/xception.h5"], "does not exist"),
 ])
 def test_invalid_numbers_and_weights(tmp_path, project_root, args, message):
     done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(tmp_path / "r"), *args, cwd=project_root)
-    assert done.returncode == 1 and message in error_line(done)
+    assert done.returncode == 1 and message in error_line(done) and "analysis/params" not in error_line(done)
 
 
 def test_a_file_that_is_not_keras_weights(tmp_path, project_root, synthetic_dir):
@@ -408,7 +410,20 @@ def test_another_models_weights_file_gives_one_short_message(tmp_path, project_r
     model.save_weights(weights)
     done = lionpoc("study", "--data-dir", str(synthetic_dir), "--weights", str(weights), "--image-size", "71",
                    "--results-dir", str(tmp_path / "r"), "--no-render", cwd=project_root)
-    assert done.returncode == 1 and "is not a Keras weights file for Xception" in error_line(done)
+    assert done.returncode == 1 and "does not hold the weights of Xception without its top" in error_line(done)
+    assert len(done.stderr.splitlines()) <= 3 and "UserWarning" not in done.stderr
+
+
+def test_a_weights_file_of_another_backbone_is_refused_before_anything(tmp_path, project_root, synthetic_dir):
+    from lionpoc.model import features
+
+    xception = tmp_path / "xception.weights.h5"
+    features.build_base("none", 71).save_weights(xception)
+    done = lionpoc("study", "--data-dir", str(synthetic_dir), "--backbone", "mobilenet_v2", "--weights", str(xception),
+                   "--results-dir", str(tmp_path / "r"), "--no-render", cwd=project_root)
+    assert done.returncode == 1 and not (tmp_path / "r").exists()
+    assert "does not hold the weights of MobileNetV2 without its top, the backbone chosen with --backbone " \
+           "mobilenet_v2" in error_line(done)
     assert len(done.stderr.splitlines()) <= 3 and "UserWarning" not in done.stderr
 
 
@@ -421,7 +436,7 @@ def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root)
 def test_the_baseline_is_skipped_with_a_note_when_the_classifier_weights_are_missing(monkeypatch, tmp_path):
     import socket
 
-    from lionpoc.model import baseline
+    from lionpoc.model import backbones, baseline
 
     def offline(*args, **kwargs):
         raise OSError("network unreachable")
@@ -429,4 +444,4 @@ def test_the_baseline_is_skipped_with_a_note_when_the_classifier_weights_are_mis
     monkeypatch.setattr(socket, "create_connection", offline)
     monkeypatch.setenv("HOME", str(tmp_path))
     result = baseline.zero_training_accuracy(pd.DataFrame({"file": ["a.jpg"], "label": [0]}), tmp_path, "imagenet")
-    assert result["available"] is False and baseline.CLASSIFIER_FILE in result["reason"]
+    assert result["available"] is False and backbones.spec().classifier_file in result["reason"]

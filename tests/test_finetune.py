@@ -25,7 +25,7 @@ def test_one_pass_fills_both_caches_with_the_expected_shapes(prepared):
     prep, _ = prepared
     activations = np.load(prep.features.activations, mmap_mode="r")
     assert activations.dtype == np.float16 and activations.shape == (len(prep.features.files), 3, 3, 1024)
-    assert prep.features.activations.name == f"activations-{prep.features.key}.npy"
+    assert prep.features.activations.name == f"activations-xception-{prep.features.key}.npy"
 
 
 def test_the_cached_path_equals_the_full_network_on_the_images(prepared, synthetic_dir):
@@ -35,7 +35,7 @@ def test_the_cached_path_equals_the_full_network_on_the_images(prepared, synthet
     rows = prep.table[prep.table["split"] == "val"]
     base = features.build_base("none", 71)
     model = finetune.build(base, fit.model)
-    cached = model.predict(prep.features.block13(rows["file"].tolist()), verbose=0)
+    cached = model.predict(prep.features.cut(rows["file"].tolist()), verbose=0)
     images = np.stack([features.load_image(synthetic_dir / f, 71) for f in rows["file"]])
     direct = fit.model.predict(base.predict(features.preprocess(images), verbose=0), verbose=0)
     assert np.abs(cached - direct).max() < 0.02
@@ -52,7 +52,7 @@ def test_only_block_14_and_the_head_change(prepared):
     parts = {}
     for name in ("train", "val"):
         rows = prep.table[prep.table["split"] == name]
-        parts[name] = (prep.features.block13(rows["file"].tolist()), rows["label"].to_numpy())
+        parts[name] = (prep.features.cut(rows["file"].tolist()), rows["label"].to_numpy())
     tuned = finetune.fine_tune(base, fit.model, spec("lion"), fit.config, *parts["train"], *parts["val"], epochs=1,
                                patience=1, seed=0, log=lambda *_: None)
     changed = {v.path for v in base.variables if not np.array_equal(before[v.path], v.numpy())}

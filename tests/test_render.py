@@ -19,8 +19,9 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
                                  reason="pdftotext and pdfinfo (poppler-utils) are needed to read the PDF")]
 
-SECTIONS = ["Résumé", "Introduction", "Thématique", "État de l'art", "Prototype", "Analyse",
-            "Robustesse des résultats", "Conclusion", "Bibliographie"]
+SECTIONS = ["Résumé", "Introduction", "Thématique", "État de l'art", "Prototype", "Résultats",
+            "Robustesse des résultats", "Coûts", "Comparaison avec l'étude de 2023", "Conclusion",
+            "Reproduire cette étude", "Bibliographie"]
 
 
 def pdf_text(pdf, first=None, last=None):
@@ -56,7 +57,7 @@ def check_reader_view(html, pdf, warning_title):
     assert page1.index(warning_title) < page1.index("Table des matières")
     headings = re.findall(r"^\s*(\d+(?:\.\d+)?)\s+[A-ZÉÀ]", text, flags=re.M)
     assert len(set(headings)) > 20
-    assert len(re.findall(r"Figure \d+\. –", text)) == 3
+    assert len(re.findall(r"Figure \d+\. –", text)) == 4  # differences, curves, confusions, times
     assert len(re.findall(r"Tableau \d+\. –", text)) >= 12
     # HTML: one self-contained file, nothing from the network (links to references may be external).
     for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html):
@@ -80,3 +81,38 @@ def test_render_real_photos_with_random_weights(real_results_dir, request):
     html, pdf = render(real_results_dir, request.config.rootpath)
     check_reader_view(html, pdf, "Xception sans pré-entraînement")
     assert "Données synthétiques" not in pdf_text(pdf)
+
+
+def outside_2023(text):
+    """The PDF's text without the section on the 2023 study (whose own figures name all three)."""
+    start = text.index("Comparaison avec l'étude de 2023\n", text.index("Table des matières") + 200)
+    return text[:start] + text[text.index("Conclusion\n", start):]
+
+
+def test_render_any_subset_names_only_what_ran(results_dir, request, tmp_path):
+    """Two optimizers, then one: the title, every sentence, table and caption speak of those only."""
+    from test_report_regimes import subset
+
+    root = request.config.rootpath
+    for keep, title in ((["adam", "lion"], "Lion face à Adam pour l'apprentissage"), (["lion"], "Lion pour l'apprentissage")):
+        html, pdf = render(subset(results_dir, tmp_path / "-".join(keep), keep), root)
+        text = pdf_text(pdf)
+        assert title in pdf_text(pdf, 1, 1)
+        assert "AdamW" not in outside_2023(text) and "trois optimiseurs" not in text.lower()
+        assert "??" not in text and "Traceback" not in text and "{python}" not in text
+    assert "Cette étude n'a entraîné que Lion" in text  # the paired part says why it is absent
+
+
+def test_render_before_any_study_says_so(request, tmp_path):
+    """A plain `quarto render` before any study renders the warning instead of crashing."""
+    root = request.config.rootpath
+    env = {**os.environ, "LIONPOC_RESULTS": str(tmp_path / "none")}
+    done = subprocess.run(["quarto", "render", "--to", "html"], cwd=root, capture_output=True, text=True, timeout=900,
+                          env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    html = (root / "_output" / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Aucun résultat" in html and "Traceback" not in html
+    refused = subprocess.run([sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(tmp_path / "none")],
+                             cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ})
+    assert refused.returncode != 0 and "no results" in refused.stdout + refused.stderr
+    assert not (root / "_output" / "report" / "index.html").exists()  # the earlier report is not left behind

@@ -69,6 +69,9 @@ def test_smoke_study_writes_every_file_for_every_optimizer(smoke):
     assert [e["optimizer"] for e in study["executions"]] == ["adam", "adamw", "lion"]
     assert study["features_seconds"] > 0 and study["trainings_seconds"] > 0 and study["images"] == 900
     assert study["machine"]["cores"] >= 1 and study["total_seconds"] >= study["trainings_seconds"]
+    assert (study["backbone"], study["backbone_label"], study["feature_dim"]) == ("xception", "Xception", 2048)
+    assert study["pretrained"] is False and study["features_from_cache"] is False
+    assert study["features_extraction_seconds"] > 0 and study["cached_features_seconds"] is None
     assert (out / "logs" / "lion.log").is_file()
 
 
@@ -78,7 +81,11 @@ def test_a_second_study_resumes_and_redoes_nothing(smoke, request):
     again = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=request.config.rootpath)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("already done with the same inputs, kept") == 3
-    assert json.loads((out / "study.json").read_text())["executions"] == []
+    study = json.loads((out / "study.json").read_text())
+    assert study["executions"] == []
+    # The features came from the cache: the pass belongs to the first study, recorded apart, not as this one's.
+    assert study["features_from_cache"] is True and study["features_extraction_seconds"] == 0
+    assert study["cached_features_seconds"] > study["features_seconds"]
     assert "read from the cache" in again.stdout
     assert (out / "lion" / "seed-0" / "metrics.json").read_text() == before
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from lionpoc.data import breeds
 from lionpoc import data
+from lionpoc.model import backbones
 from lionpoc.model import features
 from lionpoc import machine
 from lionpoc.model import memory
@@ -54,10 +55,11 @@ def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, run: Run
 
     n_train, grid = 2602, run.grid_points()
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(n_train, features.FEATURE_DIM)).astype(np.float32)
+    width = backbones.spec().feature_dim  # the default backbone's, as in the default study
+    x = rng.normal(size=(n_train, width)).astype(np.float32)
     y = rng.integers(0, len(breeds.FOLDERS), n_train)
     xv, yv = x[:326], y[:326]
-    trainer = GridTrainer(run.spec, grid, features.FEATURE_DIM, len(breeds.FOLDERS), n_train=n_train, batch_size=32,
+    trainer = GridTrainer(run.spec, grid, width, len(breeds.FOLDERS), n_train=n_train, batch_size=32,
                           dropout=0.2)
     trainer.train(x, y, xv, yv, epochs=1, patience=100, seed=0)  # warm-up: compiles the epoch
     epochs = 10
@@ -107,13 +109,14 @@ def bench_extraction(paths: list[Path], image_size: int, log=print) -> dict:
 
 
 def bench_optimizers(image_size: int, runs: list[RunConfig], log=print) -> list[dict]:
-    """Per-step time and state bytes of each optimizer, on the head and on the full Xception."""
+    """Per-step time and state bytes of each optimizer, on the head and on the full default backbone."""
     import keras
 
     rows = []
     rng = np.random.default_rng(0)
-    cases = {"head": (memory.head_model, (64, 2048)), "xception": (lambda: memory.full_model(image_size),
-                                                                   (8, image_size, image_size, 3))}
+    base = backbones.spec()
+    cases = {"head": (memory.head_model, (64, base.feature_dim)),
+             base.name: (lambda: memory.full_model(image_size), (8, image_size, image_size, 3))}
     for model_name, (make, shape) in cases.items():
         x = rng.normal(size=shape).astype(np.float32)
         y = rng.integers(0, len(breeds.FOLDERS), size=shape[0])
@@ -124,7 +127,7 @@ def bench_optimizers(image_size: int, runs: list[RunConfig], log=print) -> list[
             measured = state_bytes(make_optimizer(spec, 1e-4), model.trainable_variables)
             model.compile(make_optimizer(spec, 1e-4), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
             model.train_on_batch(x, y)  # warm-up: builds the optimizer and traces the step
-            step = _best_of(lambda: model.train_on_batch(x, y), repeat=3 if model_name == "xception" else 20)
+            step = _best_of(lambda: model.train_on_batch(x, y), repeat=3 if model_name == base.name else 20)
             rows.append({"model": model_name, "optimizer": name, "batch": shape[0], "step_seconds": step, **measured})
             log(f"bench: {model_name} {name}: {step * 1000:.1f} ms/step, state {measured['state_bytes'] / 2**20:.1f} MiB")
     return rows
@@ -149,13 +152,13 @@ def bench_smoke_study(log=print) -> dict:
 
 def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, smoke_study: bool = True,
                   log=print) -> dict:
-    from lionpoc.study.config import MIN_IMAGE_SIZE
     from lionpoc.errors import LionpocError
 
+    base = backbones.spec()
     if images < 15:
         raise LionpocError(f"--images must be at least 15 (one image per breed), got {images}.")
-    if image_size < MIN_IMAGE_SIZE:
-        raise LionpocError(f"--image-size must be at least {MIN_IMAGE_SIZE} pixels (Xception's minimum), "
+    if image_size < base.min_size:
+        raise LionpocError(f"--image-size must be at least {base.min_size} pixels ({base.label}'s minimum), "
                            f"got {image_size}.")
     from lionpoc.study.pipeline import ensure_writable
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from lionpoc.study.config import SMOKE_OVERRIDES, SPLITS, RunConfig
 from lionpoc.console import native_stderr_to, quiet_environment, quiet_shutdown
 from lionpoc.errors import LionpocError
+from lionpoc.model import backbones
 
 
 def _optimizer_list(text: str) -> list[str]:
@@ -47,8 +48,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="folder with the 15 breed folders (default: $LIONPOC_DATA or "
                    "data/raw/stanford_dogs)")
     p.add_argument("--results-dir", type=Path, help="where results go (default: $LIONPOC_RESULTS or results/)")
-    p.add_argument("--weights", help="imagenet (default), none, or a Keras weights file of Xception without top")
-    p.add_argument("--image-size", type=int, help="input side in pixels (default 299, smoke 71)")
+    p.add_argument("--backbone", choices=backbones.names(), default=backbones.DEFAULT,
+                   help=f"the frozen network under the heads (default {backbones.DEFAULT}); "
+                        + ", ".join(f"{b.name}: {b.label}, {b.default_size} px" for b in backbones.BACKBONES.values()))
+    p.add_argument("--weights", help="imagenet (default), none, or a Keras weights file of the backbone without top")
+    p.add_argument("--image-size", type=int, help="input side in pixels (default: the backbone's, smoke 71)")
     p.add_argument("--split", choices=SPLITS, default="random", help="random 80/10/10 (default) or official lists")
     p.add_argument("--force", action="store_true", help="redo runs even when their results are up to date")
     p.add_argument("--no-render", action="store_true", help="do not render the report at the end")
@@ -60,7 +64,9 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler-file", type=Path, metavar="FILE",
                        help="the Dask cluster whose scheduler wrote FILE (dask scheduler --scheduler-file FILE)")
     p.add_argument("--fine-tune", action="store_true",
-                   help="also train Xception's block 14 with the head, on the cached block-13 outputs (slow on a CPU)")
+                   help="also train the backbone's last layers with the head, on activations cached by the one pass "
+                        "(Xception: block 14 on block-13 outputs, slow on a CPU; MobileNetV2: block 16 and the last "
+                        "1x1 convolution)")
     p.add_argument("--fine-tune-epochs", type=int,
                    help=f"epoch budget of each fine-tuning configuration (default {RunConfig.fine_tune_epochs}, "
                         f"smoke {SMOKE_OVERRIDES['fine_tune_epochs']})")
@@ -147,7 +153,7 @@ def run(args: argparse.Namespace) -> None:
                 study = pipeline.plan(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir,
                                       args.weights, args.image_size, args.split, args.force, not args.no_render,
                                       jobs=args.jobs, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
-                                      focus=args.focus)
+                                      focus=args.focus, backbone=args.backbone)
                 with pipeline.executor_for(args.cluster, args.scheduler_file, log) as executor:
                     pipeline.run(study, executor, log)
             except LionpocError as exc:

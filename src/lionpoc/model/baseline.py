@@ -1,4 +1,4 @@
-"""Zero-training baseline: Xception's own ImageNet classifier, restricted to the 15 breeds.
+"""Zero-training baseline: the backbone's own ImageNet classifier, restricted to the 15 breeds.
 
 Stanford Dogs is a subset of ImageNet, so the pretrained classifier already knows these breeds:
 taking, among its 1,000 outputs, the largest of the 15 that correspond to our breeds gives an
@@ -12,10 +12,8 @@ import numpy as np
 import pandas as pd
 
 from lionpoc.data import breeds
+from lionpoc.model import backbones
 from lionpoc.model import features
-
-IMAGENET_SIZE = 299  # the ImageNet classifier of Xception only accepts 299 x 299 inputs
-CLASSIFIER_FILE = "xception_weights_tf_dim_ordering_tf_kernels.h5"  # Xception with its top, from Keras
 
 
 def class_indices() -> list[int]:
@@ -28,24 +26,33 @@ def restrict(probabilities: np.ndarray) -> np.ndarray:
     return np.asarray(probabilities)[:, class_indices()].argmax(axis=1)
 
 
-def zero_training_accuracy(test: pd.DataFrame, root: Path, weights: str, batch_size: int = 32) -> dict:
-    """Accuracy of the restricted ImageNet classifier on the test rows; needs the ImageNet weights."""
+def unavailable(weights: str, backbone: str = backbones.DEFAULT) -> str | None:
+    """Why the baseline cannot be computed here, or None when it can."""
+    spec = backbones.spec(backbone)
     if weights != "imagenet":
-        return {"available": False, "accuracy": None, "n_test": len(test),
-                "reason": f"needs the ImageNet weights of Xception's classifier (this study used weights={weights})"}
-    if not features.imagenet_file_available(CLASSIFIER_FILE):
-        return {"available": False, "accuracy": None, "n_test": len(test),
-                "reason": f"needs the ImageNet weights of Xception's classifier ({CLASSIFIER_FILE}), which are "
-                          f"neither in ~/.keras/models nor downloadable here"}
-    import keras
+        return (f"needs the ImageNet weights of {spec.label}'s classifier (this study used weights={weights}, "
+                "without the classifier)")
+    if not features.imagenet_file_available(spec.classifier_file):
+        return (f"needs the ImageNet weights of {spec.label}'s classifier ({spec.classifier_file}), which are "
+                "neither in ~/.keras/models nor downloadable here")
+    return None
 
-    model = keras.applications.Xception(include_top=True, weights="imagenet")
+
+def zero_training_accuracy(test: pd.DataFrame, root: Path, weights: str, batch_size: int = 32,
+                           backbone: str = backbones.DEFAULT) -> dict:
+    """Accuracy of the restricted ImageNet classifier on the test rows; needs the ImageNet weights."""
+    spec = backbones.spec(backbone)
+    reason = unavailable(weights, backbone)
+    if reason:
+        return {"available": False, "accuracy": None, "n_test": len(test), "backbone": spec.name, "reason": reason}
+    model = spec.build("imagenet", spec.classifier_size, include_top=True)
     paths = [root / f for f in test["file"]]
     predicted, kept = [], []
-    for ok, batch, _failed in features.iter_batches(paths, IMAGENET_SIZE, batch_size):
+    # The classifier only accepts the side it was trained at (Xception 299, MobileNetV2 224).
+    for ok, batch, _failed in features.iter_batches(paths, spec.classifier_size, batch_size, backbone=spec.name):
         if len(ok):
             predicted.extend(restrict(model.predict_on_batch(batch)))
             kept.extend(ok)
     truth = test["label"].to_numpy()[kept]
     accuracy = float(np.mean(np.asarray(predicted) == truth))
-    return {"available": True, "accuracy": accuracy, "n_test": len(kept), "reason": None}
+    return {"available": True, "accuracy": accuracy, "n_test": len(kept), "backbone": spec.name, "reason": None}

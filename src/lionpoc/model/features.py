@@ -1,9 +1,10 @@
-"""Preprocessing, the frozen Xception base, and the on-disk cache of its pooled features.
+"""Preprocessing, the frozen backbone, and the on-disk cache of its pooled features.
 
-The frozen base is by far the most expensive part of the study (about 15 images/s at 299 px on
-two CPU cores), and it gives the same output for every optimizer. So it runs once over all the
-images; its 2,048 pooled features per image are stored in ``data/processed/`` under a key made of
-the file list, the image size and the weights, and every run trains its head on them in seconds.
+The frozen base is by far the most expensive part of the study (Xception: about 15 images/s at 299 px
+on two CPU cores), and it gives the same output for every optimizer. So it runs once over all the
+images; its pooled features (``backbones.spec(name).feature_dim`` per image) are stored in
+``data/processed/`` under a key made of the backbone, the file list, the image size and the weights, with
+the activations where fine-tuning starts; every run trains its head on them in seconds.
 """
 from __future__ import annotations
 
@@ -22,11 +23,8 @@ from PIL import Image, UnidentifiedImageError
 
 from lionpoc.errors import LionpocError
 from lionpoc.files import atomic_path
+from lionpoc.model import backbones
 
-FEATURE_DIM = 2048
-IMAGENET_WEIGHTS_FILE = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
-IMAGENET_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/xception/"
-                        + IMAGENET_WEIGHTS_FILE)
 RANDOM_WEIGHTS_SEED = 0  # weights=None must still give the same base in every process
 
 
@@ -46,14 +44,13 @@ def load_image(path: str | Path, size: int, notes: list | None = None) -> np.nda
             return np.asarray(image, dtype=np.float32)
 
 
-def preprocess(batch: np.ndarray) -> np.ndarray:
-    """Xception's own preprocessing: pixels scaled from [0, 255] to [-1, 1]."""
-    from keras.applications.xception import preprocess_input
-
-    return preprocess_input(batch.copy())
+def preprocess(batch: np.ndarray, backbone: str = backbones.DEFAULT) -> np.ndarray:
+    """The backbone's own preprocessing (Xception and MobileNetV2: pixels scaled from [0, 255] to [-1, 1])."""
+    return backbones.spec(backbone).preprocess(batch)
 
 
-def iter_batches(paths: list[Path], size: int, batch_size: int = 32, notes: list | None = None):
+def iter_batches(paths: list[Path], size: int, batch_size: int = 32, notes: list | None = None,
+                 backbone: str = backbones.DEFAULT):
     """Yield ``(positions, preprocessed batch, failures)``; decoding runs in threads ahead of the model.
 
     ``failures`` lists ``(position, reason)`` for files that cannot be decoded (corrupt, truncated,
@@ -68,7 +65,7 @@ def iter_batches(paths: list[Path], size: int, batch_size: int = 32, notes: list
                 ok.append(pos)
             except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
                 failed.append((pos, f"{type(exc).__name__}: {str(exc)[:200]}"))
-        batch = preprocess(np.stack(arrays)) if arrays else np.zeros((0, size, size, 3), np.float32)
+        batch = preprocess(np.stack(arrays), backbone) if arrays else np.zeros((0, size, size, 3), np.float32)
         return ok, batch, failed
 
     chunks = [list(range(i, min(i + batch_size, len(paths)))) for i in range(0, len(paths), batch_size)]
@@ -99,48 +96,43 @@ def imagenet_file_available(name: str) -> bool:
         return False
 
 
-def ensure_imagenet_weights() -> None:
+def ensure_imagenet_weights(backbone: str = backbones.DEFAULT, image_size: int | None = None) -> None:
     """Fail at once, with the way out, when the ImageNet weights are neither cached nor downloadable."""
-    cached = Path.home() / ".keras" / "models" / IMAGENET_WEIGHTS_FILE
-    if not imagenet_file_available(IMAGENET_WEIGHTS_FILE):
+    spec = backbones.spec(backbone)
+    name, url = spec.imagenet_weights(image_size)
+    cached = Path.home() / ".keras" / "models" / name
+    if not imagenet_file_available(name):
         raise LionpocError(
-            f"the ImageNet weights of Xception are not in {cached.parent} and storage.googleapis.com cannot be "
-            f"reached: download {IMAGENET_WEIGHTS_URL} on a machine with internet and pass --weights <file> "
+            f"the ImageNet weights of {spec.label} are not in {cached.parent} and storage.googleapis.com cannot be "
+            f"reached: download {url} on a machine with internet and pass --weights <file> "
             f"(or copy it to {cached}).") from None
 
 
-def check_weights(weights: str) -> None:
-    """Fail at once when the weights cannot be had: an absent file, or ImageNet offline and not cached."""
+def check_weights(weights: str, backbone: str = backbones.DEFAULT, image_size: int | None = None) -> None:
+    """Fail at once when the weights cannot be had: an absent file, a file of another network, or ImageNet
+    offline and not cached. A file is loaded into the backbone (a few seconds) to know that it fits."""
     if weights == "imagenet":
-        ensure_imagenet_weights()
+        ensure_imagenet_weights(backbone, image_size)
     elif weights != "none":
         weights_id(weights)
+        spec = backbones.spec(backbone)
+        backbones.load_file(spec, Path(weights), image_size or spec.default_size)
 
 
-def build_base(weights: str, image_size: int):
-    """Xception without its classifier, global-average pooled, frozen (``trainable = False``)."""
+def build_base(weights: str, image_size: int, backbone: str = backbones.DEFAULT):
+    """The backbone without its classifier, global-average pooled, frozen (``trainable = False``)."""
     import keras
 
+    spec = backbones.spec(backbone)
     if weights == "imagenet":
-        ensure_imagenet_weights()
-    if weights != "imagenet":
-        keras.utils.set_random_seed(RANDOM_WEIGHTS_SEED)
-    base = keras.applications.Xception(include_top=False, weights="imagenet" if weights == "imagenet" else None,
-                                       input_shape=(image_size, image_size, 3), pooling="avg")
-    if weights not in ("imagenet", "none"):
-        load_weights_file(base, Path(weights))
+        ensure_imagenet_weights(backbone, image_size)
+        base = spec.build("imagenet", image_size)
+    else:
+        keras.utils.set_random_seed(RANDOM_WEIGHTS_SEED)  # weights=None: the same base in every process
+        base = spec.build(None, image_size) if weights == "none" else backbones.load_file(spec, Path(weights),
+                                                                                           image_size)
     base.trainable = False
     return base
-
-
-def load_weights_file(model, path: Path) -> None:
-    if not path.is_file():
-        raise LionpocError(f"weights file {path} does not exist.")
-    try:
-        model.load_weights(path)
-    except Exception as exc:  # Keras raises ValueError, OSError or h5py errors depending on the file
-        raise LionpocError(f"{path} is not a Keras weights file for Xception without its top "
-                           f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}).") from None
 
 
 # ---------------------------------------------------------------------------------- the cache
@@ -149,48 +141,54 @@ class Features:
     """Pooled features of every readable image, with the files that could not be read."""
 
     files: list[str]          # relative paths, in the order of ``values``
-    values: np.ndarray        # float32, (len(files), 2048)
+    values: np.ndarray        # float32, (len(files), the backbone's feature_dim)
     skipped: list[dict]       # {"file", "reason"} for unreadable files
     key: str
     seconds: float            # time the extraction took (stored in the cache, so known on a cache hit)
     from_cache: bool
-    activations: Path | None = None   # block-13 outputs (float16 .npy, rows in the order of ``files``)
+    activations: Path | None = None   # where fine-tuning starts (float16 .npy, rows in the order of ``files``)
+    backbone: str = backbones.DEFAULT
+    pretrained: bool | None = None    # learnt weights (ImageNet or a trained file), not random ones
 
-    def block13(self, rows: list[str]) -> np.ndarray:
-        """Block-13 activations of ``rows`` (file names), as float32, read from the memory-mapped cache."""
+    def cut(self, rows: list[str]) -> np.ndarray:
+        """Cached activations at the fine-tuning cut (Xception: block 13's output) of ``rows`` (file names),
+        as float32, read from the memory-mapped cache."""
         if self.activations is None or not Path(self.activations).is_file():
-            raise LionpocError("the block-13 activations are not cached; run the study again to extract them.")
+            raise LionpocError("the activations where fine-tuning starts are not cached; run the study again to "
+                               "extract them.")
         cached = np.load(self.activations, mmap_mode="r")
         position = {f: i for i, f in enumerate(self.files)}
         return np.asarray(cached[[position[f] for f in rows]], dtype=np.float32)
 
 
-def cache_key(files: list[str], root: Path, image_size: int, weights: str) -> str:
-    """Hash of what determines the features: file names and sizes, image size, weights."""
+def cache_key(files: list[str], root: Path, image_size: int, weights: str,
+              backbone: str = backbones.DEFAULT) -> str:
+    """Hash of what determines the features: backbone, file names and sizes, image size, weights."""
     sizes = [(root / f).stat().st_size for f in files]
-    payload = json.dumps({"files": files, "sizes": sizes, "image_size": image_size,
-                          "weights": weights_id(weights), "version": 3})
+    payload = json.dumps({"backbone": backbones.spec(backbone).name, "files": files, "sizes": sizes,
+                          "image_size": image_size, "weights": weights_id(weights), "version": 4})
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
 def load_or_extract(files: list[str], root: Path, image_size: int, weights: str, cache_dir: Path,
-                    batch_size: int = 32, log=print, extractor=None) -> Features:
+                    batch_size: int = 32, log=print, backbone: str = backbones.DEFAULT, extractor=None) -> Features:
     """Features of ``files`` (relative to ``root``) from the cache, or computed once and cached.
 
     ``extractor`` computes them when they are not cached (default :func:`extract`, on this machine;
     ``lionpoc.study.cluster`` passes one that runs the pass in shards on a Dask cluster).
     """
-    key = cache_key(files, root, image_size, weights)
-    path = Path(cache_dir) / f"features-{key}.npz"
-    block13 = Path(cache_dir) / f"activations-{key}.npy"
-    if path.is_file() and block13.is_file():
+    key = cache_key(files, root, image_size, weights, backbone)
+    path = Path(cache_dir) / f"features-{backbone}-{key}.npz"
+    cut_path = Path(cache_dir) / f"activations-{backbone}-{key}.npy"
+    if path.is_file() and cut_path.is_file():
         try:
             with np.load(path, allow_pickle=False) as cached:
                 features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
-                                    key, float(cached["seconds"]), True, block13)
-            shape = np.load(block13, mmap_mode="r").shape
+                                    key, float(cached["seconds"]), True, cut_path, backbone,
+                                    bool(cached["pretrained"]))
+            shape = np.load(cut_path, mmap_mode="r").shape
             if shape[0] != len(features.files):
-                raise ValueError(f"{block13.name} holds {shape[0]} rows for {len(features.files)} images")
+                raise ValueError(f"{cut_path.name} holds {shape[0]} rows for {len(features.files)} images")
             log(f"features: {len(features.files)} images read from the cache {path}")
             for item in features.skipped:  # said again on every study, not only the one that made the cache
                 log(f"features: skipped unreadable file {item['file']} ({item['reason']}; noted when the cache was made)")
@@ -199,45 +197,44 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
             log(f"features: cache {path} is unreadable ({exc}); extracting again")
     others = sorted(Path(cache_dir).glob("features-*.npz")) if Path(cache_dir).is_dir() else []
     if others:
-        log(f"features: no cache for these files/size/weights (key {key}); {len(others)} other cache(s) kept")
-    features, activations = (extractor or extract)(files, root, image_size, weights, batch_size, log)
+        log(f"features: no cache for this backbone/files/size/weights (key {key}); {len(others)} other cache(s) "
+            "kept")
+    features, activations = (extractor or extract)(files, root, image_size, weights, batch_size, log, backbone)
     features.key = key
-    with atomic_path(block13) as tmp:  # first: the pooled cache is what says "both are there"
+    with atomic_path(cut_path) as tmp:  # first: the pooled cache is what says "both are there"
         with open(tmp, "wb") as handle:
             np.save(handle, activations)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, files=np.array(features.files), values=features.values,
-                     skipped=json.dumps(features.skipped), seconds=features.seconds)
-    features.activations = block13
-    log(f"features: cached in {path} and {block13.name} ({activations.nbytes / 2**20:.0f} MiB of block-13 "
-        "activations)")
+                     skipped=json.dumps(features.skipped), seconds=features.seconds, backbone=backbone,
+                     pretrained=bool(features.pretrained))
+    features.activations = cut_path
+    log(f"features: cached in {path} and {cut_path.name} ({activations.nbytes / 2**20:.0f} MiB of activations "
+        f"where fine-tuning starts, the input of {backbones.spec(backbone).fine_tune_layers[0]})")
     return features
 
 
-def block13_output(base):
-    """The tensor that block 14 reads: the last residual ``add`` of block 13."""
-    return base.get_layer("block14_sepconv1").input
-
-
 def extract(files: list[str], root: Path, image_size: int, weights: str, batch_size: int = 32,
-            log=print, sources: list | None = None) -> tuple[Features, np.ndarray]:
-    """Run the frozen base once over every file: pooled features and block-13 activations (float16).
-
-    Unreadable files are skipped and listed. ``sources`` (file objects, in the order of ``files``)
-    replaces reading ``root / file``: a cluster worker decodes the bytes it was sent.
+            log=print, backbone: str = backbones.DEFAULT, sources: list | None = None) -> tuple[Features, np.ndarray]:
+    """Run the frozen base once over every file: pooled features and the activations at the fine-tuning
+    cut (float16). Unreadable files are skipped and listed. ``sources`` (file objects, in the order of
+    ``files``) replaces reading ``root / file``: a cluster worker decodes the bytes it was sent.
     """
     import keras
     from tqdm import tqdm
 
-    base = build_base(weights, image_size)
-    both = keras.Model(base.input, [block13_output(base), base.output], name="xception_two_outputs")
+    spec = backbones.spec(backbone)
+    base = build_base(weights, image_size, backbone)
+    both = keras.Model(base.input, [spec.cut(base), base.output], name=f"{spec.name}_two_outputs")
+    pretrained = backbones.is_pretrained(weights) if weights in ("imagenet", "none") \
+        else backbones.trained_statistics(base)
     paths = sources if sources is not None else [root / f for f in files]
     kept, chunks, blocks, skipped, notes = [], [], [], [], []
     start = time.perf_counter()
-    with tqdm(total=len(paths), unit="img", desc=f"Xception features ({image_size} px)",
+    with tqdm(total=len(paths), unit="img", desc=f"{spec.label} features ({image_size} px)",
               disable=sources is not None) as bar:
-        for ok, batch, failed in iter_batches(paths, image_size, batch_size, notes):
+        for ok, batch, failed in iter_batches(paths, image_size, batch_size, notes, backbone):
             if len(ok):
                 # predict_on_batch runs in inference mode: batch normalisation uses its stored
                 # statistics, as a frozen base must.
@@ -252,11 +249,12 @@ def extract(files: list[str], root: Path, image_size: int, weights: str, batch_s
         log(f"features: skipped unreadable file {item['file']} ({item['reason']})")
     for note in notes:
         log(f"features: note: {note}")
-    values = np.concatenate(chunks) if chunks else np.zeros((0, FEATURE_DIM), np.float32)
-    shape = tuple(int(d) for d in block13_output(base).shape[1:])
+    values = np.concatenate(chunks) if chunks else np.zeros((0, spec.feature_dim), np.float32)
+    shape = tuple(int(d) for d in spec.cut(base).shape[1:])
     activations = np.concatenate(blocks) if blocks else np.zeros((0, *shape), np.float16)
     log(f"features: {len(kept)} images in {seconds:.1f} s ({len(kept) / max(seconds, 1e-9):.1f} images/s)")
-    return Features([files[i] for i in kept], values, skipped, "", seconds, False), activations
+    return (Features([files[i] for i in kept], values, skipped, "", seconds, False, None, spec.name, pretrained),
+            activations)
 
 
 def align(features: Features, table: pd.DataFrame) -> np.ndarray:
@@ -274,11 +272,11 @@ def shards(count: int, workers: int, batch_size: int) -> list[range]:
     return [range(i * batch_size, min(count, (i + per) * batch_size)) for i in range(0, batches, per)]
 
 
-def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights: str,
-                  batch_size: int = 32) -> dict:
+def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights: str, batch_size: int = 32,
+                  backbone: str = backbones.DEFAULT) -> dict:
     """The pass over one shard, from the images' bytes (what a cluster worker runs; no file system needed).
 
-    Returns the kept names, their pooled features and block-13 activations, the skipped files and notes.
+    Returns the kept names, their pooled features and cut activations, the skipped files and notes.
     """
     import io
 
@@ -289,9 +287,9 @@ def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights
         sources.append(source)
     notes: list[str] = []
     keep_notes = lambda line: notes.append(line) if line.startswith("features: note:") else None  # noqa: E731
-    found, activations = extract(names, Path("."), image_size, weights, batch_size, log=keep_notes, sources=sources)
+    found, activations = extract(names, Path("."), image_size, weights, batch_size, keep_notes, backbone, sources)
     return {"files": found.files, "values": found.values, "activations": activations, "skipped": found.skipped,
-            "notes": notes, "seconds": found.seconds}
+            "notes": notes, "seconds": found.seconds, "backbone": found.backbone, "pretrained": found.pretrained}
 
 
 def assemble(parts: list[dict], log=print) -> tuple[Features, np.ndarray]:
@@ -304,4 +302,5 @@ def assemble(parts: list[dict], log=print) -> tuple[Features, np.ndarray]:
     kept = [f for part in parts for f in part["files"]]
     values = np.concatenate([part["values"] for part in parts])
     activations = np.concatenate([part["activations"] for part in parts])
-    return Features(kept, values, skipped, "", sum(part["seconds"] for part in parts), False), activations
+    return (Features(kept, values, skipped, "", sum(part["seconds"] for part in parts), False, None,
+                     parts[0]["backbone"], parts[0]["pretrained"]), activations)

@@ -1,10 +1,12 @@
-"""Fine-tuning where the optimizer can matter: Xception's block 14 and the head, on cached block-13 outputs.
+"""Fine-tuning where the optimizer can matter: the backbone's last layers and the head, on cached activations.
 
-Training the head alone is a convex problem (a softmax regression on fixed features). Block 14,
-two separable convolutions with batch normalisation (4.74 M trainable weights), is not. The one Xception pass
-already stored block 13's output (``features.py``), so block 14 + head train on it directly:
-blocks 1-13 never run again. The usual two-stage recipe: block 14 starts from the base's weights
-and the head from the one the grid chose for this optimizer and seed; batch normalisation runs in
+Training the head alone is a convex problem (a softmax regression on fixed features). The last layers of
+the backbone are not: each registry entry says which (``backbones.spec(name).fine_tune_layers``). Xception:
+block 14, two separable convolutions with batch normalisation (4.74 M trainable weights), on block 13's
+output; MobileNetV2: block 16 and the final 1 x 1 convolution (0.89 M weights), on block 15's output. The one
+pass already stored the activations where they start (``features.py``), so they train with the head on them
+directly: the layers before never run again. The usual two-stage recipe: these layers start from the base's
+weights and the head from the one the grid chose for this optimizer and seed; batch normalisation runs in
 inference mode, its statistics frozen (the Keras transfer-learning guide's advice).
 
 Each optimizer gets the same small budget: 3 learning rates around a tenth of its chosen head's
@@ -21,10 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lionpoc.model import backbones
 from lionpoc.model.optimizers import DEFAULT_FINE_TUNE, OptimizerSpec, make_optimizer, state_bytes
 
-BLOCK14 = ("block14_sepconv1", "block14_sepconv1_bn", "block14_sepconv1_act",
-           "block14_sepconv2", "block14_sepconv2_bn", "block14_sepconv2_act")
 LR_FACTORS = tuple(DEFAULT_FINE_TUNE["learning_rate_factors"])  # a tenth of the head's rate, x 1/3 and x 3 around it
 BATCH_SIZE = 32
 
@@ -59,27 +60,29 @@ def probe_decay(spec: OptimizerSpec) -> float:
     return 0.1 if spec.decay == "decoupled" else 0.0
 
 
-def build(base, head, seed: int = 0):
-    """Block 14 of ``base`` (its own layers, so its own weights) followed by ``head``, on block-13 outputs.
+def build(base, head, seed: int = 0, backbone: str = backbones.DEFAULT):
+    """The retrained layers of ``base`` (its own layers, so its own weights) followed by ``head``, on the
+    cached activations (Xception: block 14 on block-13 outputs).
 
-    The separable convolutions train; batch normalisation stays frozen (``trainable = False``, which
+    The convolutions train; batch normalisation stays frozen (``trainable = False``, which
     in Keras also means inference mode: its moving statistics never change), as the Keras
     transfer-learning guide advises. A ``training=False`` call argument alone is not enough: ``fit``
     overrides it and the statistics would drift (the tests check they do not).
     """
     import keras
 
-    shape = tuple(int(d) for d in base.get_layer(BLOCK14[0]).input.shape[1:])
-    inputs = keras.Input(shape=shape, name="block13")
+    spec = backbones.spec(backbone)
+    shape = tuple(int(d) for d in spec.cut(base).shape[1:])
+    inputs = keras.Input(shape=shape, name="cut")
     x = inputs
-    for name in BLOCK14:
+    for name in spec.fine_tune_layers:
         layer = base.get_layer(name)
-        # The base is frozen as a whole; block 14's convolutions alone are opened.
+        # The base is frozen as a whole; the last layers' convolutions alone are opened.
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
         x = layer(x)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     outputs = head(x)
-    return keras.Model(inputs, outputs, name="block14_and_head")
+    return keras.Model(inputs, outputs, name=f"{spec.name}_end_and_head")
 
 
 def snapshot(model) -> list[np.ndarray]:
@@ -135,9 +138,9 @@ def probe(prep) -> tuple[float, float, float]:
                              cfg.dropout)
     train = prep.table[prep.table["split"] == "train"]
     val = prep.table[prep.table["split"] == "val"]
-    x = prep.features.block13(train["file"].tolist())
-    x_val = prep.features.block13(val["file"].tolist())
-    model = build(features.build_base(cfg.weights, cfg.image_size), head)
+    x = prep.features.cut(train["file"].tolist())
+    x_val = prep.features.cut(val["file"].tolist())
+    model = build(features.build_base(cfg.weights, cfg.image_size, cfg.backbone), head, backbone=cfg.backbone)
     model.compile(optimizer=make_optimizer(cfg.spec, 1e-5, probe_decay(cfg.spec)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.evaluate(x_val, val["label"].to_numpy(), batch_size=64, verbose=0)  # as fine_tune() does first
@@ -145,9 +148,10 @@ def probe(prep) -> tuple[float, float, float]:
     return per_epoch, start_cost, time.perf_counter() - began
 
 
-def fine_tune(base, head, optimizer: OptimizerSpec, head_config: dict, x, y, x_val, y_val, *, epochs: int, patience: int,
-              seed: int, log=print, estimate_for: int = 1) -> FineTuned:
-    """Train block 14 + head for each of the 3 configurations; keep the best on validation.
+def fine_tune(base, head, optimizer: OptimizerSpec, head_config: dict, x, y, x_val, y_val, *, epochs: int,
+              patience: int, seed: int, log=print, estimate_for: int = 1,
+              backbone: str = backbones.DEFAULT) -> FineTuned:
+    """Train the backbone's last layers + head for each configuration; keep the best on validation.
 
     ``estimate_for`` is the number of seeds still to fine-tune, for the time estimate printed first.
     """
@@ -157,7 +161,7 @@ def fine_tune(base, head, optimizer: OptimizerSpec, head_config: dict, x, y, x_v
 
     began = time.perf_counter()
     keras.utils.set_random_seed(seed)
-    model = build(base, head, seed)
+    model = build(base, head, seed, backbone)
     start_weights = snapshot(model)
     model.compile(optimizer=make_optimizer(optimizer, 1e-4, probe_decay(optimizer)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])

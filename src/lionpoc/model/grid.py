@@ -2,10 +2,11 @@
 
 Why: a head epoch is about a million multiply-adds a step; trained one configuration at a time with
 ``fit``, nearly all of its cost was Keras and Python overhead (about 0.3 s an epoch). Here the grid's
-``H`` heads are the column blocks of one weight matrix ``(2048 + 1) x (H * 15)`` (the last row is the
-bias), so one matrix product serves them all; a Keras optimizer (or our Lion) updates that matrix
-with a learning rate and a weight decay given *per column*, which is exactly ``H`` independent
-optimizers because Adam, AdamW and Lion act coordinate by coordinate. The whole epoch (every batch,
+``H`` heads are the column blocks of one weight matrix ``(d + 1) x (H * 15)`` (``d``: the backbone's
+feature width, 2,048 for Xception; the last row is the bias), so one matrix product serves them all; a
+Keras optimizer (or our Lion) updates that matrix with a learning rate and a weight decay given *per
+column*, which is exactly ``H`` independent optimizers because Adam, AdamW and Lion act coordinate by
+coordinate. The whole epoch (every batch,
 then validation) is one XLA-compiled function.
 
 The protocol is unchanged: batch size, a new shuffle each epoch, dropout on the standardised
@@ -37,7 +38,7 @@ class HeadResult:
     best_epoch: int
     val_loss: float
     val_accuracy: float
-    kernel: np.ndarray   # (2048, 15) at the best epoch
+    kernel: np.ndarray   # (feature_dim, 15) at the best epoch
     bias: np.ndarray     # (15,)
 
 

@@ -1,8 +1,8 @@
 """Training the classification head on cached features: the grid search and the chosen head.
 
 The head is ``Normalization -> Dropout -> Dense(softmax)``. The normalisation is adapted on the
-training features only: it standardises the 2,048 features (with random weights their spread is
-about 1e-5 and a dense layer learns nothing without it; with ImageNet weights it is harmless).
+training features only: it standardises the backbone's features (2,048 for Xception; with random weights
+their spread is about 1e-5 and a dense layer learns nothing without it; with ImageNet weights it is harmless).
 
 ``grid_search`` trains all the grid's configurations together (``grid.py``, fast); ``fit_head`` is
 the straightforward Keras ``fit`` of one configuration, kept as the reference the fast path is

@@ -1,33 +1,40 @@
-"""Optimizer memory: bytes of state each optimizer keeps, for the head and for the full Xception."""
+"""Optimizer memory: bytes of state each optimizer keeps, for the head and for the full backbone."""
 from __future__ import annotations
 
 import pandas as pd
 
 from lionpoc.data import breeds
+from lionpoc.model import backbones
 from lionpoc.model.optimizers import OptimizerSpec, make_optimizer, state_bytes
 
 
-def head_model(n_features: int = 2048):
+def head_model(n_features: int | None = None):
+    """The 15-way head on the pooled features (``n_features``: the default backbone's width when None)."""
     import keras
 
+    n_features = n_features or backbones.spec().feature_dim
     return keras.Sequential([keras.Input((n_features,)), keras.layers.Dense(len(breeds.FOLDERS))], name="head")
 
 
-def full_model(image_size: int = 299):
-    """Xception (random weights: the shapes are what matter) with the 15-way head, all trainable."""
+def full_model(image_size: int | None = None, backbone: str = backbones.DEFAULT):
+    """The backbone (random weights: the shapes are what matter) with the 15-way head, all trainable."""
     import keras
 
-    base = keras.applications.Xception(include_top=False, weights=None, input_shape=(image_size, image_size, 3),
-                                       pooling="avg")
-    return keras.Sequential([base, keras.layers.Dense(len(breeds.FOLDERS))], name="xception_full")
+    spec = backbones.spec(backbone)
+    base = spec.build(None, image_size or spec.default_size)
+    return keras.Sequential([base, keras.layers.Dense(len(breeds.FOLDERS))], name=f"{spec.name}_full")
 
 
-def optimizer_memory(specs: list[OptimizerSpec], models: dict | None = None) -> pd.DataFrame:
+def optimizer_memory(specs: list[OptimizerSpec], models: dict | None = None,
+                     backbone: str = backbones.DEFAULT) -> pd.DataFrame:
     """One row per (model, optimizer of ``specs``): parameters, weight bytes, state bytes, slots per weight.
 
-    Measured on each optimizer's own variables once built on the model's trainable weights.
+    The models are the head on ``backbone``'s features and the whole ``backbone`` (rows ``head`` and the
+    backbone's name), unless ``models`` are given. Measured on each optimizer's own variables once built
+    on the model's trainable weights.
     """
-    models = models or {"head": head_model(), "xception": full_model()}
+    base = backbones.spec(backbone)
+    models = models or {"head": head_model(base.feature_dim), base.name: full_model(backbone=base.name)}
     rows = []
     for model_name, model in models.items():
         variables = model.trainable_variables

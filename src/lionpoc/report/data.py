@@ -10,6 +10,10 @@ import yaml
 from lionpoc.study import aggregate
 from lionpoc.study import layout
 from lionpoc import files
+from lionpoc.model import optimizers as registry
+
+# What the report assumes of results written before the study recorded its backbone: Xception, 2,048 features.
+FALLBACK_BACKBONE = {"backbone": "xception", "backbone_label": "Xception", "feature_dim": 2048}
 
 STUDY_2023_FILE = Path(__file__).resolve().parents[3] / "report" / "study_2023.yaml"
 
@@ -52,24 +56,166 @@ class ReportData:
     fine_tune: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     fine_tune_pairs: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     fine_tune_time: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    timing: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     old: dict = field(default_factory=study_2023, repr=False)
 
-    # ------------------------------------------------------------------ status
-    @property
-    def optimizers(self) -> list[str]:
-        """Optimizers with results, in the study's order."""
-        present = list(dict.fromkeys(self.runs["optimizer"])) if not self.runs.empty else []
-        return [name for name in self.planned if name in present] + [n for n in present if n not in self.planned]
+    # ------------------------------------------------------------------ what ran
+    def _recorded(self, key: str, default=None):
+        """A value recorded by the study (``study.json``), else by the first run (``metrics.json``)."""
+        if self.study and self.study.get(key) is not None:
+            return self.study[key]
+        if not self.empty and key in self.runs.columns and self.runs[key].notna().any():
+            return self.runs[key].dropna().iloc[0]
+        return default
 
     @property
     def planned(self) -> list[str]:
-        """The optimizers the study set out to compare (``study.json``), in its order."""
-        return [str(n) for n in (self.study or {}).get("optimizers", [])]
+        """The optimizers the study set out to compare (``study.json``), in its order; before any study,
+        the registry's default study."""
+        recorded = (self.study or {}).get("optimizers")
+        if recorded:
+            return [str(n) for n in recorded]
+        if not self.empty:
+            return []  # results without study.json: only what is there
+        try:
+            return registry.default_study()
+        except Exception:  # no parameter files: nothing planned
+            return []
+
+    @property
+    def optimizers(self) -> list[str]:
+        """Optimizers with results, in the study's order (then any other found in the folder)."""
+        present = list(dict.fromkeys(self.runs["optimizer"])) if not self.empty else []
+        return [n for n in self.planned if n in present] + [n for n in present if n not in self.planned]
 
     @property
     def missing(self) -> list[str]:
         return [name for name in self.planned if name not in self.optimizers]
 
+    @property
+    def focus(self) -> str:
+        """The optimizer the question is about: ``study.json``'s ``focus``, else the registry's choice among
+        the optimizers that ran (the one whose file says ``focus: true``, else the last)."""
+        recorded = (self.study or {}).get("focus")
+        if recorded:
+            return str(recorded)
+        names = self.optimizers or self.planned
+        try:
+            return registry.default_focus(names) if names else ""
+        except Exception:  # an optimizer the registry does not know: the last one named
+            return names[-1] if names else ""
+
+    @property
+    def rivals(self) -> list[str]:
+        """The optimizers with results that the focus is compared with, in the study's order."""
+        return [name for name in self.optimizers if name != self.focus]
+
+    @property
+    def compared(self) -> bool:
+        """The focus and at least one rival have results: the paired part of the report exists."""
+        return self.focus in self.optimizers and bool(self.rivals)
+
+    def _spec(self, name: str, key: str):
+        """An optimizer's ``label`` or ``colour``: as the study recorded it, else from the optimizer
+        registry, else from the tables the report used before the registry."""
+        study = self.study or {}
+        record = (study.get("optimizer_specs") or {}).get(name)
+        if isinstance(record, dict) and isinstance(record.get(key), str):
+            return record[key]
+        table = study.get(f"{key}s")  # {"labels": {"adam": "Adam", ...}}
+        if isinstance(table, dict) and isinstance(table.get(name), str):
+            return table[name]
+        try:
+            return getattr(registry.load(name), key)
+        except Exception:  # an optimizer whose parameter file is gone: its name, and a colour by position
+            return name if key == "label" else None
+
+    def label(self, name: str) -> str:
+        """How the report names an optimizer (``Adam``, ``AdamW``, ``Lion``, ...)."""
+        return self._spec(name, "label")
+
+    def colour(self, name: str) -> str:
+        """The optimizer's colour in every figure."""
+        return self._spec(name, "colour") or f"C{self.optimizers.index(name) % 10 if name in self.optimizers else 0}"
+
+    def labels(self, names: list[str] | None = None) -> dict[str, str]:
+        return {name: self.label(name) for name in (self.optimizers if names is None else names)}
+
+    def colours(self, names: list[str] | None = None) -> dict[str, str]:
+        return {name: self.colour(name) for name in (self.optimizers if names is None else names)}
+
+    @property
+    def backbone(self) -> str:
+        """The backbone's registry name (``xception`` for results that predate the record)."""
+        return str(self._recorded("backbone", FALLBACK_BACKBONE["backbone"]))
+
+    @property
+    def backbone_label(self) -> str:
+        """How the report names the backbone (``Xception``, ``MobileNetV2``)."""
+        label = self._recorded("backbone_label")
+        if label:
+            return str(label)
+        return FALLBACK_BACKBONE["backbone_label"] if self.backbone == FALLBACK_BACKBONE["backbone"] else self.backbone
+
+    @property
+    def xception(self) -> bool:
+        return self.backbone == FALLBACK_BACKBONE["backbone"]
+
+    @property
+    def fine_tune_part(self) -> str:
+        """What fine-tuning opens, in words, from the backbone registry: ``la fin de Xception (bloc 14)``."""
+        try:
+            from lionpoc.model import backbones
+
+            return f"la fin de {self.backbone_label} ({backbones.spec(self.backbone).fine_tune_label})"
+        except Exception:  # a backbone the registry no longer knows
+            return f"la fin de {self.backbone_label}"
+
+    @property
+    def feature_dim(self) -> int:
+        """Width of the feature vector the heads read."""
+        recorded = self._recorded("feature_dim")
+        if recorded:
+            return int(recorded)
+        return FALLBACK_BACKBONE["feature_dim"] if self.xception else 0
+
+    @property
+    def weights(self) -> str:
+        """``imagenet``, ``none`` or a weights file, as given to the study."""
+        if not self.empty and "weights" in self.runs.columns:
+            return str(self.runs["weights"].iloc[0])
+        return str((self.study or {}).get("weights", "imagenet"))
+
+    @property
+    def pretrained(self) -> bool:
+        """The backbone carried pretrained (ImageNet) weights: recorded, else any weights but ``none``."""
+        recorded = self._recorded("pretrained")
+        if recorded is not None and not (isinstance(recorded, float) and recorded != recorded):
+            return bool(recorded)
+        return self.weights != "none"
+
+    @property
+    def real_photos(self) -> bool:
+        return not self.empty and not self.synthetic
+
+    @property
+    def cropped_photos(self) -> bool:
+        """The photos are copies cropped to the dog's box (the data folder's README says so)."""
+        if not self.real_photos:
+            return False
+        folder = self._recorded("data_dir") or (self.first().get("params", {}).get("data_dir") if not self.empty else None)
+        if not folder:
+            return False
+        for place in (Path(folder), *Path(folder).parents[:2]):
+            readme = place / "README.md"
+            try:
+                if readme.is_file() and "bounding box" in readme.read_text(encoding="utf-8", errors="replace"):
+                    return True
+            except OSError:
+                continue
+        return False
+
+    # ------------------------------------------------------------------ status
     @property
     def empty(self) -> bool:
         return self.runs.empty
@@ -77,10 +223,6 @@ class ReportData:
     @property
     def synthetic(self) -> bool:
         return not self.empty and bool((self.runs["data_kind"] == "synthetic").any())
-
-    @property
-    def weights(self) -> str:
-        return str(self.runs["weights"].iloc[0]) if not self.empty else "imagenet"
 
     @property
     def tables_stale(self) -> bool:
@@ -121,10 +263,11 @@ def load(results_dir: str | Path | None = None) -> ReportData:
                       split=_csv(folder / "split.csv"), baseline=_json(folder / "baseline.json"),
                       study=_json(folder / "study.json"), benchmark=_json(folder / "benchmark.json"),
                       fine_tune=_csv(folder / "fine_tune_summary.csv"), fine_tune_pairs=_csv(folder / "fine_tune_pairs.csv"),
-                      fine_tune_time=_csv(folder / "fine_tune_time_to_accuracy.csv"))
+                      fine_tune_time=_csv(folder / "fine_tune_time_to_accuracy.csv"),
+                      timing=_csv(folder / "timing.csv"))
     if not data.empty:
         # Only optimizers whose runs are present: a table never describes runs that are gone.
-        for name in ("summary", "fine_tune", "fine_tune_time"):
+        for name in ("summary", "fine_tune", "fine_tune_time", "time_to_accuracy", "timing"):
             frame = getattr(data, name)
             if not frame.empty:
                 setattr(data, name, frame[frame["optimizer"].isin(data.optimizers)].reset_index(drop=True))

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt  # without a screen matplotlib falls back to Agg
 import numpy as np
 import pandas as pd
 from collections.abc import Mapping
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, ScalarFormatter
 
 
 class _Registry(Mapping):
@@ -38,6 +38,33 @@ class _Registry(Mapping):
 COLOURS = _Registry("colour", lambda name: "C0")
 LABELS = _Registry("label", lambda name: name)
 FEW_EPOCHS = 5  # a curve this short shows its points, and its axis one tick per epoch
+MINUS = "\u2212"
+
+
+def french_tick(value: float, _position=None) -> str:
+    """An axis label the French way: ``0,2``, ``1,4``, ``−3``, ``1 000`` (no decimal point, no hyphen)."""
+    text = f"{value:,.6f}".rstrip("0").rstrip(".")
+    text = text.replace(",", "\u202f").replace(".", ",")
+    if text in ("-0", ""):
+        text = "0"
+    return text.replace("-", MINUS)
+
+
+def french_axes(fig):
+    """Every numeric axis of ``fig`` labelled with decimal commas (category and log axes untouched)."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(FuncFormatter(french_tick))
+    return fig
+
+
+def name_of(name: str, labels: dict | None) -> str:
+    return (labels or LABELS).get(name, name)
+
+
+def colour_of(name: str, colours: dict | None, index: int = 0) -> str:
+    return (colours or COLOURS).get(name) or f"C{index % 10}"
 
 
 def history(history: pd.DataFrame, best_epoch: int, title: str = ""):
@@ -54,7 +81,7 @@ def history(history: pd.DataFrame, best_epoch: int, title: str = ""):
     acc_ax.legend(loc="lower right", fontsize=8)
     if title:
         fig.suptitle(title)
-    return fig
+    return french_axes(fig)
 
 
 def epoch_axis(ax, epochs: pd.Series) -> None:
@@ -67,7 +94,7 @@ def epoch_axis(ax, epochs: pd.Series) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=True))
 
 
-def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
+def histories(runs: dict[str, tuple[pd.DataFrame, int]], labels: dict | None = None, colours: dict | None = None):
     """One column per optimizer, loss above and accuracy below (train and validation), best epoch marked;
     each row shares its vertical scale so that the optimizers compare at a glance."""
     n = len(runs)
@@ -78,17 +105,17 @@ def histories(runs: dict[str, tuple[pd.DataFrame, int]]):
             ax = axes[row, col]
             marker = "o" if len(hist) <= FEW_EPOCHS else None  # a curve of one or two epochs must still show
             ax.plot(hist["epoch"], hist[key], color="#555555", label="entraînement", marker=marker)
-            ax.plot(hist["epoch"], hist[f"val_{key}"], color=COLOURS.get(name, "C0"), label="validation",
+            ax.plot(hist["epoch"], hist[f"val_{key}"], color=colour_of(name, colours, col), label="validation",
                     marker=marker)
             ax.axvline(best, color="#888888", linestyle="--", linewidth=1, label="époque retenue")
             ax.grid(alpha=0.3)
             epoch_axis(ax, hist["epoch"])
             if col == 0:
                 ax.set_ylabel(label)
-        axes[0, col].set_title(LABELS.get(name, name))
+        axes[0, col].set_title(name_of(name, labels))
         axes[1, col].set_xlabel("Époque")
         axes[1, col].legend(loc="lower right", fontsize=7)
-    return fig
+    return french_axes(fig)
 
 
 def confusion(matrix: pd.DataFrame, title: str = "", ax=None):
@@ -106,17 +133,17 @@ def confusion(matrix: pd.DataFrame, title: str = "", ax=None):
     ax.set_xlabel("Race prédite")
     ax.set_ylabel("Race réelle")
     for i, j in zip(*np.nonzero(normalised >= 0.005)):
-        ax.text(j, i, f"{normalised[i, j]:.2f}".replace(".", ","), ha="center", va="center", fontsize=5,
+        ax.text(j, i, french_tick(round(normalised[i, j], 2)), ha="center", va="center", fontsize=5,
                 color="white" if normalised[i, j] > 0.5 else "black")
     if title:
         ax.set_title(title)
     if own:
         fig.colorbar(image, ax=ax, fraction=0.046, label="Proportion de la race réelle")
-        return fig
+        return french_axes(fig)
     return image
 
 
-def confusions_grid(matrices: dict[str, pd.DataFrame]):
+def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = None):
     """Several optimizers' row-normalised confusion matrices on one figure, one shared colour scale.
 
     Breeds are numbered 1-15 (study order) on the axes and named once, in a legend panel: with
@@ -140,9 +167,9 @@ def confusions_grid(matrices: dict[str, pd.DataFrame]):
         ax.set_yticks(ticks, [str(i + 1) for i in ticks], fontsize=8)
         ax.set_xlabel("Race prédite")
         ax.set_ylabel("Race réelle")
-        ax.set_title(LABELS.get(name, name), fontsize=12)
+        ax.set_title(name_of(name, labels), fontsize=12)
         for i, j in zip(*np.nonzero((normalised >= 0.15) & ~np.eye(len(matrix), dtype=bool))):
-            ax.text(j, i, f"{normalised[i, j]:.2f}"[1:].replace(".", ","), ha="center", va="center", fontsize=6.5,
+            ax.text(j, i, french_tick(round(normalised[i, j], 2)), ha="center", va="center", fontsize=6,
                     color="black")
     legend = flat[len(matrices)]
     legend.axis("off")
@@ -153,23 +180,69 @@ def confusions_grid(matrices: dict[str, pd.DataFrame]):
         ax.axis("off")
     bar = legend.inset_axes([0.04, 0.0, 0.85, 0.05])
     fig.colorbar(image, cax=bar, orientation="horizontal", label="Part des images de la race réelle")
-    return fig
+    return french_axes(fig)
 
 
-def timing(table: pd.DataFrame):
-    """Bars: seconds per epoch and total training time per optimizer (``table`` indexed by optimizer)."""
-    fig, (per_epoch, total) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
-    names = list(table.index)
-    colours = [COLOURS.get(n, "C0") for n in names]
-    labels = [LABELS.get(n, n) for n in names]
-    small = table["seconds_per_epoch"].max() < 1
-    per_epoch.bar(labels, table["seconds_per_epoch"] * (1000 if small else 1), color=colours)
-    per_epoch.set_ylabel("Millisecondes par époque" if small else "Secondes par époque")
-    total.bar(labels, table["train_seconds"], color=colours)
-    total.set_ylabel("Durée d'entraînement (s)")
-    for ax in (per_epoch, total):
+def timing(samples: dict[str, np.ndarray], epochs: pd.DataFrame, labels: dict | None = None,
+           colours: dict | None = None):
+    """Left: seconds per epoch of each optimizer's chosen head timed alone, one dot per repetition and
+    the median as a bar. Right: epochs run and epochs to the common 95 % target (``epochs``, indexed by
+    optimizer, columns ``epochs_run`` and ``epochs_to_95``)."""
+    fig, (per_epoch, count) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+    names = list(epochs.index)
+    positions = np.arange(len(names))
+    scale = 1000 if samples and max(np.median(v) for v in samples.values()) < 1 else 1
+    for i, name in enumerate(names):
+        colour = colour_of(name, colours, i)
+        if name in samples:
+            values = np.asarray(samples[name]) * scale
+            per_epoch.bar(i, np.median(values), color=colour, alpha=0.35, width=0.6)
+            per_epoch.plot(np.full(len(values), i) + np.linspace(-0.15, 0.15, len(values)), values, "o", color=colour,
+                           markersize=4)
+        count.bar(i - 0.2, epochs.loc[name, "epochs_run"], width=0.4, color=colour, label="effectuées" if i == 0 else None)
+        count.bar(i + 0.2, epochs.loc[name, "epochs_to_95"], width=0.4, color=colour, alpha=0.4, hatch="//",
+                  label="jusqu'à la cible 95 %" if i == 0 else None)
+    for ax in (per_epoch, count):
+        ax.set_xticks(positions, [name_of(n, labels) for n in names])
         ax.grid(axis="y", alpha=0.3)
-    return fig
+    per_epoch.set_ylabel(("Millisecondes" if scale == 1000 else "Secondes") + " par époque (seule)")
+    per_epoch.set_ylim(bottom=0)
+    if not samples:
+        per_epoch.text(0.5, 0.5, "mesure isolée absente", ha="center", va="center", transform=per_epoch.transAxes)
+    count.set_ylabel("Époques (moyenne des graines)")
+    count.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    return french_axes(fig)
+
+
+def differences(rows: list[dict], labels: dict | None = None, colours: dict | None = None):
+    """The answer in one figure: for each rival, the paired difference "focus − rival" in points of test
+    accuracy with its 95 % interval, after the head (and after fine-tuning when given), and the zero line.
+
+    ``rows``: dicts with ``a`` (the focus), ``b`` (the rival), ``stage`` (``head`` or ``fine_tune``),
+    ``diff_accuracy``, ``ci_low``, ``ci_high``.
+    """
+    rivals = list(dict.fromkeys(r["b"] for r in rows))
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    fig, ax = plt.subplots(figsize=(7.5, 1.1 + 0.32 * len(rivals) * len(stages)), constrained_layout=True)
+    offsets = {stage: (k - (len(stages) - 1) / 2) * 0.3 for k, stage in enumerate(stages)}
+    styles = {"head": ("o", "#333333", "tête seule"), "fine_tune": ("s", "#e67e22", "après ajustement fin")}
+    for row in rows:
+        y = rivals.index(row["b"]) + offsets[row["stage"]]
+        marker, colour, text = styles.get(row["stage"], ("o", "#333333", row["stage"]))
+        d, low, high = (100 * row[k] for k in ("diff_accuracy", "ci_low", "ci_high"))
+        ax.errorbar(d, y, xerr=[[d - low], [high - d]], fmt=marker, color=colour, capsize=4,
+                    label=text if rivals.index(row["b"]) == 0 else None)
+    ax.axvline(0, color="#888888", linewidth=1)
+    focus = rows[0]["a"] if rows else ""
+    ax.set_yticks(range(len(rivals)), [f"{name_of(focus, labels)} − {name_of(r, labels)}" for r in rivals])
+    ax.set_xlabel("Écart d'exactitude sur le test (points), intervalle à 95 %")
+    span = max([abs(100 * r[k]) for r in rows for k in ("ci_low", "ci_high")] + [1.0])
+    ax.set_xlim(-1.1 * span, 1.1 * span)
+    ax.set_ylim(len(rivals) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3)
+    if len(stages) > 1:
+        ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(stages), frameon=False)
+    return french_axes(fig)
 
 
 def close(fig) -> None:

@@ -55,8 +55,8 @@ def point_word(*values: float, digits: int = 1) -> str:
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
-    """``1 graine``, ``3 graines``, ``0 graine`` (French: singular below two)."""
-    return f"{integer(n)} {word if abs(n) < 2 else (words or word + 's')}"
+    """``1 graine``, ``3 graines``, ``0 graine`` (French: singular below two), joined by a no-break space."""
+    return f"{integer(n)}\u00a0{word if abs(n) < 2 else (words or word + 's')}"
 
 
 def seconds(x: float) -> str:
@@ -89,7 +89,7 @@ def scientific(x: float) -> str:
 
 def bytes_(n: float) -> str:
     """``1234567`` -> ``1,2 Mio`` (binary units, as for the machine's memory)."""
-    for unit, size in (("Gio", 2**30), ("Mio", 2**20), ("kio", 2**10)):
+    for unit, size in (("Gio", 2**30), ("Mio", 2**20), ("Kio", 2**10)):
         if n >= size:
             return f"{number(n / size, 1)}{NNBSP}{unit}"
     return f"{integer(n)}{NNBSP}o"

@@ -4,14 +4,21 @@ from __future__ import annotations
 import pandas as pd
 
 
+EMPTY = "\u200b"  # what an empty sentence shows: Quarto prints the expression itself for an empty result
+
+
 class Text(str):
-    """A string shown as is by Quarto's inline code, whether it reads text/plain or text/markdown."""
+    """A string shown as is by Quarto's inline code, whether it reads text/plain or text/markdown.
+
+    An empty text shows as a zero-width space: for an inline expression whose result is empty, Quarto
+    would print the expression's source instead.
+    """
 
     def __repr__(self):
-        return str(self)
+        return str(self) or EMPTY
 
     def _repr_markdown_(self):
-        return str(self)
+        return str(self) or EMPTY
 
 
 class Table:
@@ -25,12 +32,23 @@ class Table:
         self.frame = frame
         self.align = align
         self.widths = widths
+        self.caption = self.label = None
+
+    def captioned(self, caption: str, label: str) -> "Table":
+        """The same table with a caption written from the results and a cross-reference label: printed
+        from a cell with ``output: asis``, pandoc reads ``: caption {#tbl-label}`` under the table."""
+        self.caption, self.label = caption, label
+        return self
 
     def _repr_markdown_(self):
-        return markdown_table(self.frame, self.align, self.widths)
+        return str(self)
 
     def __repr__(self):
-        return markdown_table(self.frame, self.align, self.widths)
+        return str(self)
+
+    def __str__(self):
+        table = markdown_table(self.frame, self.align, self.widths)
+        return f"{table}\n\n: {self.caption} {{#{self.label}}}" if self.label else table
 
 
 def markdown_table(frame: pd.DataFrame, align: str | None = None, widths: list[int] | None = None) -> str:

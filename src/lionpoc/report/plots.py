@@ -31,7 +31,7 @@ def histories(d: ReportData, which: str = "head"):
         run = d.run_paths(name)[0]
         if (run / file).is_file():
             runs[name] = (pd.read_csv(run / file), int(files.read_json(run / "metrics.json")[key]))
-    return _shown_once(figures.histories(runs)) if runs else _empty()
+    return _shown_once(figures.histories(runs, d.labels(), d.colours())) if runs else _empty()
 
 
 def fine_tune_histories(d: ReportData):
@@ -47,10 +47,31 @@ def confusions(d: ReportData):
     for name in d.optimizers:
         frames = [pd.read_csv(p / "confusion.csv", index_col=0) for p in d.run_paths(name)]
         matrices[name] = sum(frames[1:], frames[0])
-    return _shown_once(figures.confusions_grid(matrices))
+    return _shown_once(figures.confusions_grid(matrices, d.labels()))
 
 
 def timing(d: ReportData):
+    """Per-epoch time of each chosen head timed alone (``timing.csv``), epochs run and to the common target."""
+    from lionpoc.report import prose
+
     if d.summary.empty:
         return _empty()
-    return _shown_once(figures.timing(d.summary.set_index("optimizer")))
+    epochs = d.summary.set_index("optimizer")[["epochs_run"]]
+    if not d.time_to_accuracy.empty and "epochs_to_95" in d.time_to_accuracy.columns:
+        epochs = epochs.join(d.time_to_accuracy.set_index("optimizer")["epochs_to_95"])
+    else:
+        epochs["epochs_to_95"] = float("nan")
+    epochs = epochs.reindex([n for n in d.optimizers if n in epochs.index])
+    return _shown_once(figures.timing(prose.timing_samples(d), epochs, d.labels(), d.colours()))
+
+
+def differences(d: ReportData):
+    """The opening figure: "focus − rival" paired differences with their intervals (None without a pair)."""
+    from lionpoc.report import prose
+
+    if not d.compared:
+        return None
+    rows = [{**p, "stage": "head"} for p in prose.focus_pairs(d)]
+    if not d.fine_tune_pairs.empty:
+        rows += [{**p, "stage": "fine_tune"} for p in prose.focus_pairs(d, "fine_tune")]
+    return _shown_once(figures.differences(rows, d.labels(), d.colours())) if rows else None

@@ -1,54 +1,70 @@
 """The report's sentences, assembled from the numbers by small named rules.
 
-Each "number -> words" decision is one function with its threshold stated (``verdict``, ``speed``,
-``cause``, ``decoding``): a sentence never says more than its number allows, and the tests check
-every branch.
+Each "number -> words" decision is one function with its threshold stated (``verdict``, ``faster``,
+``decoding``, ``overfits``, ``collapsed``...): a sentence never says more than its number allows, and the
+tests check every branch. No number is typed here: each comes from the results, the study's records
+or a named constant with its source. Optimizers are named through ``d.label`` and counted from the
+study's own list; the question is about ``d.focus`` against ``d.rivals``; every paired difference is
+written "focus − rival", the same way in the abstract, the text, the tables and the figure.
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
+
+from lionpoc.data import breeds
 from lionpoc.report import french
+from lionpoc.report import render
 from lionpoc.study import stats
-from lionpoc.report.figures import LABELS
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Text, callout
 from lionpoc.report.tables import interval, p_value
 
 ALPHA = 0.05          # significance level of every test in the report
+LEVEL = 1 - ALPHA     # the confidence level of every interval
 CLOSE = 0.10          # two ratios within 10 % of each other are "about the same"
+OVERFIT = 0.05        # training accuracy this far above validation at the kept epoch: the head overfits
+LION_SMALL_BATCH = 64  # Chen et al. (2023), section 6: Lion's gain shrinks below this batch size
+NUMBERS = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
+NBSP = "\u00a0"
 
 
 # ---------------------------------------------------------------------------------- rules
 def verdict(pair: dict) -> str:
-    """``significant`` when the all-seeds test gives p < 0.05 and the bootstrap interval excludes zero;
-    otherwise ``noise``."""
+    """``significant`` when the test's p (Holm-adjusted within its family when it is given) is below
+    0.05 and the bootstrap interval excludes zero; otherwise ``noise``."""
     excludes_zero = pair["ci_low"] > 0 or pair["ci_high"] < 0
-    return "significant" if pair["p_value"] < ALPHA and excludes_zero else "noise"
+    p = pair.get("p_adjusted", pair["p_value"])
+    return "significant" if p < ALPHA and excludes_zero else "noise"
 
 
-def speed(value: float, others: list[float]) -> str:
-    """Where a duration sits among the others': ``fastest``, ``slowest`` or ``between``."""
-    if all(value < o for o in others):
-        return "fastest"
-    if all(value > o for o in others):
-        return "slowest"
-    return "between"
+def faster(mine, theirs) -> str:
+    """Is one optimizer's epoch faster than another's, given the spread of repeated timings?
 
-
-def cause(epochs_ratio: float, per_epoch_ratio: float) -> str:
-    """Why a training took longer or shorter: ``epochs`` (early stopping), ``steps`` (cost per epoch),
-    or ``none`` when both ratios are within 10 % of 1."""
-    if abs(epochs_ratio - 1) <= CLOSE and abs(per_epoch_ratio - 1) <= CLOSE:
-        return "none"
-    return "epochs" if abs(math.log(epochs_ratio)) >= abs(math.log(per_epoch_ratio)) else "steps"
+    ``faster`` or ``slower`` only when the two interquartile ranges (25th to 75th percentile of the
+    repeats) do not overlap; otherwise ``same``: a difference of medians inside the spread is noise.
+    """
+    a_low, a_high = np.percentile(np.asarray(mine, float), [25, 75])
+    b_low, b_high = np.percentile(np.asarray(theirs, float), [25, 75])
+    if a_high < b_low:
+        return "faster"
+    if a_low > b_high:
+        return "slower"
+    return "same"
 
 
 def decoding(fraction: float) -> str:
     """How much decoding the images slows the feature pass: ``negligible`` (>= 90 % of the bare
     forward pass), ``some`` (>= 70 %), ``strong`` (below)."""
     return "negligible" if fraction >= 0.9 else "some" if fraction >= 0.7 else "strong"
+
+
+def overfits(gap: float) -> bool:
+    """The head overfits when its training accuracy exceeds validation by more than 5 points at the kept
+    epoch (with dropout on, training accuracy is a pessimistic measure: a larger gap is real)."""
+    return gap > OVERFIT
 
 
 def de(name: str) -> str:
@@ -61,39 +77,102 @@ def que(name: str) -> str:
     return f"qu'{name}" if name[0].lower() in "aeiouyh" else f"que {name}"
 
 
+def of(phrase: str) -> str:
+    """"de" + a noun phrase with its article contracted: ``du bloc 14``, ``des derniers blocs``."""
+    for article, contracted in (("le ", "du "), ("les ", "des ")):
+        if phrase.startswith(article):
+            return contracted + phrase[len(article):]
+    return de(phrase)
+
+
+def enumeration(items: list[str], last: str = "et") -> str:
+    """``A``, ``A et B``, ``A, B et C``."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def in_words(n: int) -> str:
+    """Small counts in words, as French prose writes them (``trois``); digits from eleven."""
+    return NUMBERS[n] if 0 <= n < len(NUMBERS) else french.integer(n)
+
+
+def unsigned_points(x: float) -> str:
+    """``0.028`` -> ``2,8 points``: the size of a bound, without its sign."""
+    return f"{french.number(100 * abs(x), 1)}{french.NNBSP}{french.point_word(abs(x))}"
+
+
+def beyond(kind: str, bound: float, whose: str = "") -> str:
+    """``une avance de Lion de plus de 2,8 points``; a bound that rounds to zero excludes any ``kind``."""
+    kind = f"{kind} {whose}".strip()
+    feminine = kind.startswith("avance")
+    if french.number(100 * abs(bound), 1) == french.number(0, 1):
+        return f"{'toute' if feminine else 'tout'} {kind}"
+    return f"{'une' if feminine else 'un'} {kind} de plus de {unsigned_points(bound)}"
+
+
+def equals(name: str, value: str) -> str:
+    """``p = 0,642`` with no-break spaces, so that a line never breaks inside it."""
+    return f"{name}{NBSP}={NBSP}{value}"
+
+
+# ---------------------------------------------------------------------------------- names
+def focus(d: ReportData) -> str:
+    return d.label(d.focus)
+
+
+def rivals(d: ReportData) -> str:
+    """``Adam et AdamW``: the rivals that ran, named."""
+    return enumeration([d.label(r) for r in d.rivals])
+
+
+def title(d: ReportData) -> str:
+    """The report's title: the focus against the rivals that ran (or the focus alone)."""
+    names = d.optimizers or d.planned
+    main = d.focus if d.focus in names else names[0]
+    others = [d.label(n) for n in names if n != main]
+    head = f"{d.label(main)} face à {enumeration(others)}" if others else d.label(main)
+    return f"{head} pour l'apprentissage par transfert"
+
+
+def subtitle(d: ReportData) -> str:
+    return f"{d.backbone_label} et quinze races de chiens de Stanford Dogs : une étude reproductible"
+
+
 # ---------------------------------------------------------------------------------- warnings
 def warnings(d: ReportData) -> Text:
-    """Visible callouts, before anything else: no results, damaged runs, synthetic data, random
-    weights, missing optimizers, tables that no longer match the runs."""
+    """Visible callouts, before anything else, only when they apply: no results, damaged runs,
+    synthetic data, random weights, missing optimizers, tables that no longer match the runs."""
     parts = []
     if d.empty:
         parts.append(callout("important", "Aucun résultat",
                              f"Le dossier `{d.results_dir}` ne contient aucun résultat. Lancez `lionpoc study` "
                              "(ou `lionpoc study --smoke` pour un essai rapide), puis `lionpoc render`."))
     if d.damaged:
-        names = ", ".join(f"{LABELS.get(x['optimizer'], x['optimizer'])} graine {x['seed']} (`{x['path']}`)"
-                          for x in d.damaged)
+        names = ", ".join(f"{d.label(x['optimizer'])} graine {x['seed']} (`{x['path']}`)" for x in d.damaged)
         parts.append(callout("warning", "Essais endommagés",
                              f"Ces essais ont un fichier `metrics.json` illisible et sont ignorés : {names}. "
                              "`lionpoc study` les refait."))
     if d.synthetic:
+        base = f"d'un {d.backbone_label} aux poids aléatoires" if not d.pretrained else f"d'un {d.backbone_label}"
         parts.append(callout("warning", "Données synthétiques",
-                             "Ces résultats viennent d'images synthétiques (formes colorées) et d'un Xception "
-                             "aux poids aléatoires (`lionpoc study --smoke`). Ils valident la chaîne de traitement, "
-                             "pas la question posée : aucun chiffre ci-dessous ne concerne des chiens. Le rapport "
-                             "définitif s'obtient avec `lionpoc study`."))
-    elif not d.empty and d.weights == "none":
-        parts.append(callout("warning", "Xception sans pré-entraînement",
-                             "Ces résultats viennent de vraies photos, mais d'un Xception aux poids aléatoires "
-                             "(`--weights none`) : ses caractéristiques ne savent rien des chiens, d'où une "
-                             "exactitude très inférieure à celle d'un apprentissage par transfert. Les chiffres "
-                             "vérifient la chaîne sur de vraies images ; ils ne disent rien de Lion face à Adam "
-                             "dans l'étude réelle, qui s'obtient avec les poids ImageNet : `lionpoc study`."))
+                             f"Ces résultats viennent d'images synthétiques (formes colorées) et {base} "
+                             "(`lionpoc study --smoke`). Ils valident la chaîne de traitement, pas la question "
+                             "posée : aucun chiffre ci-dessous ne concerne des chiens. Le rapport définitif "
+                             "s'obtient avec `lionpoc study`."))
+    elif not d.empty and not d.pretrained:
+        parts.append(callout("warning", f"{d.backbone_label} sans pré-entraînement",
+                             f"Ces résultats viennent de vraies photos, mais d'un {d.backbone_label} aux poids "
+                             "aléatoires (`--weights none`) : ses caractéristiques ne savent rien des chiens, d'où "
+                             "une exactitude très inférieure à celle d'un apprentissage par transfert. Les chiffres "
+                             "vérifient la chaîne sur de vraies images ; ils ne disent rien des optimiseurs dans "
+                             "l'étude réelle, qui demande des poids pré-entraînés sur ImageNet."))
     if d.missing and not d.empty:
-        names = ", ".join(LABELS[m] for m in d.missing)
+        names = ", ".join(d.label(m) for m in d.missing)
         parts.append(callout("warning", "Résultats incomplets",
                              f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
-                             f"autres optimiseurs. Pour les produire : `lionpoc study --optimizers {','.join(d.missing)}`."))
+                             f"autres optimiseurs. Pour les produire : `{render.resume_command(d.results_dir, d.missing)}`."))
     if d.tables_stale:
         parts.append(callout("warning", "Tableaux à recalculer",
                              "Les tableaux de l'étude (`summary.csv`, `pairs.csv`) ne correspondent plus aux essais "
@@ -125,6 +204,10 @@ def seeds(d: ReportData) -> Text:
     return Text(french.plural(int(d.runs.groupby("optimizer").size().max()) if not d.empty else 0, "graine"))
 
 
+def n_seeds(d: ReportData) -> int:
+    return int(d.runs.groupby("optimizer").size().max()) if not d.empty else 0
+
+
 def feature_time(d: ReportData) -> Text:
     """Time of the single pass of the frozen base over every image (shared by all runs)."""
     if d.empty:
@@ -144,7 +227,7 @@ def skipped(d: ReportData) -> Text:
     files = d.first()["skipped_files"]
     if not files:
         return Text("Toutes les images ont pu être lues.")
-    return Text(f"{len(files)} fichier(s) illisible(s) ont été écartés : "
+    return Text(f"{french.plural(len(files), 'fichier illisible a', 'fichiers illisibles ont')} été écartés : "
                 + ", ".join(f"`{s['file']}`" for s in files[:5]) + ("…" if len(files) > 5 else "") + ".")
 
 
@@ -156,26 +239,149 @@ def noise(d: ReportData) -> Text:
     low, high = stats.wilson_ci(round(best * n), n)
     return Text(f"Avec {french.integer(n)} images de test, une image vaut {french.number(100 / n, 2)} point ; "
                 f"une exactitude de {french.percent(best)} mesurée sur un seul essai a un intervalle de confiance "
-                f"à 95 % (Wilson) de {interval(low, high)}.")
+                f"à {french.percent(LEVEL, 0)} (Wilson) de {interval(low, high)}.")
 
 
 def memory_saving(d: ReportData) -> Text:
-    if d.memory.empty:
-        return Text("n.d.")
-    full = d.memory[d.memory["model"] == "xception"].set_index("optimizer")["state_bytes"]
-    return Text(french.bytes_(full["adamw"] - full["lion"]))
+    """What the focus saves on the whole backbone's optimizer state, against the rivals' mean."""
+    if d.memory.empty or not d.compared:
+        return Text("")
+    full = d.memory[d.memory["model"] != "head"]
+    if full.empty:
+        return Text("")
+    state = full.set_index("optimizer")["state_bytes"]
+    if d.focus not in state.index or not any(r in state.index for r in d.rivals):
+        return Text("")
+    present = [r for r in d.rivals if r in state.index]
+    rest = float(np.mean([state[r] for r in present]))
+    saving = rest - float(state[d.focus])
+    which = "par rapport à " + (d.label(present[0]) if len(present) == 1 else "la moyenne de ses rivaux")
+    words = (f"économise {french.bytes_(saving)} {which}" if saving > 0 else
+             f"demande {french.bytes_(-saving)} de plus {which}" if saving < 0 else f"occupe autant {which}")
+    return Text(f"Sur le réseau complet, {focus(d)} {words}.")
 
 
-# ---------------------------------------------------------------------------------- comparisons
+# ---------------------------------------------------------------------------------- paired comparisons
 def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
     """The row of ``pairs.csv`` (or ``fine_tune_pairs.csv``) for (a, b), oriented so that the difference is a − b."""
-    for row in d.paired(which).to_dict("records"):
+    table = d.paired(which)
+    if table.empty or "a" not in table.columns:
+        return None
+    for row in table.to_dict("records"):
         if {row["a"], row["b"]} == {a, b}:
             if row["a"] != a:
                 row = {**row, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],
-                       "ci_low": -row["ci_high"], "ci_high": -row["ci_low"]}
+                       "ci_low": -row["ci_high"], "ci_high": -row["ci_low"],
+                       "only_a_mean": row.get("only_b_mean"), "only_b_mean": row.get("only_a_mean")}
             return row
     return None
+
+
+def focus_pairs(d: ReportData, which: str = "head") -> list[dict]:
+    """Every "focus − rival" comparison, with its p adjusted by Holm's method over this family."""
+    rows = [p for p in (pair(d, d.focus, r, which) for r in d.rivals) if p is not None]
+    for row, adjusted in zip(rows, stats.holm([r["p_value"] for r in rows])):
+        row["p_adjusted"] = adjusted
+    return rows
+
+
+def difference(d: ReportData, p: dict, compact: bool = False) -> str:
+    """``Lion − Adam = +0,6 point (IC 95 % [−1,5 ; 2,8] points, p ajusté = 0,642)``; compact:
+    ``Lion − Adam : +0,6 [−1,5 ; 2,8], p = 0,642``."""
+    ci = interval(p["ci_low"], p["ci_high"], points=True)
+    unit = french.point_word(p["ci_low"], p["ci_high"])
+    adjusted = "p ajusté" if len(d.rivals) > 1 else "p"
+    if compact:
+        return (f"{d.label(p['a'])} − {d.label(p['b'])} : {french.points(p['diff_accuracy']).split(french.NNBSP)[0]} "
+                f"{ci}, {equals('p', p_value(p.get('p_adjusted', p['p_value'])))}")
+    return (f"{d.label(p['a'])} − {d.label(p['b'])} = {french.points(p['diff_accuracy'])} "
+            f"(IC {french.percent(LEVEL, 0)} {ci}{french.NNBSP}{unit}, "
+            f"{equals(adjusted, p_value(p.get('p_adjusted', p['p_value'])))})")
+
+
+def clause(d: ReportData, p: dict) -> str:
+    """One sentence on one "focus − rival" comparison: what the data exclude first, then the verdict."""
+    a, b = d.label(p["a"]), d.label(p["b"])
+    low, high = p["ci_low"], p["ci_high"]
+    level = french.percent(LEVEL, 0)
+    if verdict(p) == "significant":
+        if p["diff_accuracy"] > 0:
+            return (f"{a} fait mieux {que(b)} : {difference(d, p)} ; à {level}, son avance dépasse "
+                    f"{unsigned_points(low)}.")
+        return (f"{a} fait moins bien {que(b)} : {difference(d, p)} ; à {level}, son retard dépasse "
+                f"{unsigned_points(high)}.")
+    if low <= 0 <= high:
+        return (f"Face à {b}, les données excluent à {level} {beyond('avance', high, de(a))} comme "
+                f"{beyond('retard', low)} ; l'écart mesuré, {difference(d, p)}, reste dans le bruit.")
+    return (f"Face à {b}, {difference(d, p)} : l'intervalle exclut zéro, mais le test de permutation apparié "
+            f"ne conclut pas au seuil de {french.percent(ALPHA, 0)}.")
+
+
+def answer(d: ReportData, which: str = "head") -> str:
+    """The answer to the question, comparison by comparison (after the head, or after fine-tuning)."""
+    if d.empty:
+        return ""
+    if not d.compared:
+        return alone(d)
+    rows = focus_pairs(d, which)
+    if not rows:
+        return "Les tests appariés manquent : relancez `lionpoc study`."
+    text = " ".join(clause(d, p) for p in rows)
+    if len(rows) > 1:
+        text += (f" Les p des {in_words(len(rows))} comparaisons {de(focus(d))} à ses rivaux sont ajustés par la "
+                 f"méthode de Holm.")
+    return text
+
+
+def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str:
+    """The answer in two sentences: what the data exclude, which differences are significant, and every
+    "focus − rival" difference in brackets (for the abstract and the conclusion)."""
+    if d.empty:
+        return ""
+    if not d.compared:
+        return alone(d)
+    rows = focus_pairs(d, which)
+    if not rows:
+        return "Les tests appariés manquent : relancez `lionpoc study`."
+    level, f = french.percent(LEVEL, 0), focus(d)
+    open_ = [p for p in rows if verdict(p) == "noise" and p["ci_low"] <= 0 <= p["ci_high"]]
+    sentences = []
+    if open_:
+        high = max(p["ci_high"] for p in open_)
+        low = min(p["ci_low"] for p in open_)
+        against = (" face à chacun de ses rivaux" if len(open_) == len(rows) > 1 else
+                   f" face à {enumeration([d.label(p['b']) for p in open_])}")
+        sentences.append(f"À {level}, les données excluent {beyond('avance', high, de(f))} comme "
+                         f"{beyond('retard', low)}{against}.")
+    said = []
+    for p in rows:
+        if verdict(p) == "significant":
+            better = p["diff_accuracy"] > 0
+            said.append(f"{f} fait significativement {'mieux' if better else 'moins bien'} {que(d.label(p['b']))} "
+                        f"(à {level}, son {'avance' if better else 'retard'} dépasse "
+                        f"{unsigned_points(p['ci_low'] if better else p['ci_high'])})")
+        elif p not in open_:
+            said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas "
+                        f"({equals('p ajusté' if len(rows) > 1 else 'p', p_value(p['p_adjusted']))})")
+    if said:
+        sentence = " ; ".join(said)
+        sentences.append(sentence[0].upper() + sentence[1:] + ".")
+    else:
+        sentences[-1] = sentences[-1][:-1] + " : aucun écart n'est significatif."
+    if listed:
+        holm = ", p ajustés par la méthode de Holm" if len(rows) > 1 else ""
+        sentences.append(f"Écarts mesurés (en points, intervalle à {level}{holm}) : "
+                         + " ; ".join(difference(d, p, compact=True) for p in rows) + ".")
+    return " ".join(sentences)
+
+
+def alone(d: ReportData) -> str:
+    """Why there is no paired comparison."""
+    if len(d.optimizers) == 1:
+        return (f"Cette étude n'a entraîné que {d.label(d.optimizers[0])} : sans second optimiseur, il n'y a "
+                f"rien à comparer, et la partie appariée du rapport est absente.")
+    return (f"Cette étude n'a pas entraîné {focus(d)}, l'optimiseur sur lequel porte la question : les "
+            f"comparaisons appariées, qui l'opposent à chacun des autres, sont absentes.")
 
 
 def ranking(d: ReportData) -> list[str]:
@@ -183,141 +389,463 @@ def ranking(d: ReportData) -> list[str]:
         if not d.summary.empty else []
 
 
-def _pair_words(p: dict) -> str:
-    return (f"{french.points(p['diff_accuracy'])} (IC 95 % {interval(p['ci_low'], p['ci_high'], points=True)}, "
-            f"p = {p_value(p['p_value'])})")
+# ---------------------------------------------------------------------------------- abstract and conclusion
+def question(d: ReportData, caveat: bool = True) -> Text:
+    """The question, and (``caveat``) how far this study can answer it (backbone, weights and data as recorded)."""
+    if d.compared:
+        who = f"{focus(d)} fait-il mieux {que(rivals(d))}"
+    else:
+        who = f"Que fait {enumeration([d.label(n) for n in d.optimizers or d.planned])}"
+    if d.pretrained and not d.synthetic:
+        return Text(f"{who} pour adapter un {d.backbone_label} pré-entraîné sur ImageNet à quinze races de chiens de "
+                    f"Stanford Dogs ?")
+    images = "des images synthétiques" if d.synthetic else "des photos de quinze races de Stanford Dogs"
+    if not caveat:
+        return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ?")
+    return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ? Cette étude-ci "
+                f"ne peut que vérifier la chaîne : son {d.backbone_label} a des poids aléatoires, et ses images sont "
+                f"{images}.")
 
 
 def abstract(d: ReportData) -> Text:
-    """The answer first: question, protocol in one sentence, verdict with its numbers, time."""
+    """The answer first: question, protocol in one sentence, what the data exclude, cost, caveats."""
     if d.empty or d.summary.empty:
         return Text("Aucun résultat n'est encore disponible : ce résumé se remplira après `lionpoc study`.")
     s = d.summary.set_index("optimizer")
-    n_seeds = int(s["n_seeds"].max())
-    scores = " ; ".join(f"{LABELS[o]} {french.percent(s.loc[o, 'test_accuracy_mean'])} "
+    scores = " ; ".join(f"{d.label(o)} {french.percent(s.loc[o, 'test_accuracy_mean'])} "
                         f"{interval(s.loc[o, 'test_accuracy_ci_low'], s.loc[o, 'test_accuracy_ci_high'])}"
-                        for o in d.optimizers)
-    text = [f"Lion, l'optimiseur proposé par Chen et al. en 2023, fait-il mieux qu'Adam et AdamW quand on adapte "
-            f"un Xception pré-entraîné à quinze races de Stanford Dogs ? Chaque optimiseur a entraîné la même tête "
-            f"de classification sur les caractéristiques d'un Xception figé, avec le même budget de réglage sur la "
-            f"validation, {french.plural(n_seeds, 'graine')} et {count(d, 'test')} images de test jamais vues pendant le réglage. "
-            f"Exactitude sur le test (intervalle à 95 %) : {scores}."]
-    text.append(answer(d))
-    if "lion" in s.index and len(s) > 1:
-        rivals = [o for o in s.index if o != "lion"]
-        where = speed(s.loc["lion", "train_seconds"], [s.loc[o, "train_seconds"] for o in rivals])
-        text.append({"fastest": "Lion est aussi le plus rapide à entraîner",
-                     "slowest": "Lion est en revanche le plus lent à entraîner",
-                     "between": "Côté temps, Lion se place entre les deux autres"}[where]
-                    + f" ({french.seconds(s.loc['lion', 'train_seconds'])} pour la tête retenue, contre "
-                    + " et ".join(f"{french.seconds(s.loc[o, 'train_seconds'])} pour {LABELS[o]}" for o in rivals)
-                    + ").")
+                        for o in d.optimizers if o in s.index)
+    each = "Chaque optimiseur a entraîné la même tête" if len(d.optimizers) > 1 else "L'optimiseur a entraîné la tête"
+    text = [question(d),
+            f"{each} sur les caractéristiques du réseau figé, avec le même budget "
+            f"de réglage sur la validation, {french.plural(n_seeds(d), 'graine')} et {count(d, 'test')} images de "
+            f"test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
+            f"{scores}."]
+    if d.cropped_photos:
+        text.append("Les photos sont des copies recadrées sur le chien, plus faciles que les images d'origine.")
+    text.append(short_answer(d))
+    text.append(speed(d, short=True))
     text.append(fine_tune_abstract(d))
-    if d.synthetic or d.weights == "none":
+    if d.synthetic or not d.pretrained:
         text.append("Ces chiffres ne valent que pour la vérification de la chaîne (voir l'avertissement ci-dessus).")
     return Text(" ".join(t for t in text if t))
 
 
 def fine_tune_abstract(d: ReportData) -> str:
-    """The abstract's sentence on fine-tuning block 14, when the study did it (empty otherwise)."""
+    """The abstract's sentence on fine-tuning, when the study did it (empty otherwise)."""
     if d.fine_tune.empty:
         return ""
     f = d.fine_tune.set_index("optimizer")
     if all(collapsed(v) for v in f["after_mean"]):
-        return ("L'ajustement fin du bloc 14 a ramené tous les optimiseurs au niveau du hasard : son budget est à "
-                "revoir avant toute conclusion.")
-    scores = " ; ".join(f"{LABELS[o]} {french.percent(f.loc[o, 'after_mean'])}" for o in d.optimizers if o in f.index)
-    said = answer(d, "fine_tune")
-    return (f"Après ajustement fin du bloc 14 de Xception, au même budget pour chacun : {scores}. "
-            + (f"Dans ce réglage, {said}" if said.startswith("Lion ") else said))
+        return ("L'ajustement fin a ramené tous les optimiseurs au niveau du hasard : son budget est à revoir avant "
+                "toute conclusion.")
+    scores = " ; ".join(f"{d.label(o)} {french.percent(f.loc[o, 'after_mean'])}" for o in d.optimizers if o in f.index)
+    said = short_answer(d, "fine_tune", listed=False) if d.compared else ""
+    return f"Après ajustement fin {of(d.fine_tune_part)}, au même budget pour chacun : {scores}. {said}".strip()
 
 
-def answer(d: ReportData, which: str = "head") -> str:
-    """One sentence: does Lion beat its best rival, lose to it, or not differ, and on which test
-    (after training the head, or after fine-tuning with ``which="fine_tune"``)."""
-    table, column = (d.summary, "test_accuracy_mean") if which == "head" else (d.fine_tune, "after_mean")
-    s = table.set_index("optimizer")
-    if "lion" not in s.index or len(s) < 2:
-        return "La comparaison demande Lion et au moins un autre optimiseur."
-    rival = s.drop(index="lion")[column].idxmax()
-    p = pair(d, "lion", rival, which)
-    if p is None:
-        return "Les tests appariés manquent : relancez `lionpoc study`."
-    kind = verdict(p)
-    if kind == "noise":
-        head = f"Lion ne se distingue pas significativement {de(LABELS[rival])}, le meilleur de ses rivaux"
-    elif p["diff_accuracy"] > 0:
-        head = f"Lion fait significativement mieux {que(LABELS[rival])}, le meilleur de ses rivaux"
-    else:
-        head = f"Lion fait significativement moins bien {que(LABELS[rival])}, le meilleur de ses rivaux"
-    return (f"{head} (écart de {french.points(p['diff_accuracy'])}, IC 95 % "
-            f"{interval(p['ci_low'], p['ci_high'], points=True)}{french.NNBSP}{french.point_word(p['ci_low'], p['ci_high'])}, "
-            f"p = {p_value(p['p_value'])} ; test de "
-            f"permutation apparié sur toutes les graines et intervalle bootstrap sur les images).")
+def timing_samples(d: ReportData) -> dict[str, np.ndarray]:
+    """Seconds per epoch of each optimizer's chosen head timed alone (``timing.csv``), per repeat."""
+    if d.timing.empty:
+        return {}
+    return {name: group["seconds_per_epoch"].to_numpy() for name, group in d.timing.groupby("optimizer", sort=False)
+            if name in d.optimizers}
+
+
+def speed(d: ReportData, short: bool = False) -> Text:
+    """Per-epoch cost of the focus against each rival, said only where it exceeds the timings' spread."""
+    samples = timing_samples(d)
+    if not d.compared or d.focus not in samples:
+        return Text("")
+    mine = samples[d.focus]
+    rows = [(r, faster(mine, samples[r])) for r in d.rivals if r in samples]
+    if not rows:
+        return Text("")
+    repeats = int(d.timing.groupby("optimizer").size().min())
+    median = lambda name: french.seconds(float(np.median(samples[name])))  # noqa: E731
+    same = [d.label(r) for r, w in rows if w == "same"]
+    differ = [(r, w) for r, w in rows if w != "same"]
+    how = (f"mesurée seule, {in_words(repeats)} fois en alternance avec les autres, une époque de la tête retenue "
+           f"prend {median(d.focus)} avec {focus(d)} (médiane)")
+    parts = []
+    if differ:
+        parts.append(", ".join(f"{'moins' if w == 'faster' else 'plus'} que les {median(r)} {de(d.label(r))}"
+                               for r, w in differ))
+    if same:
+        parts.append(f"autant {que(enumeration(same))}, à la dispersion des mesures près")
+    sentence = f"{how} : {enumeration(parts)}."
+    sentence = sentence[0].upper() + sentence[1:]
+    if short and not differ:
+        return Text(f"Mesuré seul, {in_words(repeats)} fois en alternance, le temps d'une époque ne distingue pas "
+                    f"{focus(d)} {de(enumeration(same))} au-delà de la dispersion des mesures.")
+    if short:
+        return Text(sentence)
+    return Text(sentence + (" Une différence n'est dite que si les intervalles interquartiles des répétitions ne se "
+                            "recouvrent pas."))
 
 
 def conclusion(d: ReportData) -> Text:
-    """The answer, generated from the numbers: who wins, by how much, whether it is noise, and the cost."""
-    order = ranking(d)
-    if not order:
+    """The answer, generated from the numbers: what the data exclude, then cost, fine-tuning, caveats."""
+    if d.summary.empty:
         return Text("Aucune conclusion n'est possible sans résultats.")
-    s = d.summary.set_index("optimizer")
-    best = order[0]
-    sentences = [f"{LABELS[best]} obtient la meilleure exactitude moyenne sur le test "
-                 f"({french.percent(s.loc[best, 'test_accuracy_mean'])}, F1 macro "
-                 f"{french.percent(s.loc[best, 'test_macro_f1_mean'])})."]
-    for other in order[1:]:
-        p = pair(d, best, other)
-        if p is None:
-            continue
-        words = ("un écart qui reste dans le bruit de mesure" if verdict(p) == "noise"
-                 else "un écart statistiquement significatif")
-        sentences.append(f"Devant {LABELS[other]}, l'avance est de {_pair_words(p)} : {words}.")
-    if "lion" in s.index and len(s) > 1:
-        sentences.append(f"Réponse à la question posée : {answer(d)}")
-        others = s.drop(index="lion")
-        where = speed(s.loc["lion", "train_seconds"], list(others["train_seconds"]))
-        epochs = s.loc["lion", "epochs_run"] / others["epochs_run"].mean()
-        per_epoch = s.loc["lion", "seconds_per_epoch"] / others["seconds_per_epoch"].mean()
-        lead = {"fastest": "Côté coût, Lion s'entraîne plus vite que les deux autres",
-                "slowest": "Côté coût, Lion s'entraîne moins vite que les deux autres",
-                "between": "Côté coût, Lion se place entre les deux autres"}[where]
-        why = {"epochs": "l'écart vient surtout du nombre d'époques, donc de l'arrêt précoce.",
-               "steps": "l'écart vient surtout du coût de chaque époque.",
-               "none": "ni le nombre d'époques ni leur coût ne s'écartent de plus de 10 %."}[cause(epochs, per_epoch)]
-        sentences.append(f"{lead} ({french.seconds(s.loc['lion', 'train_seconds'])}) ; il fait "
-                         f"{french.number(epochs, 2)} fois leur nombre moyen d'époques, chacune coûtant "
-                         f"{french.number(per_epoch, 2)} fois la leur : {why}")
+    sentences = []
+    if d.compared:
+        lead = ("Réponse à la question posée : " if d.pretrained and not d.synthetic else
+                "Sur ces caractéristiques sans pré-entraînement, qui ne tranchent pas la question posée : ")
+        said = short_answer(d, listed=False)
+        sentences.append(lead + said[0].lower() + said[1:] + " La @fig-ecarts et le @tbl-paires donnent chaque écart.")
+    else:
+        sentences.append(alone(d))
+    epochs = epochs_sentence(d)
+    if epochs:
+        sentences.append(epochs)
+    said = speed(d, short=True)
+    if said:
+        sentences.append(said)
     if not d.fine_tune.empty:
         f = d.fine_tune.set_index("optimizer")
         if all(collapsed(v) for v in f["after_mean"]):
-            sentences.append("L'ajustement fin du bloc 14 n'apporte rien ici : il ramène tous les optimiseurs au "
-                             "hasard (voir la @sec-ajustement).")
-        else:
-            best = f["after_mean"].idxmax()
-            sentences.append(f"Après ajustement fin du bloc 14, {LABELS[best]} est en tête avec "
-                             f"{french.percent(f.loc[best, 'after_mean'])} (voir la @sec-ajustement pour les tests "
-                             f"appariés et les courbes).")
-    if d.synthetic or d.weights == "none":
-        sentences.append("Ces chiffres proviennent d'un réseau sans pré-entraînement : ils valident la chaîne, "
-                         "pas la comparaison des optimiseurs.")
+            sentences.append("L'ajustement fin n'apporte rien ici : il ramène tous les optimiseurs au hasard (voir la "
+                             "@sec-ajustement).")
+        elif d.compared:
+            said = short_answer(d, "fine_tune", listed=False)
+            sentences.append("Après ajustement fin (voir la @sec-ajustement), " + said[0].lower() + said[1:])
+    if d.synthetic or not d.pretrained:
+        sentences.append(f"Ces chiffres proviennent d'un {d.backbone_label} sans pré-entraînement : ils valident la "
+                         f"chaîne, pas la comparaison des optimiseurs.")
     return Text(" ".join(sentences))
+
+
+def target_words(d: ReportData, fraction: float) -> str:
+    """``95 % de la meilleure exactitude de validation atteinte par l'un des optimiseurs dans la graine``."""
+    level = french.percent(fraction, 0)
+    whom = "l'un des optimiseurs" if len(d.optimizers) > 1 else "l'optimiseur"
+    return f"{level} de la meilleure exactitude de validation atteinte par {whom} dans la même graine"
+
+
+def epochs_sentence(d: ReportData, which: str = "head") -> Text:
+    """Epochs to the common target and epochs run: the focus against its rivals."""
+    table = d.time_to_accuracy if which == "head" else d.fine_tune_time
+    if table.empty or "target_95" not in table.columns or not d.compared:
+        return Text("")
+    t = table.set_index("optimizer")
+    if d.focus not in t.index:
+        return Text("")
+    present = [r for r in d.rivals if r in t.index]
+    if not present:
+        return Text("")
+
+    names = [d.focus, *present]
+    shown = dict(zip(names, french.counts([t.loc[n, "epochs_to_95"] for n in names])))
+
+    def reach(name):
+        n, k = int(t.loc[name, "n_seeds"]), int(t.loc[name, "reached_95"])
+        value = shown[name] if k else "jamais"
+        return value + ("" if k == n or not k else f" ({k} graines sur {n})")
+    s = d.summary.set_index("optimizer")
+    done = dict(zip(names, french.counts([s.loc[n, "epochs_run"] for n in names])))
+    run = enumeration([f"{done[r]} pour {d.label(r)}" for r in present])
+    others = enumeration([f"{reach(r)} pour {d.label(r)}" for r in present])
+    return Text(f"Pour atteindre {target_words(d, 0.95)}, il faut en moyenne {reach(d.focus)} époques à {focus(d)}, "
+                f"contre {others} ; avec la même règle d'arrêt pour tous, {focus(d)} fait {done[d.focus]} époques en "
+                f"tout, contre {run}.")
+
+
+# ---------------------------------------------------------------------------------- method
+def transfer(d: ReportData) -> Text:
+    """What this study takes from pretraining, as recorded."""
+    if d.synthetic:
+        return Text(f"Cette étude de démonstration n'en utilise pas : son {d.backbone_label} garde des poids "
+                    f"aléatoires et ses images sont synthétiques.")
+    if not d.pretrained:
+        return Text(f"Cette étude-ci ne l'utilise pas : son {d.backbone_label} garde des poids aléatoires (voir "
+                    f"l'avertissement en tête du rapport), si bien qu'elle vérifie la chaîne sans répondre à la "
+                    f"question.")
+    return Text(f"Ici, le réseau de base est un {d.backbone_label} pré-entraîné sur ImageNet [@deng2009imagenet].")
+
+
+def data_origin(d: ReportData) -> Text:
+    """What the images are: synthetic, the box-cropped copies, or the photos as found."""
+    if d.synthetic:
+        return Text("Les images de cette étude sont synthétiques : des formes colorées, une classe par race.")
+    if d.cropped_photos:
+        return Text("Les photos utilisées ici sont des copies recadrées sur le chien (d'après les boîtes annotées de "
+                    "Stanford Dogs) et ramenées à une taille fixe : le chien y occupe toute l'image, ce qui rend la "
+                    "tâche plus facile qu'avec les photos d'origine.")
+    return Text("")
+
+
+def model_text(d: ReportData) -> Text:
+    """Preprocessing and the head, for the recorded backbone."""
+    if d.empty:
+        return Text("")
+    size = setting(d, "image_size")
+    dim = f"ses {french.integer(d.feature_dim)} caractéristiques par image" if d.feature_dim else "ses caractéristiques"
+    return Text(f"Chaque image est convertie en RGB, redimensionnée en {size} × {size} pixels, puis prétraitée comme "
+                f"l'attend {d.backbone_label}. Les poids du réseau de base sont {setting(d, 'weights')}. La base "
+                f"figée ne tourne qu'une fois sur toutes les images ({feature_time(d)}) ; {dim} sont mises en cache "
+                f"et servent à tous les essais. La tête entraînée standardise ces caractéristiques (moyenne et "
+                f"écart-type mesurés sur l'entraînement seul), applique un *dropout* de {setting(d, 'dropout')} puis "
+                f"une couche dense à {french.integer(len(breeds.FOLDERS))} sorties *softmax*.")
+
+
+def decay_roles(d: ReportData) -> Text:
+    """Who gets an L2 penalty and who a decoupled decay, for the optimizers that ran."""
+    from lionpoc.report.tables import grid_axes
+
+    second = {n: grid_axes(d.first(n)["params"]["grid"])[1] for n in d.optimizers}
+    l2 = [d.label(n) for n in d.optimizers if second[n] == "l2"]
+    decoupled = [d.label(n) for n in d.optimizers if second[n] == "weight_decay"]
+    parts = []
+    if l2:
+        parts.append(f"une pénalité L2 pour {enumeration(l2)}")
+    if decoupled:
+        parts.append(f"une décroissance découplée des poids pour {enumeration(decoupled)}")
+    return Text(f"Le second axe de chaque grille règle la régularisation : {enumeration(parts)}." if parts else "")
+
+
+def implementations(d: ReportData) -> Text:
+    """Where each optimizer's code comes from: Keras, or this project."""
+    ours = [d.label(n) for n in d.optimizers if _is_ours(n)]
+    keras_ = [d.label(n) for n in d.optimizers if not _is_ours(n)]
+    parts = []
+    if keras_:
+        parts.append(f"{enumeration(keras_)} {'vient' if len(keras_) == 1 else 'viennent'} de Keras "
+                     f"[@chollet2015keras]")
+    if ours:
+        parts.append(f"{enumeration(ours)} {'est' if len(ours) == 1 else 'sont'} notre propre implémentation, "
+                     f"vérifiée numériquement contre celle de Keras et contre la formule de l'article")
+    text = " ; ".join(parts)
+    return Text(text[0].upper() + text[1:] + "." if text else "")
+
+
+def _is_ours(name: str) -> bool:
+    """The optimizer is built by this project (its class lives in ``lionpoc``), not taken from Keras."""
+    try:
+        from lionpoc.model import optimizers
+
+        build = getattr(optimizers.spec(name), "build", None)
+        return build is not None and getattr(build, "__module__", "").startswith("lionpoc")
+    except Exception:
+        from lionpoc.model.optimizers import make_optimizer
+
+        try:
+            return type(make_optimizer(name, 1e-3)).__module__.startswith("lionpoc")
+        except Exception:
+            return False
+
+
+def small_batches(d: ReportData) -> str:
+    """This study's batch size against the small-batch threshold of the Lion paper (and 2023's batch)."""
+    if d.empty:
+        return ""
+    batch = int(d.first()["params"]["batch_size"])
+    old = d.old.get("batch_size")
+    same = ", comme celle de 2023," if old and int(old) == batch else ""
+    where = ("en dessous de ce seuil : cet optimiseur y part désavantagé" if batch < LION_SMALL_BATCH else
+             "au-dessus de ce seuil" if batch > LION_SMALL_BATCH else "à ce seuil")
+    return (f"Ils situent ce seuil vers {LION_SMALL_BATCH} exemples par lot. Cette étude{same} entraîne ses têtes "
+            f"par lots de {batch} images, {where}.")
+
+
+def optimizer_sections(d: ReportData) -> Text:
+    """The state of the art of each optimizer that ran (``report/optimizers/<name>.md``), in study order."""
+    folder = Path(__file__).resolve().parents[3] / "report" / "optimizers"
+    names = d.optimizers or d.planned
+    parts = [(folder / f"{n}.md").read_text(encoding="utf-8").strip() for n in names if (folder / f"{n}.md").is_file()]
+    return Text("\n\n".join(parts).replace("<!-- study-batch -->", small_batches(d)))
+
+
+def backbone_section(d: ReportData) -> Text:
+    """The backbone's own state of the art (``report/backbones/<name>.md``), or one honest sentence."""
+    path = Path(__file__).resolve().parents[3] / "report" / "backbones" / f"{d.backbone}.md"
+    if path.is_file():
+        return Text(path.read_text(encoding="utf-8").strip())
+    dim = f" ; sa sortie moyennée spatialement compte {french.integer(d.feature_dim)} caractéristiques" \
+        if d.feature_dim else ""
+    return Text(f"## {d.backbone_label}\n\nLe réseau de base de cette étude est {d.backbone_label}, tel que le "
+                f"fournit `keras.applications`{dim}.")
+
+
+def statistics(d: ReportData) -> Text:
+    """The paired procedure with its sizes: resamples, permutations, the family and its adjustment."""
+    table = d.paired("head")
+    from lionpoc.study import aggregate
+
+    resamples = int(table["n_resamples"].iloc[0]) if "n_resamples" in table.columns and len(table) else aggregate.RESAMPLES
+    flips = int(table["n_permutations"].iloc[0]) if "n_permutations" in table.columns and len(table) else \
+        aggregate.PERMUTATIONS
+    k = len(d.rivals) if d.compared else 0
+    family = "" if not k else (f"Les {in_words(k)} comparaisons {de(focus(d))} à ses rivaux forment la famille de tests qui répond "
+              f"à la question : leurs p sont ajustés par la méthode de Holm [@holm1979simple], qui garde à "
+              f"{french.percent(ALPHA, 0)} le risque de déclarer à tort au moins une différence. Les comparaisons "
+              f"entre rivaux, données pour information, ne sont pas ajustées. Chaque intervalle est à "
+              f"{french.percent(LEVEL, 0)} pris isolément." if k > 1 else
+              f"La question ne demande qu'une comparaison, {focus(d)} − {rivals(d)} : aucun ajustement pour "
+              f"comparaisons multiples n'est nécessaire.")
+    return Text(f"L'intervalle bootstrap [@efron1993bootstrap] rééchantillonne {french.integer(resamples)} fois les "
+                f"images de test ; le test de permutation tire {french.integer(flips)} jeux de signes au hasard."
+                f"{' ' + family if family else ''} Un écart est jugé significatif quand son p (ajusté) est inférieur à "
+                f"{french.number(ALPHA, 2)} et que son intervalle exclut zéro."
+                + (f" Chaque écart est écrit dans le même sens, {focus(d)} − rival : positif, il est en faveur "
+                   f"{de(focus(d))}." if k else ""))
+
+
+# ---------------------------------------------------------------------------------- results, interpreted
+def differences_text(d: ReportData) -> Text:
+    """The paragraph beside the opening figure."""
+    if not d.compared:
+        return Text(alone(d) if not d.empty else "")
+    fine = " et, en orange, après ajustement fin" if not d.fine_tune_pairs.empty else ""
+    return Text(f"La @fig-ecarts répond à la question d'un coup d'œil : pour chaque rival, l'écart d'exactitude "
+                f"{focus(d)} − rival sur les images de test, en points, avec son intervalle à "
+                f"{french.percent(LEVEL, 0)}, après entraînement de la tête{fine}. Un intervalle qui coupe la ligne "
+                f"zéro laisse la question ouverte ; tout écart hors de l'intervalle est exclu par les données. "
+                + short_answer(d, listed=False))
+
+
+def pairs_intro(d: ReportData) -> Text:
+    """The sentence before the table of paired comparisons."""
+    if not d.compared:
+        return Text(alone(d) if not d.empty else "")
+    return Text(f"Le @tbl-paires détaille chaque comparaison ; ses premières lignes, {focus(d)} − rival, sont celles "
+                f"de la @fig-ecarts.")
+
+
+def per_breed_noise(d: ReportData) -> Text:
+    """How uncertain a per-breed F1 is, with the number of test images per breed."""
+    if d.split.empty or d.summary.empty:
+        return Text("")
+    per = d.split[d.split["split"] == "test"].groupby("breed").size()
+    n = int(round(float(per.median())))
+    best = float(d.summary["test_accuracy_mean"].max())
+    low, high = stats.wilson_ci(round(best * n), n)
+    return Text(f"Chaque race ne compte qu'environ {french.integer(n)} images de test : un rappel de "
+                f"{french.percent(best, 0)} mesuré sur {french.integer(n)} images a un intervalle de Wilson à "
+                f"{french.percent(LEVEL, 0)} qui va de {french.percent(low, 0)} à {french.percent(high, 0)}. Les F1 "
+                f"par race ne départagent donc pas les optimiseurs ; ils montrent quelles races posent problème à tous.")
+
+
+def curves_text(d: ReportData) -> Text:
+    """What the learning curves show: the gap between training and validation at the kept epoch."""
+    from lionpoc import files
+
+    gaps = {}
+    for name in d.optimizers:
+        run = d.run_paths(name)[0]
+        if not (run / "history.csv").is_file():
+            continue
+        import pandas as pd
+
+        history = pd.read_csv(run / "history.csv")
+        best = int(files.read_json(run / "metrics.json")["best_epoch"])
+        row = history[history["epoch"] == best].iloc[0]
+        gaps[name] = float(row["accuracy"] - row["val_accuracy"])
+    if not gaps:
+        return Text("")
+    listed = ", ".join(f"{french.points(g)} pour {d.label(n)}" for n, g in gaps.items())
+    over = [d.label(n) for n, g in gaps.items() if overfits(g)]
+    words = (f"au-delà de {unsigned_points(OVERFIT)}, la tête {'de ' + enumeration(over) if len(over) < len(gaps) else ''}"
+             f" apprend en partie par cœur les images d'entraînement, et l'arrêt précoce la retient avant que la "
+             f"validation ne se dégrade davantage" if over else
+             f"les deux courbes restent à moins de {unsigned_points(OVERFIT)} l'une de l'autre : la tête ne "
+             f"surapprend pas, et c'est la validation qui décide de l'arrêt")
+    return Text(f"À l'époque retenue, l'exactitude d'entraînement (mesurée avec le *dropout*) dépasse celle de "
+                f"validation de {listed} (première graine) : {words.replace('  ', ' ')}.")
+
+
+def confusions_text(d: ReportData, top: int = 2) -> Text:
+    """The confusions that matter: the most frequent ones, as a share of the true breed's test images."""
+    if d.empty:
+        return Text("")
+    import pandas as pd
+
+    total = None
+    for name in d.optimizers:
+        for path in d.run_paths(name):
+            m = pd.read_csv(path / "confusion.csv", index_col=0).to_numpy(dtype=float)
+            total = m if total is None else total + m
+    shares = total / np.maximum(total.sum(axis=1, keepdims=True), 1)
+    np.fill_diagonal(shares, 0)
+    order = np.dstack(np.unravel_index(np.argsort(-shares, axis=None), shares.shape))[0][:top]
+    pairs_ = [(i, j) for i, j in order if shares[i, j] > 0]
+    if not pairs_:
+        return Text("Aucune image de test n'est attribuée à une autre race.")
+    said = " ; ".join(f"{french.percent(shares[i, j], 0)} des images de la race « {breeds.FRENCH[i]} » sont prises "
+                      f"pour « {breeds.FRENCH[j]} »" for i, j in pairs_)
+    together = "Tous optimiseurs et graines confondus" if len(d.optimizers) > 1 else "Toutes graines confondues"
+    return Text(f"{together}, les confusions les plus fréquentes : {said}. La diagonale "
+                f"dit le reste : plus elle est foncée, mieux la race est reconnue.")
 
 
 # ---------------------------------------------------------------------------------- the 2023 study
 def study_2023(d: ReportData) -> Text:
-    """What is known of the 2023 study, and no more."""
+    """What is known of the 2023 study, what differs here, and no more."""
     old = d.old["optimizers"]
-    per_epoch = old["adam"]["minutes"] * 60 / int(old["adam"]["epochs"])
-    return Text(f"L'étude de 2023 a fait un seul essai par optimiseur, sur un {d.old['machine']}. Elle rapporte "
-                f"{old['adam']['minutes']} minutes pour 100 époques avec Adam, soit environ "
-                f"{french.number(per_epoch, 0)} secondes par époque : un tel temps correspond à une base figée que "
-                f"l'on refait tourner sur chaque image à chaque époque, sans cache, plutôt qu'à l'entraînement du "
-                f"réseau complet, qui serait bien plus lent sur ce processeur. Lion y était arrêté après "
-                f"{old['lion']['epochs']} époques (patience {old['lion']['early_stopping_patience']}). Le rapport de "
-                f"2023 ne donne pas davantage de détails sur le protocole. Le tableau ci-dessous met ses chiffres en "
-                f"regard des nôtres ; ici la base ne tourne qu'une fois pour toutes, d'où des durées sans commune "
-                f"mesure.")
+    stopped = {n: o for n, o in old.items() if o.get("early_stopping_patience")}
+    full = {n: o for n, o in old.items() if n not in stopped}
+    text = [f"L'étude de 2023 a fait un seul essai par optimiseur, sur un {d.old['machine']}."]
+    if full and stopped:
+        text.append(f"{enumeration([d.label(n) for n in full])} y ont tourné "
+                    f"{enumeration(sorted({str(o['epochs']) for o in full.values()}))} époques sans arrêt précoce ; "
+                    f"seul {enumeration([d.label(n) for n in stopped])} s'arrêtait tôt, après "
+                    f"{enumeration([str(o['epochs']) for o in stopped.values()])} époques (patience "
+                    f"{enumeration([str(o['early_stopping_patience']) for o in stopped.values()])}). Sa durée bien "
+                    f"plus courte ({enumeration([str(o['minutes']) for o in stopped.values()])} minutes contre "
+                    f"{enumeration([str(o['minutes']) for o in full.values()])}) tient donc d'abord à cette règle "
+                    f"d'arrêt, et ne dit rien de la vitesse de l'optimiseur.")
+    if d.compared and not d.summary.empty:
+        s = d.summary.set_index("optimizer")
+        mine = s.loc[d.focus, "epochs_run"]
+        theirs = float(np.mean([s.loc[r, "epochs_run"] for r in d.rivals if r in s.index]))
+        where = "plus" if mine > theirs * (1 + CLOSE) else "moins" if mine < theirs * (1 - CLOSE) else "autant"
+        text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} d'époques que ses rivaux "
+                    f"({french.number(mine, 1)} contre {french.number(theirs, 1)} en moyenne).")
+    first = next(iter(full.values() or old.values()))
+    per_epoch = first["minutes"] * 60 / int(first["epochs"])
+    text.append(f"Le rapport de 2023 donne {first['minutes']} minutes pour {first['epochs']} époques, soit environ "
+                f"{french.number(per_epoch, 0)} secondes par époque ; une telle durée laisse penser que la base "
+                f"tournait sur chaque image à chaque époque, sans cache, mais le rapport ne décrit pas assez son "
+                f"protocole pour l'affirmer. Ici, la base ne tourne qu'une fois pour toutes : les durées ne se "
+                f"comparent pas.")
+    text.append(split_2023(d))
+    differs = []
+    if not d.xception:
+        differs.append(f"un autre réseau de base ({d.backbone_label} au lieu de Xception)")
+    if not d.pretrained:
+        differs.append("des poids aléatoires au lieu de poids pré-entraînés")
+    if d.synthetic:
+        differs.append("des images synthétiques au lieu de photos")
+    elif d.cropped_photos:
+        differs.append("des photos recadrées sur le chien, plus faciles que les photos d'origine")
+    if differs:
+        text.append(f"Surtout, cette étude utilise {enumeration(differs)} : les exactitudes ci-dessous ne se "
+                    f"comparent pas directement à celles de 2023.")
+    return Text(" ".join(text))
+
+
+def split_2023(d: ReportData) -> str:
+    """How this study's test split compares with 2023's: never the same draw, sometimes the same counts."""
+    old = [int(row[3]) for row in next(iter(d.old["per_breed"].values()))]
+    if d.split.empty:
+        return ""
+    from lionpoc.data import breeds as b
+
+    test = d.split[d.split["split"] == "test"].groupby("breed").size().reindex(list(b.FOLDERS), fill_value=0)
+    ours = [int(v) for v in test]
+    if ours == old:
+        counts = "avec les mêmes effectifs par race, mais rien ne dit que ce soient les mêmes images"
+    elif sum(ours) == sum(old):
+        counts = "avec le même total, mais d'autres effectifs par race"
+    else:
+        counts = f"contre {french.integer(sum(ours))} ici, avec d'autres effectifs par race"
+    return (f"Le découpage n'est pas non plus celui de 2023 : son test comptait "
+            f"{french.integer(sum(old))} images, {counts}.")
+
+
+def comparable_2023(d: ReportData) -> bool:
+    """Per-breed F1 compare with 2023's only for a pretrained base on real photos."""
+    return d.real_photos and d.pretrained
 
 
 def baseline(d: ReportData) -> Text:
@@ -325,22 +853,32 @@ def baseline(d: ReportData) -> Text:
     if b.get("available"):
         best = float(d.summary["test_accuracy_mean"].max()) if not d.summary.empty else math.nan
         gain = best - b["accuracy"]
-        return Text(f"Sans aucun entraînement, le classifieur ImageNet de Xception restreint aux 15 races atteint "
-                    f"{french.percent(b['accuracy'])} d'exactitude sur les {french.integer(b['n_test'])} images de "
-                    f"test ; la meilleure tête entraînée atteint {french.percent(best)}, soit "
-                    f"{french.points(gain)} apportés par l'entraînement de la tête.")
+        return Text(f"Sans aucun entraînement, le classifieur ImageNet de {d.backbone_label} restreint aux quinze "
+                    f"races atteint {french.percent(b['accuracy'])} d'exactitude sur les "
+                    f"{french.integer(b['n_test'])} images de test ; la meilleure tête entraînée atteint "
+                    f"{french.percent(best)}, soit {french.points(gain)} apportés par l'entraînement de la tête.")
     reason = b.get("reason") or ""
     if "downloadable" in reason:
-        why = ("elle exige le fichier `xception_weights_tf_dim_ordering_tf_kernels.h5` (Xception avec son "
-               "classifieur ImageNet), ni présent dans `~/.keras/models` ni téléchargeable ; copiez-le là puis "
-               "relancez `lionpoc study`")
+        why = (f"elle exige les poids de {d.backbone_label} avec son classifieur ImageNet, ni présents dans "
+               f"`~/.keras/models` ni téléchargeables ; copiez-les là puis relancez `lionpoc study`")
     elif "weights" in reason or "ImageNet" in reason:
-        why = ("elle exige les poids ImageNet du classifieur de Xception, que cette étude n'utilisait pas ; "
-               "`lionpoc study` avec les poids ImageNet la calcule")
+        why = (f"elle exige les poids ImageNet du classifieur de {d.backbone_label}, que cette étude n'utilisait "
+               f"pas")
     else:
         why = reason or "raison inconnue"
     return Text(f"La référence sans entraînement n'a pas pu être calculée ici ({why}). L'étude de 2023 partait "
                 f"d'un modèle antérieur qui atteignait {french.percent(d.old['baseline_accuracy'], 0)}.")
+
+
+def imagenet_overlap(d: ReportData) -> Text:
+    """Stanford Dogs comes from ImageNet: said only when the base was pretrained on it."""
+    if not d.pretrained or d.synthetic:
+        return Text("")
+    return Text(f"Il faut garder à l'esprit que les images de Stanford Dogs proviennent d'ImageNet, sur lequel "
+                f"{d.backbone_label} a été pré-entraîné : la base a déjà vu ces races, et peut-être certaines de ces "
+                f"photos. Les exactitudes mesurées ici sont donc optimistes par rapport à des photos de chiens "
+                f"entièrement nouvelles, et les écarts entre optimiseurs portent surtout sur la façon d'exploiter des "
+                f"caractéristiques déjà discriminantes.")
 
 
 # ---------------------------------------------------------------------------------- performance
@@ -350,27 +888,28 @@ def performance(d: ReportData) -> Text:
     if not s:
         return Text("Ce dossier ne contient pas `study.json` : relancez `lionpoc study` pour mesurer l'étude.")
     m = s["machine"]
-    features = s["features_extraction_seconds"]
     cached = s.get("features_from_cache")
-    text = [f"L'étude qui a produit ces résultats a tourné sur {m['cores']} cœurs ({m['cpu']}) : "
+    features = (s.get("cached_features_seconds") or s["features_extraction_seconds"]) if cached \
+        else s["features_extraction_seconds"]
+    text = [f"L'étude qui a produit ces résultats a tourné sur {french.plural(m['cores'], 'cœur')} ({m['cpu']}) : "
             f"{french.integer(s['images'])} images de {s['image_size']} pixels, "
             f"{french.plural(len(s['optimizers']), 'optimiseur')}, {french.plural(s['seeds'], 'graine')} et "
             f"{s['grid_size']} configurations par grille."]
-    text.append(f"Le passage unique de Xception sur les images a pris {french.seconds(features)}"
-                + (" (lors d'une étude précédente : les caractéristiques venaient du cache)" if cached else "") + ".")
+    text.append(f"Le passage unique de {d.backbone_label} sur les images a pris {french.seconds(features)}"
+                + (" lors d'une étude précédente : cette fois, les caractéristiques venaient du cache, et cette "
+                   "durée ne compte pas dans celle de l'étude" if cached else "") + ".")
     if s.get("executions"):
         ratio = s["trainings_seconds"] / features if features > 0 else math.nan
-        what = "les têtes et l'ajustement fin du bloc 14" if s.get("fine_tune") else "les têtes"
+        what = "les têtes et l'ajustement fin" if s.get("fine_tune") else "les têtes"
         text.append(f"Tous les entraînements ({what}) ont ensuite pris {french.seconds(s['trainings_seconds'])} "
-                    f"de temps écoulé, soit {french.number(ratio, 2)} fois ce passage.")
+                    f"de temps écoulé, soit {french.number(ratio, 2)} fois ce passage, plusieurs carnets se partageant "
+                    f"les cœurs : ces durées ne servent pas à comparer les optimiseurs.")
     else:
         text.append("Aucun entraînement n'a été refait : tous les essais étaient déjà faits avec les mêmes entrées.")
     total = s["total_seconds"]
-    old = d.old["total_minutes"] * 60
-    text.append(f"L'étude complète a duré {french.seconds(total)}, contre {d.old['total_minutes']} minutes pour les "
-                f"trois entraînements de 2023 sur {d.old['cores']} cœurs : un facteur {french.number(old / total, 0)} "
-                f"mesuré tel quel, alors que l'étude actuelle fait {french.plural(s['seeds'], 'graine')} et une grille de "
-                f"{s['grid_size']} configurations par optimiseur.")
+    text.append(f"L'étude complète a duré {french.seconds(total)} ; celle de 2023, {d.old['total_minutes']} minutes "
+                f"sur {french.plural(d.old['cores'], 'cœur')}, pour un seul essai par optimiseur et sans cache (voir la "
+                f"@sec-2023).")
     if s.get("smoke"):
         text.append("Il s'agit d'une étude de démonstration, sur de petites images synthétiques.")
     return Text(" ".join(text))
@@ -387,14 +926,14 @@ def cluster(d: ReportData) -> Text:
     threads = french.plural(c["threads"], "fil d'exécution", "fils d'exécution")
     what = "une exécution du carnet par optimiseur et par graine"
     if "features" in c["phases_seconds"]:
-        what = "le passage de Xception par lots d'images, puis " + what
+        what = "l'extraction des caractéristiques par lots d'images, puis " + what
     text = (f"Cette étude a confié ses tâches ({what}) à une grappe Dask de {french.plural(c['workers'], 'travailleur')} "
             f"({threads}, {gpus}, {french.plural(len(c['hosts']), 'machine')})\u00a0: "
             f"{french.plural(len(c['tasks']), 'tâche')} totalisant {french.seconds(c['busy_seconds'])} de calcul en "
             f"{french.seconds(wall)} de temps écoulé, soit une accélération de "
             f"{french.number(c['busy_seconds'] / wall if wall > 0 else math.nan, 1)}\u202f; les travailleurs sont restés "
             f"inoccupés {french.seconds(c['idle_seconds'])} en tout.")
-    links = [f"[{LABELS.get(run.optimizer, run.optimizer)}, graine {run.seed}](../results/{run.optimizer}/seed-{run.seed}"
+    links = [f"[{d.label(run.optimizer)}, graine {run.seed}](../results/{run.optimizer}/seed-{run.seed}"
              f"/training.html)" for run in d.runs.itertuples()
              if (Path(run.path) / "training.html").is_file()]
     if links:
@@ -414,12 +953,12 @@ def benchmark(d: ReportData) -> Text:
              "some": "le décodage des images freine un peu le modèle",
              "strong": "le décodage des images freine nettement le modèle"}[decoding(fraction)]
     naive = cache["naive_epoch_seconds_per_image"] * cache["train_vectors"]
-    return Text(f"`lionpoc bench`, le {day} sur {b['machine']['cores']} cœurs, à {cache['image_size']} pixels : une "
-                f"époque de tête sur les {french.integer(cache['train_vectors'])} vecteurs en cache prend "
-                f"{french.seconds(cache['cached_epoch_seconds'])} (sa part d'une époque où les "
+    return Text(f"`lionpoc bench`, le {day} sur {french.plural(b['machine']['cores'], 'cœur')}, à "
+                f"{cache['image_size']} pixels : une époque de tête sur les {french.integer(cache['train_vectors'])} "
+                f"vecteurs en cache prend {french.seconds(cache['cached_epoch_seconds'])} (sa part d'une époque où les "
                 f"{cache['grid_size']} configurations s'entraînent ensemble), contre environ {french.seconds(naive)} "
-                f"si chaque époque refaisait passer les images dans Xception (mesuré sur {cache['images']} images), "
-                f"soit un facteur {french.number(cache['speedup'], 0)}. L'extraction traite "
+                f"si chaque époque refaisait passer les images dans la base (mesuré sur {cache['images']} images), "
+                f"soit {french.number(cache['speedup'], 0)} fois moins. L'extraction traite "
                 f"{french.number(extraction['pipeline_images_per_second'], 1)} images par seconde, "
                 f"{french.percent(fraction, 0)} du débit du seul passage avant : {words}.")
 
@@ -430,12 +969,13 @@ def notebook_links(d: ReportData) -> Text:
     for name in d.optimizers:
         n = int((d.runs["optimizer"] == name).sum())
         rel = f"../results/{name}/training"
-        lines.append(f"- {LABELS[name]} ({french.plural(n, 'graine')}) : [carnet exécuté]({rel}.html) ([.ipynb]({rel}.ipynb))")
+        lines.append(f"- {d.label(name)} ({french.plural(n, 'graine')}) : [carnet exécuté]({rel}.html) "
+                     f"([.ipynb]({rel}.ipynb))")
     return Text("\n".join(lines) if lines else "Aucun carnet exécuté.")
 
 
 # ---------------------------------------------------------------------------------- fine-tuning
-CHANCE = 1 / 15
+CHANCE = 1 / len(breeds.FOLDERS)
 
 
 def collapsed(accuracy: float) -> bool:
@@ -453,70 +993,74 @@ def separates(head_spread: float, tuned_spread: float, any_significant: bool) ->
 
 
 def fine_tune(d: ReportData) -> Text:
-    """The "Ajustement fin" section's text: how to get it, or what it found."""
+    """The "Ajustement fin" section's text: what it found, or where to read how to get it."""
     if d.fine_tune.empty:
-        return Text("Ces résultats ne comportent pas d'ajustement fin : `lionpoc study --fine-tune` l'ajoute (le bloc 14 "
-                    "de Xception et la tête, entraînés sur les sorties du bloc 13 mises en cache), au prix d'environ "
-                    "une minute et demie par époque sur deux cœurs à 299 pixels.")
+        return Text("Ces résultats ne comportent pas d'ajustement fin : seule la tête a été entraînée. La "
+                    "@sec-reproduire dit comment l'ajouter.")
     f = d.fine_tune.set_index("optimizer")
     s = d.study or {}
     epochs = s.get("fine_tune_epochs") or int(f["epochs_run"].max())
     params = french.integer(int(f["trainable_parameters"].iloc[0]))
-    text = [f"Entraîner la tête seule revient à une régression logistique sur des caractéristiques fixes : un problème "
-            f"convexe, où tout optimiseur raisonnable finit au même endroit. L'ajustement fin ouvre le bloc 14 de "
-            f"Xception, deux convolutions séparables avec normalisation par lots, soit {params} poids entraînés avec "
-            f"la tête. Il part, pour chaque optimiseur et chaque graine, de la tête retenue ; la normalisation par "
-            f"lots reste figée, en mode inférence, et les blocs 1 à 13 ne tournent plus jamais : le bloc 14 lit "
-            f"leurs sorties, mises en cache lors du passage unique. Chaque optimiseur dispose du même budget : trois "
-            f"taux d'apprentissage autour du dixième de celui de sa tête, sa décroissance (ou sa pénalité L2) "
+    text = [f"Entraîner la tête seule revient à une régression logistique multinomiale sur des caractéristiques "
+            f"fixes : un problème convexe, mais l'arrêt précoce et des régularisations différentes font que les "
+            f"optimiseurs ne s'arrêtent pas au même point. L'ajustement fin ouvre {d.fine_tune_part}, soit {params} "
+            f"poids entraînés avec la tête. Il part, pour chaque optimiseur et chaque graine, de la tête retenue ; "
+            f"la normalisation par lots reste figée, en mode inférence, et le reste de la base ne tourne plus : la "
+            f"partie ouverte lit les activations mises en cache lors du passage unique. Chaque optimiseur dispose du "
+            f"même budget : trois taux d'apprentissage autour du dixième de celui de sa tête, sa régularisation "
             f"conservée, l'arrêt précoce sur la perte de validation et au plus {french.plural(epochs, 'époque')} "
             f"(@tbl-ajustement)."]
     head_spread = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
         if not d.summary.empty else 0.0
     tuned_spread = float(f["after_mean"].max() - f["after_mean"].min())
-    significant = bool(len(d.fine_tune_pairs)) and any(verdict(p) == "significant"
-                                                         for p in d.fine_tune_pairs.to_dict("records"))
+    tuned_pairs = focus_pairs(d, "fine_tune") if d.compared else []
+    significant = any(verdict(p) == "significant" for p in tuned_pairs)
     if all(collapsed(v) for v in f["after_mean"]):
         text.append(f"Ici, l'ajustement fin a ramené tous les optimiseurs au niveau du hasard "
-                    f"({french.percent(CHANCE)}) : le bloc 14 s'est écarté de ce que la tête savait exploiter plus vite "
-                    f"qu'il n'apprenait, et la validation n'a retenu aucune époque meilleure que les premières. Le "
-                    f"budget (taux d'apprentissage, époques) est à revoir avant d'en tirer quoi que ce soit.")
-    else:
-        best = f["after_mean"].idxmax()
-        words = {"yes": "sépare les optimiseurs, ce que la tête seule ne faisait pas",
+                    f"({french.percent(CHANCE)}) : la partie ouverte s'est écartée de ce que la tête savait exploiter "
+                    f"plus vite qu'elle n'apprenait, et la validation n'a retenu aucune époque meilleure que les "
+                    f"premières. Le budget (taux d'apprentissage, époques) est à revoir avant d'en tirer quoi que ce "
+                    f"soit.")
+    elif len(f) > 1:
+        words = {"yes": f"sépare {focus(d)} d'au moins un rival, ce que la tête seule ne faisait pas",
                  "wider": "écarte davantage les optimiseurs que la tête seule, sans qu'aucun test apparié ne soit "
                           "significatif",
                  "no": "ne les sépare pas davantage que la tête seule"}[separates(head_spread, tuned_spread, significant)]
-        text.append(f"Après ajustement, {LABELS[best]} obtient la meilleure exactitude "
-                    f"({french.percent(f.loc[best, 'after_mean'])}) ; l'écart entre optimiseurs vaut "
-                    f"{french.points(tuned_spread).lstrip('+')} contre {french.points(head_spread).lstrip('+')} "
-                    f"pour la tête seule : "
-                    f"l'ajustement fin {words} (@tbl-ajustement-paires).")
-    if "lion" in f.index and len(f) > 1:
-        others = f.drop(index="lion")
-        saving = others["state_bytes"].mean() - f.loc["lion", "state_bytes"]
-        text.append(f"Côté coût (@tbl-ajustement-couts), une époque prend {french.seconds(f.loc['lion', 'seconds_per_epoch'])} "
-                    f"avec Lion contre {french.seconds(others['seconds_per_epoch'].mean())} en moyenne pour les autres ; "
-                    f"son état occupe {french.bytes_(f.loc['lion', 'state_bytes'])}, soit "
-                    f"{french.bytes_(saving)} de moins qu'Adam ou AdamW, qui gardent deux tenseurs par poids.")
-    text.append("La @fig-ajustement montre les courbes de la première graine, et le @tbl-ajustement-vitesse le "
-                "nombre d'époques nécessaires pour atteindre 95 % et 99 % de la meilleure exactitude de validation : "
-                "c'est là que « converger plus vite » devient une mesure.")
+        text.append(f"L'écart entre la meilleure et la moins bonne exactitude moyenne vaut "
+                    f"{french.points(tuned_spread).lstrip('+')} après ajustement, contre "
+                    f"{french.points(head_spread).lstrip('+')} pour la tête seule : l'ajustement fin {words} "
+                    f"(@tbl-ajustement-paires). " + (short_answer(d, "fine_tune") if d.compared else ""))
+    if d.compared and d.focus in f.index:
+        others = f.drop(index=d.focus)
+        if len(others):
+            saving = others["state_bytes"].mean() - f.loc[d.focus, "state_bytes"]
+            text.append(f"Côté mémoire (@tbl-ajustement-couts), l'état {de(focus(d))} occupe "
+                        f"{french.bytes_(f.loc[d.focus, 'state_bytes'])} pour ces poids, "
+                        + (f"soit {french.bytes_(saving)} de moins que la moyenne de ses rivaux." if saving > 0 else
+                           f"soit {french.bytes_(-saving)} de plus que la moyenne de ses rivaux." if saving < 0 else
+                           "autant que ses rivaux.")
+                        + " Les durées par époque de ce tableau ont été mesurées pendant l'étude, carnets en parallèle "
+                          "ou non selon l'étude : elles ne départagent pas les optimiseurs.")
+    text.append(f"La @fig-ajustement montre les courbes de la première graine, et le @tbl-ajustement-vitesse le "
+                f"nombre d'époques nécessaires pour atteindre {target_words(d, 0.95)} et {french.percent(0.99, 0)} "
+                f"de cette même exactitude.")
     return Text(" ".join(text))
 
 
 def limits(d: ReportData) -> Text:
     """What the study does not cover, given what these results hold."""
     tuned = not d.fine_tune.empty
-    return Text("Cette étude a ses limites. Elle ne porte que sur quinze races et une seule architecture ; les grilles "
-                "de réglage restent petites ; avec quelques centaines d'images de test, un écart d'un ou deux points "
-                "est difficile à distinguer du hasard. "
-                + ("L'ajustement fin se limite au dernier bloc, avec un budget de trois taux d'apprentissage. "
+    return Text(f"Cette étude a ses limites. Elle ne porte que sur quinze races et une seule architecture "
+                f"({d.backbone_label}) ; les grilles de réglage restent petites ; avec quelques centaines d'images de "
+                f"test, un écart d'un ou deux points est difficile à distinguer du hasard ; les lots de "
+                f"{setting(d, 'batch_size')} images sont petits pour certains optimiseurs (voir la @sec-etat-art). "
+                + ("L'ajustement fin se limite à la fin du réseau, avec un budget de trois taux d'apprentissage. "
                    if tuned else
-                   "Seule la tête est entraînée ici : l'ajustement fin du dernier bloc (`lionpoc study --fine-tune`), "
-                   "où les optimiseurs peuvent vraiment différer, reste à lancer. ")
-                + "Une suite naturelle serait d'ajuster davantage de blocs sur GPU, avec les poids ImageNet, et "
-                  "d'élargir la comparaison à d'autres réseaux.")
+                   "Seule la tête est entraînée ici : l'ajustement fin, où les optimiseurs peuvent vraiment différer, "
+                   "reste à lancer (voir la @sec-reproduire). ")
+                + ("Une suite naturelle serait d'ajuster davantage de blocs sur GPU et d'élargir la comparaison à "
+                   "d'autres réseaux." if d.pretrained else
+                   "La première suite est de refaire l'étude avec des poids pré-entraînés sur ImageNet."))
 
 
 def lion_2023(d: ReportData) -> Text:
@@ -526,3 +1070,13 @@ def lion_2023(d: ReportData) -> Text:
     span = lambda v: f"de {fmt(v[0])} à {fmt(v[1])}"  # noqa: E731
     return Text(f"l'étude de 2023 ne donne pour Lion que des fourchettes : précision {span(r['precision'])}, "
                 f"rappel {span(r['recall'])}")
+
+
+def classes_intro(d: ReportData) -> Text:
+    """The sentence before the per-breed table: with the 2023 columns only when they compare."""
+    if comparable_2023(d):
+        return Text(f"Le @tbl-classes donne le F1 de chaque race pour chaque optimiseur, en moyenne sur les graines, à "
+                    f"côté des F1 publiés en 2023 (un seul essai, sur un autre découpage ; {lion_2023(d)}).")
+    return Text("Le @tbl-classes donne le F1 de chaque race pour chaque optimiseur, en moyenne sur les graines. Les "
+                "F1 publiés en 2023, obtenus avec un réseau pré-entraîné sur de vraies photos, ne se comparent pas à "
+                "ceux-ci et ne sont pas repris.")

@@ -53,10 +53,24 @@ def resume_command(results_dir: Path, names: list[str]) -> str:
     return " ".join(parts)
 
 
+def remove_previous(root: Path, log=print) -> None:
+    """Remove the report of an earlier render, so that a failed or refused render never leaves another
+    study's report in ``_output`` as if it were this one's."""
+    for path in (root / OUTPUT_DIR / "report").glob("index.*"):
+        if path.suffix in (".html", ".pdf"):
+            path.unlink(missing_ok=True)
+            log(f"render: removed the previous report {path}")
+
+
 def render(results_dir: Path, log=print) -> list[Path]:
     """Run ``quarto render`` at the project root; return the HTML and PDF files produced."""
     root = layout.project_root()
-    missing = check_results(results_dir)
+    try:
+        missing = check_results(results_dir)
+    except LionpocError:
+        remove_previous(root, log)
+        raise
+    remove_previous(root, lambda *_: None)  # replaced below; never left behind by a failed render
     if missing:
         log(f"render: no results for {', '.join(missing)}; the report will say so. Produce them with "
             f"`{resume_command(results_dir, missing)}`.")

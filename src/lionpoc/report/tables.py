@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from lionpoc.data import breeds
+from lionpoc.model import backbones
 from lionpoc.report import french
-from lionpoc.report.figures import LABELS
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Table
 
@@ -32,7 +32,11 @@ def pm(mean: float, sd: float) -> str:
 
 
 def p_value(p: float) -> str:
-    return "< 0,001" if p < 0.001 else french.number(p, 3)
+    return "<\u00a00,001" if p < 0.001 else french.number(p, 3)
+
+
+def _caption(table: Table, caption: str, label: str) -> Table:
+    return table.captioned(caption, label)
 
 
 # ---------------------------------------------------------------------------------- protocol
@@ -65,25 +69,34 @@ def environment(d: ReportData) -> Table:
     return Table(pd.DataFrame(rows, columns=["Élément", "Valeur"]), "ll", [1, 4])
 
 
+def grid_axes(grid: dict) -> tuple[str, str | None]:
+    """The learning-rate axis and the second axis (``l2``, ``weight_decay``, or none) of a grid."""
+    others = [k for k in grid if k != "learning_rate"]
+    return "learning_rate", (others[0] if others else None)
+
+
 def grid(d: ReportData) -> Table:
     """Each optimizer's grid and the configurations chosen on validation (with how many seeds chose each)."""
     rows = []
     for name in d.optimizers:
         params = d.first(name)["params"]
-        axes = list(params["grid"])  # the learning rate, then the decay's axis when the optimizer has one
+        first, second = grid_axes(params["grid"])
         group = d.runs[d.runs["optimizer"] == name]
-        chosen = group.groupby(axes).size().sort_values(ascending=False)
-        second = axes[1] if len(axes) > 1 else None
-        fmt = lambda key: " ; ".join(french.scientific(v) for v in params["grid"][key])  # noqa: E731
-        picks = [(k if isinstance(k, tuple) else (k,), n) for k, n in chosen.items()]
+        chosen = group.groupby([first, second] if second else [first]).size().sort_values(ascending=False)
         rows.append({
-            "Optimiseur": LABELS[name],
-            "Taux η": fmt("learning_rate"),
-            "Second axe": f"{AXIS_NAMES[second]} : {fmt(second)}" if second else "aucun",
-            "Retenu (η ; second axe)": " / ".join(" ; ".join(french.scientific(v) for v in values)
-                                                  + (f" ({n}×)" if len(picks) > 1 else "") for values, n in picks),
+            "Optimiseur": d.label(name),
+            "Taux η": " ; ".join(french.scientific(v) for v in params["grid"][first]),
+            "Second axe": (f"{AXIS_NAMES.get(second, second)} : "
+                           + " ; ".join(french.scientific(v) for v in params["grid"][second])) if second else "aucun",
+            "Retenu (η ; second axe)": " / ".join(" ; ".join(french.scientific(v) for v in np.atleast_1d(key))
+                                                  + (f" ({n}×)" if len(chosen) > 1 else "")
+                                                  for key, n in chosen.items()),
         })
-    return Table(pd.DataFrame(rows), "llll", [2, 4, 5, 5]) if rows else _empty("aucun résultat")
+    table = Table(pd.DataFrame(rows), "llll", [2, 4, 5, 5]) if rows else _empty("aucun résultat")
+    return table.captioned("Grilles de réglage : taux d'apprentissage η testés, valeurs du second axe "
+                           "(pénalité L2 ou décroissance découplée des poids, selon l'optimiseur) et configuration "
+                           "retenue sur la validation (avec, s'il y a lieu, le nombre de graines qui l'ont retenue).",
+                           "tbl-grille")
 
 
 # ---------------------------------------------------------------------------------- results
@@ -92,7 +105,7 @@ def summary(d: ReportData) -> Table:
     rows = []
     for row in d.summary.itertuples():
         many = row.n_seeds > 1
-        rows.append({"Optimiseur": LABELS[row.optimizer], "Exactitude": french.percent(row.test_accuracy_mean),
+        rows.append({"Optimiseur": d.label(row.optimizer), "Exactitude": french.percent(row.test_accuracy_mean),
                      "IC 95 %": interval(row.test_accuracy_ci_low, row.test_accuracy_ci_high),
                      "F1 macro": french.percent(row.test_macro_f1_mean),
                      "Époques": french.number(row.epochs_run, 1 if many else 0),
@@ -114,19 +127,24 @@ def per_breed_f1(d: ReportData) -> pd.DataFrame:
     return frame
 
 
-def classes(d: ReportData) -> Table:
-    """One table: per breed, the F1 of each optimizer (mean over seeds), the 2023 F1 of Adam and AdamW."""
+def classes(d: ReportData, with_2023: bool = True) -> Table:
+    """Per breed, the F1 of each optimizer (mean over seeds); the 2023 F1 beside them when ``with_2023``."""
     if d.empty:
-        return _empty("aucun résultat")
+        return _empty("aucun résultat").captioned("F1 par race sur le test.", "tbl-classes")
     f1 = per_breed_f1(d)
     frame = pd.DataFrame({"Race": f1.index, "Images": f1["support"].map(french.integer)})
     for name in d.optimizers:
-        frame[LABELS[name]] = f1[name].map(lambda v: french.number(v, 2))
-    for name in ("adam", "adamw"):
-        frame[f"{LABELS[name]} 2023"] = [french.number(r[2], 2) for r in d.old["per_breed"][name]]
+        frame[d.label(name)] = f1[name].map(lambda v: french.number(v, 2))
+    if with_2023:
+        for name, scores in d.old["per_breed"].items():
+            frame[f"{d.label(name)} 2023"] = [french.number(r[2], 2) for r in scores]
     frame = frame.reset_index(drop=True)
     widths = [5, 2] + [2] * (len(frame.columns) - 2)
-    return Table(frame, widths=widths)
+    caption = "F1 par race sur le test (moyenne sur les graines) ; « Images » : nombre d'images de test de la race"
+    if with_2023:
+        caption += (f" ; colonnes 2023 : F1 publiés par l'étude de 2023 (un essai, {french.integer(d.old['n_test'])} "
+                    f"images de test, autre découpage)")
+    return Table(frame, widths=widths).captioned(caption + ".", "tbl-classes")
 
 
 def confused_pairs(d: ReportData, top: int = 6) -> Table:
@@ -147,7 +165,7 @@ def confused_pairs(d: ReportData, top: int = 6) -> Table:
     frame = pd.DataFrame({"Race réelle": [breeds.FRENCH[i] for i, _ in order],
                           "Prédite": [breeds.FRENCH[j] for _, j in order]})
     for name in d.optimizers:
-        frame[LABELS[name]] = french.counts([per_optimizer[name][i, j] for i, j in order])
+        frame[d.label(name)] = french.counts([per_optimizer[name][i, j] for i, j in order])
     return Table(frame, "ll" + "r" * len(d.optimizers), [4, 4] + [2] * len(d.optimizers))
 
 
@@ -157,7 +175,7 @@ def comparison_2023(d: ReportData) -> Table:
     for name, old in d.old["optimizers"].items():
         present = name in d.optimizers and not d.summary.empty
         s = d.row(name) if present else None
-        rows.append({"Optimiseur": LABELS[name], "Exact. 2023": french.percent(old["accuracy"], 0),
+        rows.append({"Optimiseur": d.label(name), "Exact. 2023": french.percent(old["accuracy"], 0),
                      "Époques 2023": str(old["epochs"]), "Durée 2023": f"{old['minutes']}{french.NNBSP}min",
                      "Exact. ici": french.percent(s.test_accuracy_mean) if present else "n.d.",
                      "Époques ici": french.number(s.epochs_run, 0) if present else "n.d.",
@@ -169,55 +187,102 @@ def comparison_2023(d: ReportData) -> Table:
 def robustness(d: ReportData) -> Table:
     rows = []
     for row in d.summary.itertuples():
-        rows.append({"Optimiseur": LABELS[row.optimizer], "Graines": str(row.n_seeds),
+        rows.append({"Optimiseur": d.label(row.optimizer), "Graines": str(row.n_seeds),
                      "Exactitude": pm(row.test_accuracy_mean, row.test_accuracy_sd),
                      "IC 95 %": interval(row.test_accuracy_ci_low, row.test_accuracy_ci_high),
                      "F1 macro": pm(row.test_macro_f1_mean, row.test_macro_f1_sd)})
     return Table(pd.DataFrame(rows), widths=[3, 2, 4, 5, 4]) if rows else _empty("aucun résultat")
 
 
+def mcnemar(row: dict) -> str:
+    """The per-seed McNemar tests in one cell: seeds with p < 0.05 out of all, and their p."""
+    seeds = f"{row['significant_seeds']} sur {row['n_seeds']}"
+    low, high = p_value(row["p_mcnemar_min"]), p_value(row["p_mcnemar_max"])
+    if row["n_seeds"] == 1:
+        return f"{seeds} ; p\u00a0=\u00a0{low}"
+    if low == high:
+        return f"{seeds} ; p\u00a0=\u00a0{low} pour chacune"
+    return f"{seeds} ; p de {low} à {high}"
+
+
 def pairs(d: ReportData, which: str = "head") -> Table:
-    rows = []
-    table = d.paired(which)
-    both = french.counts([*table.only_a_mean, *table.only_b_mean])  # one format for the two counts of a cell
-    discordant = [f"{a} / {b}" for a, b in zip(both[:len(table)], both[len(table):])]
-    for row, images in zip(table.itertuples(), discordant):
-        mcnemar = (f"{row.significant_seeds}/{row.n_seeds} ; p = {p_value(row.p_mcnemar_min)}" if row.n_seeds == 1 else
-                   f"{row.significant_seeds}/{row.n_seeds} ; p de {p_value(row.p_mcnemar_min)} "
-                   f"à {p_value(row.p_mcnemar_max)}")
-        rows.append({"Paire": f"{LABELS[row.a]} − {LABELS[row.b]}",
-                     "Écart": french.points(row.diff_accuracy),
-                     "IC 95 %": interval(row.ci_low, row.ci_high, points=True),
-                     "p": p_value(row.p_value),
-                     "Discordantes": images,
-                     "McNemar": mcnemar})
-    if not rows:
-        return _empty("un seul optimiseur : pas de comparaison")
-    return Table(pd.DataFrame(rows), "lrrrrr", [5, 3, 4, 2, 4, 6])
+    """The paired comparisons: "focus − rival" first (with Holm-adjusted p), then rival − rival for
+    information; every difference written in the order of its pair."""
+    from lionpoc.report import prose
+
+    if not d.compared or d.paired(which).empty:
+        return _empty(prose.alone(d) if not d.compared else "tests appariés absents : relancer `lionpoc study`")
+    rows = prose.focus_pairs(d, which)
+    others = [prose.pair(d, a, b, which) for i, a in enumerate(d.rivals) for b in d.rivals[i + 1:]]
+    rows += [r for r in others if r is not None]
+    both = french.counts([r["only_a_mean"] for r in rows] + [r["only_b_mean"] for r in rows])
+    out = []
+    for i, row in enumerate(rows):
+        out.append({"Paire": f"{d.label(row['a'])} − {d.label(row['b'])}",
+                    "Écart": french.points(row["diff_accuracy"]),
+                    "IC 95 %": interval(row["ci_low"], row["ci_high"], points=True),
+                    "p": p_value(row["p_value"]),
+                    "Holm": p_value(row["p_adjusted"]) if "p_adjusted" in row else "—",
+                    "Discordantes": f"{both[i]} / {both[len(rows) + i]}",
+                    "McNemar": mcnemar(row)})
+    return Table(pd.DataFrame(out), "lrrrrrr", [4, 3, 3, 2, 2, 3, 7])
 
 
 def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
+    """Epochs to the common targets (per seed, a fraction of the best validation accuracy of any
+    optimizer), with how many seeds reached them; seconds from the per-epoch time measured alone."""
+    from lionpoc.report import prose
+
     table = d.time_to_accuracy if which == "head" else d.fine_tune_time
+    label = "tbl-vitesse" if which == "head" else "tbl-ajustement-vitesse"
+    if table.empty or "target_95" not in table.columns:
+        return _empty("aucun résultat, ou un tableau d'une version antérieure : relancer `lionpoc study`").captioned(
+            "Époques nécessaires pour atteindre une exactitude de validation commune.", label)
     table = table[table.optimizer.isin(d.optimizers)]
-    if table.empty:
-        return _empty("aucun résultat")
-    frame = pd.DataFrame({"Optimiseur": [LABELS[name] for name in table.optimizer],
-                          "Ép. 95 %": french.counts(table.epochs_to_95),
-                          "Temps 95 %": [french.seconds(x) for x in table.seconds_to_95],
-                          "Ép. 99 %": french.counts(table.epochs_to_99),
-                          "Temps 99 %": [french.seconds(x) for x in table.seconds_to_99],
-                          "Par époque": [french.seconds(x) for x in table.seconds_per_epoch]})
-    return Table(frame, widths=[3, 2, 2, 2, 2, 2])
+    samples = prose.timing_samples(d) if which == "head" else {}
+    per_epoch = {name: float(np.median(v)) for name, v in samples.items()}
+    frame = pd.DataFrame({"Optimiseur": [d.label(n) for n in table.optimizer]})
+    for tag in (95, 99):
+        epochs = french.counts(table[f"epochs_to_{tag}"])
+        frame[f"Ép. {tag} %"] = [e if r == n else ("jamais" if r == 0 else f"{e} ({int(r)}/{int(n)})")
+                                 for e, r, n in zip(epochs, table[f"reached_{tag}"], table["n_seeds"])]
+    if per_epoch:
+        frame["Par époque (seule)"] = [french.seconds(per_epoch[n]) if n in per_epoch else "n.d." for n in table.optimizer]
+        for tag in (95, 99):
+            frame[f"Temps {tag} %"] = [french.seconds(per_epoch[n] * e) if n in per_epoch and e == e else "—"
+                                       for n, e in zip(table.optimizer, table[f"epochs_to_{tag}"])]
+    else:
+        frame["Par époque (étude)"] = [french.seconds(x) for x in table.seconds_per_epoch]
+    targets = " et ".join(french.percent(table[f"target_{t}"].mean()) for t in (95, 99))
+    whom = "l'un des optimiseurs" if len(d.optimizers) > 1 else "l'optimiseur"
+    what = "Tête" if which == "head" else "Ajustement fin"
+    caption = (f"{what} : époques nécessaires pour atteindre des cibles communes à tous les optimiseurs, 95 % et 99 % "
+               f"de la meilleure exactitude de validation atteinte par {whom} dans la même graine (en moyenne "
+               f"{targets}) ; moyennes sur les graines qui l'atteignent (entre parenthèses, combien l'atteignent)")
+    caption += (" ; temps par époque de la configuration retenue mesurée seule (médiane des répétitions) et temps "
+                "correspondant." if per_epoch else " ; temps par époque mesuré pendant l'étude.")
+    return Table(frame, widths=[3] + [2] * (len(frame.columns) - 1)).captioned(caption, label)
+
+
+def _model(d: ReportData, model: str) -> str:
+    """``Tête seule``, ``Xception complet``: the rows of the memory table (a backbone named by its registry)."""
+    if model == "head":
+        return "Tête seule"
+    if model == d.backbone:
+        return f"{d.backbone_label} complet"
+    try:
+        return f"{backbones.spec(model).label} complet"
+    except Exception:  # a backbone the registry no longer knows
+        return f"{model} complet"
 
 
 def memory(d: ReportData) -> Table:
     if d.memory.empty:
         return _empty("memory.csv absent : relancer `lionpoc study`")
     rows = []
-    for row in d.memory.itertuples():
-        rows.append({"Modèle": {"head": "Tête seule", "xception": "Xception complet"}[row.model],
-                     "Optimiseur": LABELS[row.optimizer], "Paramètres": french.integer(row.parameters),
-                     "État": french.bytes_(row.state_bytes),
+    for row in d.memory[d.memory["optimizer"].isin(d.optimizers)].itertuples():
+        rows.append({"Modèle": _model(d, row.model), "Optimiseur": d.label(row.optimizer),
+                     "Paramètres": french.integer(row.parameters), "État": french.bytes_(row.state_bytes),
                      "Tenseurs": french.number(row.slots_per_weight, 0)})
     return Table(pd.DataFrame(rows), widths=[4, 3, 3, 3, 2])
 
@@ -228,10 +293,13 @@ def performance(d: ReportData) -> Table:
     s = d.study
     if not s:
         return _empty("study.json absent : relancer `lionpoc study`")
-    cached = " (cache)" if s.get("features_from_cache") else ""
-    rows = [("Passage de Xception sur les images" + cached, french.seconds(s["features_extraction_seconds"]))]
+    if s.get("features_from_cache"):  # the pass ran in an earlier study: only reading the cache counts here
+        rows = [("Caractéristiques lues dans le cache", french.seconds(s["features_seconds"]))]
+    else:
+        rows = [(f"Passage de {d.backbone_label} sur les images",
+                 french.seconds(s["features_extraction_seconds"]))]
     for e in s.get("executions", []):
-        rows.append((f"Carnet {LABELS[e['optimizer']]} ({french.plural(len(e['seeds']), 'graine')})",
+        rows.append((f"Carnet {d.label(e['optimizer'])} ({french.plural(len(e['seeds']), 'graine')})",
                      french.seconds(e["seconds"])))
     if s.get("executions"):
         rows.append((f"Entraînements, en temps écoulé ({s.get('jobs', 1)} à la fois)",
@@ -240,15 +308,16 @@ def performance(d: ReportData) -> Table:
     if s.get("render_seconds"):
         rows.append(("Rendu du rapport (à la fin de l’étude)", french.seconds(s["render_seconds"])))
     rows.append(("**Étude complète**", f"**{french.seconds(s['total_seconds'])}**"))
-    rows.append(("Étude de 2023 (trois entraînements)", f"{d.old['total_minutes']}{french.NNBSP}min"))
+    rows.append((f"Étude de 2023 ({len(d.old['optimizers'])} entraînements, pour comparaison)",
+                 f"{d.old['total_minutes']}{french.NNBSP}min"))
     return Table(pd.DataFrame(rows, columns=["Étape", "Durée"]), "lr", [5, 2])
 
 
 def benchmark(d: ReportData) -> Table:
     if d.benchmark is None:
         return _empty("benchmark.json absent : lancer `lionpoc bench`")
-    rows = [{"Modèle": {"head": "Tête seule", "xception": "Xception complet"}[o["model"]],
-             "Optimiseur": LABELS[o["optimizer"]], "Lot": str(o["batch"]),
+    rows = [{"Modèle": _model(d, o["model"]),
+             "Optimiseur": d.label(o["optimizer"]), "Lot": str(o["batch"]),
              "Temps par pas": french.seconds(o["step_seconds"]) if o["step_seconds"] >= 0.01
              else f"{french.number(1000 * o['step_seconds'], 2)}{french.NNBSP}ms",
              "État": french.bytes_(o["state_bytes"])} for o in d.benchmark["optimizers"]]
@@ -261,13 +330,16 @@ def fine_tune(d: ReportData) -> Table | None:
         return None
     rows = []
     for row in d.fine_tune.itertuples():
-        rows.append({"Optimiseur": LABELS[row.optimizer], "Tête seule": french.percent(row.before_mean),
+        rows.append({"Optimiseur": d.label(row.optimizer), "Tête seule": french.percent(row.before_mean),
                      "IC 95 % avant": interval(row.before_ci_low, row.before_ci_high),
                      "Après": french.percent(row.after_mean),
                      "IC 95 % après": interval(row.after_ci_low, row.after_ci_high),
                      "Écart": french.points(row.after_mean - row.before_mean),
                      "Taux η": french.scientific(row.learning_rate)})
-    return Table(pd.DataFrame(rows), widths=[3, 2, 4, 2, 4, 3, 2])
+    return Table(pd.DataFrame(rows), widths=[3, 2, 4, 2, 4, 3, 2]).captioned(
+        f"Exactitude sur le test avant (tête seule) et après l'ajustement fin de {d.fine_tune_part}, en moyenne sur "
+        f"les graines, avec les intervalles à 95 % (bootstrap sur les images de test), l'écart en points et le taux "
+        f"d'apprentissage retenu sur la validation.", "tbl-ajustement")
 
 
 def fine_tune_costs(d: ReportData) -> Table | None:
@@ -276,7 +348,7 @@ def fine_tune_costs(d: ReportData) -> Table | None:
         return None
     rows = []
     for row in d.fine_tune.itertuples():
-        rows.append({"Optimiseur": LABELS[row.optimizer], "Par époque": french.seconds(row.seconds_per_epoch),
+        rows.append({"Optimiseur": d.label(row.optimizer), "Par époque": french.seconds(row.seconds_per_epoch),
                      "Époques": french.number(row.epochs_run, 1 if row.n_seeds > 1 else 0),
                      "Paramètres": french.integer(row.trainable_parameters),
                      "État": french.bytes_(row.state_bytes), "Pic mémoire": french.bytes_(row.peak_memory_bytes)})

@@ -85,7 +85,11 @@ def correctness(runs: pd.DataFrame, optimizer: str, file: str = "predictions.csv
     return pd.DataFrame(columns).sort_index()
 
 
-def pairs(runs: pd.DataFrame, n_resamples: int = 10_000,
+RESAMPLES = 10_000      # bootstrap resamples of the test images, for every interval of a paired difference
+PERMUTATIONS = 100_000  # random sign flips of the paired permutation test
+
+
+def pairs(runs: pd.DataFrame, n_resamples: int = RESAMPLES,
           file: str = "predictions.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Paired comparisons of optimizers on the same test images.
 
@@ -111,7 +115,8 @@ def pairs(runs: pd.DataFrame, n_resamples: int = 10_000,
             by_seed.append({"a": a, "b": b, "seed": s, "diff_accuracy": float(ca[s].mean() - cb[s].mean()),
                             "only_a": test["b"], "only_b": test["c"], "p_mcnemar": test["p_value"]})
         rows.append({"a": a, "b": b, "n_seeds": len(seeds), "n_test": len(ca), "diff_accuracy": diff,
-                     "ci_low": low, "ci_high": high, "p_value": stats.sign_flip_test(xa, xb),
+                     "ci_low": low, "ci_high": high, "p_value": stats.sign_flip_test(xa, xb, PERMUTATIONS),
+                     "n_resamples": n_resamples, "n_permutations": PERMUTATIONS,
                      "only_a_mean": float(np.mean([t["b"] for t in tests])),
                      "only_b_mean": float(np.mean([t["c"] for t in tests])),
                      "p_mcnemar_min": min(t["p_value"] for t in tests),
@@ -120,24 +125,42 @@ def pairs(runs: pd.DataFrame, n_resamples: int = 10_000,
     return pd.DataFrame(rows), pd.DataFrame(by_seed)
 
 
-def time_to_accuracy(runs: pd.DataFrame, fractions=(0.95, 0.99), file: str = "history.csv") -> pd.DataFrame:
-    """Per optimizer (mean over seeds): epochs and seconds until validation accuracy first reaches
-    95 % and 99 % of its best value, and seconds per epoch."""
+TARGETS = (0.95, 0.99)  # time to accuracy: fractions of the best validation accuracy of any optimizer, per seed
+
+
+def time_to_accuracy(runs: pd.DataFrame, fractions=TARGETS, file: str = "history.csv") -> pd.DataFrame:
+    """Per optimizer: epochs until validation accuracy first reaches common targets, and seconds per epoch.
+
+    The targets are the same for every optimizer of a seed: ``fraction`` x the best validation accuracy
+    that *any* optimizer reached in that seed (with its own best, each optimizer would chase a different
+    bar and the table could not say which one gets there sooner). An optimizer that never reaches a target
+    in a seed counts in ``reached_<tag>`` and not in the mean of ``epochs_to_<tag>`` (NaN when it never
+    does). ``target_<tag>`` is the target's mean over seeds.
+    """
+    histories = {(run.optimizer, run.seed): pd.read_csv(Path(run.path) / file) for run in runs.itertuples()}
+    if not histories:
+        return pd.DataFrame()
+    best = {}
+    for (name, seed), history in histories.items():
+        best[seed] = max(best.get(seed, 0.0), float(history["val_accuracy"].max()))
     rows = []
-    for run in runs.itertuples():
-        history = pd.read_csv(Path(run.path) / file)
-        elapsed = history["seconds"].cumsum().to_numpy()
-        row = {"optimizer": run.optimizer, "seed": run.seed, "seconds_per_epoch": history["seconds"].mean(),
-               "best_val_accuracy": history["val_accuracy"].max()}
+    for (name, seed), history in histories.items():
+        row = {"optimizer": name, "seed": seed, "seconds_per_epoch": float(history["seconds"].mean()),
+               "best_val_accuracy": float(history["val_accuracy"].max())}
         for fraction in fractions:
-            epoch = stats.first_reach(history["val_accuracy"], fraction)
             tag = int(round(fraction * 100))
-            row.update({f"epochs_to_{tag}": epoch, f"seconds_to_{tag}": float(elapsed[epoch - 1])})
+            target = fraction * best[seed]
+            reached = np.flatnonzero(history["val_accuracy"].to_numpy() >= target - 1e-12)
+            row.update({f"target_{tag}": target, f"reached_{tag}": int(len(reached) > 0),
+                        f"epochs_to_{tag}": float(reached[0] + 1) if len(reached) else math.nan})
         rows.append(row)
     per_run = pd.DataFrame(rows)
-    if per_run.empty:
-        return per_run
-    return per_run.drop(columns="seed").groupby("optimizer", sort=False).mean().reset_index()
+    sums = [f"reached_{int(round(f * 100))}" for f in fractions]
+    table = per_run.drop(columns="seed").groupby("optimizer", sort=False)
+    out = table.mean()  # NaN (never reached) left out of each mean
+    out[sums] = table[sums].sum()
+    out["n_seeds"] = table.size()
+    return out.reset_index()
 
 
 def missing(results_dir: str | Path, optimizers) -> list[str]:

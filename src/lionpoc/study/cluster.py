@@ -195,7 +195,7 @@ class DaskExecutor:
             raise
 
     def extract(self, names: list[str], root: Path, image_size: int, weights: str, batch_size: int = 32,
-                log=print):
+                log=print, backbone: str | None = None):
         """The feature pass in shards of images, one per worker thread, put back together in file order."""
         from lionpoc.model import features
 
@@ -208,7 +208,8 @@ class DaskExecutor:
         for i, part in enumerate(parts):
             shard = [names[j] for j in part]
             blobs = [_read_bytes(root / name) for name in shard]
-            future = self.client.submit(extract_shard, shard, blobs, image_size, weights, batch_size, hosts,
+            future = self.client.submit(extract_shard, shard, blobs, image_size, weights, batch_size,
+                                        backbone or features.backbones.DEFAULT, hosts,
                                         key=f"features-shard-{i}-{token}", pure=False)
             futures[future] = f"feature shard {i + 1} of {len(parts)}"
         results = {}
@@ -334,14 +335,14 @@ def own_default_seeds(seed: int):
 
 
 def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights: str, batch_size: int,
-                  hosts: dict) -> dict:
+                  backbone: str, hosts: dict) -> dict:
     """A worker's part of the feature pass."""
     from lionpoc.model import features
 
     started = time.time()
     use_threads(hosts)
     with own_default_seeds(features.RANDOM_WEIGHTS_SEED):
-        result = features.extract_shard(names, blobs, image_size, weights, batch_size)
+        result = features.extract_shard(names, blobs, image_size, weights, batch_size, backbone)
     return {**result, **_where(), "started": started, "ended": time.time(), "task_seconds": time.time() - started}
 
 
@@ -384,13 +385,14 @@ def collect(results: Path) -> dict:
 def pack(prep, root: Path, activations: bool) -> dict:
     """What an execution needs instead of the images: the split, the feature cache (with the block-13
     activations when fine-tuning), the notebook template."""
-    key = prep.features.key
+    key, backbone = prep.features.key, prep.features.backbone
     cache = Path(prep.cfg.cache_dir)
     template = (root / execute.TEMPLATE).read_bytes()
-    token = f"{key}-{'ft' if activations else 'head'}-{hashlib.sha256(template).hexdigest()[:8]}"
-    return {"token": token, "key": key, "table": prep.table,
-            "meta": {"key": key, "data_dir": str(prep.data_dir), "kind": prep.kind, "notes": prep.notes},
-            "features": (cache / f"features-{key}.npz").read_bytes(),
+    token = f"{backbone}-{key}-{'ft' if activations else 'head'}-{hashlib.sha256(template).hexdigest()[:8]}"
+    return {"token": token, "key": key, "backbone": backbone, "table": prep.table,
+            "meta": {"key": key, "backbone": backbone, "data_dir": str(prep.data_dir), "kind": prep.kind,
+                     "notes": prep.notes},
+            "features": (cache / f"features-{backbone}-{key}.npz").read_bytes(),
             "activations": Path(prep.features.activations).read_bytes() if activations else None,
             "template": template}
 
@@ -401,11 +403,11 @@ def unpack(bundle: dict, base: Path) -> Path:
     if (folder / "ready").is_file():
         return folder
     staging = Path(tempfile.mkdtemp(prefix=".lionpoc-unpack-", dir=base))
-    key = bundle["key"]
+    name = f"{bundle['backbone']}-{bundle['key']}"  # the cache's own file names
     (staging / "cache").mkdir()
-    (staging / "cache" / f"features-{key}.npz").write_bytes(bundle["features"])
+    (staging / "cache" / f"features-{name}.npz").write_bytes(bundle["features"])
     if bundle["activations"] is not None:
-        (staging / "cache" / f"activations-{key}.npy").write_bytes(bundle["activations"])
+        (staging / "cache" / f"activations-{name}.npy").write_bytes(bundle["activations"])
     bundle["table"].to_pickle(staging / "table.pkl")
     (staging / "meta.json").write_text(json.dumps(bundle["meta"]), encoding="utf-8")
     (staging / execute.TEMPLATE).parent.mkdir(parents=True)
@@ -425,11 +427,12 @@ def load_prepared(folder: Path, cfg: RunConfig, log=print):
 
     meta = files.read_json(folder / "meta.json")
     table = pd.read_pickle(folder / "table.pkl")
-    key = meta["key"]
-    block13 = folder / "cache" / f"activations-{key}.npy"
-    with np.load(folder / "cache" / f"features-{key}.npz", allow_pickle=False) as cached:
+    key, backbone = meta["key"], meta["backbone"]
+    cut = folder / "cache" / f"activations-{backbone}-{key}.npy"
+    with np.load(folder / "cache" / f"features-{backbone}-{key}.npz", allow_pickle=False) as cached:
         found = features.Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])), key,
-                                  float(cached["seconds"]), True, block13 if block13.is_file() else None)
+                                  float(cached["seconds"]), True, cut if cut.is_file() else None, backbone,
+                                  bool(cached["pretrained"]))
     log(runs.describe(table, Path(meta["data_dir"]), meta["kind"], found))
     return runs.Prepared(cfg, Path(meta["data_dir"]), meta["kind"], table, found, meta["notes"])
 

@@ -16,10 +16,10 @@ from typing import Any, Mapping
 import yaml
 
 from lionpoc.errors import LionpocError
+from lionpoc.model import backbones
 from lionpoc.model.optimizers import OptimizerSpec, _no_text_number
 
 SPLITS = ("random", "official")
-MIN_IMAGE_SIZE = 71  # Xception refuses smaller inputs.
 
 # What --smoke changes: synthetic data, random weights, tiny images, short training.
 SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5, "fine_tune_epochs": 2,
@@ -38,8 +38,9 @@ class RunConfig:
     batch_size: int = 32
     dropout: float = 0.2
     seeds: list = dataclasses.field(default_factory=lambda: [0])
-    image_size: int = 299
+    image_size: int | None = None    # None: the backbone's own side (Xception 299, MobileNetV2 224)
     weights: str = "imagenet"
+    backbone: str = backbones.DEFAULT   # a name of lionpoc.model.backbones
     data_dir: str | None = None
     results_dir: str = "results"
     cache_dir: str = "data/processed"
@@ -50,11 +51,13 @@ class RunConfig:
     test_fraction: float = 0.1
     smoke: bool = False
     force: bool = False
-    fine_tune: bool = False          # then train block 14 + the head on the cached block-13 activations
+    fine_tune: bool = False          # then train the backbone's last layers + the head on its cached activations
     fine_tune_epochs: int = 30
     fine_tune_patience: int = 5
 
     def __post_init__(self):
+        if self.image_size is None and self.backbone in backbones.BACKBONES:
+            object.__setattr__(self, "image_size", backbones.spec(self.backbone).default_size)
         self.validate()
 
     # ------------------------------------------------------------------ construction
@@ -144,8 +147,11 @@ class RunConfig:
                and len(set(self.seeds)) == len(self.seeds),
                f"seeds must be a non-empty list of distinct integers >= 0, got {self.seeds!r}.")
         _check(self.split_seed >= 0, f"split_seed must be 0 or more, got {self.split_seed}.")
-        _check(self.image_size >= MIN_IMAGE_SIZE,
-               f"image_size must be at least {MIN_IMAGE_SIZE} pixels (Xception's minimum), got {self.image_size}.")
+        _check(self.backbone in backbones.BACKBONES,
+               f"unknown backbone {self.backbone!r}; valid backbones are: {', '.join(backbones.names())}.")
+        base = backbones.spec(self.backbone)
+        _check(self.image_size >= base.min_size,
+               f"image_size must be at least {base.min_size} pixels ({base.label}'s minimum), got {self.image_size}.")
         _check(self.split in SPLITS, f"unknown split {self.split!r}; valid splits are: {', '.join(SPLITS)}.")
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
         _check(all(0 < f < 1 for f in fractions),

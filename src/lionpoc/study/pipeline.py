@@ -20,6 +20,7 @@ from lionpoc import data
 from lionpoc import files
 from lionpoc import machine
 from lionpoc.errors import LionpocError
+from lionpoc.model import backbones
 from lionpoc.model import baseline
 from lionpoc.model import memory
 from lionpoc.report import render
@@ -27,6 +28,7 @@ from lionpoc.study import aggregate
 from lionpoc.study import execute
 from lionpoc.study import layout
 from lionpoc.study import runs
+from lionpoc.study import timing
 from lionpoc.model import optimizers as registry
 from lionpoc.study.config import RunConfig, load_run
 
@@ -82,7 +84,7 @@ def check_optimizer_names(optimizers, root: Path) -> None:
 def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None, results_dir=None,
          weights: str | None = None, image_size: int | None = None, split: str = "random", force: bool = False,
          render_report: bool = True, cache_dir=None, jobs: int | None = None, fine_tune: bool = False,
-         fine_tune_epochs: int | None = None, focus: str | None = None) -> Study:
+         fine_tune_epochs: int | None = None, focus: str | None = None, backbone: str | None = None) -> Study:
     """Read and validate the command's options and the parameter files; write nothing."""
     root = layout.project_root()
     results_dir = layout.results_dir(results_dir, root)
@@ -94,9 +96,14 @@ def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_di
     seeds = seeds if seeds is not None else (1 if smoke else 3)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
+    base = backbones.spec(backbone)  # an unknown name: one sentence listing the valid ones
+    if image_size is not None and image_size < base.min_size:  # said here, not blamed on a parameter file
+        raise LionpocError(f"--image-size must be at least {base.min_size} pixels ({base.label}'s minimum), "
+                           f"got {image_size}.")
     cache_dir = Path(cache_dir).resolve() if cache_dir else root / "data" / "processed"
     overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir), "force": force,
-                 "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None}
+                 "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+                 "backbone": base.name}
     overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size),
                                         ("fine_tune_epochs", fine_tune_epochs)) if v is not None})
     if fine_tune_epochs is not None and not fine_tune:
@@ -179,9 +186,10 @@ def check_data(configs: list[RunConfig], log=print) -> None:
     table, _ = data.list_images(data_dir)
     data.make_split(table, cfg.split, data_dir, (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction),
                     cfg.split_seed)
-    features.check_weights(cfg.weights)
-    if cfg.weights == "imagenet" and not features.imagenet_file_available(baseline.CLASSIFIER_FILE):
-        log(f"note: the zero-training baseline needs {baseline.CLASSIFIER_FILE} (Xception with its ImageNet "
+    features.check_weights(cfg.weights, cfg.backbone, cfg.image_size)
+    base = backbones.spec(cfg.backbone)
+    if cfg.weights == "imagenet" and not features.imagenet_file_available(base.classifier_file):
+        log(f"note: the zero-training baseline needs {base.classifier_file} ({base.label} with its ImageNet "
             "classifier), which is neither cached nor downloadable here: it will be skipped, the report says how "
             "to get it")
 
@@ -201,8 +209,12 @@ def extract_features(study: Study, log=print, extractor=None) -> runs.Prepared:
     study.timings["started_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     prep = runs.prepare(study.configs[0], log, extractor)
-    study.timings.update(features_seconds=time.perf_counter() - t0, features_from_cache=prep.features.from_cache,
-                         features_extraction_seconds=prep.features.seconds)
+    # This study's own time for its features: the pass, or reading the cache. The duration of the pass
+    # that made a cache belongs to the study that ran it, and is recorded apart.
+    cached = prep.features.from_cache
+    study.timings.update(features_seconds=time.perf_counter() - t0, features_from_cache=cached,
+                         features_extraction_seconds=0.0 if cached else prep.features.seconds,
+                         cached_features_seconds=prep.features.seconds if cached else None)
     study.prep = prep
     study.writing = True
     if study.replaces_smoke:
@@ -275,10 +287,14 @@ def aggregate_results(study: Study, log=print, memory_models: dict | None = None
     t0 = time.perf_counter()
     prep, results_dir = study.prep, study.results_dir
     study.summary = aggregate.write_tables(results_dir)
-    files.write_csv(results_dir / "memory.csv", memory.optimizer_memory([c.spec for c in study.configs], memory_models))
+    files.write_csv(results_dir / "timing.csv", timing.measure(study.configs, prep, aggregate.load_runs(results_dir), log=log))
+    cfg = study.configs[0]
+    files.write_csv(results_dir / "memory.csv",
+                    memory.optimizer_memory([c.spec for c in study.configs], memory_models, backbone=cfg.backbone))
     test_rows = prep.table[prep.table["split"] == "test"]
     files.write_json(results_dir / "baseline.json",
-                     baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir), study.configs[0].weights))
+                     baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir), cfg.weights,
+                                                     backbone=cfg.backbone))
     study.timings["aggregate_seconds"] = time.perf_counter() - t0
     log("study: summary\n" + study.summary[["optimizer", "n_seeds", "test_accuracy_mean", "test_macro_f1_mean",
                                             "epochs_run"]].to_string(index=False))
@@ -290,19 +306,21 @@ def study_record(study: Study) -> dict:
     """``study.json``: what the study did and how long each step took, on which machine."""
     configs, prep, timings, executions = study.configs, study.prep, study.timings, study.executions
     wall = (max(e["end"] for e in executions) - min(e["start"] for e in executions)) if executions else 0.0
+    features_pass = timings.get("cached_features_seconds") or timings["features_extraction_seconds"]
     return {
         "optimizers": [c.optimizer for c in configs],
         "focus": study.focus or next((c.optimizer for c in configs if c.spec.focus), configs[-1].optimizer),
         "optimizer_specs": {c.optimizer: c.spec.to_mapping() for c in configs},
         "trained_together": {c.optimizer: c.spec.coordinatewise for c in configs}, "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
         "jobs": study.jobs, "images": int(len(prep.table)), "data_kind": prep.kind, "weights": configs[0].weights,
+        **backbones.record(configs[0].backbone, prep.features.pretrained),
         "image_size": configs[0].image_size, "data_dir": configs[0].data_dir, "split": configs[0].split,
         "grid_size": len(configs[0].grid_points()),
         "fine_tune": configs[0].fine_tune, "fine_tune_epochs": configs[0].fine_tune_epochs,
         **timings,
         "executions": executions, "trainings_seconds": wall,
-        "trainings_to_features": (wall / timings["features_extraction_seconds"]
-                                  if timings["features_extraction_seconds"] > 0 else None),
+        # Trainings against one pass of the backbone, whichever study ran it.
+        "trainings_to_features": wall / features_pass if features_pass and features_pass > 0 else None,
         **({"cluster": study.cluster} if study.cluster else {}),
         "total_seconds": time.perf_counter() - study.started, "machine": machine.machine(),
         "versions": machine.versions(),
@@ -364,11 +382,11 @@ def run_study(optimizers=None, seeds: int | None = None, smoke: bool = False, da
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
               fine_tune: bool = False, fine_tune_epochs: int | None = None, executor=None, focus: str | None = None,
-              cluster: str | None = None, scheduler_file=None, log=print) -> Path:
+              backbone: str | None = None, cluster: str | None = None, scheduler_file=None, log=print) -> Path:
     """Plan the study and run its steps (on a Dask cluster when ``cluster`` or ``scheduler_file`` is
     given, or through ``executor``); return the results folder."""
     study = plan(optimizers, seeds, smoke, data_dir, results_dir, weights, image_size, split, force, render_report,
-                 cache_dir, jobs, fine_tune, fine_tune_epochs, focus)
+                 cache_dir, jobs, fine_tune, fine_tune_epochs, focus, backbone)
     if executor is not None:
         return run(study, executor, log)
     with executor_for(cluster, scheduler_file, log) as chosen:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from lionpoc.data import breeds
 from lionpoc import data
+from lionpoc.model import backbones
 from lionpoc.model import features
 from lionpoc.report import figures
 from lionpoc import machine
@@ -79,7 +80,8 @@ def prepare(cfg: RunConfig, log=print, extractor=None) -> Prepared:
         log(f"data: {note}")
     root = data.images_root(data_dir)
     feats = features.load_or_extract(table["file"].tolist(), root, cfg.image_size, cfg.weights,
-                                     Path(cfg.cache_dir), cfg.batch_size, log, extractor)
+                                     Path(cfg.cache_dir), cfg.batch_size, log, backbone=cfg.backbone,
+                                     extractor=extractor)
     readable = table[table["file"].isin(set(feats.files))].reset_index(drop=True)
     split = data.make_split(readable, cfg.split, data_dir,
                             (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction), cfg.split_seed)
@@ -126,22 +128,6 @@ class SeedRun:
     tuning: pd.DataFrame
     kept: bool
 
-    def show(self):
-        """What the notebook displays for this seed: the grid's table and the two figures."""
-        from IPython.display import Image, Markdown, display
-
-        state = "reprise d'une étude précédente (mêmes entrées)" if self.kept else "entraînée à l'instant"
-        display(Markdown(f"### Graine {self.seed} ({state})\n\nExactitude sur le test : "
-                         f"**{self.metrics['test_accuracy']:.3f}** ; F1 macro : {self.metrics['test_macro_f1']:.3f}"))
-        display(self.tuning)
-        if "ft_test_accuracy" in self.metrics:
-            display(Markdown(f"Ajustement fin du bloc 14 : exactitude sur le test "
-                             f"**{self.metrics['ft_test_accuracy']:.3f}** (taux {self.metrics['ft_learning_rate']:.2g}, "
-                             f"{self.metrics['ft_epochs_run']} époques)."))
-        for name in ("history", "confusion", "fine_tune_history"):
-            if (self.folder / f"{name}.png").is_file():
-                display(Image(filename=str(self.folder / f"{name}.png"), width=700))
-
 
 def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     """Tune, test once and save one seed; a seed already done with the same inputs is kept as it is."""
@@ -170,7 +156,8 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
 
 
 def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: int = 1):
-    """Block 14 + the chosen head trained on the cached block-13 outputs; scored once on the test split.
+    """The backbone's last layers (Xception: block 14) + the chosen head trained on the cached activations
+    (Xception: block 13's outputs); scored once on the test split.
 
     Returns the fine-tuning and its test evaluation. The base is built afresh for each seed, so
     every seed starts from the same block-14 weights.
@@ -181,12 +168,13 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
     parts = {}
     for name in ("train", "val", "test"):
         rows = prep.table[prep.table["split"] == name]
-        parts[name] = (prep.features.block13(rows["file"].tolist()), rows["label"].to_numpy(), rows["file"].tolist())
-    base = features.build_base(cfg.weights, cfg.image_size)
+        parts[name] = (prep.features.cut(rows["file"].tolist()), rows["label"].to_numpy(), rows["file"].tolist())
+    base = features.build_base(cfg.weights, cfg.image_size, cfg.backbone)
     start = time.perf_counter()
     tuned = finetune.fine_tune(base, fit.model, cfg.spec, fit.config, parts["train"][0], parts["train"][1],
                                parts["val"][0], parts["val"][1], epochs=cfg.fine_tune_epochs,
-                               patience=cfg.fine_tune_patience, seed=seed, log=log, estimate_for=remaining)
+                               patience=cfg.fine_tune_patience, seed=seed, log=log, estimate_for=remaining,
+                               backbone=cfg.backbone)
     tuned.seconds = time.perf_counter() - start
     x_test, y_test, files = parts["test"]
     evaluation = evaluate(y_test, np.asarray(tuned.model.predict(x_test, batch_size=64, verbose=0)), files)
@@ -235,6 +223,7 @@ def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluatio
         "n_train": int(counts.get("train", 0)), "n_val": int(counts.get("val", 0)),
         "n_test": int(counts.get("test", 0)),
         "data_kind": prep.kind, "data_dir": str(prep.data_dir), "weights": cfg.weights,
+        **backbones.record(cfg.backbone, prep.features.pretrained),
         "weights_id": features.weights_id(cfg.weights), "image_size": cfg.image_size, "split": cfg.split,
         "feature_key": prep.features.key, "feature_seconds": prep.features.seconds,
         "skipped_files": prep.features.skipped, "notes": prep.notes,

@@ -103,3 +103,16 @@ def sign_flip_test(correct_a, correct_b, n_resamples: int = 100_000, seed: int =
                                     vectorized=True, n_resamples=n_resamples, batch=10_000, alternative="two-sided",
                                     rng=np.random.default_rng(seed))
     return float(result.pvalue)
+
+
+def holm(p_values) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (Holm 1979): the family-wise error rate
+    stays at the nominal level, whatever the dependence between the tests."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        adjusted[i] = running
+    return [float(v) for v in adjusted]

@@ -1,0 +1,79 @@
+"""What the executed notebook (``analysis/train.ipynb``) shows for each seed, in French.
+
+The notebook is published with the report: its numbers are written the French way (decimal comma,
+percentages), its tables have French headers, and the runs' English progress lines stay in the study's
+log (``quiet``) instead of the page.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from lionpoc.report import french
+
+TUNING_COLUMNS = {"learning_rate": "Taux η", "weight_decay": "Décroissance", "l2": "Pénalité L2",
+                  "val_accuracy": "Exactitude (validation)", "val_loss": "Perte (validation)",
+                  "epochs_run": "Époques", "best_epoch": "Retenue", "seconds": "Durée (part de l'époque commune)",
+                  "chosen": "Choisie"}
+
+
+def quiet(*_args, **_kwargs) -> None:
+    """A ``log`` that prints nothing: the notebook page shows results, not progress lines."""
+
+
+def tuning(table: pd.DataFrame) -> pd.DataFrame:
+    """The grid's table with French headers and numbers (as text, so that Jupyter keeps them)."""
+    shown = pd.DataFrame(index=table.index)
+    for column, values in table.items():
+        name = TUNING_COLUMNS.get(column, column)
+        if column in ("learning_rate", "weight_decay", "l2"):
+            shown[name] = [french.scientific(float(v)) if pd.notna(v) else "—" for v in values]
+        elif column == "val_accuracy":
+            shown[name] = [french.percent(float(v)) for v in values]
+        elif column == "val_loss":
+            shown[name] = [french.number(float(v), 3) for v in values]
+        elif column == "seconds":
+            shown[name] = [french.seconds(float(v)) for v in values]
+        elif column == "chosen":
+            shown[name] = ["oui" if v else "" for v in values]
+        else:
+            shown[name] = [french.integer(float(v)) for v in values]
+    return shown.reset_index(drop=True)
+
+
+def seed_summary(metrics: dict, kept: bool) -> str:
+    """The seed's heading and scores, in Markdown."""
+    state = "reprise d'une étude précédente (mêmes entrées)" if kept else "entraînée à l'instant"
+    text = (f"### Graine {metrics['seed']} ({state})\n\nExactitude sur le test : "
+            f"**{french.percent(metrics['test_accuracy'])}** ; F1 macro : {french.percent(metrics['test_macro_f1'])}")
+    if "ft_test_accuracy" in metrics:
+        from lionpoc.model import backbones
+
+        part = backbones.spec(metrics.get("backbone")).fine_tune_label
+        text += (f"\n\nAjustement fin ({part} et tête) : exactitude sur le test "
+                 f"**{french.percent(metrics['ft_test_accuracy'])}** "
+                 f"(taux {french.scientific(float(metrics['ft_learning_rate']))}, "
+                 f"{french.plural(int(metrics['ft_epochs_run']), 'époque')}).")
+    return text
+
+
+def seed(run) -> None:
+    """Display one seed (a ``study.runs.SeedRun``): scores, the grid's table and the saved figures."""
+    from IPython.display import Image, Markdown, display
+
+    display(Markdown(seed_summary({**run.metrics, "seed": run.seed}, run.kept)))
+    display(tuning(run.tuning))
+    for name in ("history", "confusion", "fine_tune_history"):
+        if (run.folder / f"{name}.png").is_file():
+            display(Image(filename=str(run.folder / f"{name}.png"), width=700))
+
+
+def split_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Images per breed (French names, study order) and per part of the split."""
+    from lionpoc.data import breeds
+
+    counts = pd.crosstab(table["breed"], table["split"]).reindex(index=list(breeds.FOLDERS),
+                                                                   columns=["train", "val", "test"], fill_value=0)
+    counts.index = list(breeds.FRENCH)
+    counts.columns = ["Entraînement", "Validation", "Test"]
+    counts.index.name = "Race"
+    return counts

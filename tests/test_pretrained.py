@@ -1,0 +1,102 @@
+"""The regime users see: MobileNetV2 with genuinely ImageNet-pretrained weights on the real photos.
+
+Through the real commands: `lionpoc study --backbone mobilenet_v2 --weights FILE` (3 seeds, head only), then
+`lionpoc render`, read as a reader would; and a short fine-tuning of block 16 and the last 1x1 convolution.
+The MobileNetV2 pass over the 3,254 photos at 224 px is cached in the project's data/processed by the first
+study and read back by the second.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+OPTIMIZERS = ("adam", "adamw", "lion")
+HEAD_WEIGHTS = 1280 * 15 + 15                                    # a 15-way head on 1,280 pooled features
+BLOCK_16_AND_CONV_1 = 160 * 960 + 3 * 3 * 960 + 960 * 320 + 320 * 1280  # batch normalisation frozen
+
+
+def lionpoc(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "lionpoc.cli", *args], cwd=cwd, env=ENV, capture_output=True,
+                          text=True, timeout=1200)
+
+
+def study(root, out, data_dir, weights, *extra):
+    done = lionpoc("study", "--backbone", "mobilenet_v2", "--weights", str(weights), "--data-dir", str(data_dir),
+                   "--results-dir", str(out), "--no-render", *extra, cwd=root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def metrics(out, optimizer, seed):
+    return json.loads((out / optimizer / f"seed-{seed}" / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def pretrained(real_dir, mobilenet_weights, tmp_path_factory, request):
+    out = tmp_path_factory.mktemp("pretrained") / "results"
+    study(request.config.rootpath, out, real_dir, mobilenet_weights, "--seeds", "3")
+    return out
+
+
+def test_every_optimizer_reaches_85_percent_on_pretrained_features(pretrained):
+    for optimizer in OPTIMIZERS:
+        for seed in range(3):
+            m = metrics(pretrained, optimizer, seed)
+            assert (m["backbone"], m["backbone_label"], m["feature_dim"], m["image_size"]) == \
+                ("mobilenet_v2", "MobileNetV2", 1280, 224)
+            assert m["pretrained"] is True and m["data_kind"] == "stanford_dogs" and m["n_test"] == 326
+            assert m["test_accuracy"] >= 0.85, (optimizer, seed, m["test_accuracy"])
+    summary = pd.read_csv(pretrained / "summary.csv")
+    assert summary["optimizer"].tolist() == list(OPTIMIZERS) and (summary["n_seeds"] == 3).all()
+    record = json.loads((pretrained / "study.json").read_text())
+    assert (record["backbone"], record["backbone_label"], record["feature_dim"], record["pretrained"]) == \
+        ("mobilenet_v2", "MobileNetV2", 1280, True)
+    memory = pd.read_csv(pretrained / "memory.csv")
+    assert set(memory["model"]) == {"head", "mobilenet_v2"}
+    assert set(memory.loc[memory["model"] == "head", "parameters"]) == {HEAD_WEIGHTS}
+    baseline = json.loads((pretrained / "baseline.json").read_text())
+    assert baseline["available"] is False and "MobileNetV2's classifier" in baseline["reason"]
+
+
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="the quarto command is not installed here")
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is needed to read the PDF")
+def test_the_rendered_report_of_a_pretrained_study_has_no_random_weights_warning(pretrained, request):
+    root = request.config.rootpath
+    done = lionpoc("render", "--results-dir", str(pretrained), cwd=root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    pdf = root / "_output" / "report" / "index.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout.replace("\u2019", "'")
+    page1 = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "sans pré-entraînement" not in text and "poids aléatoires" not in page1
+    assert "Données synthétiques" not in text and "??" not in text
+    # The accuracies the study measured are the ones printed (French format, one decimal).
+    summary = pd.read_csv(pretrained / "summary.csv")
+    for value in summary["test_accuracy_mean"]:
+        assert f"{100 * value:.1f}".replace(".", ",") in text
+
+
+def test_a_short_fine_tuning_of_mobilenet_v2_reuses_the_cached_pass(pretrained, real_dir, mobilenet_weights,
+                                                                     tmp_path, request):
+    out = tmp_path / "results"
+    study(request.config.rootpath, out, real_dir, mobilenet_weights, "--seeds", "1", "--fine-tune",
+          "--fine-tune-epochs", "1")
+    record = json.loads((out / "study.json").read_text())
+    # The pass ran in the first study: it is recorded apart, not as part of this one.
+    assert record["features_from_cache"] is True and record["features_extraction_seconds"] == 0
+    assert record["cached_features_seconds"] > record["features_seconds"]
+    for optimizer in OPTIMIZERS:
+        m = metrics(out, optimizer, 0)
+        assert m["ft_trainable_parameters"] == BLOCK_16_AND_CONV_1 + HEAD_WEIGHTS
+        assert m["ft_epochs_run"] == 1 and m["ft_test_accuracy"] >= 0.85, (optimizer, m["ft_test_accuracy"])
+        slots = 1 if optimizer == "lion" else 2  # Lion keeps one momentum per weight, Adam and AdamW two moments
+        assert m["ft_state_bytes"] == 4 * slots * m["ft_trainable_parameters"]
+        # The head chosen on the same features and seed as in the 3-seed study: the same numbers.
+        assert m["test_accuracy"] == metrics(pretrained, optimizer, 0)["test_accuracy"]

@@ -1,0 +1,245 @@
+"""The report's rules that can regress: sentences conditioned on the recorded weights and backbone, the
+sign of every paired difference, no number typed in the prose, French numbers on the figures' axes, the
+common targets of time to accuracy, and a report that reads right for any subset of optimizers."""
+import ast
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lionpoc import report
+from lionpoc.report import display, figures, french, plots, prose, tables
+from lionpoc.study import aggregate, stats, timing
+
+PROSE = Path(prose.__file__)
+QMD = Path(__file__).resolve().parents[1] / "report" / "index.qmd"
+
+
+@pytest.fixture(scope="module")
+def d(results_dir):
+    return report.load(results_dir)
+
+
+def regime(d, pretrained: bool, backbone: str = "xception", label: str = "Xception", dim: int = 2048):
+    """The same results, recorded as real photos with the given weights and backbone."""
+    runs = d.runs.copy()
+    runs["data_kind"] = "stanford_dogs"
+    runs["weights"] = "imagenet" if pretrained else "none"
+    study = {**d.study, "data_kind": "stanford_dogs", "smoke": False, "pretrained": pretrained, "backbone": backbone,
+             "backbone_label": label, "feature_dim": dim}
+    return dataclasses.replace(d, runs=runs, study=study)
+
+
+def subset(results_dir, tmp_path, keep):
+    """A copy of the study with only ``keep`` optimizers, its tables and study.json redone as a study would."""
+    out = tmp_path / "results"
+    shutil.copytree(results_dir, out)
+    record = json.loads((out / "study.json").read_text())
+    for name in record["optimizers"]:
+        if name not in keep:
+            shutil.rmtree(out / name)
+    record["optimizers"] = list(keep)
+    record["executions"] = [e for e in record["executions"] if e["optimizer"] in keep]
+    (out / "study.json").write_text(json.dumps(record))
+    aggregate.write_tables(out)
+    timing_table = pd.read_csv(out / "timing.csv")
+    timing_table[timing_table["optimizer"].isin(keep)].to_csv(out / "timing.csv", index=False)
+    return out
+
+
+def every_text(d) -> str:
+    """Everything the report's code writes (as the qmd calls it), joined."""
+    source = QMD.read_text(encoding="utf-8")
+    namespace = {"d": d, "prose": prose, "tables": tables, "plots": plots}
+    out = [str(eval(e, namespace)) for e in re.findall(r"`\{python\} ([^`]+)`", source)]
+    for cell in re.findall(r"```\{python\}\n(.*?)```", source, flags=re.S)[1:]:
+        code = "\n".join(line for line in cell.splitlines() if not line.startswith("#|")).strip()
+        code = code.removeprefix("print(").removesuffix(")") if code.startswith("print(") else code
+        value = eval(code, namespace)
+        out.append("" if value is None or hasattr(value, "savefig") else str(value))
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------- weights and backbone
+def test_a_pretrained_backbone_reads_as_pretrained(d):
+    p = regime(d, pretrained=True, backbone="mobilenet_v2", label="MobileNetV2", dim=1280)
+    assert prose.warnings(p) == ""  # no page-1 warning when none applies
+    assert "MobileNetV2 pré-entraîné sur ImageNet" in prose.question(p)
+    assert prose.backbone_section(p).startswith("## MobileNetV2")
+    assert "1\u202f280 caractéristiques" in prose.model_text(p) and "2\u202f048" not in prose.model_text(p)
+    assert "MobileNetV2 a été pré-entraîné" in prose.imagenet_overlap(p)
+    assert prose.conclusion(p).startswith("Réponse à la question posée : ")
+    assert "un autre réseau de base (MobileNetV2 au lieu de Xception)" in prose.study_2023(p)
+    assert prose.comparable_2023(p) and "2023" in tables.classes(p, True).frame.columns[-1]
+    assert "pré-entraîné sur ImageNet" in prose.transfer(p)
+    assert prose.title(p) == "Lion face à Adam et AdamW pour l'apprentissage par transfert"
+    assert prose.subtitle(p).startswith("MobileNetV2 et quinze races")
+
+
+def test_random_weights_never_speak_as_if_pretrained(d):
+    r = regime(d, pretrained=False)
+    assert "Xception sans pré-entraînement" in prose.warnings(r) and "Données synthétiques" not in prose.warnings(r)
+    assert "poids aléatoires" in prose.question(r) and "pré-entraîné sur ImageNet à" not in prose.question(r)
+    assert prose.imagenet_overlap(r) == "" and "déjà" not in prose.imagenet_overlap(r)
+    assert "Réponse à la question posée" not in prose.conclusion(r)
+    assert "poids aléatoires" in prose.transfer(r) and "ici ImageNet" not in every_text(r)
+    assert not prose.comparable_2023(r)
+    assert prose.backbone_section(r).startswith("## Xception")
+    assert "convolutions 1\u202f×\u202f1 des raccourcis" in prose.backbone_section(r).replace(" × ", "\u202f×\u202f")
+
+
+def test_box_cropped_photos_are_said(d, tmp_path):
+    photos = tmp_path / "dogs"
+    (photos / "Images").mkdir(parents=True)
+    (photos / "README.md").write_text("each photo was cropped to its annotated dog bounding box")
+    p = regime(d, pretrained=True)
+    p.study["data_dir"] = str(photos / "Images")
+    assert p.cropped_photos and "recadrées sur le chien" in prose.data_origin(p)
+    assert "recadrées" in prose.abstract(p) and "recadrées" in prose.study_2023(p)
+    assert not regime(d, pretrained=True).cropped_photos
+
+
+# ---------------------------------------------------------------------------------- the sign, everywhere
+def test_every_difference_is_focus_minus_rival_and_agrees_everywhere(d, results_dir):
+    raw = pd.read_csv(results_dir / "pairs.csv").set_index(["a", "b"])  # written in study order: adam − lion
+    rows = {p["b"]: p for p in prose.focus_pairs(d)}
+    assert rows["adam"]["diff_accuracy"] == pytest.approx(-raw.loc[("adam", "lion"), "diff_accuracy"])
+    assert rows["adam"]["ci_low"] == pytest.approx(-raw.loc[("adam", "lion"), "ci_high"])
+    table = tables.pairs(d).frame.set_index("Paire")
+    abstract = prose.abstract(d)
+    for rival, label in (("adam", "Adam"), ("adamw", "AdamW")):
+        p = rows[rival]
+        number = french.points(p["diff_accuracy"]).split("\u202f")[0]
+        assert table.loc[f"Lion − {label}", "Écart"] == french.points(p["diff_accuracy"])
+        assert table.loc[f"Lion − {label}", "IC 95 %"] == tables.interval(p["ci_low"], p["ci_high"], points=True)
+        assert f"Lion − {label} : {number} {tables.interval(p['ci_low'], p['ci_high'], points=True)}" in abstract
+    figure = plots.differences(d)
+    assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["Lion − Adam", "Lion − AdamW"]
+    assert f"{label} − Lion" not in abstract + prose.conclusion(d) + prose.differences_text(d)
+
+
+def test_what_the_data_exclude_comes_first_and_holm_adjusts_the_family(d):
+    said = prose.short_answer(d)
+    p = prose.focus_pairs(d)
+    assert said.startswith("À 95\u202f%, les données excluent")
+    if all(x["ci_low"] <= 0 <= x["ci_high"] for x in p):
+        assert prose.unsigned_points(max(x["ci_high"] for x in p)) in said
+    assert [x["p_adjusted"] for x in p] == stats.holm([x["p_value"] for x in p])
+    assert "Holm" in prose.statistics(d) and "10\u202f000" in prose.statistics(d) and "100\u202f000" in prose.statistics(d)
+    better = {"a": "lion", "b": "adam", "diff_accuracy": 0.03, "ci_low": 0.012, "ci_high": 0.048, "p_value": 0.001,
+              "p_adjusted": 0.002}
+    assert prose.verdict(better) == "significant"
+    assert prose.clause(d, better).startswith("Lion fait mieux qu'Adam : Lion − Adam = +3,0\u202fpoints")
+    assert prose.verdict({**better, "p_adjusted": 0.08}) == "noise"  # significant alone, not after Holm
+
+
+def test_holm_adjustment():
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.6, 0.9]) == pytest.approx([1.0, 1.0]) and stats.holm([0.5]) == [0.5]
+
+
+# ---------------------------------------------------------------------------------- speed and targets
+def test_speed_is_said_only_beyond_the_spread(d):
+    assert prose.faster([1.0, 1.1, 1.2, 1.05], [2.0, 2.1, 1.9, 2.2]) == "faster"
+    assert prose.faster([2.0, 2.1, 1.9, 2.2], [1.0, 1.1, 1.2, 1.05]) == "slower"
+    assert prose.faster([1.0, 1.5, 2.0, 1.2], [1.4, 1.9, 1.1, 1.6]) == "same"
+    table = pd.read_csv(d.results_dir / "timing.csv")
+    assert set(table["optimizer"]) == {"adam", "adamw", "lion"}
+    assert (table.groupby("optimizer").size() == table["repeat"].nunique()).all()
+    assert (table.groupby("repeat")["order"].apply(sorted).apply(list) == [[0, 1, 2]] * table["repeat"].nunique()).all()
+    first = table.sort_values(["repeat", "order"]).groupby("repeat")["optimizer"].first().tolist()
+    assert len(set(first)) > 1  # the order rotates: no optimizer is always timed first
+    words = prose.speed(d)
+    assert "médiane" in words and "intervalles interquartiles" in words
+
+
+def test_chosen_configuration_is_the_seeds_choice():
+    runs = pd.DataFrame({"optimizer": ["x"] * 3, "learning_rate": [1e-3, 1e-3, 1e-4], "l2": [0.0, 0.0, 1e-3]})
+    assert timing.chosen(runs, "x", ["learning_rate", "l2"]) == {"learning_rate": 1e-3, "l2": 0.0}
+
+
+def test_time_to_accuracy_uses_targets_common_to_every_optimizer(d, results_dir):
+    table = aggregate.time_to_accuracy(d.runs)
+    assert table["target_95"].nunique() == 1 and table["target_99"].nunique() == 1
+    best = max(pd.read_csv(Path(p) / "history.csv")["val_accuracy"].max() for p in d.runs[d.runs.seed == 0].path)
+    for run in d.runs[d.runs.seed == 0].itertuples():
+        history = pd.read_csv(Path(run.path) / "history.csv")
+        reached = np.flatnonzero(history["val_accuracy"].to_numpy() >= 0.95 * best - 1e-12)
+        per_seed = aggregate.time_to_accuracy(d.runs[d.runs.seed == 0]).set_index("optimizer")
+        assert per_seed.loc[run.optimizer, "epochs_to_95"] == (reached[0] + 1 if len(reached) else pytest.approx(np.nan,
+                                                                                                             nan_ok=True))
+    caption = tables.time_to_accuracy(d).caption
+    assert "cibles communes" in caption and "l'un des optimiseurs dans la même graine" in caption
+
+
+# ---------------------------------------------------------------------------------- typing and formatting
+def test_no_number_is_typed_in_the_prose():
+    """Every number in a sentence comes from the results, a record or a named constant: the string
+    literals of prose.py hold no digit (but the year of the 2023 study the report compares with)."""
+    tree = ast.parse(PROSE.read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.FunctionDef)) and ast.get_docstring(node) is not None}
+    sentences = [node.value for node in ast.walk(tree)
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                 and " " in node.value]  # fragments of sentences, not keys or formats
+    names = r"@[\w-]+|\bF1\b|\bL2\b|\b2023\b"  # citations, the F1 score, the L2 penalty, the year of the old study
+    typed = [text for text in sentences if re.search(r"\d", re.sub(names, "", text))]
+    assert typed == []
+    assert "minute et demie" not in PROSE.read_text(encoding="utf-8")
+
+
+def test_figures_write_numbers_the_french_way(d):
+    assert figures.french_tick(0.2) == "0,2" and figures.french_tick(-1.5) == "−1,5" and figures.french_tick(1000) == "1\u202f000"
+    for fig in (plots.histories(d), plots.timing(d), plots.differences(d), plots.confusions(d)):
+        fig.canvas.draw()
+        for ax in fig.axes:
+            for label in ax.get_xticklabels() + ax.get_yticklabels():
+                text = label.get_text()
+                assert "." not in text and not re.search(r"(^|\s)-\d", text), text
+            for note in ax.texts:
+                assert not re.match(r"^,\d", note.get_text()) and "." not in note.get_text().split()[0], note.get_text()
+
+
+def test_the_notebook_shows_french_numbers(d):
+    run = d.run_paths("lion")[0]
+    shown = display.tuning(pd.read_csv(run / "tuning.csv"))
+    assert "Exactitude (validation)" in shown.columns and all("%" in v and "." not in v for v in shown.iloc[:, 2])
+    metrics = json.loads((run / "metrics.json").read_text())
+    text = display.seed_summary({**metrics, "seed": 0}, False)
+    assert french.percent(metrics["test_accuracy"]) in text and "0." not in text
+
+
+# ---------------------------------------------------------------------------------- any subset of optimizers
+def test_two_optimizers_say_nothing_of_a_third(results_dir, tmp_path):
+    d = report.load(subset(results_dir, tmp_path, ["adam", "lion"]))
+    assert d.optimizers == ["adam", "lion"] and d.rivals == ["adam"] and not d.missing
+    text = every_text(d)
+    outside_2023 = text.replace(str(prose.study_2023(d)), "").replace(str(tables.comparison_2023(d)), "")
+    assert "AdamW" not in outside_2023 and "trois optimiseurs" not in outside_2023 and "deux autres" not in outside_2023
+    assert "meilleur de ses rivaux" not in text
+    assert prose.title(d) == "Lion face à Adam pour l'apprentissage par transfert"
+    assert list(tables.memory(d).frame["Optimiseur"].unique()) == ["Adam", "Lion"]
+    assert tables.pairs(d).frame["Paire"].tolist() == ["Lion − Adam"]
+    assert "Holm" not in prose.short_answer(d)  # one comparison: nothing to adjust
+
+
+def test_one_optimizer_says_why_there_is_no_comparison(results_dir, tmp_path):
+    d = report.load(subset(results_dir, tmp_path, ["lion"]))
+    assert d.optimizers == ["lion"] and not d.compared
+    text = every_text(d)  # every cell and inline expression of the report runs
+    assert "AdamW" not in text.replace(str(prose.study_2023(d)), "").replace(str(tables.comparison_2023(d)), "")
+    assert prose.alone(d).startswith("Cette étude n'a entraîné que Lion")
+    assert prose.alone(d) in prose.abstract(d) and plots.differences(d) is None
+    assert tables.pairs(d).frame.iloc[0, 0] == prose.alone(d)
+    assert prose.title(d) == "Lion pour l'apprentissage par transfert"
+
+
+def test_no_results_render_nothing_but_the_warning(tmp_path):
+    d = report.load(tmp_path / "nothing")
+    assert "Aucun résultat" in prose.warnings(d)
+    every_text(d)  # no cell crashes before any study
