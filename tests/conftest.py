@@ -90,7 +90,7 @@ class InProcess:
         done = []
         for cfg in todo:
             t0 = time.perf_counter()
-            prep = dataclasses.replace(study.prep, cfg=cfg, trainer=None)
+            prep = dataclasses.replace(study.prep, cfg=cfg, trainers={})
             for seed in cfg.seeds:
                 runs.run_seed(prep, seed, log=log)
             shutil.copy(ROOT / "analysis" / "train.ipynb", layout.notebook_path(cfg.results_dir, cfg.optimizer))

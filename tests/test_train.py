@@ -26,7 +26,8 @@ def test_same_seed_same_numbers_other_seed_other_numbers(prepared):
     c, table_c = runs.tune(prepared, 5, log=lambda *_: None)
     b, table_b = runs.tune(prepared, 0, log=lambda *_: None)  # the reused trainer is fully reset
     pd.testing.assert_frame_equal(table_a.drop(columns="seconds"), table_b.drop(columns="seconds"))
-    assert not np.allclose(table_a["val_loss"], table_c["val_loss"])
+    first = lambda table: table.loc[table["round"] == 0, "val_loss"].to_numpy()  # noqa: E731 (extensions may differ)
+    assert not np.allclose(first(table_a), first(table_c))
     assert list(a.history.columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
     assert 1 <= a.best_epoch <= len(a.history) <= 12
 
@@ -42,7 +43,7 @@ def test_grid_choice_ignores_the_test_split(prepared):
     noisy.values[rows] = np.random.default_rng(1).normal(size=(len(rows), noisy.values.shape[1]))
     other = prepared.__class__(**{**prepared.__dict__, "table": scrambled, "features": noisy})
     _, clean_table = runs.tune(prepared, 0, log=lambda *_: None)
-    other.trainer = None
+    other.trainers = {}
     _, other_table = runs.tune(other, 0, log=lambda *_: None)
     pd.testing.assert_frame_equal(clean_table.drop(columns="seconds"), other_table.drop(columns="seconds"))
 

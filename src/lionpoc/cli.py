@@ -71,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
                    help=f"epoch budget of each fine-tuning configuration (default {RunConfig.fine_tune_epochs}, "
                         f"smoke {SMOKE_OVERRIDES['fine_tune_epochs']})")
 
+    p.add_argument("--no-extend", dest="extend_grid", action="store_false",
+                   help="train exactly the grids of analysis/params (a fixed budget); by default an axis whose chosen "
+                        "value is on the grid's edge is extended by one grid step, twice at most")
+    p.add_argument("--sensitivity", action="store_true",
+                   help="also train each chosen configuration at batch sizes 32-256 (square-root rate scaling) and "
+                        "with a cosine schedule, on the cached features: results/sensitivity.csv")
+
     p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
 
@@ -153,7 +160,8 @@ def run(args: argparse.Namespace) -> None:
                 study = pipeline.plan(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir,
                                       args.weights, args.image_size, args.split, args.force, not args.no_render,
                                       jobs=args.jobs, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
-                                      focus=args.focus, backbone=args.backbone)
+                                      focus=args.focus, backbone=args.backbone, extend_grid=args.extend_grid,
+                                      sensitivity=args.sensitivity)
                 with pipeline.executor_for(args.cluster, args.scheduler_file, log) as executor:
                     pipeline.run(study, executor, log)
             except LionpocError as exc:

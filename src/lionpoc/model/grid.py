@@ -52,6 +52,18 @@ def standardise(x: np.ndarray, mean: np.ndarray, variance: np.ndarray) -> np.nda
     return ((x - mean) / np.maximum(np.sqrt(variance), EPSILON)).astype(np.float32)
 
 
+def cosine_factor(step, total_steps: int, warmup_steps: int):
+    """Multiplier of the learning rate at ``step`` (0-based; NumPy or TensorFlow): ``(step + 1) / warmup``
+    during the warm-up, then ``(1 + cos(pi * progress)) / 2`` from 1 down to 0 at ``total_steps``."""
+    import tensorflow as tf
+
+    step = tf.cast(step, tf.float32)
+    warm = tf.minimum(1.0, (step + 1.0) / max(warmup_steps, 1))
+    progress = tf.clip_by_value((step - warmup_steps) / max(total_steps - warmup_steps, 1), 0.0, 1.0)
+    decay = 0.5 * (1.0 + tf.cos(np.pi * progress))
+    return tf.where(step < warmup_steps, warm, decay)
+
+
 class GridTrainer:
     """Trains the configurations of one optimizer's grid together; reusable across seeds.
 
@@ -60,7 +72,11 @@ class GridTrainer:
     """
 
     def __init__(self, optimizer: OptimizerSpec, grid_points: list[dict], n_features: int, n_classes: int, *,
-                 n_train: int, batch_size: int, dropout: float):
+                 n_train: int, batch_size: int, dropout: float, cosine: list[bool] | None = None,
+                 total_steps: int = 0, warmup_steps: int = 0):
+        """``cosine`` (one flag per configuration) gives a head the rate ``cosine_factor(step) x lr``
+        instead of a constant one: a linear warm-up over ``warmup_steps``, then a cosine decay that
+        reaches 0 at ``total_steps`` (and stays there)."""
         import keras
         import tensorflow as tf
 
@@ -74,9 +90,18 @@ class GridTrainer:
         self._l2 = tf.constant(per_column("l2"))
         decay = per_column("weight_decay")
         self.weights = keras.Variable(np.zeros((self.d + 1, self.h * self.c), np.float32), name="stacked_heads")
-        self.opt = make_optimizer(optimizer, lambda: self._lr, decay if decay.any() else 0.0)
+        cosine = np.repeat(np.asarray(cosine if cosine is not None else [False] * self.h, bool), n_classes)[None, :]
+        self._cosine, self.total_steps, self.warmup_steps = tf.constant(cosine), total_steps, warmup_steps
+        rate = (lambda: self._lr) if not cosine.any() else self._scheduled_rate  # noqa: E731
+        self.opt = make_optimizer(optimizer, rate, decay if decay.any() else 0.0)
         self.opt.build([self.weights])
         self._epoch = tf.function(self._epoch_body, jit_compile=True)
+
+    def _scheduled_rate(self):
+        import tensorflow as tf
+
+        factor = cosine_factor(tf.cast(self.opt.iterations, tf.float32), self.total_steps, self.warmup_steps)
+        return tf.where(self._cosine, self._lr * factor, self._lr)
 
     # ------------------------------------------------------------------ the compiled epoch
     def _logits(self, x, w):

@@ -116,32 +116,86 @@ def choose(table: pd.DataFrame) -> int:
 def grid_search(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, grid_points: list[dict], n_classes: int,
                 log=print, trainer=None, *, epochs: int, patience: int, batch_size: int,
                 dropout: float, seed: int) -> tuple[Fit, pd.DataFrame]:
-    """Train every configuration (together) and keep the best on the validation split.
+    """Train every configuration (together) and keep the best on the validation split; no extension.
 
-    Only training and validation data are passed in: the test split cannot influence the choice.
-    Pass the ``trainer`` of an earlier call (same optimizer, grid and shapes) to reuse its compiled
-    epoch for another seed.
+    ``grid_points`` may be any list of configurations. Only training and validation data are passed
+    in: the test split cannot influence the choice. Pass the ``trainer`` of an earlier call (same
+    optimizer, grid and shapes) to reuse its compiled epoch for another seed.
     """
-    mean, variance = standardisation(x_train)
-    trainer = trainer or make_trainer(optimizer, grid_points, x_train.shape[1], n_classes, n_train=len(x_train),
-                                     batch_size=batch_size, dropout=dropout)
-    start = time.perf_counter()
-    heads = trainer.train(standardise(x_train, mean, variance), y_train, standardise(x_val, mean, variance), y_val,
-                          epochs=epochs, patience=patience, seed=seed)
-    seconds = time.perf_counter() - start
-    rows = [{**h.config, "val_accuracy": h.val_accuracy, "val_loss": h.val_loss, "epochs_run": len(h.history),
-             "best_epoch": h.best_epoch, "seconds": float(h.history["seconds"].sum())} for h in heads]
-    table = pd.DataFrame(rows)
+    trainers = {_points_key(grid_points): trainer} if trainer is not None else {}
+    train, scaling, seconds = _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes, trainers,
+                                       epochs=epochs, patience=patience, batch_size=batch_size, dropout=dropout,
+                                       seed=seed)
+    trained = train(grid_points)
+    table = pd.DataFrame([{**h.config, **row} for row, h in trained])
     chosen = choose(table)
-    table["chosen"] = False
-    table.loc[chosen, "chosen"] = True
-    best = heads[chosen]
-    settings = ", ".join(f"{k}={v:g}" for k, v in best.config.items())
+    table["chosen"] = np.arange(len(table)) == chosen
+    best = trained[chosen][1]
     how = "trained together" if optimizer.coordinatewise else "trained one at a time"
-    log(f"[{optimizer.name} seed {seed}] {len(heads)} configurations {how} in {seconds:.1f} s "
-        f"({int(table['epochs_run'].max())} epochs at most); chosen {settings}: "
-        f"val_accuracy={best.val_accuracy:.3f}, val_loss={best.val_loss:.3f} at epoch {best.best_epoch}")
-    model = head_from_weights(mean, variance, best.kernel, best.bias, dropout, seed)
-    fit = Fit(dict(best.config), model, best.history, best.best_epoch, best.val_loss, best.val_accuracy,
-              float(best.history["seconds"].sum()))
-    return fit, table
+    log(f"[{optimizer.name} seed {seed}] {len(table)} configurations {how} in {sum(seconds):.1f} s "
+        f"({int(table['epochs_run'].max())} epochs at most); {_chosen_words(best)}")
+    return _fit(best, scaling, dropout, seed), table
+
+
+def bracketed_search(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, grid_points: list[dict], n_classes: int,
+                     log=print, trainers: dict | None = None, *, extend: bool = True, epochs: int, patience: int,
+                     batch_size: int, dropout: float, seed: int):
+    """The grid search, extended where its choice sits on an edge (``bracket.search``).
+
+    ``grid_points`` is the full product of the axes (``RunConfig.grid_points``). ``trainers`` caches
+    the compiled trainers by their list of configurations, so that further seeds reuse them (a dict
+    the caller keeps). Returns the chosen ``Fit``, the table of every configuration tried and the
+    ``Bracketing`` record. Only training and validation data are passed in.
+    """
+    from lionpoc.model import bracket
+
+    axes = list(grid_points[0])
+    grid = {a: sorted({float(p[a]) for p in grid_points}) for a in axes}
+    if len(grid_points) != int(np.prod([len(v) for v in grid.values()])):
+        raise ValueError("grid_points must be the full product of the grid's axes")
+    train, scaling, seconds = _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes,
+                                       {} if trainers is None else trainers, epochs=epochs, patience=patience,
+                                       batch_size=batch_size, dropout=dropout, seed=seed)
+    table, best, record = bracket.search(grid, train, choose, extend=extend, log=log)
+    log(f"[{optimizer.name} seed {seed}] {bracket.describe(record)}, trained in {sum(seconds):.1f} s "
+        f"({int(table['epochs_run'].max())} epochs at most); {_chosen_words(best)}")
+    return _fit(best, scaling, dropout, seed), table, record
+
+
+def _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes, trainers: dict, *, epochs, patience, batch_size,
+             dropout, seed):
+    """``train(points) -> [(row, HeadResult)]`` on the standardised features, the standardisation, and a
+    list that collects the seconds of each call. Trainers are compiled once per list of configurations."""
+    mean, variance = standardisation(x_train)
+    x_train_std, x_val_std = standardise(x_train, mean, variance), standardise(x_val, mean, variance)
+    seconds = []
+
+    def train(points):
+        wanted = _points_key(points)
+        if trainers.get(wanted) is None:
+            trainers[wanted] = make_trainer(optimizer, points, x_train.shape[1], n_classes, n_train=len(x_train),
+                                            batch_size=batch_size, dropout=dropout)
+        start = time.perf_counter()
+        heads = trainers[wanted].train(x_train_std, y_train, x_val_std, y_val, epochs=epochs, patience=patience,
+                                       seed=seed)
+        seconds.append(time.perf_counter() - start)
+        return [({"val_accuracy": h.val_accuracy, "val_loss": h.val_loss, "epochs_run": len(h.history),
+                  "best_epoch": h.best_epoch, "seconds": float(h.history["seconds"].sum())}, h) for h in heads]
+
+    return train, (mean, variance), seconds
+
+
+def _chosen_words(best) -> str:
+    settings = ", ".join(f"{k}={v:g}" for k, v in best.config.items())
+    return (f"chosen {settings}: val_accuracy={best.val_accuracy:.3f}, val_loss={best.val_loss:.3f} "
+            f"at epoch {best.best_epoch}")
+
+
+def _fit(best, scaling, dropout: float, seed: int) -> Fit:
+    model = head_from_weights(*scaling, best.kernel, best.bias, dropout, seed)
+    return Fit(dict(best.config), model, best.history, best.best_epoch, best.val_loss, best.val_accuracy,
+               float(best.history["seconds"].sum()))
+
+
+def _points_key(points: list[dict]) -> tuple:
+    return tuple(tuple(sorted((k, float(v)) for k, v in p.items())) for p in points)

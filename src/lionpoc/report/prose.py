@@ -20,6 +20,7 @@ from lionpoc.report import render
 from lionpoc.study import stats
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Text, callout
+from lionpoc.report import sensitivity as report_sensitivity
 from lionpoc.report.tables import interval, p_value
 
 ALPHA = 0.05          # significance level of every test in the report
@@ -426,6 +427,7 @@ def abstract(d: ReportData) -> Text:
     text.append(short_answer(d))
     text.append(speed(d, short=True))
     text.append(fine_tune_abstract(d))
+    text.append(report_sensitivity.abstract(d))
     if d.synthetic or not d.pretrained:
         text.append("Ces chiffres ne valent que pour la vérification de la chaîne (voir l'avertissement ci-dessus).")
     return Text(" ".join(t for t in text if t))
@@ -510,6 +512,7 @@ def conclusion(d: ReportData) -> Text:
         elif d.compared:
             said = short_answer(d, "fine_tune", listed=False)
             sentences.append("Après ajustement fin (voir la @sec-ajustement), " + said[0].lower() + said[1:])
+    sentences += [said for said in (report_sensitivity.conclusion(d),) if said]
     if d.synthetic or not d.pretrained:
         sentences.append(f"Ces chiffres proviennent d'un {d.backbone_label} sans pré-entraînement : ils valident la "
                          f"chaîne, pas la comparaison des optimiseurs.")

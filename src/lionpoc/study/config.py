@@ -54,6 +54,8 @@ class RunConfig:
     fine_tune: bool = False          # then train the backbone's last layers + the head on its cached activations
     fine_tune_epochs: int = 30
     fine_tune_patience: int = 5
+    extend_grid: bool = True         # extend an axis whose chosen value is on the grid's edge (model/bracket.py)
+    sensitivity: bool = False        # also train the chosen configuration at other batch sizes and schedules
 
     def __post_init__(self):
         if self.image_size is None and self.backbone in backbones.BACKBONES:

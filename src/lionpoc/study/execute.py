@@ -108,7 +108,8 @@ def seed_line(cfg: RunConfig, seed: int) -> str:
     m = files.read_json(layout.run_dir(cfg.results_dir, cfg.optimizer, seed) / "metrics.json")
     chosen = ", ".join(f"{k} {m[k]:g}" for k in cfg.spec.axes)
     return (f"{cfg.optimizer} seed {seed}: chosen {chosen}; test accuracy {m['test_accuracy']:.3f} "
-            f"({m['epochs_run']} epochs, best {m['best_epoch']})"
+            f"({m['epochs_run']} epochs, best {m['best_epoch']}; {m.get('configurations_tried', m['grid_size'])} "
+            f"configurations" + (f", still on the edge of {m['edge_axes']}" if m.get("edge_axes") else "") + ")"
             + (f"; fine-tuned: {m['ft_test_accuracy']:.3f} in {m['ft_wall_seconds']:.0f} s "
                f"(estimated {m['ft_estimated_seconds']:.0f} s)" if "ft_test_accuracy" in m else ""))
 

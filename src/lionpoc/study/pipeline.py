@@ -30,9 +30,8 @@ from lionpoc.study import layout
 from lionpoc.study import runs
 from lionpoc.study import timing
 from lionpoc.model import optimizers as registry
+from lionpoc.study import sensitivity as study_sensitivity
 from lionpoc.study.config import RunConfig, load_run
-
-# Study-level files: they describe the runs in the folder, so they go when those runs go.
 
 
 @dataclass
@@ -84,7 +83,8 @@ def check_optimizer_names(optimizers, root: Path) -> None:
 def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None, results_dir=None,
          weights: str | None = None, image_size: int | None = None, split: str = "random", force: bool = False,
          render_report: bool = True, cache_dir=None, jobs: int | None = None, fine_tune: bool = False,
-         fine_tune_epochs: int | None = None, focus: str | None = None, backbone: str | None = None) -> Study:
+         fine_tune_epochs: int | None = None, focus: str | None = None, backbone: str | None = None,
+         extend_grid: bool = True, sensitivity: bool = False) -> Study:
     """Read and validate the command's options and the parameter files; write nothing."""
     root = layout.project_root()
     results_dir = layout.results_dir(results_dir, root)
@@ -109,6 +109,7 @@ def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_di
     if fine_tune_epochs is not None and not fine_tune:
         raise LionpocError("--fine-tune-epochs needs --fine-tune.")
     overrides["fine_tune"] = fine_tune
+    overrides["extend_grid"], overrides["sensitivity"] = extend_grid, sensitivity
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
@@ -287,6 +288,7 @@ def aggregate_results(study: Study, log=print, memory_models: dict | None = None
     t0 = time.perf_counter()
     prep, results_dir = study.prep, study.results_dir
     study.summary = aggregate.write_tables(results_dir)
+    study_sensitivity.write_table(results_dir)
     files.write_csv(results_dir / "timing.csv", timing.measure(study.configs, prep, aggregate.load_runs(results_dir), log=log))
     cfg = study.configs[0]
     files.write_csv(results_dir / "memory.csv",
@@ -382,11 +384,12 @@ def run_study(optimizers=None, seeds: int | None = None, smoke: bool = False, da
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
               fine_tune: bool = False, fine_tune_epochs: int | None = None, executor=None, focus: str | None = None,
-              backbone: str | None = None, cluster: str | None = None, scheduler_file=None, log=print) -> Path:
+              backbone: str | None = None, extend_grid: bool = True, sensitivity: bool = False,
+              cluster: str | None = None, scheduler_file=None, log=print) -> Path:
     """Plan the study and run its steps (on a Dask cluster when ``cluster`` or ``scheduler_file`` is
     given, or through ``executor``); return the results folder."""
     study = plan(optimizers, seeds, smoke, data_dir, results_dir, weights, image_size, split, force, render_report,
-                 cache_dir, jobs, fine_tune, fine_tune_epochs, focus, backbone)
+                 cache_dir, jobs, fine_tune, fine_tune_epochs, focus, backbone, extend_grid, sensitivity)
     if executor is not None:
         return run(study, executor, log)
     with executor_for(cluster, scheduler_file, log) as chosen:

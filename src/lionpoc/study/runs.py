@@ -24,11 +24,12 @@ from lionpoc.report import figures
 from lionpoc import machine
 from lionpoc import files
 from lionpoc.study import layout
+from lionpoc.study import sensitivity
 from lionpoc.study.config import RunConfig
 from lionpoc.model.evaluate import Evaluation, evaluate
 from lionpoc.data.synth import make_synthetic
-from lionpoc.model.head import Fit, grid_search
-from lionpoc.model.grid import make_trainer
+from lionpoc.model.bracket import Bracketing
+from lionpoc.model.head import Fit, bracketed_search
 
 SYNTHETIC_DIR = Path("data/synthetic")  # under the project root
 PREPARED_ENV = "LIONPOC_PREPARED"  # set by a cluster worker for its kernel: the folder of what the study sent
@@ -47,7 +48,7 @@ class Prepared:
     table: pd.DataFrame                      # file, breed, label, split (readable images only)
     features: features.Features
     notes: list[str] = field(default_factory=list)
-    trainer: object = field(default=None, repr=False)  # compiled once, reused for every seed
+    trainers: dict = field(default_factory=dict, repr=False)  # compiled trainers by configurations, reused by seeds
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         rows = self.table[self.table["split"] == name]
@@ -99,16 +100,19 @@ def describe(split: pd.DataFrame, data_dir: Path, kind: str, feats: features.Fea
 
 def tune(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame]:
     """Grid search on train/validation only; returns the chosen head and the table of every configuration."""
+    fit, table, _ = search(prep, seed, log)
+    return fit, table
+
+
+def search(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame, Bracketing]:
+    """``tune`` with its ``Bracketing`` record: the grid, extended where the choice sits on an edge
+    (unless ``extend_grid`` is off), trained on train/validation only."""
     cfg = prep.cfg
     x_train, y_train, _ = prep.part("train")
     x_val, y_val, _ = prep.part("val")
-    points = cfg.grid_points()
-    if prep.trainer is None:
-        prep.trainer = make_trainer(cfg.spec, points, x_train.shape[1], len(breeds.FOLDERS),
-                                   n_train=len(x_train), batch_size=cfg.batch_size, dropout=cfg.dropout)
-    return grid_search(x_train, y_train, x_val, y_val, cfg.spec, points, len(breeds.FOLDERS), log=log,
-                       trainer=prep.trainer, epochs=cfg.epochs, patience=cfg.patience, batch_size=cfg.batch_size,
-                       dropout=cfg.dropout, seed=seed)
+    return bracketed_search(x_train, y_train, x_val, y_val, cfg.spec, cfg.grid_points(), len(breeds.FOLDERS),
+                            log, prep.trainers, extend=cfg.extend_grid, epochs=cfg.epochs, patience=cfg.patience,
+                            batch_size=cfg.batch_size, dropout=cfg.dropout, seed=seed)
 
 
 def test(prep: Prepared, fit: Fit) -> Evaluation:
@@ -138,8 +142,9 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
         return SeedRun(seed, out, files.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
     if layout.is_damaged(out):
         log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run is done again")
-    fit, tuning = tune(prep, seed, log)
+    fit, tuning, bracketing = search(prep, seed, log)
     evaluation = test(prep, fit)
+    varied = sensitivity.run(prep, seed, fit, log) if cfg.sensitivity else None
     title = f"{cfg.optimizer}, graine {seed}"
     figs = {"history": figures.history(fit.history, fit.best_epoch, title),
             "confusion": figures.confusion(evaluation.confusion, title)}
@@ -149,7 +154,7 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
         tuned = fine_tune_seed(prep, seed, fit, log, remaining)
         figs["fine_tune_history"] = figures.history(tuned[0].history, tuned[0].best_epoch,
                                                     f"{title}, ajustement fin")
-    save(prep, seed, fit, tuning, evaluation, figs, log, tuned)
+    save(prep, seed, fit, tuning, evaluation, figs, log, tuned, bracketing, varied)
     for fig in figs.values():
         figures.close(fig)
     return SeedRun(seed, out, files.read_json(out / "metrics.json"), tuning, False)
@@ -186,7 +191,7 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
 def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
     """True when the seed's results exist and were made from exactly these inputs."""
     run = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    if not layout.is_complete(run):
+    if not layout.is_complete(run) or (cfg.sensitivity and not (run / sensitivity.FILE).is_file()):
         return False
     try:
         return files.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)
@@ -197,14 +202,15 @@ def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
 def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
     """Identity of a seed's inputs: two runs with the same key give the same numbers."""
     params = {k: v for k, v in cfg.to_params().items()
-              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force")}
+              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force", "sensitivity")}
     # How the report shows the optimizer (label, colour, ...) does not change its numbers.
     params["optimizer"] = {k: v for k, v in params["optimizer"].items() if k not in PRESENTATION_KEYS}
     payload = json.dumps({"params": params, "seed": seed, "features": feature_key}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation) -> dict:
+def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
+            bracketing: Bracketing | None = None) -> dict:
     """The flat, machine-readable summary of a run (``metrics.json``)."""
     cfg = prep.cfg
     counts = prep.table["split"].value_counts()
@@ -219,7 +225,8 @@ def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluatio
         "epochs_run": epochs_run, "best_epoch": fit.best_epoch, "stopped_early": epochs_run < cfg.epochs,
         "train_seconds": float(fit.history["seconds"].sum()),
         "seconds_per_epoch": float(fit.history["seconds"].mean()),
-        "tuning_seconds": float(tuning["seconds"].sum()), "grid_size": len(tuning),
+        "tuning_seconds": float(tuning["seconds"].sum()), "grid_size": len(cfg.grid_points()),
+        **(bracketing.metrics() if bracketing is not None else {}),
         "n_train": int(counts.get("train", 0)), "n_val": int(counts.get("val", 0)),
         "n_test": int(counts.get("test", 0)),
         "data_kind": prep.kind, "data_dir": str(prep.data_dir), "weights": cfg.weights,
@@ -247,7 +254,8 @@ def fine_tune_metrics(ft, evaluation: Evaluation) -> dict:
 
 
 def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
-         figures: dict | None = None, log=print, tuned=None) -> Path:
+         figures: dict | None = None, log=print, tuned=None, bracketing: Bracketing | None = None,
+         varied: pd.DataFrame | None = None) -> Path:
     """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
 
     The folder is written whole (``files.atomic_dir``): it is the previous run or the new one,
@@ -262,9 +270,11 @@ def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: 
         files.write_csv(folder / "predictions.csv", evaluation.predictions)
         files.write_csv(folder / "confusion.csv", evaluation.confusion, index=True)
         files.write_csv(folder / "classification_report.csv", evaluation.report, index=True)
+        if varied is not None:
+            files.write_csv(folder / sensitivity.FILE, varied)
         for name, figure in (figures or {}).items():
             files.save_figure(folder / f"{name}.png", figure)
-        summary = metrics(prep, seed, fit, tuning, evaluation)
+        summary = metrics(prep, seed, fit, tuning, evaluation, bracketing)
         if tuned is not None:
             ft, ft_evaluation = tuned
             files.write_csv(folder / "fine_tune_history.csv", ft.history)

@@ -1,0 +1,525 @@
+"""What the report says about the tuning budget (grids that bracket) and the sensitivity study.
+
+Two parts, each a table or figure plus sentences generated from the numbers:
+- the tuning budget: per optimizer, configurations tried, extensions, choices left on an edge, inert
+  axes (from each seed's ``metrics.json``), and why two optimizers can predict identically;
+- the "Sensibilité" section: test accuracy against the batch size, the schedule's effect, and the
+  answers to two questions (does the focus optimizer's standing change with the batch size, as the
+  Lion paper suggests? does the schedule change the ranking?), from ``results/sensitivity.csv``.
+
+Every "number -> words" decision is a small rule with its threshold stated (``within_noise``,
+``trend``, ``coincide``).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats as scipy_stats
+
+from lionpoc.report import figures
+from lionpoc.report import french
+from lionpoc.report.data import ReportData
+from lionpoc.report.markup import Table, Text
+from lionpoc.study import sensitivity as study_sensitivity
+from lionpoc.study import stats
+
+Z95 = 1.96
+AGREE = 0.99          # two optimizers "coincide" when they predict the same class for >= 99 % of test images
+MONOTONE = 0.8        # |Spearman rho| of a gap against the batch size above which it "grows" or "shrinks"
+COMMAND = "lionpoc study --sensitivity"
+
+
+def typeset(text: str) -> str:
+    """French punctuation: a narrow no-break space before ``:``, ``;``, ``?`` and ``!``."""
+    for mark in ":;?!":
+        text = text.replace(f" {mark}", f"{french.NNBSP}{mark}")
+    return text
+
+
+# ---------------------------------------------------------------------------------- names
+def focus(d: ReportData) -> str:
+    """The optimizer the question is about: the study's ``focus``, else the one its parameter file marks, else
+    the last of the study."""
+    recorded = (d.study or {}).get("focus")
+    if recorded:
+        return recorded
+    from lionpoc.model import optimizers
+
+    marked = [n for n in d.optimizers if n in set(optimizers.available()) and optimizers.load(n).focus]
+    return marked[0] if marked else (d.optimizers[-1] if d.optimizers else "")
+
+
+def label(d: ReportData, name: str) -> str:
+    return str(figures.LABELS.get(name, name))
+
+
+def colour(d: ReportData, name: str) -> str:
+    return str(figures.COLOURS.get(name, "C0"))
+
+
+def decoupled(name: str) -> bool:
+    """Whether the optimizer's decay is decoupled (its parameter file says ``decay: decoupled``)."""
+    from lionpoc.model import optimizers
+
+    try:
+        return optimizers.load(name).decay == "decoupled"
+    except Exception:  # an optimizer whose file is gone: no claim about its decay
+        return False
+
+
+def _de(name: str) -> str:
+    """``de Lion``, ``d'AdamW`` (elision before a vowel)."""
+    return f"d'{name}" if name[:1].lower() in "aeiouyh" else f"de {name}"
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " et " + words[-1]
+
+
+# ---------------------------------------------------------------------------------- rules
+def within_noise(difference: float, accuracy: float, n_test: int) -> bool:
+    """A difference of accuracies is noise when it is within the half-width of the 95 % interval of a
+    difference of two accuracies ``accuracy`` measured on ``n_test`` images each: 1.96 x sqrt(2 p (1 - p) / n)
+    (independent samples: conservative for the same images, which are paired)."""
+    half = Z95 * math.sqrt(2 * accuracy * (1 - accuracy) / max(n_test, 1))
+    return abs(difference) <= half
+
+
+def noise_level(accuracy: float, n_test: int) -> float:
+    return Z95 * math.sqrt(2 * accuracy * (1 - accuracy) / max(n_test, 1))
+
+
+def trend(batch_sizes, gaps, threshold: float) -> str:
+    """How a gap moves with the batch size: ``flat`` when all gaps lie within ``threshold`` of each other;
+    ``grows`` / ``shrinks`` when the last exceeds the first by more than ``threshold`` and the Spearman
+    correlation with the batch size is at least ``MONOTONE`` (in that direction); ``varies`` otherwise."""
+    gaps = np.asarray(gaps, float)
+    if np.ptp(gaps) <= threshold:
+        return "flat"
+    rho = scipy_stats.spearmanr(batch_sizes, gaps).statistic if len(gaps) > 2 else np.sign(gaps[-1] - gaps[0])
+    if gaps[-1] - gaps[0] > threshold and rho >= MONOTONE:
+        return "grows"
+    if gaps[0] - gaps[-1] > threshold and rho <= -MONOTONE:
+        return "shrinks"
+    return "varies"
+
+
+def coincide(agreement: float) -> bool:
+    return agreement >= AGREE
+
+
+# ---------------------------------------------------------------------------------- tuning budget
+def tuning_rows(d: ReportData) -> pd.DataFrame:
+    """Per optimizer: configurations tried (mean, min, max over seeds), extensions per axis, seeds whose
+    choice stayed on an edge (and on which axes), inert axes; empty without the bracketing record."""
+    if d.empty or "configurations_tried" not in d.runs:
+        return pd.DataFrame()
+    rows = []
+    for name in d.optimizers:
+        group = d.runs[d.runs["optimizer"] == name]
+        axes = [c.removeprefix("extensions_") for c in group.columns
+                if c.startswith("extensions_") and group[c].notna().all()]
+        edges = group["edge_axes"].fillna("").astype(str)
+        inert = [a for a in axes if f"inert_{a}" in group and group[f"inert_{a}"].astype(bool).any()]
+        rows.append({"optimizer": name, "seeds": len(group), "grid_size": int(group["grid_size"].iloc[0]),
+                     "tried_mean": float(group["configurations_tried"].mean()),
+                     "tried_min": int(group["configurations_tried"].min()),
+                     "tried_max": int(group["configurations_tried"].max()),
+                     "extensions": {a: int(group[f"extensions_{a}"].sum()) for a in axes},
+                     "edge_seeds": int((edges != "").sum()),
+                     "edge_axes": sorted({a for e in edges for a in e.split(",") if a}),
+                     "inert_axes": inert,
+                     "inert_seeds": {a: int(group[f"inert_{a}"].astype(bool).sum()) for a in inert},
+                     "extend": bool(group["extend_grid"].astype(bool).all()) if "extend_grid" in group else True})
+    return pd.DataFrame(rows)
+
+
+AXIS_WORDS = {"learning_rate": "le taux d'apprentissage", "weight_decay": "la décroissance des poids",
+              "l2": "la pénalité L2"}
+
+
+AXIS_SHORT = {"learning_rate": "taux", "weight_decay": "décroissance", "l2": "L2"}
+
+
+def _axis(axis: str) -> str:
+    return AXIS_WORDS.get(axis, axis)
+
+
+def _short(axis: str) -> str:
+    return AXIS_SHORT.get(axis, axis)
+
+
+def tuning_table(d: ReportData) -> Table:
+    rows = tuning_rows(d)
+    if rows.empty:
+        return Table(pd.DataFrame({"": ["pas d'enregistrement des extensions : relancer `lionpoc study`"]}), "l")
+    frame = pd.DataFrame({
+        "Optimiseur": [label(d, r.optimizer) for r in rows.itertuples()],
+        "Grille": [french.integer(r.grid_size) for r in rows.itertuples()],
+        "Essayées": [french.number(r.tried_mean, 0 if r.tried_min == r.tried_max else 1)
+                     + ("" if r.tried_min == r.tried_max else f" ({r.tried_min}–{r.tried_max})")
+                     for r in rows.itertuples()],
+        "Extensions": [" ; ".join(f"{_short(a)} {n}" for a, n in r.extensions.items() if n) or "aucune"
+                       for r in rows.itertuples()],
+        "Au bord": [f"{r.edge_seeds}/{r.seeds}" + (f" ({', '.join(_short(a) for a in r.edge_axes)})"
+                                                  if r.edge_axes else "") for r in rows.itertuples()],
+        "Axe inerte": [", ".join(f"{_short(a)} ({r.inert_seeds[a]}/{r.seeds})" for a in r.inert_axes)
+                       or "aucun" for r in rows.itertuples()],
+    })
+    return Table(frame, "lrrlll", [2, 1, 2, 4, 3, 3])
+
+
+def tuning(d: ReportData) -> Text:
+    """Per optimizer: how many configurations were tried and whether any choice stayed on an edge; then
+    inert axes, and why two optimizers predicted alike when they did."""
+    rows = tuning_rows(d)
+    if rows.empty:
+        return Text("Ces résultats n'enregistrent pas les extensions de grille : relancez `lionpoc study`.")
+    if not rows["extend"].all():
+        lead = ("Les grilles ont été entraînées telles quelles (`--no-extend`, budget fixe) : un choix au bord de "
+                "la grille n'a pas été vérifié au-delà.")
+    else:
+        lead = ("Quand la valeur retenue d'un axe est la plus petite ou la plus grande de sa grille, l'axe est "
+                "prolongé d'un pas de grille dans cette direction (même rapport géométrique ; 0 est une borne) et "
+                "seules les nouvelles configurations sont entraînées, jusqu'à ce que le choix soit intérieur ou "
+                "que l'axe ait été prolongé deux fois ; le choix se fait toujours sur la validation.")
+    parts = []
+    for r in rows.itertuples():
+        tried = (french.plural(r.tried_min, "configuration essayée", "configurations essayées")
+                 if r.tried_min == r.tried_max else
+                 f"de {r.tried_min} à {r.tried_max} configurations essayées selon la graine")
+        edge = ("aucun choix n'est resté au bord" if not r.edge_seeds else
+                f"le choix est resté au bord de {_join([_axis(a) for a in r.edge_axes])} pour "
+                f"{french.plural(r.edge_seeds, 'graine')} sur {r.seeds}")
+        parts.append(f"{label(d, r.optimizer)} : {tried} (grille de {r.grid_size}), {edge}")
+    text = [lead, "Bilan : " + " ; ".join(parts) + "."]
+    inert = [(r, a) for r in rows.itertuples() for a in r.inert_axes]
+    if inert:
+        text.append("Axe inerte (toutes ses valeurs donnent la même exactitude de validation, la même meilleure "
+                    "époque et des pertes à 1 % près) : "
+                    + " ; ".join(f"{_axis(a)} pour {label(d, r.optimizer)} ({french.plural(r.inert_seeds[a], 'graine')} sur {r.seeds})"
+                                 for r, a in inert) + ".")
+    text.append(coincidences(d))
+    return Text(typeset(" ".join(t for t in text if t)))
+
+
+def agreement(d: ReportData, a: str, b: str) -> float | None:
+    """Share of test images for which ``a`` and ``b`` predict the same class, over their shared seeds."""
+    same, total = 0, 0
+    paths_a = dict(zip(d.runs.loc[d.runs["optimizer"] == a, "seed"], d.run_paths(a)))
+    paths_b = dict(zip(d.runs.loc[d.runs["optimizer"] == b, "seed"], d.run_paths(b)))
+    for seed in sorted(set(paths_a) & set(paths_b)):
+        pa = pd.read_csv(paths_a[seed] / "predictions.csv", index_col="file")["predicted"]
+        pb = pd.read_csv(paths_b[seed] / "predictions.csv", index_col="file")["predicted"].reindex(pa.index)
+        same += int((pa == pb).sum())
+        total += len(pa)
+    return same / total if total else None
+
+
+def decay_shrink(metrics: dict) -> float:
+    """How much a decoupled decay alone shrinks the weights by the kept epoch: 1 - (1 - lr x wd)^steps."""
+    steps = int(metrics["best_epoch"]) * math.ceil(int(metrics["n_train"]) / int(metrics["params"]["batch_size"]))
+    return 1 - (1 - float(metrics["learning_rate"]) * float(metrics["weight_decay"])) ** steps
+
+
+def coincidences(d: ReportData) -> Text:
+    """Why two optimizers predicted (almost) identically, when they did: a sentence from the numbers."""
+    if d.empty or len(d.optimizers) < 2:
+        return Text("")
+    sentences = []
+    names = d.optimizers
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            share = agreement(d, a, b)
+            if share is None or not coincide(share):
+                continue
+            decaying = [n for n in (a, b) if decoupled(n)]
+            text = (f"{label(d, a)} et {label(d, b)} prédisent la même race pour {french.percent(share)} des images "
+                    f"de test (toutes graines confondues).")
+            if decaying:
+                n = decaying[0]
+                group = d.runs[d.runs["optimizer"] == n]
+                shrink = float(np.mean([decay_shrink(_metrics(row)) for row in group.itertuples()]))
+                text += (f" Ils partent de la même tête, voient les lots dans le même ordre avec les mêmes masques de "
+                         f"*dropout* (mêmes graines) et ne diffèrent que par la régularisation ; or la décroissance "
+                         f"découplée {_de(label(d, n))} n'a réduit ses poids que de {french.percent(shrink)} en tout "
+                         f"jusqu'à l'époque retenue (1 − (1 − η λ) à la puissance du nombre de pas), un changement "
+                         f"d'échelle presque uniforme des poids qui ne change pas la classe prédite : sur une tête "
+                         f"linéaire, quand la décroissance agit si peu, les deux optimiseurs suivent le même chemin.")
+            sentences.append(text)
+    return Text(typeset(" ".join(sentences)))
+
+
+def _metrics(row) -> dict:
+    from lionpoc import files
+
+    return files.read_json(Path(row.path) / "metrics.json")
+
+
+# ---------------------------------------------------------------------------------- sensitivity data
+def table(d: ReportData) -> pd.DataFrame:
+    """``results/sensitivity.csv`` restricted to the optimizers with runs (empty when absent)."""
+    path = Path(d.results_dir) / study_sensitivity.FILE
+    if d.empty or not path.is_file():
+        return pd.DataFrame()
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+    return frame[frame["optimizer"].isin(d.optimizers)].reset_index(drop=True)
+
+
+def summary(d: ReportData) -> pd.DataFrame:
+    """Per optimizer, batch size and schedule: mean test accuracy, Student interval over seeds, epochs."""
+    frame = table(d)
+    if frame.empty:
+        return frame
+    rows = []
+    for (name, batch, schedule), group in frame.groupby(["optimizer", "batch_size", "schedule"], sort=False):
+        mean, sd, low, high = stats.mean_ci(group["test_accuracy"])
+        rows.append({"optimizer": name, "batch_size": int(batch), "schedule": schedule, "n_seeds": len(group),
+                     "test_accuracy": mean, "sd": sd, "ci_low": low, "ci_high": high,
+                     "epochs_run": float(group["epochs_run"].mean()),
+                     "learning_rate": float(group["learning_rate"].mean())})
+    order = {n: i for i, n in enumerate(d.optimizers)}
+    return pd.DataFrame(rows).sort_values(["optimizer", "schedule", "batch_size"],
+                                          key=lambda c: c.map(order) if c.name == "optimizer" else c,
+                                          ignore_index=True)
+
+
+def exists(d: ReportData) -> bool:
+    return not summary(d).empty
+
+
+def _n_test(d: ReportData) -> int:
+    return int(d.runs["n_test"].iloc[0]) if not d.empty else 0
+
+
+def gaps(d: ReportData, schedule: str = "constant") -> pd.DataFrame:
+    """Per batch size: the focus optimizer's accuracy minus the best other optimizer's, and its rank."""
+    s = summary(d)
+    if s.empty:
+        return pd.DataFrame()
+    s = s[s["schedule"] == schedule]
+    name = focus(d)
+    rows = []
+    for batch, group in s.groupby("batch_size"):
+        g = group.set_index("optimizer")["test_accuracy"]
+        if name not in g.index or len(g) < 2:
+            continue
+        others = g.drop(index=name)
+        rows.append({"batch_size": int(batch), "gap": float(g[name] - others.max()), "rival": others.idxmax(),
+                     "rank": int((g > g[name]).sum()) + 1, "accuracy": float(g[name]), "n": len(g)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------- sensitivity outputs
+def figure(d: ReportData):
+    """Test accuracy against the batch size (constant rate), one line per optimizer, Student intervals
+    over seeds as error bars; ``None`` without results (no empty figure)."""
+    s = summary(d)
+    if s.empty:
+        return None
+    s = s[s["schedule"] == "constant"]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    offsets = np.linspace(-0.04, 0.04, max(len(d.optimizers), 1))
+    for offset, name in zip(offsets, d.optimizers):
+        rows = s[s["optimizer"] == name]
+        if rows.empty:
+            continue
+        x = rows["batch_size"].to_numpy() * 2 ** offset  # a small shift so that error bars do not overlap
+        y = 100 * rows["test_accuracy"].to_numpy()
+        low = 100 * (rows["test_accuracy"] - rows["ci_low"]).fillna(0).to_numpy()
+        high = 100 * (rows["ci_high"] - rows["test_accuracy"]).fillna(0).to_numpy()
+        ax.errorbar(x, y, yerr=[low, high], marker="o", capsize=3, color=colour(d, name), label=label(d, name))
+    ax.set_xscale("log", base=2)
+    batches = sorted(s["batch_size"].unique())
+    ax.set_xticks(batches, [str(b) for b in batches])
+    ax.minorticks_off()
+    ax.set_xlabel("Taille de lot (taux d'apprentissage × √(taille / 32))")
+    ax.set_ylabel("Exactitude sur le test (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def schedule_table(d: ReportData) -> Table | None:
+    """Per optimizer, at the reference batch size and averaged over all batch sizes: constant vs cosine."""
+    s = summary(d)
+    if s.empty:
+        return None
+    reference = int(s["batch_size"].min())
+    rows = []
+    for name in d.optimizers:
+        mine = s[s["optimizer"] == name]
+        if mine.empty:
+            continue
+        at = mine[mine["batch_size"] == reference].set_index("schedule")
+        mean = mine.groupby("schedule")["test_accuracy"].mean()
+        rows.append({"Optimiseur": label(d, name),
+                     f"Constant ({reference})": french.percent(at.loc["constant", "test_accuracy"]),
+                     f"Cosinus ({reference})": french.percent(at.loc["cosine", "test_accuracy"]),
+                     "Écart": french.points(at.loc["cosine", "test_accuracy"] - at.loc["constant", "test_accuracy"]),
+                     "Époques (const. / cos.)": f"{french.number(at.loc['constant', 'epochs_run'], 1)} / "
+                                                f"{french.number(at.loc['cosine', 'epochs_run'], 1)}",
+                     "Écart, toutes tailles": french.points(mean["cosine"] - mean["constant"])})
+    return Table(pd.DataFrame(rows), widths=[2, 2, 2, 2, 3, 2])
+
+
+TIE = 1e-9  # mean accuracies this close are the same count of correct images: a tie
+
+
+def ranking(d: ReportData, schedule: str, batch_size: int | None = None) -> list[list[str]]:
+    """Optimizers by mean test accuracy (over seeds, and over batch sizes unless one is given), best first,
+    as groups: optimizers whose means are equal (``TIE``) share a group."""
+    s = summary(d)
+    if s.empty:
+        return []
+    s = s[s["schedule"] == schedule]
+    if batch_size is not None:
+        s = s[s["batch_size"] == batch_size]
+    means = s.groupby("optimizer")["test_accuracy"].mean().sort_values(ascending=False)
+    groups: list[list[str]] = []
+    for name, value in means.items():
+        if groups and abs(means[groups[-1][0]] - value) <= TIE:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    return [sorted(g, key=d.optimizers.index) for g in groups]
+
+
+def order_words(d: ReportData, groups: list[list[str]]) -> str:
+    """``Adam = AdamW > Lion``."""
+    return " > ".join(" = ".join(label(d, n) for n in g) for g in groups)
+
+
+def batch_answer(d: ReportData) -> str:
+    """Does the focus optimizer's standing against the others change with the batch size?"""
+    g = gaps(d)
+    if g.empty:
+        return ""
+    name = focus(d)
+    accuracy = float(g["accuracy"].mean())
+    threshold = noise_level(accuracy, _n_test(d))
+    kind = trend(g["batch_size"], g["gap"], threshold)
+    values = " ; ".join(f"{b} : {french.points(x)}" for b, x in zip(g["batch_size"], g["gap"]))
+    ranks = sorted(set(g["rank"]))
+    rank_words = (f"il reste {'premier' if ranks == [1] else f'{ranks[0]}e'} à toutes les tailles de lot"
+                  if len(ranks) == 1 else
+                  f"son rang varie selon la taille de lot (du {'1er' if ranks[0] == 1 else f'{ranks[0]}e'} au {ranks[-1]}e)")
+    head = (f"Écart entre {label(d, name)} et le meilleur des autres optimiseurs, par taille de lot ({values}) ; "
+            f"{rank_words}.")
+    noise_words = (f"bruit de mesure (±{french.number(100 * threshold, 1)}{french.NNBSP}points sur "
+                   f"{_n_test(d)} images de test)")
+    verdict = {
+        "flat": f"Cet écart ne bouge pas au-delà du {noise_words} : ici, la taille de lot ne change pas la place de "
+                f"{label(d, name)}, alors que Chen et al. (2023) voient le gain de Lion sur AdamW grandir avec la "
+                f"taille de lot.",
+        "grows": f"Cet écart grandit avec la taille de lot, au-delà du {noise_words} : c'est le sens annoncé par "
+                 f"Chen et al. (2023).",
+        "shrinks": f"Cet écart diminue quand la taille de lot augmente, au-delà du {noise_words} : le contraire de "
+                   f"ce qu'annoncent Chen et al. (2023).",
+        "varies": f"Cet écart varie au-delà du {noise_words}, mais sans tendance nette avec la taille de lot : rien "
+                  f"ici ne confirme ni n'infirme Chen et al. (2023).",
+    }[kind]
+    return f"{head} {verdict}"
+
+
+def schedule_answer(d: ReportData) -> str:
+    """Does the cosine schedule change the ranking (at every batch size, and on average)?"""
+    s = summary(d)
+    if s.empty or len(d.optimizers) < 2:
+        return ""
+    constant, cosine = ranking(d, "constant"), ranking(d, "cosine")
+    words = lambda order: order_words(d, order)  # noqa: E731
+    changed = [b for b in sorted(s["batch_size"].unique())
+               if ranking(d, "constant", b) != ranking(d, "cosine", b)]
+    spread = s.pivot_table(index=["optimizer", "batch_size"], columns="schedule", values="test_accuracy")
+    effect = (spread["cosine"] - spread["constant"]).groupby(level="optimizer").mean()
+    largest = effect.abs().max()
+    threshold = noise_level(float(s["test_accuracy"].mean()), _n_test(d))
+    if constant == cosine:
+        lead = f"En moyenne sur les tailles de lot, le classement est le même avec les deux planifications ({words(constant)})"
+    else:
+        lead = (f"En moyenne sur les tailles de lot, le classement change : {words(constant)} à taux constant, "
+                f"{words(cosine)} avec le cosinus")
+    by_batch = ("et il ne change à aucune taille de lot" if not changed else
+                f"il change à {french.plural(len(changed), 'taille')} de lot ({_join([str(b) for b in changed])})")
+    size = ("l'effet moyen du cosinus reste dans le bruit de mesure pour chaque optimiseur"
+            if largest <= threshold else
+            "l'effet moyen du cosinus dépasse le bruit de mesure pour "
+            + _join([label(d, n) for n in effect.index if abs(effect[n]) > threshold]))
+    if constant != cosine and largest <= threshold:
+        size += " : ce changement de classement ne dépasse donc pas le bruit"
+    return (f"{lead} ; {by_batch}, et {size} (au plus {french.number(100 * largest, 1)}{french.NNBSP}"
+            f"{french.point_word(largest)} par optimiseur, pour un bruit de "
+            f"±{french.number(100 * threshold, 1)}{french.NNBSP}points).")
+
+
+def schedule_matters(d: ReportData) -> bool:
+    """True when the cosine's mean effect (over batch sizes) exceeds the noise for at least one optimizer."""
+    s = summary(d)
+    spread = s.pivot_table(index=["optimizer", "batch_size"], columns="schedule", values="test_accuracy")
+    effect = (spread["cosine"] - spread["constant"]).groupby(level="optimizer").mean()
+    return bool((effect.abs() > noise_level(float(s["test_accuracy"].mean()), _n_test(d))).any())
+
+
+def section(d: ReportData) -> Text:
+    """The section's prose: what was done, then the two answers; or how to get the results."""
+    s = summary(d)
+    if s.empty:
+        return Text(typeset(f"L'étude de sensibilité n'a pas été lancée pour ces résultats : `{COMMAND}` la lance "
+                            "(en plus de l'étude principale, sur les caractéristiques en cache)."))
+    batches = sorted(s["batch_size"].unique())
+    n_seeds = int(s["n_seeds"].max())
+    method = (f"Pour chaque optimiseur et chaque graine, la configuration retenue sur la validation est "
+              f"réentraînée avec des lots de {_join([str(b) for b in batches])} images, à taux constant puis avec "
+              f"une planification en cosinus précédée d'un court échauffement linéaire ({french.percent(study_sensitivity.WARMUP_FRACTION, 0)} "
+              f"des pas). Le taux suit la règle de la racine carrée, η × √(taille / {batches[0]}), dérivée pour les "
+              f"méthodes adaptatives (Malladi et al., 2022) ; la règle linéaire, celle de la descente de gradient "
+              f"simple, multiplierait par {batches[-1] // batches[0]} chaque pas de Lion, dont chaque coordonnée bouge "
+              f"exactement de η. Le cosinus s'étend sur les époques qu'a prises le taux constant à la même taille de "
+              f"lot (même nombre de pas) ; "
+              f"l'arrêt précoce et le budget d'époques sont ceux de l'étude principale. Rien n'est choisi ici : "
+              f"toutes les variantes sont rapportées ("
+              + (f"{french.plural(n_seeds, 'graine')}, intervalles de Student sur les graines)." if n_seeds > 1 else
+                 "une seule graine : pas d'intervalle)."))
+    return Text(typeset(" ".join(t for t in (method, batch_answer(d), schedule_answer(d)) if t)))
+
+
+def findings(d: ReportData) -> tuple[str, str] | None:
+    """What the sensitivity study shows: a clause on the batch size, one on the schedule (None without results)."""
+    g = gaps(d)
+    if g.empty:
+        return None
+    name = focus(d)
+    kind = trend(g["batch_size"], g["gap"], noise_level(float(g["accuracy"].mean()), _n_test(d)))
+    constant, cosine = ranking(d, "constant"), ranking(d, "cosine")
+    batch = {"flat": f"la place de {label(d, name)} ne change pas avec la taille de lot (de {g['batch_size'].min()} à "
+                     f"{g['batch_size'].max()})",
+             "grows": f"l'écart de {label(d, name)} sur les autres grandit avec la taille de lot",
+             "shrinks": f"l'écart de {label(d, name)} sur les autres diminue quand la taille de lot augmente",
+             "varies": f"l'écart de {label(d, name)} varie avec la taille de lot, sans tendance nette"}[kind]
+    schedule = ("le cosinus ne change pas le classement" if constant == cosine
+                else "le cosinus change le classement moyen" if schedule_matters(d)
+                else "le cosinus ne change le classement moyen que dans les limites du bruit de mesure")
+    return batch, schedule
+
+
+def abstract(d: ReportData) -> str:
+    """One sentence for the abstract when the sensitivity results exist (else nothing)."""
+    said = findings(d)
+    return typeset(f"Étude de sensibilité : {said[0]}, et {said[1]}.") if said else ""
+
+
+def conclusion(d: ReportData) -> str:
+    """The conclusion's sentence on sensitivity when the results exist (else nothing)."""
+    said = findings(d)
+    return typeset(f"Enfin, l'étude de sensibilité montre que {said[0]}, et que {said[1]} (voir la @sec-sensibilite).") \
+        if said else ""
