@@ -110,7 +110,8 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
 
     grids = {"adam": {"learning_rate": [3e-3], "l2": [0.0, 1e-3]},
              "adamw": {"learning_rate": [3e-3], "weight_decay": [0.01, 0.1]},
-             "lion": {"learning_rate": [3e-4], "weight_decay": [0.1, 1.0]}}
+             "lion": {"learning_rate": [3e-4], "weight_decay": [0.1, 1.0]},
+             "sgd": {"learning_rate": [3e-2], "l2": [0.0, 1e-3]}}
     quiet = lambda *_: None  # noqa: E731
     configs = [load_run(name, ROOT, dict(grid=grids[name], epochs=epochs, patience=4, seeds=list(seeds),
                                          image_size=image_size, weights="none",

@@ -116,3 +116,34 @@ def test_render_before_any_study_says_so(request, tmp_path):
                              cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ})
     assert refused.returncode != 0 and "no results" in refused.stdout + refused.stderr
     assert not (root / "_output" / "report" / "index.html").exists()  # the earlier report is not left behind
+
+
+def test_render_a_fourth_optimizer_everywhere_the_others_are(tmp_path_factory, synthetic_dir, request):
+    """SGD added to the study (`--optimizers adam,adamw,lion,sgd`): it has a row in every table where AdamW
+    has one, a pair with Lion, a panel or bar in every figure (their alt text names it), and the report
+    counts four optimizers."""
+    from conftest import make_results
+
+    base = tmp_path_factory.mktemp("four")
+    results = make_results(base / "results", synthetic_dir, base / "cache", seeds=(0,),
+                           optimizers=("adam", "adamw", "lion", "sgd"))
+    html, pdf = render(results, request.config.rootpath)
+    text = outside_2023(pdf_text(pdf))
+    # Table rows (the label, then columns); the 2023 study's own rows (in minutes) have no SGD, rightly.
+    rows = lambda label: [line for line in re.findall(rf"^[ \t]*{label}[ \t]{{2,}}.*$", text, flags=re.M)  # noqa: E731
+                          if not re.search(r"\bmin\b", line)]
+    assert len(rows("SGD")) == len(rows("AdamW")) >= 4, (rows("SGD"), rows("AdamW"))
+    assert text.count("Lion − SGD") == text.count("Lion − AdamW") >= 1
+    assert "SGD" in pdf_text(pdf, 1, 2)  # the title or the abstract name it
+    # Each figure of the report draws SGD where it draws AdamW (a panel title, a legend entry or a tick).
+    from lionpoc import report
+    from lionpoc.report import plots
+
+    d = report.load(results)
+    for make in (plots.differences, plots.histories, plots.confusions, plots.timing):
+        figure = make(d)
+        words = [t.get_text() for ax in figure.axes for t in [ax.title, *ax.get_xticklabels(), *ax.get_yticklabels(),
+                                                                *(ax.get_legend().get_texts() if ax.get_legend() else [])]]
+        words += [t.get_text() for t in figure.texts]
+        shown = " ".join(words)
+        assert "AdamW" in shown and "SGD" in shown, (make.__name__, shown)

@@ -79,6 +79,9 @@ def test_a_pretrained_backbone_reads_as_pretrained(d):
     assert "pré-entraîné sur ImageNet" in prose.transfer(p)
     assert prose.title(p) == "Lion face à Adam et AdamW pour l'apprentissage par transfert"
     assert prose.subtitle(p).startswith("MobileNetV2 et quinze races")
+    assert "Lion est notre propre implémentation" in prose.implementations(p)
+    assert "Adam et AdamW viennent de Keras" in prose.implementations(p)
+    assert prose.of(p.fine_tune_part).startswith("de la fin de MobileNetV2 (bloc 16")
 
 
 def test_random_weights_never_speak_as_if_pretrained(d):

@@ -55,3 +55,15 @@ def test_bootstrap_interval_covers_the_difference_and_shrinks_with_seeds():
 def test_first_reach():
     assert stats.first_reach([0.1, 0.5, 0.96, 0.99, 1.0], 0.95) == 3
     assert stats.first_reach([0.1, 0.5, 0.96, 0.99, 1.0], 0.99) == 4
+
+
+def test_sign_flip_test_when_one_image_or_none_tells_the_optimizers_apart():
+    """Pretrained features: two optimizers can disagree on a single test image (or none); both signs of one
+    difference are equally extreme, so p = 1 (scipy refuses a one-observation sample)."""
+    a = np.ones(326)
+    b = a.copy()
+    assert stats.sign_flip_test(a, b) == 1.0
+    b[0] = 0
+    assert stats.sign_flip_test(a, b) == 1.0
+    b[1] = 0
+    assert stats.sign_flip_test(a, b) == pytest.approx(0.5, abs=0.01)  # 2 of the 4 sign flips are as extreme

@@ -623,19 +623,13 @@ def implementations(d: ReportData) -> Text:
 
 
 def _is_ours(name: str) -> bool:
-    """The optimizer is built by this project (its class lives in ``lionpoc``), not taken from Keras."""
+    """The optimizer is built by this project (its registry class is a registered ``lionpoc>`` one), not Keras."""
+    from lionpoc.model import optimizers
+
     try:
-        from lionpoc.model import optimizers
-
-        build = getattr(optimizers.spec(name), "build", None)
-        return build is not None and getattr(build, "__module__", "").startswith("lionpoc")
-    except Exception:
-        from lionpoc.model.optimizers import make_optimizer
-
-        try:
-            return type(make_optimizer(name, 1e-3)).__module__.startswith("lionpoc")
-        except Exception:
-            return False
+        return optimizers.load(name).keras_class.startswith("lionpoc")
+    except Exception:  # an optimizer whose parameter file is gone: say nothing of where it comes from
+        return False
 
 
 def small_batches(d: ReportData) -> str:
@@ -748,9 +742,14 @@ def curves_text(d: ReportData) -> Text:
         return Text("")
     listed = ", ".join(f"{french.points(g)} pour {d.label(n)}" for n, g in gaps.items())
     over = [d.label(n) for n, g in gaps.items() if overfits(g)]
-    words = (f"au-delà de {unsigned_points(OVERFIT)}, la tête {'de ' + enumeration(over) if len(over) < len(gaps) else ''}"
-             f" apprend en partie par cœur les images d'entraînement, et l'arrêt précoce la retient avant que la "
-             f"validation ne se dégrade davantage" if over else
+    if len(over) == len(gaps):
+        who, verb, it = "la tête", "apprend", "la"
+    elif len(over) == 1:
+        who, verb, it = f"la tête {de(over[0])}", "apprend", "la"
+    else:
+        who, verb, it = f"les têtes {enumeration([de(n) for n in over])}", "apprennent", "les"
+    words = (f"au-delà de {unsigned_points(OVERFIT)}, {who} {verb} en partie par cœur les images d'entraînement, "
+             f"et l'arrêt précoce {it} retient avant que la validation ne se dégrade davantage" if over else
              f"les deux courbes restent à moins de {unsigned_points(OVERFIT)} l'une de l'autre : la tête ne "
              f"surapprend pas, et c'est la validation qui décide de l'arrêt")
     return Text(f"À l'époque retenue, l'exactitude d'entraînement (mesurée avec le *dropout*) dépasse celle de "

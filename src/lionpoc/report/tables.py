@@ -178,7 +178,7 @@ def comparison_2023(d: ReportData) -> Table:
         rows.append({"Optimiseur": d.label(name), "Exact. 2023": french.percent(old["accuracy"], 0),
                      "Époques 2023": str(old["epochs"]), "Durée 2023": f"{old['minutes']}{french.NNBSP}min",
                      "Exact. ici": french.percent(s.test_accuracy_mean) if present else "n.d.",
-                     "Époques ici": french.number(s.epochs_run, 0) if present else "n.d.",
+                     "Époques ici": french.counts([s.epochs_run])[0] if present else "n.d.",
                      "Durée ici": french.seconds(s.train_seconds) if present else "n.d."})
     return Table(pd.DataFrame(rows), widths=[3, 2, 2, 2, 2, 2, 2])
 
@@ -247,7 +247,7 @@ def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
         frame[f"Ép. {tag} %"] = [e if r == n else ("jamais" if r == 0 else f"{e} ({int(r)}/{int(n)})")
                                  for e, r, n in zip(epochs, table[f"reached_{tag}"], table["n_seeds"])]
     if per_epoch:
-        frame["Par époque (seule)"] = [french.seconds(per_epoch[n]) if n in per_epoch else "n.d." for n in table.optimizer]
+        frame["Époque seule"] = [french.seconds(per_epoch[n]) if n in per_epoch else "n.d." for n in table.optimizer]
         for tag in (95, 99):
             frame[f"Temps {tag} %"] = [french.seconds(per_epoch[n] * e) if n in per_epoch and e == e else "—"
                                        for n, e in zip(table.optimizer, table[f"epochs_to_{tag}"])]

@@ -275,8 +275,9 @@ def announce_fine_tuning(study: Study, log=print) -> dict:
     total = per_seed * todo
     epochs = f"{cfg.fine_tune_epochs} epoch" + ("s" if cfg.fine_tune_epochs > 1 else "")
     log(f"fine-tuning: budget {configurations} learning rates x at most {epochs} for each of "
-        f"{todo} (optimizer, seed) pair(s); one epoch of block 14 + head over {int((prep.table['split'] == 'train').sum())} "
-        f"images takes {per_epoch:.1f} s on this machine (measured now), so at most {per_seed:.0f} s per pair and "
+        f"{todo} (optimizer, seed) pair(s); one epoch of the retrained layers (the input of "
+        f"{backbones.spec(cfg.backbone).fine_tune_layers[0]} onwards) + head over "
+        f"{int((prep.table['split'] == 'train').sum())} images takes {per_epoch:.1f} s on this machine (measured now), so at most {per_seed:.0f} s per pair and "
         f"{total:.0f} s in all ({total / 60:.1f} min)" + ("" if jobs == 1 else
         f"; with {jobs} executions sharing the cores, each takes longer than measured here"))
     return {"seconds_per_epoch": per_epoch, "per_seed_seconds": per_seed, "total_seconds": total, "pairs": todo}

@@ -97,7 +97,7 @@ def sign_flip_test(correct_a, correct_b, n_resamples: int = 100_000, seed: int =
     a = np.atleast_2d(np.asarray(correct_a, dtype=float)).mean(axis=0)
     b = np.atleast_2d(np.asarray(correct_b, dtype=float)).mean(axis=0)
     diff = (a - b)[(a - b) != 0]  # images both got right (or wrong) in every seed do not move the statistic
-    if len(diff) == 0:
+    if len(diff) < 2:  # none or one image told them apart: both signs are as extreme as the one observed
         return 1.0
     result = stats.permutation_test((diff,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
                                     vectorized=True, n_resamples=n_resamples, batch=10_000, alternative="two-sided",
