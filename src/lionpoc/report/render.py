@@ -223,9 +223,10 @@ INTERMEDIATES = ("index.html", "index_files", "index.typ")
 
 def publish_notebooks(results_dir: Path, output_dir: Path) -> list[Path]:
     """Copy the executed notebooks next to the report, where its links expect them
-    (``<output>/results/<optimizer>/training.{html,ipynb}``), wherever the results live."""
+    (``<output>/results/<optimizer>/training.{html,ipynb}``, and ``<optimizer>/seed-<k>/training.*`` for a
+    study whose seeds ran on a cluster), wherever the results live."""
     copied = []
-    for source in sorted(Path(results_dir).glob("*/training.*")):
+    for source in sorted([*Path(results_dir).glob("*/training.*"), *Path(results_dir).glob("*/seed-*/training.*")]):
         if source.suffix in (".html", ".ipynb") and "partial" not in source.name and "failed" not in source.name:
             target = output_dir / "results" / source.relative_to(results_dir)
             target.parent.mkdir(parents=True, exist_ok=True)

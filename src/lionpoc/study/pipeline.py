@@ -9,6 +9,7 @@ real study removes old smoke results only after its own feature pass has succeed
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -209,11 +210,12 @@ def check_inputs(study: Study, log=print) -> None:
 
 
 # ---------------------------------------------------------------------------------- step 2: features
-def extract_features(study: Study, log=print) -> runs.Prepared:
-    """Step 2: the one backbone pass (or the cache); from here on the study writes into its results folder."""
+def extract_features(study: Study, log=print, extractor=None) -> runs.Prepared:
+    """Step 2: the one backbone pass (or the cache), by ``extractor`` when given (e.g. in shards on a
+    cluster); from here on the study writes into its results folder."""
     study.timings["started_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    prep = runs.prepare(study.configs[0], log)
+    prep = runs.prepare(study.configs[0], log, extractor)
     # This study's own time for its features: the pass, or reading the cache. The duration of the pass
     # that made a cache belongs to the study that ran it, and is recorded apart.
     cached = prep.features.from_cache
@@ -362,7 +364,7 @@ def run(study: Study, executor=None, log=print) -> Path:
     """
     try:
         check_inputs(study, log)
-        extract_features(study, log)
+        extract_features(study, log, getattr(executor, "extract", None))  # a cluster also runs the pass
         run_executions(study, executor, log)
         aggregate_results(study, log)
     except BaseException:
@@ -375,12 +377,28 @@ def run(study: Study, executor=None, log=print) -> Path:
     return study.results_dir
 
 
+def executor_for(cluster: str | None = None, scheduler_file=None, log=print):
+    """A context manager giving the executor: a Dask cluster's (``local:N``, a scheduler address or a
+    scheduler file; connected now, so that an unreachable scheduler fails before any work), else None,
+    i.e. papermill kernels on this machine."""
+    if not cluster and not scheduler_file:
+        return contextlib.nullcontext(None)
+    from lionpoc.study import cluster as dask_cluster
+
+    return dask_cluster.connect(cluster, scheduler_file, log)
+
+
 def run_study(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
               fine_tune: bool = False, fine_tune_epochs: int | None = None, executor=None, focus: str | None = None,
-              backbone: str | None = None, extend_grid: bool = True, sensitivity: bool = False, log=print) -> Path:
-    """Plan the study and run its steps; return the results folder."""
+              backbone: str | None = None, extend_grid: bool = True, sensitivity: bool = False,
+              cluster: str | None = None, scheduler_file=None, log=print) -> Path:
+    """Plan the study and run its steps (on a Dask cluster when ``cluster`` or ``scheduler_file`` is
+    given, or through ``executor``); return the results folder."""
     study = plan(optimizers, seeds, smoke, data_dir, results_dir, weights, image_size, split, force, render_report,
                  cache_dir, jobs, fine_tune, fine_tune_epochs, focus, backbone, extend_grid, sensitivity)
-    return run(study, executor, log)
+    if executor is not None:
+        return run(study, executor, log)
+    with executor_for(cluster, scheduler_file, log) as chosen:
+        return run(study, chosen, log)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,7 +31,8 @@ from lionpoc.data.synth import make_synthetic_once
 from lionpoc.model.bracket import Bracketing
 from lionpoc.model.head import Fit, bracketed_search
 
-SYNTHETIC_DIR = Path("data/synthetic")
+SYNTHETIC_DIR = Path("data/synthetic")  # under the project root
+PREPARED_ENV = "LIONPOC_PREPARED"  # set by a cluster worker for its kernel: the folder of what the study sent
 PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study")
 SMOKE_PER_CLASS = 60
 SMOKE_IMAGE_PIXELS = 96
@@ -64,24 +66,36 @@ def data_dir_for(cfg: RunConfig, log=print) -> Path:
     return data.resolve_data_dir(cfg.data_dir)
 
 
-def prepare(cfg: RunConfig, log=print) -> Prepared:
-    """List the images, get their features (cache or one pass of the base), split the readable ones."""
+def prepare(cfg: RunConfig, log=print, extractor=None) -> Prepared:
+    """List the images, get their features (cache or one pass of the base, by ``extractor`` when given),
+    split the readable ones. In a kernel started by a cluster worker (``$LIONPOC_PREPARED`` set), the split
+    and the features are the ones the study sent: the worker has no access to the images."""
     machine.limit_threads()
+    if os.environ.get(PREPARED_ENV):
+        from lionpoc.study import cluster
+
+        return cluster.load_prepared(Path(os.environ[PREPARED_ENV]), cfg, log)
     data_dir = data_dir_for(cfg, log)
     table, notes = data.list_images(data_dir)
     for note in notes:
         log(f"data: {note}")
     root = data.images_root(data_dir)
     feats = features.load_or_extract(table["file"].tolist(), root, cfg.image_size, cfg.weights,
-                                     Path(cfg.cache_dir), cfg.batch_size, log, backbone=cfg.backbone)
+                                     Path(cfg.cache_dir), cfg.batch_size, log, backbone=cfg.backbone,
+                                     extractor=extractor)
     readable = table[table["file"].isin(set(feats.files))].reset_index(drop=True)
     split = data.make_split(readable, cfg.split, data_dir,
                             (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction), cfg.split_seed)
-    counts = split["split"].value_counts()
-    log(f"data: {len(split)} images of 15 breeds from {data_dir} ({data.data_kind(data_dir)}); "
-        f"train {counts.get('train', 0)}, val {counts.get('val', 0)}, test {counts.get('test', 0)}"
-        + (f"; {len(feats.skipped)} unreadable file(s) skipped" if feats.skipped else ""))
+    log(describe(split, data_dir, data.data_kind(data_dir), feats))
     return Prepared(cfg, data_dir, data.data_kind(data_dir), split, feats, notes)
+
+
+def describe(split: pd.DataFrame, data_dir: Path, kind: str, feats: features.Features) -> str:
+    """The line that says what data a run trains on."""
+    counts = split["split"].value_counts()
+    return (f"data: {len(split)} images of 15 breeds from {data_dir} ({kind}); "
+            f"train {counts.get('train', 0)}, val {counts.get('val', 0)}, test {counts.get('test', 0)}"
+            + (f"; {len(feats.skipped)} unreadable file(s) skipped" if feats.skipped else ""))
 
 
 def tune(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame]:
