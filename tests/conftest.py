@@ -76,6 +76,27 @@ def project_root():
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def smoke_study(tmp_path_factory):
+    """A finished smoke study (one seed, three optimizers) made by `lionpoc study`, with its console output;
+    shared by the tests of every file (one smoke study per test session): a test that changes anything
+    works on a copy."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("smoke") / "results"
+    done = subprocess.run([sys.executable, "-m", "lionpoc.cli", "study", "--smoke", "--no-render", "--results-dir",
+                           str(out)], cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out, done
+
+
+@pytest.fixture(scope="session")
+def smoke_results(smoke_study):
+    return smoke_study[0]
+
+
 class InProcess:
     """An executor for the study's steps that trains each optimizer's seeds in this process, without papermill
     (the template is copied where the executed notebook goes)."""
@@ -126,6 +147,12 @@ def make_results(out, data_dir, cache_dir, seeds=(0, 1), optimizers=("adam", "ad
                                                             "xception": memory.head_model(4096)})
     pipeline.record(study, quiet)
     return out
+
+
+@pytest.fixture(scope="session")
+def results_maker():
+    """``make_results`` itself, for a test that assembles a results folder of its own."""
+    return make_results
 
 
 @pytest.fixture(scope="session")

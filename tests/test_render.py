@@ -38,8 +38,9 @@ def render(results_dir, root):
     after = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
     assert after == before, "rendering changed files of the repository"
     assert "IPKernelApp" not in done.stdout + done.stderr and "absl" not in done.stdout + done.stderr
-    html = (root / "_output" / "report" / "index.html").read_text(encoding="utf-8")
-    pdf = root / "_output" / "report" / "index.pdf"
+    # A study's report goes under its own results folder (the project's _output/ is for results/ alone).
+    html = (results_dir / "_output" / "report" / "index.html").read_text(encoding="utf-8")
+    pdf = results_dir / "_output" / "report" / "index.pdf"
     return html, pdf
 
 
@@ -71,10 +72,9 @@ def check_reader_view(html, pdf, warning_title):
 
 
 def test_render_a_smoke_study(results_dir, request):
-    root = request.config.rootpath
-    html, pdf = render(results_dir, root)
+    html, pdf = render(results_dir, request.config.rootpath)
     check_reader_view(html, pdf, "Données synthétiques")
-    assert (root / "_output" / "results" / "lion" / "training.ipynb").is_file()
+    assert (results_dir / "_output" / "results" / "lion" / "training.ipynb").is_file()
 
 
 def test_render_real_photos_with_random_weights(real_results_dir, request):

@@ -21,12 +21,8 @@ def lionpoc(*args, cwd):
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory, request):
-    root = request.config.rootpath
-    out = tmp_path_factory.mktemp("smoke") / "results"
-    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=root)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out, done
+def smoke(smoke_study):
+    return smoke_study  # the session's smoke study (conftest), shared with the fault tests
 
 
 def test_smoke_study_writes_every_file_for_every_optimizer(smoke):

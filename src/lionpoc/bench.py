@@ -153,6 +153,7 @@ def bench_smoke_study(log=print) -> dict:
 def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, smoke_study: bool = True,
                   log=print) -> dict:
     from lionpoc.errors import LionpocError
+    from lionpoc.study.config import MAX_IMAGE_SIZE
 
     base = backbones.spec()
     if images < 15:
@@ -160,6 +161,9 @@ def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, s
     if image_size < base.min_size:
         raise LionpocError(f"--image-size must be at least {base.min_size} pixels ({base.label}'s minimum), "
                            f"got {image_size}.")
+    if image_size > MAX_IMAGE_SIZE:
+        raise LionpocError(f"--image-size must be at most {MAX_IMAGE_SIZE} pixels (larger inputs need gigabytes of "
+                           f"memory per batch), got {image_size}.")
     from lionpoc.study.pipeline import ensure_writable
 
     ensure_writable(Path(results_dir))
@@ -180,4 +184,71 @@ def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, s
         report["smoke_study"] = bench_smoke_study(log)
     files.write_json(Path(results_dir) / "benchmark.json", report)
     log(f"bench: wrote {Path(results_dir) / 'benchmark.json'}")
+    return report
+
+
+# ---------------------------------------------------------------------------------- a Dask cluster
+def task_overheads(tasks: list[dict]) -> list[float]:
+    """Per task, the time the engine added around it: from submission (or the end of the worker's previous
+    task, when it had to wait for one) to its start, plus from its end to its result on the client."""
+    overheads, free_at = [], {}
+    for t in sorted(tasks, key=lambda t: t["started"]):
+        ready = max(t["submitted"], free_at.get(t["worker"], t["submitted"]))
+        overheads.append(max(0.0, t["started"] - ready) + max(0.0, t["received"] - t["ended"]))
+        free_at[t["worker"]] = t["received"]
+    return overheads
+
+
+def bench_cluster(cluster: str, data_dir: Path | None, image_size: int, seeds: int, log=print) -> dict:
+    """The same study on this machine and on ``cluster`` (fresh caches, so both do the feature pass):
+    wall times, the feature pass's images per second, and the engine's overhead per task."""
+    from lionpoc.study.pipeline import run_study
+
+    quiet = lambda *_: None  # noqa: E731
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, where in (("local", None), ("cluster", cluster)):
+            start = time.perf_counter()
+            out = run_study(seeds=seeds, smoke=data_dir is None, data_dir=data_dir, results_dir=Path(tmp) / name,
+                            weights="none", image_size=image_size, render_report=False,
+                            cache_dir=Path(tmp) / f"cache-{name}", cluster=where, log=quiet)
+            study = files.read_json(out / "study.json")
+            study["wall_seconds"] = time.perf_counter() - start
+            runs[name] = study
+            log(f"bench: {name} study {study['wall_seconds']:.0f} s (features {study['features_seconds']:.0f} s, "
+                f"trainings {study['trainings_seconds']:.0f} s)")
+    local, remote = runs["local"], runs["cluster"]
+    tasks = remote["cluster"]["tasks"]
+    overheads = task_overheads(tasks)
+    result = {
+        "cluster": {k: v for k, v in remote["cluster"].items() if k != "tasks"}, "images": local["images"],
+        "image_size": image_size, "seeds": seeds, "optimizers": local["optimizers"],
+        "local_seconds": local["wall_seconds"], "cluster_seconds": remote["wall_seconds"],
+        "cluster_to_local": remote["wall_seconds"] / local["wall_seconds"],
+        "local_features_images_per_second": local["images"] / local["features_extraction_seconds"],
+        "cluster_features_images_per_second": remote["images"] / remote["features_extraction_seconds"],
+        "features_ratio": local["features_extraction_seconds"] / remote["features_extraction_seconds"],
+        "local_trainings_seconds": local["trainings_seconds"], "cluster_trainings_seconds": remote["trainings_seconds"],
+        "tasks": len(tasks), "overhead_mean_seconds": float(np.mean(overheads)),
+        "overhead_max_seconds": float(np.max(overheads)),
+    }
+    log(f"bench: on {cluster} the study takes {result['cluster_to_local']:.2f}x the time it takes here "
+        f"({result['cluster_seconds']:.0f} s vs {result['local_seconds']:.0f} s); the sharded feature pass runs at "
+        f"{result['features_ratio']:.0%} of this machine's images/s ({result['cluster_features_images_per_second']:.1f} "
+        f"vs {result['local_features_images_per_second']:.1f}); engine overhead per task "
+        f"{result['overhead_mean_seconds']:.2f} s on average, {result['overhead_max_seconds']:.2f} s at most, "
+        f"over {len(tasks)} tasks")
+    return result
+
+
+def run_cluster_benchmark(results_dir: Path, cluster: str, data_dir: Path | None = None, image_size: int = 150,
+                          seeds: int = 3, log=print) -> dict:
+    """``lionpoc bench --cluster``: writes ``results/benchmark_cluster.json``."""
+    from lionpoc.study.pipeline import ensure_writable
+
+    ensure_writable(Path(results_dir))
+    report = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine.machine(),
+              **bench_cluster(cluster, data_dir, image_size, seeds, log)}
+    files.write_json(Path(results_dir) / "benchmark_cluster.json", report)
+    log(f"bench: wrote {Path(results_dir) / 'benchmark_cluster.json'}")
     return report

@@ -57,6 +57,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="redo runs even when their results are up to date")
     p.add_argument("--no-render", action="store_true", help="do not render the report at the end")
     p.add_argument("--jobs", type=int, help="notebook executions run at once (default: all of them, one per optimizer)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--cluster", metavar="ADDRESS",
+                       help="run the feature pass and the executions on a Dask cluster: a scheduler address "
+                            "(tcp://host:8786) or local:N for N single-threaded workers on this machine")
+    where.add_argument("--scheduler-file", type=Path, metavar="FILE",
+                       help="the Dask cluster whose scheduler wrote FILE (dask scheduler --scheduler-file FILE)")
     p.add_argument("--fine-tune", action="store_true",
                    help="also train the backbone's last layers with the head, on activations cached by the one pass "
                         "(Xception: block 14 on block-13 outputs, slow on a CPU; MobileNetV2: block 16 and the last "
@@ -74,12 +80,19 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="render the French report (HTML and PDF) from the results")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
+    p.add_argument("--output-dir", type=Path, help="where the report goes (default: _output/ for the project's "
+                   "results/, else <results-dir>/_output)")
 
     p = sub.add_parser("bench", help="measure speed and memory ratios; writes results/benchmark.json")
     p.add_argument("--results-dir", type=Path, help="default: $LIONPOC_RESULTS or results/")
     p.add_argument("--images", type=int, default=128, help="images per timing (default 128)")
     p.add_argument("--image-size", type=int, default=299, help="input side in pixels (default 299, as in the real study)")
     p.add_argument("--skip-smoke-study", action="store_true", help="do not time a whole smoke study")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="instead, time the same study here and on this Dask cluster (e.g. local:2): wall times, "
+                        "feature pass, overhead per task; writes results/benchmark_cluster.json")
+    p.add_argument("--data-dir", type=Path, help="with --cluster: the photos to study (default: the smoke set)")
+    p.add_argument("--seeds", type=int, default=3, help="with --cluster: seeds per optimizer (default 3)")
     return main
 
 
@@ -151,7 +164,8 @@ def run(args: argparse.Namespace) -> None:
                                       jobs=args.jobs, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
                                       focus=args.focus, backbone=args.backbone, extend_grid=args.extend_grid,
                                       sensitivity=args.sensitivity)
-                pipeline.run(study, log=log)
+                with pipeline.executor_for(args.cluster, args.scheduler_file, log) as executor:
+                    pipeline.run(study, executor, log)
             except LionpocError as exc:
                 kept = keep_log(log_file, args.results_dir, study is not None and study.writing)
                 if kept and "kernel log" not in str(exc):
@@ -163,14 +177,20 @@ def run(args: argparse.Namespace) -> None:
         from lionpoc.study import layout
         from lionpoc.report.render import render
 
-        render(layout.results_dir(args.results_dir), log)
+        render(layout.results_dir(args.results_dir), log, args.output_dir)
     elif args.command == "bench":
         from lionpoc.study import layout
         from lionpoc.bench import run_benchmark
 
         with native_stderr_to(study_log()) as log_file:
-            run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
-                          smoke_study=not args.skip_smoke_study, log=log)
+            if args.cluster:
+                from lionpoc.bench import run_cluster_benchmark
+
+                run_cluster_benchmark(layout.results_dir(args.results_dir), args.cluster, args.data_dir,
+                                      args.image_size, args.seeds, log)
+            else:
+                run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
+                              smoke_study=not args.skip_smoke_study, log=log)
         if log_file is not None:  # measured and written: TensorFlow's start-up lines are not worth keeping
             log_file.unlink(missing_ok=True)
 
@@ -195,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet_environment()
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    # A shell's `&` (and so `nohup lionpoc study &`) starts us with SIGINT ignored: Ctrl-C or `kill -INT`
+    # would then do nothing, or kill a kernel and leave the study running. Python's own handling is restored,
+    # so an interruption always stops the kernels, keeps what is complete and exits 130.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run(args)
     except BaseException as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -11,6 +12,23 @@ from typing import Iterator
 import pandas as pd
 
 from lionpoc.errors import LionpocError
+
+def umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` sets it, which races with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        current = os.umask(0o022)
+        os.umask(current)
+    return current
+
+
+_UMASK_LOCK = threading.Lock()
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -27,6 +45,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise LionpocError(f"cannot write in {path.parent}: {exc.strerror or exc}.") from None
     os.close(fd)
     tmp = Path(tmp)
+    os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it 0600: give it the mode any new file would have
     try:
         yield tmp
         os.replace(tmp, path)
@@ -78,6 +97,12 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def atomic_write_bytes(path: str | Path, blob: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(blob)
     return Path(path)
 
 

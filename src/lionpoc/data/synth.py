@@ -7,6 +7,7 @@ weights, yet no two images are alike.
 from __future__ import annotations
 
 import colorsys
+import os
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,36 @@ def make_synthetic(out: str | Path, per_class: int = 40, size: int = 96, seed: i
     atomic_write_text(out / SYNTHETIC_MARKER,
                       f"Synthetic images made by `lionpoc synth` (seed {seed}, {per_class} per class, "
                       f"{size} px). Not photographs of dogs.\n")
+    return out
+
+
+def make_synthetic_once(out: str | Path, per_class: int = 40, size: int = 96, seed: int = 0) -> Path:
+    """The synthetic set at ``out``, made whole in a private sibling folder and renamed into place.
+
+    Two studies started at once in one checkout both find it absent: each makes its own, the first rename
+    wins and the other's copy (the same images: same seed) is dropped. A folder left without its marker by
+    an older, interrupted write is replaced.
+    """
+    import shutil
+    import tempfile
+
+    out = Path(out)
+    if (out / SYNTHETIC_MARKER).is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        make_synthetic(staging, per_class, size, seed)
+        try:
+            os.rename(staging, out)
+        except OSError:
+            if not (out / SYNTHETIC_MARKER).is_file():  # an incomplete set from an interrupted write
+                stale = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                os.replace(out, stale / out.name)
+                os.rename(staging, out)
+                shutil.rmtree(stale, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return out
 
 

@@ -13,6 +13,8 @@ import json
 import socket
 import time
 import warnings
+import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +41,7 @@ def load_image(path: str | Path, size: int, notes: list | None = None) -> np.nda
         warnings.simplefilter("always", Image.DecompressionBombWarning)
         with Image.open(path) as image:
             if caught and notes is not None:
-                notes.append(f"{Path(path).name} is very large ({image.width} x {image.height} pixels); decoded anyway")
+                notes.append(f"{Path(getattr(path, 'name', path)).name} is very large ({image.width} x {image.height} pixels); decoded anyway")
             image = image.convert("RGB").resize((size, size), Image.BILINEAR)
             return np.asarray(image, dtype=np.float32)
 
@@ -171,8 +173,12 @@ def cache_key(files: list[str], root: Path, image_size: int, weights: str,
 
 
 def load_or_extract(files: list[str], root: Path, image_size: int, weights: str, cache_dir: Path,
-                    batch_size: int = 32, log=print, backbone: str = backbones.DEFAULT) -> Features:
-    """Features of ``files`` (relative to ``root``) from the cache, or computed once and cached."""
+                    batch_size: int = 32, log=print, backbone: str = backbones.DEFAULT, extractor=None) -> Features:
+    """Features of ``files`` (relative to ``root``) from the cache, or computed once and cached.
+
+    ``extractor`` computes them when they are not cached (default :func:`extract`, on this machine;
+    ``lionpoc.study.cluster`` passes one that runs the pass in shards on a Dask cluster).
+    """
     key = cache_key(files, root, image_size, weights, backbone)
     path = Path(cache_dir) / f"features-{backbone}-{key}.npz"
     cut_path = Path(cache_dir) / f"activations-{backbone}-{key}.npy"
@@ -182,6 +188,8 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
                 features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
                                     key, float(cached["seconds"]), True, cut_path, backbone,
                                     bool(cached["pretrained"]))
+            if features.values.ndim != 2 or len(features.values) != len(features.files):
+                raise ValueError(f"{path.name} holds {features.values.shape} values for {len(features.files)} images")
             shape = np.load(cut_path, mmap_mode="r").shape
             if shape[0] != len(features.files):
                 raise ValueError(f"{cut_path.name} holds {shape[0]} rows for {len(features.files)} images")
@@ -189,13 +197,14 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
             for item in features.skipped:  # said again on every study, not only the one that made the cache
                 log(f"features: skipped unreadable file {item['file']} ({item['reason']}; noted when the cache was made)")
             return features
-        except (OSError, ValueError, KeyError) as exc:
-            log(f"features: cache {path} is unreadable ({exc}); extracting again")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # A truncated or emptied cache (a full disk, a copy cut short) is rebuilt, never fatal.
+            log(f"features: cache {path} is unreadable ({type(exc).__name__}: {str(exc)[:160]}); extracting again")
     others = sorted(Path(cache_dir).glob("features-*.npz")) if Path(cache_dir).is_dir() else []
     if others:
         log(f"features: no cache for this backbone/files/size/weights (key {key}); {len(others)} other cache(s) "
             "kept")
-    features, activations = extract(files, root, image_size, weights, batch_size, log, backbone)
+    features, activations = (extractor or extract)(files, root, image_size, weights, batch_size, log, backbone)
     features.key = key
     with atomic_path(cut_path) as tmp:  # first: the pooled cache is what says "both are there"
         with open(tmp, "wb") as handle:
@@ -212,9 +221,10 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
 
 
 def extract(files: list[str], root: Path, image_size: int, weights: str, batch_size: int = 32,
-            log=print, backbone: str = backbones.DEFAULT) -> tuple[Features, np.ndarray]:
+            log=print, backbone: str = backbones.DEFAULT, sources: list | None = None) -> tuple[Features, np.ndarray]:
     """Run the frozen base once over every file: pooled features and the activations at the fine-tuning
-    cut (float16). Unreadable files are skipped and listed.
+    cut (float16). Unreadable files are skipped and listed. ``sources`` (file objects, in the order of
+    ``files``) replaces reading ``root / file``: a cluster worker decodes the bytes it was sent.
     """
     import keras
     from tqdm import tqdm
@@ -224,10 +234,11 @@ def extract(files: list[str], root: Path, image_size: int, weights: str, batch_s
     both = keras.Model(base.input, [spec.cut(base), base.output], name=f"{spec.name}_two_outputs")
     pretrained = backbones.is_pretrained(weights) if weights in ("imagenet", "none") \
         else backbones.trained_statistics(base)
-    paths = [root / f for f in files]
+    paths = sources if sources is not None else [root / f for f in files]
     kept, chunks, blocks, skipped, notes = [], [], [], [], []
     start = time.perf_counter()
-    with tqdm(total=len(paths), unit="img", desc=f"{spec.label} features ({image_size} px)") as bar:
+    with tqdm(total=len(paths), unit="img", desc=f"{spec.label} features ({image_size} px)",
+              disable=sources is not None) as bar:
         for ok, batch, failed in iter_batches(paths, image_size, batch_size, notes, backbone):
             if len(ok):
                 # predict_on_batch runs in inference mode: batch normalisation uses its stored
@@ -255,3 +266,46 @@ def align(features: Features, table: pd.DataFrame) -> np.ndarray:
     """Rows of ``features.values`` in the order of ``table['file']``."""
     position = {f: i for i, f in enumerate(features.files)}
     return features.values[[position[f] for f in table["file"]]]
+
+
+# ---------------------------------------------------------------------------------- shards (a cluster)
+def shards(count: int, workers: int, batch_size: int) -> list[range]:
+    """Split ``count`` images into at most ``workers`` contiguous shards whose bounds fall on whole batches,
+    so that every batch the base sees is the batch a one-machine pass would see."""
+    batches = -(-count // batch_size)
+    per = -(-batches // max(1, min(workers, batches or 1)))
+    return [range(i * batch_size, min(count, (i + per) * batch_size)) for i in range(0, batches, per)]
+
+
+def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights: str, batch_size: int = 32,
+                  backbone: str = backbones.DEFAULT) -> dict:
+    """The pass over one shard, from the images' bytes (what a cluster worker runs; no file system needed).
+
+    Returns the kept names, their pooled features and cut activations, the skipped files and notes.
+    """
+    import io
+
+    sources = []
+    for name, blob in zip(names, blobs):
+        source = io.BytesIO(blob)
+        source.name = name  # for the notes on very large images
+        sources.append(source)
+    notes: list[str] = []
+    keep_notes = lambda line: notes.append(line) if line.startswith("features: note:") else None  # noqa: E731
+    found, activations = extract(names, Path("."), image_size, weights, batch_size, keep_notes, backbone, sources)
+    return {"files": found.files, "values": found.values, "activations": activations, "skipped": found.skipped,
+            "notes": notes, "seconds": found.seconds, "backbone": found.backbone, "pretrained": found.pretrained}
+
+
+def assemble(parts: list[dict], log=print) -> tuple[Features, np.ndarray]:
+    """The shards' results put back together in file order: what :func:`extract` returns for all the files."""
+    skipped = [item for part in parts for item in part["skipped"]]
+    for item in skipped:
+        log(f"features: skipped unreadable file {item['file']} ({item['reason']})")
+    for note in (note for part in parts for note in part["notes"]):
+        log(note)
+    kept = [f for part in parts for f in part["files"]]
+    values = np.concatenate([part["values"] for part in parts])
+    activations = np.concatenate([part["activations"] for part in parts])
+    return (Features(kept, values, skipped, "", sum(part["seconds"] for part in parts), False, None,
+                     parts[0]["backbone"], parts[0]["pretrained"]), activations)

@@ -224,16 +224,6 @@ class ReportData:
     def synthetic(self) -> bool:
         return not self.empty and bool((self.runs["data_kind"] == "synthetic").any())
 
-    @property
-    def tables_stale(self) -> bool:
-        """The study tables are absent or describe other runs than the ones in the folder."""
-        if self.empty:
-            return False
-        if self.summary.empty:
-            return True
-        counts = self.runs.groupby("optimizer").size().to_dict()
-        return counts != dict(zip(self.summary["optimizer"], self.summary["n_seeds"]))
-
     def first(self, optimizer: str | None = None) -> dict:
         """``metrics.json`` of the first run (of an optimizer, or of the study)."""
         rows = self.runs if optimizer is None else self.runs[self.runs["optimizer"] == optimizer]
@@ -252,23 +242,25 @@ class ReportData:
 
 
 def load(results_dir: str | Path | None = None) -> ReportData:
-    """The report's data: ``results_dir``, else ``$LIONPOC_RESULTS``, else ``<project>/results``."""
+    """The report's data: ``results_dir``, else ``$LIONPOC_RESULTS``, else ``<project>/results``.
+
+    The study-level tables are computed here from the runs present (the same functions wrote the CSV
+    files, with the same seeds, so the numbers are the same): a run deleted, redone or added by hand since
+    the study never leaves a table that describes other runs.
+    """
     folder = layout.results_dir(results_dir)
     damaged: list = []
     runs = aggregate.load_runs(folder, damaged) if folder.is_dir() else pd.DataFrame()
+    computed = aggregate.tables(runs) if not runs.empty else {}
+    table = lambda name: computed.get(name, pd.DataFrame())  # noqa: E731
     data = ReportData(folder, runs, damaged,
-                      summary=_csv(folder / "summary.csv"), pairs=_csv(folder / "pairs.csv"),
-                      pairs_by_seed=_csv(folder / "pairs_by_seed.csv"),
-                      time_to_accuracy=_csv(folder / "time_to_accuracy.csv"), memory=_csv(folder / "memory.csv"),
+                      summary=table("summary.csv"), pairs=table("pairs.csv"),
+                      pairs_by_seed=table("pairs_by_seed.csv"),
+                      time_to_accuracy=table("time_to_accuracy.csv"), memory=_csv(folder / "memory.csv"),
                       split=_csv(folder / "split.csv"), baseline=_json(folder / "baseline.json"),
                       study=_json(folder / "study.json"), benchmark=_json(folder / "benchmark.json"),
-                      fine_tune=_csv(folder / "fine_tune_summary.csv"), fine_tune_pairs=_csv(folder / "fine_tune_pairs.csv"),
-                      fine_tune_time=_csv(folder / "fine_tune_time_to_accuracy.csv"),
-                      timing=_csv(folder / "timing.csv"))
-    if not data.empty:
-        # Only optimizers whose runs are present: a table never describes runs that are gone.
-        for name in ("summary", "fine_tune", "fine_tune_time", "time_to_accuracy", "timing"):
-            frame = getattr(data, name)
-            if not frame.empty:
-                setattr(data, name, frame[frame["optimizer"].isin(data.optimizers)].reset_index(drop=True))
+                      fine_tune=table("fine_tune_summary.csv"), fine_tune_pairs=table("fine_tune_pairs.csv"),
+                      fine_tune_time=table("fine_tune_time_to_accuracy.csv"), timing=_csv(folder / "timing.csv"))
+    if not data.empty and not data.timing.empty:  # only optimizers whose runs are present
+        data.timing = data.timing[data.timing["optimizer"].isin(data.optimizers)].reset_index(drop=True)
     return data

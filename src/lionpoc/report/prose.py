@@ -174,10 +174,6 @@ def warnings(d: ReportData) -> Text:
         parts.append(callout("warning", "Résultats incomplets",
                              f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
                              f"autres optimiseurs. Pour les produire : `{render.resume_command(d.results_dir, d.missing)}`."))
-    if d.tables_stale:
-        parts.append(callout("warning", "Tableaux à recalculer",
-                             "Les tableaux de l'étude (`summary.csv`, `pairs.csv`) ne correspondent plus aux essais "
-                             "présents. Relancez `lionpoc study` : il garde les essais faits et refait les tableaux."))
     return Text("\n\n".join(parts))
 
 
@@ -915,6 +911,32 @@ def performance(d: ReportData) -> Text:
     if s.get("smoke"):
         text.append("Il s'agit d'une étude de démonstration, sur de petites images synthétiques.")
     return Text(" ".join(text))
+
+
+def cluster(d: ReportData) -> Text:
+    """Where the study's tasks ran when it used a Dask cluster, its speed-up against the sum of the task
+    times, and the links to each seed's executed notebook; nothing for a study on one machine."""
+    c = (d.study or {}).get("cluster")
+    if not c:
+        return Text("")
+    wall = sum(c["phases_seconds"].values())
+    gpus = f"{c['gpus']} GPU" if c["gpus"] else "sans GPU"
+    threads = french.plural(c["threads"], "fil d'exécution", "fils d'exécution")
+    what = "une exécution du carnet par optimiseur et par graine"
+    if "features" in c["phases_seconds"]:
+        what = "l'extraction des caractéristiques par lots d'images, puis " + what
+    text = (f"Cette étude a confié ses tâches ({what}) à une grappe Dask de {french.plural(c['workers'], 'travailleur')} "
+            f"({threads}, {gpus}, {french.plural(len(c['hosts']), 'machine')})\u00a0: "
+            f"{french.plural(len(c['tasks']), 'tâche')} totalisant {french.seconds(c['busy_seconds'])} de calcul en "
+            f"{french.seconds(wall)} de temps écoulé, soit une accélération de "
+            f"{french.number(c['busy_seconds'] / wall if wall > 0 else math.nan, 1)}\u202f; les travailleurs sont restés "
+            f"inoccupés {french.seconds(c['idle_seconds'])} en tout.")
+    links = [f"[{d.label(run.optimizer)}, graine {run.seed}](../results/{run.optimizer}/seed-{run.seed}"
+             f"/training.html)" for run in d.runs.itertuples()
+             if (Path(run.path) / "training.html").is_file()]
+    if links:
+        text += " Le carnet exécuté de chaque graine est publié avec ce rapport\u00a0: " + ", ".join(links) + "."
+    return Text(text)
 
 
 def benchmark(d: ReportData) -> Text:

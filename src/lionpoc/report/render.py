@@ -6,10 +6,12 @@ import re
 import shutil
 import shlex
 import subprocess
+import tempfile
 from pathlib import Path
 
 from lionpoc import files
 from lionpoc.study import aggregate
+from lionpoc.study import checks
 from lionpoc.study import layout
 from lionpoc.console import QUIET_ENV
 from lionpoc.errors import LionpocError
@@ -53,47 +55,118 @@ def resume_command(results_dir: Path, names: list[str]) -> str:
     return " ".join(parts)
 
 
-def remove_previous(root: Path, log=print) -> None:
+def remove_previous(output: Path, log=print) -> None:
     """Remove the report of an earlier render, so that a failed or refused render never leaves another
-    study's report in ``_output`` as if it were this one's."""
-    for path in (root / OUTPUT_DIR / "report").glob("index.*"):
+    version of the study's report (or another study's, in ``--output-dir``) as if it were this one's."""
+    for path in (output / "report").glob("index.*"):
         if path.suffix in (".html", ".pdf"):
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a read-only folder: the render says so when it tries to publish there
+                return
             log(f"render: removed the previous report {path}")
 
 
-def render(results_dir: Path, log=print) -> list[Path]:
-    """Run ``quarto render`` at the project root; return the HTML and PDF files produced."""
+def output_dir(results_dir: Path, root: Path) -> Path:
+    """Where a study's report goes: ``<project>/_output`` for the project's own ``results/``, else
+    ``<results>/_output``, so that two studies in one checkout never publish into one folder."""
+    if Path(results_dir).resolve() == (root / "results").resolve():
+        return root / OUTPUT_DIR
+    return Path(results_dir) / OUTPUT_DIR
+
+
+def render(results_dir: Path, log=print, output: Path | None = None) -> list[Path]:
+    """Run ``quarto render`` on a private copy of the report's sources; publish the HTML and PDF into
+    ``output`` (default: ``output_dir``) and return them.
+
+    Quarto writes beside ``index.qmd`` while it renders (``index_files``, ``index.quarto_ipynb``, ...):
+    in a private folder, renders of two studies at once never meet, an interrupted render leaves nothing
+    in the project, and read-only results can be rendered (the log then goes to the temporary folder).
+    """
     root = layout.project_root()
+    results_dir = Path(results_dir)
+    output = Path(output).resolve() if output else output_dir(results_dir, root)
+    checks.outside_sources(output, root, "--output-dir")  # publishing replaces its report/ folder
     try:
         missing = check_results(results_dir)
+        checks.mixed_inputs(results_dir)
+        checks.split_matches_runs(results_dir)
     except LionpocError:
-        remove_previous(root, log)
+        remove_previous(output, log)
         raise
-    remove_previous(root, lambda *_: None)  # replaced below; never left behind by a failed render
+    remove_previous(output, lambda *_: None)  # replaced below; never left behind by a failed render
     if missing:
         log(f"render: no results for {', '.join(missing)}; the report will say so. Produce them with "
             f"`{resume_command(results_dir, missing)}`.")
     quarto = quarto_binary()
     if quarto is None:
         raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")
+    ensure_output(output)
     env = {**os.environ, **QUIET_ENV, layout.RESULTS_ENV: str(results_dir)}
     log(f"render: quarto render (HTML and PDF) from {results_dir}...")
-    log_file = Path(results_dir) / "logs" / "render.log"
+    log_file = render_log(results_dir)
+    work = Path(tempfile.mkdtemp(prefix="lionpoc-render-"))
     try:
-        code = run_filtered([quarto, "render"], root, env, log_file, log)
+        copy_sources(root, work)
+        code = run_filtered([quarto, "render"], work, env, log_file, log)
+        if code != 0:
+            for line in last_lines(log_file):
+                log(f"  {line}")
+            raise LionpocError(f"quarto render failed (exit code {code}); its last messages are above, all of them "
+                               f"in {log_file}.")
+        publish(work / OUTPUT_DIR, output)
     finally:
-        remove_intermediates(root)
-    if code != 0:
-        for line in last_lines(log_file):
-            log(f"  {line}")
-        raise LionpocError(f"quarto render failed (exit code {code}); its last messages are above, all of them "
-                           f"in {log_file}.")
-    publish_notebooks(results_dir, root / OUTPUT_DIR)
-    outputs = [p for p in (root / OUTPUT_DIR).rglob("index.*") if p.suffix in (".html", ".pdf")]
+        shutil.rmtree(work, ignore_errors=True)
+    publish_notebooks(results_dir, output)
+    outputs = sorted(p for p in (output / "report").glob("index.*") if p.suffix in (".html", ".pdf"))
     for path in outputs:
         log(f"render: wrote {path}")
     return outputs
+
+
+def ensure_output(output: Path) -> None:
+    """Fail before Quarto starts when the report's folder cannot be written, and say what to do."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise LionpocError(f"cannot write the report into {output} ({exc.strerror or exc}): pass --output-dir "
+                           "with a folder you can write to.") from None
+
+
+def render_log(results_dir: Path) -> Path:
+    """``<results>/logs/render.log``, or a file in the temporary folder when the results are read-only."""
+    logs = Path(results_dir) / "logs"
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / "render.log", "a", encoding="utf-8"):
+            pass
+        return logs / "render.log"
+    except OSError:
+        return Path(tempfile.gettempdir()) / f"lionpoc-render-{os.getpid()}.log"
+
+
+# The report's sources: what Quarto reads (the rest of the project stays where it is).
+SOURCES = ("_quarto.yml", "report")
+
+
+def copy_sources(root: Path, work: Path) -> None:
+    """Copy ``_quarto.yml`` and ``report/`` (without what an earlier render left there) into ``work``."""
+    shutil.copy2(root / "_quarto.yml", work / "_quarto.yml")
+    shutil.copytree(root / "report", work / "report",
+                    ignore=shutil.ignore_patterns(*INTERMEDIATES, "index.quarto_ipynb*", ".quarto"))
+
+
+def publish(rendered: Path, output: Path) -> None:
+    """Move each folder Quarto wrote (``report/``) into ``output``, whole: a reader never sees half of it."""
+    for source in sorted(rendered.iterdir()):
+        if source.is_dir():
+            with files.atomic_dir(output / source.name) as staging:
+                shutil.copytree(source, staging, dirs_exist_ok=True)
+        else:
+            with files.atomic_path(output / source.name) as tmp:
+                shutil.copyfile(source, tmp)
 
 
 # Lines of the Jupyter kernel that Quarto starts (not Quarto's own progress): logged, not shown.
@@ -148,28 +221,17 @@ def last_lines(log_file: Path, count: int = 30) -> list[str]:
 INTERMEDIATES = ("index.html", "index_files", "index.typ")
 
 
-def remove_intermediates(root: Path) -> None:
-    """Remove what an interrupted or failed render left beside ``report/index.qmd`` (never tracked)."""
-    report = root / "report"
-    for name in INTERMEDIATES:
-        path = report / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    for notebook in report.glob("index.quarto_ipynb*"):  # Quarto numbers it (_1, _2) when one is left over
-        notebook.unlink(missing_ok=True)
-
-
 def publish_notebooks(results_dir: Path, output_dir: Path) -> list[Path]:
     """Copy the executed notebooks next to the report, where its links expect them
-    (``<output>/results/<optimizer>/training.{html,ipynb}``), wherever the results live."""
+    (``<output>/results/<optimizer>/training.{html,ipynb}``, and ``<optimizer>/seed-<k>/training.*`` for a
+    study whose seeds ran on a cluster), wherever the results live."""
     copied = []
-    for source in sorted(Path(results_dir).glob("*/training.*")):
+    for source in sorted([*Path(results_dir).glob("*/training.*"), *Path(results_dir).glob("*/seed-*/training.*")]):
         if source.suffix in (".html", ".ipynb") and "partial" not in source.name and "failed" not in source.name:
             target = output_dir / "results" / source.relative_to(results_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            with files.atomic_path(target) as tmp:  # its mode from the umask, as any new file
+                shutil.copyfile(source, tmp)
             copied.append(target)
     return copied
 

@@ -24,15 +24,13 @@ def load_runs(results_dir: str | Path, damaged: list | None = None) -> pd.DataFr
     """
     rows = []
     for run in layout.find_runs(results_dir).itertuples():
-        try:
-            metrics = files.read_json(Path(run.path) / "metrics.json")
-            if not isinstance(metrics, dict) or "test_accuracy" not in metrics:
-                raise ValueError("not a metrics file")
-        except (OSError, ValueError) as exc:
+        problem = layout.damage(run.path)
+        if problem:
             if damaged is not None:
                 damaged.append({"optimizer": run.optimizer, "seed": int(run.seed), "path": str(run.path),
-                                "reason": f"{type(exc).__name__}: {str(exc)[:120]}"})
+                                "reason": f"{problem[0]}: {problem[1]}"})
             continue
+        metrics = files.read_json(Path(run.path) / "metrics.json")
         scalars = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}
         rows.append({**scalars, "path": str(run.path)})
     table = pd.DataFrame(rows)
@@ -89,6 +87,11 @@ RESAMPLES = 10_000      # bootstrap resamples of the test images, for every inte
 PERMUTATIONS = 100_000  # random sign flips of the paired permutation test
 
 
+PAIR_COLUMNS = ["a", "b", "n_seeds", "n_test", "diff_accuracy", "ci_low", "ci_high", "p_value", "only_a_mean",
+                "only_b_mean", "p_mcnemar_min", "p_mcnemar_max", "significant_seeds"]
+PAIR_SEED_COLUMNS = ["a", "b", "seed", "diff_accuracy", "only_a", "only_b", "p_mcnemar"]
+
+
 def pairs(runs: pd.DataFrame, n_resamples: int = RESAMPLES,
           file: str = "predictions.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Paired comparisons of optimizers on the same test images.
@@ -122,7 +125,9 @@ def pairs(runs: pd.DataFrame, n_resamples: int = RESAMPLES,
                      "p_mcnemar_min": min(t["p_value"] for t in tests),
                      "p_mcnemar_max": max(t["p_value"] for t in tests),
                      "significant_seeds": sum(t["p_value"] < 0.05 for t in tests)})
-    return pd.DataFrame(rows), pd.DataFrame(by_seed)
+    # With one optimizer (or no shared seed) there is nothing to pair: empty tables that still have their
+    # columns, so that every reader (the report's tables, the CSV files) sees "no rows", not "no table".
+    return (pd.DataFrame(rows, columns=PAIR_COLUMNS), pd.DataFrame(by_seed, columns=PAIR_SEED_COLUMNS))
 
 
 TARGETS = (0.95, 0.99)  # time to accuracy: fractions of the best validation accuracy of any optimizer, per seed
@@ -169,27 +174,36 @@ def missing(results_dir: str | Path, optimizers) -> list[str]:
     return [name for name in optimizers if name not in found]
 
 
-def write_tables(results_dir: str | Path) -> pd.DataFrame:
-    """Write ``summary.csv``, ``runs.csv``, ``pairs.csv``, ``pairs_by_seed.csv`` and ``time_to_accuracy.csv``
-    (computed once here: the report only reads them); return the summary."""
-    results_dir = Path(results_dir)
-    runs = load_runs(results_dir)
-    table = summary(runs)
-    files.write_csv(results_dir / "summary.csv", table)
-    files.write_csv(results_dir / "runs.csv", runs.drop(columns="path"))
+# The study-level tables, by file name: computed from the runs present, never edited.
+TABLE_FILES = ("summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
+               "fine_tune_summary.csv", "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv")
+
+
+def tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every study-level table of ``runs`` (as ``load_runs`` gives them), by file name; the fine-tuning
+    tables only when some runs were fine-tuned. The study writes them; the report computes them again from
+    the runs it finds, so a run removed, redone or added by hand never leaves a table describing other runs."""
     per_pair, per_seed = pairs(runs)
-    files.write_csv(results_dir / "pairs.csv", per_pair)
-    files.write_csv(results_dir / "pairs_by_seed.csv", per_seed)
-    files.write_csv(results_dir / "time_to_accuracy.csv", time_to_accuracy(runs))
+    found = {"summary.csv": summary(runs), "runs.csv": runs.drop(columns="path"), "pairs.csv": per_pair,
+             "pairs_by_seed.csv": per_seed, "time_to_accuracy.csv": time_to_accuracy(runs)}
     tuned = runs[runs["ft_test_accuracy"].notna()] if "ft_test_accuracy" in runs else runs.iloc[0:0]
-    for name in ("fine_tune_summary.csv", "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv"):
-        (results_dir / name).unlink(missing_ok=True)
     if not tuned.empty:
-        files.write_csv(results_dir / "fine_tune_summary.csv", fine_tune_summary(tuned))
-        files.write_csv(results_dir / "fine_tune_pairs.csv", pairs(tuned, file="fine_tune_predictions.csv")[0])
-        files.write_csv(results_dir / "fine_tune_time_to_accuracy.csv",
-                          time_to_accuracy(tuned, file="fine_tune_history.csv"))
-    return table
+        found["fine_tune_summary.csv"] = fine_tune_summary(tuned)
+        found["fine_tune_pairs.csv"] = pairs(tuned, file="fine_tune_predictions.csv")[0]
+        found["fine_tune_time_to_accuracy.csv"] = time_to_accuracy(tuned, file="fine_tune_history.csv")
+    return found
+
+
+def write_tables(results_dir: str | Path) -> pd.DataFrame:
+    """Write the study-level tables (``TABLE_FILES``) of the runs in ``results_dir``; return the summary."""
+    results_dir = Path(results_dir)
+    found = tables(load_runs(results_dir))
+    for name in TABLE_FILES:
+        if name in found:
+            files.write_csv(results_dir / name, found[name])
+        else:
+            (results_dir / name).unlink(missing_ok=True)
+    return found["summary.csv"]
 
 
 def fine_tune_summary(runs: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,9 @@ from lionpoc.model import backbones
 from lionpoc.model.optimizers import OptimizerSpec, _no_text_number
 
 SPLITS = ("random", "official")
+# Larger inputs gain nothing on photos of about 224 px, and a batch of them needs gigabytes: at 100,000 px
+# one image alone would take 120 GB.
+MAX_IMAGE_SIZE = 1024
 
 # What --smoke changes: synthetic data, random weights, tiny images, short training.
 SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5, "fine_tune_epochs": 2,
@@ -154,6 +157,9 @@ class RunConfig:
         base = backbones.spec(self.backbone)
         _check(self.image_size >= base.min_size,
                f"image_size must be at least {base.min_size} pixels ({base.label}'s minimum), got {self.image_size}.")
+        _check(self.image_size <= MAX_IMAGE_SIZE,
+               f"image_size must be at most {MAX_IMAGE_SIZE} pixels (larger inputs need gigabytes of memory per "
+               f"batch and gain nothing on photos of about 224 px), got {self.image_size}.")
         _check(self.split in SPLITS, f"unknown split {self.split!r}; valid splits are: {', '.join(SPLITS)}.")
         fractions = (self.train_fraction, self.val_fraction, self.test_fraction)
         _check(all(0 < f < 1 for f in fractions),

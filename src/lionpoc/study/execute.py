@@ -11,6 +11,7 @@ and moved in place only when the execution succeeded.
 from __future__ import annotations
 
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -64,8 +65,10 @@ def quiet_kernel_manager(log_file: Path, extra_env: dict | None = None, kernels:
     return QuietKernelManager
 
 
-def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set | None = None) -> tuple[Path, float]:
-    """Run the template for one optimizer and all its seeds; return the notebook and the seconds it took."""
+def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set | None = None,
+            extra_env: dict | None = None) -> tuple[Path, float]:
+    """Run the template (``root / TEMPLATE``) for one optimizer and its seeds; return the notebook and the
+    seconds it took. ``extra_env`` goes into the kernel's environment."""
     import papermill as pm
 
     out = layout.notebook_path(cfg.results_dir, cfg.optimizer)
@@ -75,7 +78,7 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set
     log_file.write_text(f"papermill {TEMPLATE} for {cfg.optimizer}, seeds {cfg.seeds}\n", encoding="utf-8")
     partial = out.with_name(".training.partial.ipynb")
     failed = out.with_name("training.failed.ipynb")
-    env = {"LIONPOC_THREADS": str(threads)} if threads else {}
+    env = {**({"LIONPOC_THREADS": str(threads)} if threads else {}), **(extra_env or {})}
     start = time.perf_counter()
     try:
         pm.execute_notebook(str(root / TEMPLATE), str(partial), parameters=cfg.to_params(), cwd=str(root),
@@ -151,6 +154,30 @@ class KernelPool:
         except BaseException:
             stop_kernels(self.kernels)
             raise
+
+
+def combine(cfg: RunConfig, seeds: list[int]) -> Path:
+    """The per-optimizer view when each seed ran in its own notebook (on a cluster): the first seed's
+    notebook with the outputs of every seed's last cell, i.e. what one execution of all the seeds shows.
+    Written to ``<results>/<optimizer>/training.ipynb`` (and its HTML copy)."""
+    import nbformat
+
+    books = [nbformat.read(layout.run_dir(cfg.results_dir, cfg.optimizer, s) / "training.ipynb", as_version=4)
+             for s in seeds]
+    view = books[0]
+    for cell in view.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = re.sub(r"(?m)^seeds = .*$", f"seeds = {list(seeds)}", cell.source)
+    last = max(i for i, c in enumerate(view.cells) if c.cell_type == "code")
+    view.cells[last].outputs = [o for book in books for o in book.cells[last].outputs]
+    view.cells.insert(0, nbformat.v4.new_markdown_cell(
+        "Vue d'ensemble : chaque graine a été exécutée dans son propre carnet, sur une grappe Dask ; ce carnet "
+        "rassemble leurs sorties. Carnets par graine : "
+        + ", ".join(f"[graine {s}](seed-{s}/training.ipynb)" for s in seeds) + "."))
+    out = layout.notebook_path(cfg.results_dir, cfg.optimizer)
+    files.atomic_write_text(out, nbformat.writes(view))
+    export_html(out)
+    return out
 
 
 def export_html(notebook: Path) -> Path:

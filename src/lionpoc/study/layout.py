@@ -66,15 +66,50 @@ def is_complete(run: Path) -> bool:
     return all((run / name).is_file() for name in RUN_FILES)
 
 
-def is_damaged(run: Path) -> bool:
-    """A run whose ``metrics.json`` exists but cannot be read as a JSON object."""
+# What the study's tables and the report read from a run's metrics.json: a file without them is damaged.
+METRICS_KEYS = ("optimizer", "seed", "run_key", "test_accuracy", "test_macro_f1", "n_test", "epochs_run",
+                "best_epoch", "train_seconds", "seconds_per_epoch", "tuning_seconds", "learning_rate", "weight_decay",
+                "l2", "data_kind", "weights", "image_size")
+
+
+def damage(run: Path) -> tuple[str, str] | None:
+    """``(file, why)`` when a run folder holding a ``metrics.json`` cannot be used: the file unreadable, lacking
+    keys the tables need, or predictions that do not match it; None when it is sound (or has no ``metrics.json``)."""
     path = Path(run) / "metrics.json"
     if not path.is_file():
-        return False
+        return None
     try:
-        return not isinstance(read_json(path), dict)
+        metrics = read_json(path)
     except (OSError, ValueError):
-        return True
+        return "metrics.json", "not readable as JSON"
+    if not isinstance(metrics, dict):
+        return "metrics.json", "not a JSON object"
+    lacking = [key for key in METRICS_KEYS if key not in metrics]
+    if lacking:
+        return "metrics.json", f"it lacks {', '.join(lacking[:4])}{', ...' if len(lacking) > 4 else ''}"
+    # A folder copied or renamed by hand (a backup `lion-old/`, seed-0 copied to seed-1) would count one run
+    # twice, or under another name.
+    where = (Path(run).parent.name, Path(run).name)
+    if where != (metrics["optimizer"], f"seed-{metrics['seed']}"):
+        return "metrics.json", (f"it belongs to {metrics['optimizer']} seed {metrics['seed']}, not to the folder "
+                                f"{where[0]}/{where[1]} (copied or renamed by hand)")
+    predictions = Path(run) / "predictions.csv"
+    if predictions.is_file():
+        try:
+            correct = pd.read_csv(predictions, usecols=["file", "correct"])["correct"]
+        except (OSError, ValueError) as exc:
+            return "predictions.csv", str(exc).splitlines()[0][:80]
+        if len(correct) != metrics["n_test"]:
+            return "predictions.csv", f"{len(correct)} rows for {metrics['n_test']} test images"
+        if abs(float(correct.mean()) - float(metrics["test_accuracy"])) > 1e-6:
+            return "metrics.json", (f"its test accuracy {metrics['test_accuracy']:.4f} is not that of its predictions "
+                                    f"({correct.mean():.4f}): one of them was edited")
+    return None
+
+
+def is_damaged(run: Path) -> bool:
+    """A run whose ``metrics.json`` exists but cannot be used (see ``damage``)."""
+    return damage(run) is not None
 
 
 def find_runs(results_dir: str | Path) -> pd.DataFrame:

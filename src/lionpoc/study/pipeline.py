@@ -9,6 +9,7 @@ real study removes old smoke results only after its own feature pass has succeed
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from lionpoc.model import baseline
 from lionpoc.model import memory
 from lionpoc.report import render
 from lionpoc.study import aggregate
+from lionpoc.study import checks
 from lionpoc.study import execute
 from lionpoc.study import layout
 from lionpoc.study import runs
@@ -52,6 +54,7 @@ class Study:
     timings: dict = field(default_factory=dict)
     executions: list[dict] = field(default_factory=list)
     cluster: dict | None = None         # where the executions ran, when not on this machine alone
+    lock: object = None                 # held while the study runs: no second study writes its results folder
     summary: object = None              # the summary table (pandas), once aggregated
     record: dict | None = None          # study.json, once recorded
 
@@ -196,18 +199,23 @@ def check_data(configs: list[RunConfig], log=print) -> None:
 
 def check_inputs(study: Study, log=print) -> None:
     """Step 1: the smoke guard, a writable results folder, the data, the split and the weights."""
+    checks.outside_sources(study.results_dir, study.root)
+    study.lock = checks.lock_results(study.results_dir)  # first: a study refused here removes nothing
     study.replaces_smoke = check_smoke_guard(study.results_dir, study.configs[0].smoke)
+    if not study.replaces_smoke:  # the runs this study keeps beside its own must share its inputs
+        checks.others_share_inputs(study.configs, study.results_dir)
     study.created = study.created or not study.results_dir.exists()
     ensure_writable(study.results_dir)
     check_data(study.configs, log)
 
 
 # ---------------------------------------------------------------------------------- step 2: features
-def extract_features(study: Study, log=print) -> runs.Prepared:
-    """Step 2: the one backbone pass (or the cache); from here on the study writes into its results folder."""
+def extract_features(study: Study, log=print, extractor=None) -> runs.Prepared:
+    """Step 2: the one backbone pass (or the cache), by ``extractor`` when given (e.g. in shards on a
+    cluster); from here on the study writes into its results folder."""
     study.timings["started_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    prep = runs.prepare(study.configs[0], log)
+    prep = runs.prepare(study.configs[0], log, extractor)
     # This study's own time for its features: the pass, or reading the cache. The duration of the pass
     # that made a cache belongs to the study that ran it, and is recorded apart.
     cached = prep.features.from_cache
@@ -215,6 +223,8 @@ def extract_features(study: Study, log=print) -> runs.Prepared:
                          features_extraction_seconds=0.0 if cached else prep.features.seconds,
                          cached_features_seconds=prep.features.seconds if cached else None)
     study.prep = prep
+    if not study.replaces_smoke:  # the same, now that the images' feature key is known
+        checks.others_share_inputs(study.configs, study.results_dir, prep.features.key)
     study.writing = True
     if study.replaces_smoke:
         remove_smoke_results(study.results_dir, log)
@@ -228,9 +238,8 @@ def pending(study: Study, log=print) -> list[RunConfig]:
     key = study.prep.features.key
     todo = []
     for cfg in study.configs:
-        for seed in cfg.seeds:
-            if layout.is_damaged(layout.run_dir(cfg.results_dir, cfg.optimizer, seed)):
-                log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run will be done again")
+        for note in checks.redo_notes(cfg, key):  # why a run done before is done again
+            log(note)
         if not cfg.force and all(runs.is_done(cfg, s, key) for s in cfg.seeds):
             log(f"{cfg.optimizer}: all {len(cfg.seeds)} seed(s) already done with the same inputs, kept")
         else:
@@ -355,7 +364,7 @@ def run(study: Study, executor=None, log=print) -> Path:
     """
     try:
         check_inputs(study, log)
-        extract_features(study, log)
+        extract_features(study, log, getattr(executor, "extract", None))  # a cluster also runs the pass
         run_executions(study, executor, log)
         aggregate_results(study, log)
     except BaseException:
@@ -368,12 +377,28 @@ def run(study: Study, executor=None, log=print) -> Path:
     return study.results_dir
 
 
+def executor_for(cluster: str | None = None, scheduler_file=None, log=print):
+    """A context manager giving the executor: a Dask cluster's (``local:N``, a scheduler address or a
+    scheduler file; connected now, so that an unreachable scheduler fails before any work), else None,
+    i.e. papermill kernels on this machine."""
+    if not cluster and not scheduler_file:
+        return contextlib.nullcontext(None)
+    from lionpoc.study import cluster as dask_cluster
+
+    return dask_cluster.connect(cluster, scheduler_file, log)
+
+
 def run_study(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None,
               results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
               force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
               fine_tune: bool = False, fine_tune_epochs: int | None = None, executor=None, focus: str | None = None,
-              backbone: str | None = None, extend_grid: bool = True, sensitivity: bool = False, log=print) -> Path:
-    """Plan the study and run its steps; return the results folder."""
+              backbone: str | None = None, extend_grid: bool = True, sensitivity: bool = False,
+              cluster: str | None = None, scheduler_file=None, log=print) -> Path:
+    """Plan the study and run its steps (on a Dask cluster when ``cluster`` or ``scheduler_file`` is
+    given, or through ``executor``); return the results folder."""
     study = plan(optimizers, seeds, smoke, data_dir, results_dir, weights, image_size, split, force, render_report,
                  cache_dir, jobs, fine_tune, fine_tune_epochs, focus, backbone, extend_grid, sensitivity)
-    return run(study, executor, log)
+    if executor is not None:
+        return run(study, executor, log)
+    with executor_for(cluster, scheduler_file, log) as chosen:
+        return run(study, chosen, log)

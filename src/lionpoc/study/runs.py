@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,11 +27,12 @@ from lionpoc.study import layout
 from lionpoc.study import sensitivity
 from lionpoc.study.config import RunConfig
 from lionpoc.model.evaluate import Evaluation, evaluate
-from lionpoc.data.synth import make_synthetic
+from lionpoc.data.synth import make_synthetic_once
 from lionpoc.model.bracket import Bracketing
 from lionpoc.model.head import Fit, bracketed_search
 
-SYNTHETIC_DIR = Path("data/synthetic")
+SYNTHETIC_DIR = Path("data/synthetic")  # under the project root
+PREPARED_ENV = "LIONPOC_PREPARED"  # set by a cluster worker for its kernel: the folder of what the study sent
 PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study")
 SMOKE_PER_CLASS = 60
 SMOKE_IMAGE_PIXELS = 96
@@ -59,29 +61,41 @@ def data_dir_for(cfg: RunConfig, log=print) -> Path:
         folder = layout.project_root() / SYNTHETIC_DIR  # under the project, whatever the working directory
         if not (folder / data.SYNTHETIC_MARKER).exists():
             log(f"smoke: writing a synthetic data set to {folder}")
-            make_synthetic(folder, per_class=SMOKE_PER_CLASS, size=SMOKE_IMAGE_PIXELS)
+            make_synthetic_once(folder, per_class=SMOKE_PER_CLASS, size=SMOKE_IMAGE_PIXELS)
         return folder
     return data.resolve_data_dir(cfg.data_dir)
 
 
-def prepare(cfg: RunConfig, log=print) -> Prepared:
-    """List the images, get their features (cache or one pass of the base), split the readable ones."""
+def prepare(cfg: RunConfig, log=print, extractor=None) -> Prepared:
+    """List the images, get their features (cache or one pass of the base, by ``extractor`` when given),
+    split the readable ones. In a kernel started by a cluster worker (``$LIONPOC_PREPARED`` set), the split
+    and the features are the ones the study sent: the worker has no access to the images."""
     machine.limit_threads()
+    if os.environ.get(PREPARED_ENV):
+        from lionpoc.study import cluster
+
+        return cluster.load_prepared(Path(os.environ[PREPARED_ENV]), cfg, log)
     data_dir = data_dir_for(cfg, log)
     table, notes = data.list_images(data_dir)
     for note in notes:
         log(f"data: {note}")
     root = data.images_root(data_dir)
     feats = features.load_or_extract(table["file"].tolist(), root, cfg.image_size, cfg.weights,
-                                     Path(cfg.cache_dir), cfg.batch_size, log, backbone=cfg.backbone)
+                                     Path(cfg.cache_dir), cfg.batch_size, log, backbone=cfg.backbone,
+                                     extractor=extractor)
     readable = table[table["file"].isin(set(feats.files))].reset_index(drop=True)
     split = data.make_split(readable, cfg.split, data_dir,
                             (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction), cfg.split_seed)
-    counts = split["split"].value_counts()
-    log(f"data: {len(split)} images of 15 breeds from {data_dir} ({data.data_kind(data_dir)}); "
-        f"train {counts.get('train', 0)}, val {counts.get('val', 0)}, test {counts.get('test', 0)}"
-        + (f"; {len(feats.skipped)} unreadable file(s) skipped" if feats.skipped else ""))
+    log(describe(split, data_dir, data.data_kind(data_dir), feats))
     return Prepared(cfg, data_dir, data.data_kind(data_dir), split, feats, notes)
+
+
+def describe(split: pd.DataFrame, data_dir: Path, kind: str, feats: features.Features) -> str:
+    """The line that says what data a run trains on."""
+    counts = split["split"].value_counts()
+    return (f"data: {len(split)} images of 15 breeds from {data_dir} ({kind}); "
+            f"train {counts.get('train', 0)}, val {counts.get('val', 0)}, test {counts.get('test', 0)}"
+            + (f"; {len(feats.skipped)} unreadable file(s) skipped" if feats.skipped else ""))
 
 
 def tune(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame]:
@@ -126,8 +140,9 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     if not cfg.force and is_done(cfg, seed, prep.features.key):
         log(f"{cfg.optimizer} seed {seed}: already done with the same inputs, kept")
         return SeedRun(seed, out, files.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
-    if layout.is_damaged(out):
-        log(f"{cfg.optimizer} seed {seed}: its metrics.json is damaged; the run is done again")
+    damage = layout.damage(out)
+    if damage:
+        log(f"{cfg.optimizer} seed {seed}: its {damage[0]} is damaged; the run is done again ({damage[1]})")
     fit, tuning, bracketing = search(prep, seed, log)
     evaluation = test(prep, fit)
     varied = sensitivity.run(prep, seed, fit, log) if cfg.sensitivity else None
@@ -177,7 +192,7 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
 def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
     """True when the seed's results exist and were made from exactly these inputs."""
     run = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    if not layout.is_complete(run) or (cfg.sensitivity and not (run / sensitivity.FILE).is_file()):
+    if not layout.is_complete(run) or layout.is_damaged(run) or (cfg.sensitivity and not (run / sensitivity.FILE).is_file()):
         return False
     try:
         return files.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)

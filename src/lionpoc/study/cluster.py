@@ -1,0 +1,472 @@
+"""The study on a Dask cluster (``lionpoc study --cluster ADDRESS | local:N``, ``--scheduler-file FILE``).
+
+Two kinds of task: the feature pass in shards of images (a worker receives the bytes of its images and
+returns their features and block-13 activations; the client puts the cache together in file order), and
+one notebook execution per (optimizer, seed). No shared file system is assumed: the split, the feature
+cache and the notebook template go once to every worker (the result of one task, which they fetch),
+each execution runs in a temporary folder of its worker and returns its files as data, and the client
+writes every run folder atomically into the results folder, as a study on one machine does.
+
+Faults: a worker that dies takes its task elsewhere (the scheduler's ``allowed-failures``, set to
+:data:`ALLOWED_FAILURES` for a local cluster); a scheduler that cannot be reached is one sentence before
+any work; Ctrl-C cancels the futures and keeps the runs already written; a real error in a notebook is
+the same sentence as on one machine, with the failed notebook and the kernel log copied beside the results.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lionpoc import files
+from lionpoc.errors import LionpocError
+from lionpoc.study import execute
+from lionpoc.study import layout
+from lionpoc.study.config import RunConfig
+
+LOCAL = "local:"
+CONNECT_TIMEOUT = 10        # seconds to reach a scheduler (and to see a first worker) before giving up
+ALLOWED_FAILURES = 2        # a task whose worker dies is tried again elsewhere at most this many times
+KERNEL_START_TRIES = 3      # kernels started at once on one machine can collide on their ports: start again
+# Words of the errors a kernel that could not start raises (a port already taken, no reply to kernel_info).
+KERNEL_START_FAILURE = re.compile(r"Address already in use|Kernel died before replying|kernel_info|ZMQError",
+                                  re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------- connecting
+def parse_local(spec: str) -> int:
+    """The N of ``local:N`` (at least 1), or one sentence."""
+    count = spec[len(LOCAL):]
+    if not count.isdigit() or int(count) < 1:
+        raise LionpocError(f"--cluster {spec}: a local cluster is written local:N with N workers (at least 1), "
+                           "e.g. local:2.")
+    return int(count)
+
+
+def connect(address: str | None = None, scheduler_file: str | Path | None = None, log=print) -> "DaskExecutor":
+    """A client of the cluster: a LocalCluster of N single-threaded workers for ``local:N``, else the
+    scheduler at ``address`` or the one named in ``scheduler_file``. Fails with one sentence when the
+    scheduler cannot be reached, has no worker, or its workers cannot import lionpoc."""
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    if address and scheduler_file:
+        raise LionpocError("pass either --cluster or --scheduler-file, not both.")
+    where = str(address or scheduler_file)
+    local = None
+    if address and address.startswith(LOCAL):
+        workers = parse_local(address)
+        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+            local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                 silence_logs=logging.CRITICAL)
+        client = Client(local)
+    else:
+        if scheduler_file and not Path(scheduler_file).is_file():
+            raise LionpocError(f"the scheduler file {scheduler_file} does not exist; start the scheduler with "
+                               f"`dask scheduler --scheduler-file {scheduler_file}` first.")
+        if address and "://" not in address:
+            raise LionpocError(f"--cluster {address}: give a scheduler address such as tcp://host:8786, or local:N.")
+        try:
+            client = (Client(scheduler_file=str(scheduler_file), timeout=CONNECT_TIMEOUT) if scheduler_file
+                      else Client(address, timeout=CONNECT_TIMEOUT))
+        except (OSError, TimeoutError, ValueError) as exc:
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise LionpocError(f"cannot reach the Dask scheduler at {where} ({reason}); start it with `dask scheduler` "
+                               "or check the address.") from None
+    engine = DaskExecutor(client, local, where)
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError):
+        engine.close()
+        raise LionpocError(f"the Dask scheduler at {where} has no worker; start some with `dask worker {where}`.") \
+            from None
+    try:
+        client.run(worker_check)
+    except Exception as exc:  # the function itself cannot be unpickled where lionpoc is missing
+        engine.close()
+        raise LionpocError(f"the workers of {where} cannot run lionpoc ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0][:160] if str(exc) else ''}); install it on every worker.") \
+            from None
+    info = engine.describe()
+    log(f"cluster: {info['workers']} worker(s), {info['threads']} thread(s), {info['gpus']} GPU(s) on "
+        f"{len(info['hosts'])} host(s) ({where})")
+    return engine
+
+
+def worker_check() -> str:
+    """Runs on every worker when the study connects: lionpoc is importable there."""
+    import lionpoc
+
+    return lionpoc.__name__
+
+
+# ---------------------------------------------------------------------------------- the executor
+class DaskExecutor:
+    """The study's executor on a Dask cluster: the feature pass (:meth:`extract`) and the notebook
+    executions (:meth:`run`) as tasks; a context manager that closes the client (and a local cluster)."""
+
+    def __init__(self, client, local=None, where: str = ""):
+        self.client, self.local, self.where = client, local, where
+        self.tasks: list[dict] = []     # every task that came back: what, worker, host, seconds
+        self.phases: dict = {}          # wall time of each phase, for the idle time
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        for thing in (self.client, self.local):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # closing after an interruption: nothing left to save
+                    pass
+
+    # ------------------------------------------------------------------ what the cluster is
+    def workers(self) -> dict:
+        try:
+            return self.client.scheduler_info(n_workers=-1)["workers"]  # every worker, not the first five
+        except TypeError:  # distributed before 2025 lists them all anyway
+            return self.client.scheduler_info()["workers"]
+
+    def describe(self) -> dict:
+        """Where the study ran, for ``study.json``: workers, threads, GPUs, hosts, tasks and idle time."""
+        workers = self.workers().values()
+        threads = sum(w.get("nthreads", 1) for w in workers)
+        busy = sum(t["seconds"] for t in self.tasks)
+        wall = sum(self.phases.values())
+        return {"address": self.where, "kind": "local" if self.local is not None else "scheduler",
+                "workers": len(workers), "threads": threads,
+                "gpus": int(sum(w.get("resources", {}).get("GPU", 0) for w in workers)),
+                "hosts": sorted({w.get("host", "?") for w in workers}),
+                "tasks": self.tasks, "phases_seconds": self.phases, "busy_seconds": busy,
+                "idle_seconds": max(0.0, threads * wall - busy)}
+
+    def hosts(self) -> dict:
+        """Workers per host: a host's cores are shared by the workers on it."""
+        return dict(Counter(w.get("host", "?") for w in self.workers().values()))
+
+    def resources(self) -> dict | None:
+        """Each execution asks for one GPU when the cluster has GPU workers (one training per GPU)."""
+        return {"GPU": 1} if any(w.get("resources", {}).get("GPU") for w in self.workers().values()) else None
+
+    # ------------------------------------------------------------------ running tasks
+    def gather(self, futures: dict, on_result, log=print) -> None:
+        """Wait for ``futures`` (future -> label) as they finish, calling ``on_result(label, result)``.
+        Ctrl-C or a failure cancels the rest; a task lost with its worker too many times is one sentence."""
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker, as_completed
+
+        try:
+            for future in as_completed(list(futures)):
+                label = futures[future]
+                try:
+                    result = future.result()
+                except KilledWorker:
+                    raise LionpocError(f"{label} was lost with its worker {ALLOWED_FAILURES + 1} times in a row "
+                                       f"(a worker that dies, e.g. out of memory); the runs already finished are "
+                                       "kept: run the same command again to resume.") from None
+                except CancelledError as exc:  # the scheduler dropped it (restarted, or its inputs lost)
+                    raise LionpocError(f"{label} was cancelled by the scheduler ({_first_line(exc)}); the runs "
+                                       "already finished are kept: run the same command again to resume.") from None
+                self.tasks.append({"task": label, "worker": result.get("worker"), "host": result.get("host"),
+                                   "seconds": result.get("task_seconds", 0.0),
+                                   "submitted": futures.submitted, "received": time.time(),
+                                   "started": result.get("started"), "ended": result.get("ended")})
+                on_result(label, result)
+        except BaseException:
+            self.client.cancel(list(futures), force=True)
+            raise
+
+    def extract(self, names: list[str], root: Path, image_size: int, weights: str, batch_size: int = 32,
+                log=print, backbone: str | None = None):
+        """The feature pass in shards of images, one per worker thread, put back together in file order."""
+        from lionpoc.model import features
+
+        threads = sum(w.get("nthreads", 1) for w in self.workers().values())
+        parts = features.shards(len(names), threads, batch_size)
+        hosts, token = self.hosts(), uuid.uuid4().hex[:8]
+        log(f"features: {len(names)} images in {len(parts)} shard(s) on the cluster")
+        start = time.perf_counter()
+        futures = Submitted()
+        for i, part in enumerate(parts):
+            shard = [names[j] for j in part]
+            blobs = [_read_bytes(root / name) for name in shard]
+            future = self.client.submit(extract_shard, shard, blobs, image_size, weights, batch_size,
+                                        backbone or features.backbones.DEFAULT, hosts,
+                                        key=f"features-shard-{i}-{token}", pure=False)
+            futures[future] = f"feature shard {i + 1} of {len(parts)}"
+        results = {}
+        self.gather(futures, lambda label, result: results.__setitem__(label, result), log)
+        found, activations = features.assemble([results[futures[f]] for f in futures], log)
+        found.seconds = time.perf_counter() - start
+        self.phases["features"] = found.seconds
+        log(f"features: {len(found.files)} images in {found.seconds:.1f} s "
+            f"({len(found.files) / max(found.seconds, 1e-9):.1f} images/s) on {threads} worker thread(s)")
+        return found, activations
+
+    def run(self, todo: list[RunConfig], study, log=print) -> list[dict]:
+        """One task per (optimizer, seed) with work left; each finished run is written as it comes back."""
+        from lionpoc.study import runs
+
+        key = study.prep.features.key
+        pairs = [(cfg, seed) for cfg in todo for seed in cfg.seeds if cfg.force or not runs.is_done(cfg, seed, key)]
+        log(f"study: {len(pairs)} notebook execution(s) of {execute.TEMPLATE} with papermill on the cluster, "
+            "one per (optimizer, seed)")
+        start = time.perf_counter()
+        hosts, resources, token = self.hosts(), self.resources(), uuid.uuid4().hex[:8]
+        # The bundle is a task of its own rather than scattered data: a worker fetches it once from a peer,
+        # and when the workers that held it die (scattered data would then be lost for good, Dask's memory
+        # manager keeping one replica), the scheduler makes it again from the task.
+        shared = self.client.submit(received, pack(study.prep, study.root, activations=study.configs[0].fine_tune),
+                                    key=f"bundle-{token}", pure=False)
+        futures = Submitted()
+        by_label = {}
+        for cfg, seed in pairs:
+            future = self.client.submit(execute_seed, shared, cfg.to_params(), seed, hosts, resources=resources,
+                                        key=f"execute-{cfg.optimizer}-seed-{seed}-{token}", pure=False)
+            futures[future] = label = f"the {cfg.optimizer} seed {seed} execution"
+            by_label[label] = (cfg, seed)
+        done = []
+
+        def write(label, result):
+            cfg, seed = by_label[label]
+            notebook = write_run(cfg, seed, result, study.results_dir)
+            log(execute.seed_line(cfg, seed))
+            log(f"{cfg.optimizer} seed {seed}: notebook {notebook} ({result['seconds']:.0f} s on {result['worker']})")
+            end = time.perf_counter()
+            done.append({"optimizer": cfg.optimizer, "seeds": [seed], "seconds": result["seconds"],
+                         "start": end - result["task_seconds"], "end": end, "worker": result["worker"],
+                         "host": result["host"]})
+
+        try:
+            self.gather(futures, write, log)
+        finally:
+            for cfg in todo:  # the per-optimizer view of every seed done so far
+                seeds = [s for s in cfg.seeds
+                         if (layout.run_dir(cfg.results_dir, cfg.optimizer, s) / "training.ipynb").is_file()]
+                if seeds:
+                    execute.combine(cfg, seeds)
+        self.phases["executions"] = time.perf_counter() - start
+        return done
+
+
+class Submitted(dict):
+    """Futures and their labels, with the time they were submitted."""
+
+    def __init__(self):
+        super().__init__()
+        self.submitted = time.time()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""  # decoded as "not an image", skipped and listed like any unreadable file
+
+
+# ---------------------------------------------------------------------------------- on the workers
+def received(bundle: dict) -> dict:
+    """The bundle, as a task's result: what every execution of the study depends on."""
+    return bundle
+
+
+def use_threads(hosts: dict) -> int:
+    """TensorFlow threads for this worker: its host's cores shared by the workers on that host."""
+    from distributed import get_worker
+
+    host = get_worker().address.split("://")[-1].rsplit(":", 1)[0]
+    threads = max(1, (os.cpu_count() or 1) // max(1, hosts.get(host, 1)))
+    try:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started in this worker (an earlier task): keep its threads
+        pass
+    return threads
+
+
+def _where() -> dict:
+    from distributed import get_worker
+
+    worker = get_worker()
+    return {"worker": worker.address, "host": worker.address.split("://")[-1].rsplit(":", 1)[0]}
+
+
+@contextlib.contextmanager
+def own_default_seeds(seed: int):
+    """Keras gives each initializer without a seed one drawn from Python's global ``random``, which the
+    worker's other threads (its event loop) draw from too: a random-weight base built in a task would
+    differ from one machine's. The build gets its own generator, seeded as ``set_random_seed`` seeds the
+    global one, so the weights are those of a quiet process."""
+    import random
+
+    from keras.src.random import seed_generator
+
+    shared = seed_generator.python_random
+    seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        seed_generator.python_random = shared
+
+
+def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights: str, batch_size: int,
+                  backbone: str, hosts: dict) -> dict:
+    """A worker's part of the feature pass."""
+    from lionpoc.model import features
+
+    started = time.time()
+    use_threads(hosts)
+    with own_default_seeds(features.RANDOM_WEIGHTS_SEED):
+        result = features.extract_shard(names, blobs, image_size, weights, batch_size, backbone)
+    return {**result, **_where(), "started": started, "ended": time.time(), "task_seconds": time.time() - started}
+
+
+def execute_seed(bundle: dict, params: dict, seed: int, hosts: dict) -> dict:
+    """One (optimizer, seed) execution of the template in a temporary folder of this worker; returns its files."""
+    from distributed import get_worker
+
+    started = time.time()
+    base = Path(get_worker().local_directory)
+    folder = unpack(bundle, base)
+    threads = max(1, (os.cpu_count() or 1) // max(1, hosts.get(_where()["host"], 1)))
+    with tempfile.TemporaryDirectory(prefix="lionpoc-run-", dir=base) as tmp:
+        results = Path(tmp) / "results"
+        cfg = RunConfig.from_params({**params, "seeds": [seed], "results_dir": str(results),
+                                     "cache_dir": str(folder / "cache")}, source="the study's parameters")
+        for attempt in range(KERNEL_START_TRIES):
+            kernels: set = set()
+            try:
+                _, seconds = execute.execute(cfg, folder, threads, kernels, {"LIONPOC_PREPARED": str(folder)})
+                break
+            except LionpocError as exc:  # a real error: the sentence, the failed notebook and the log, as data
+                return {"error": str(exc), "tmp": str(results), "files": collect(results), **_where()}
+            except Exception as exc:
+                if attempt + 1 == KERNEL_START_TRIES or not KERNEL_START_FAILURE.search(f"{type(exc).__name__} {exc}"):
+                    raise
+                time.sleep(1 + attempt)
+            finally:
+                execute.stop_kernels(kernels)
+        return {"files": collect(results), "tmp": str(results), "seconds": seconds, "threads": threads, **_where(),
+                "started": started, "ended": time.time(), "task_seconds": time.time() - started}
+
+
+def collect(results: Path) -> dict:
+    """Every file an execution wrote, as ``{relative path: bytes}`` (the split is the client's own)."""
+    return {str(p.relative_to(results)): p.read_bytes() for p in sorted(results.rglob("*"))
+            if p.is_file() and p.name != "split.csv"}
+
+
+# ---------------------------------------------------------------------------------- what workers receive
+def pack(prep, root: Path, activations: bool) -> dict:
+    """What an execution needs instead of the images: the split, the feature cache (with the block-13
+    activations when fine-tuning), the notebook template."""
+    key, backbone = prep.features.key, prep.features.backbone
+    cache = Path(prep.cfg.cache_dir)
+    template = (root / execute.TEMPLATE).read_bytes()
+    token = f"{backbone}-{key}-{'ft' if activations else 'head'}-{hashlib.sha256(template).hexdigest()[:8]}"
+    return {"token": token, "key": key, "backbone": backbone, "table": prep.table,
+            "meta": {"key": key, "backbone": backbone, "data_dir": str(prep.data_dir), "kind": prep.kind,
+                     "notes": prep.notes},
+            "features": (cache / f"features-{backbone}-{key}.npz").read_bytes(),
+            "activations": Path(prep.features.activations).read_bytes() if activations else None,
+            "template": template}
+
+
+def unpack(bundle: dict, base: Path) -> Path:
+    """Write the bundle into a folder of this worker, once (the next executions find it there)."""
+    folder = base / f"lionpoc-{bundle['token']}"
+    if (folder / "ready").is_file():
+        return folder
+    staging = Path(tempfile.mkdtemp(prefix=".lionpoc-unpack-", dir=base))
+    name = f"{bundle['backbone']}-{bundle['key']}"  # the cache's own file names
+    (staging / "cache").mkdir()
+    (staging / "cache" / f"features-{name}.npz").write_bytes(bundle["features"])
+    if bundle["activations"] is not None:
+        (staging / "cache" / f"activations-{name}.npy").write_bytes(bundle["activations"])
+    bundle["table"].to_pickle(staging / "table.pkl")
+    (staging / "meta.json").write_text(json.dumps(bundle["meta"]), encoding="utf-8")
+    (staging / execute.TEMPLATE).parent.mkdir(parents=True)
+    (staging / execute.TEMPLATE).write_bytes(bundle["template"])
+    (staging / "ready").write_text("ok")
+    try:
+        os.replace(staging, folder)
+    except OSError:  # another task of this worker unpacked it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def load_prepared(folder: Path, cfg: RunConfig, log=print):
+    """``runs.prepare`` in a kernel started by a worker: the split and features the study sent."""
+    from lionpoc.model import features
+    from lionpoc.study import runs
+
+    meta = files.read_json(folder / "meta.json")
+    table = pd.read_pickle(folder / "table.pkl")
+    key, backbone = meta["key"], meta["backbone"]
+    cut = folder / "cache" / f"activations-{backbone}-{key}.npy"
+    with np.load(folder / "cache" / f"features-{backbone}-{key}.npz", allow_pickle=False) as cached:
+        found = features.Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])), key,
+                                  float(cached["seconds"]), True, cut if cut.is_file() else None, backbone,
+                                  bool(cached["pretrained"]))
+    log(runs.describe(table, Path(meta["data_dir"]), meta["kind"], found))
+    return runs.Prepared(cfg, Path(meta["data_dir"]), meta["kind"], table, found, meta["notes"])
+
+
+# ---------------------------------------------------------------------------------- back on the client
+def write_run(cfg: RunConfig, seed: int, result: dict, results_dir: Path) -> Path:
+    """Write what an execution returned: the run folder (atomically, metrics.json last), its executed
+    notebook inside it, the kernel log under ``logs/``. A failed execution: its notebook and log, then
+    the execution's own sentence with this machine's paths."""
+    got, tmp, name = result["files"], result["tmp"], cfg.optimizer
+    log_file = Path(results_dir) / "logs" / f"{name}-seed-{seed}.log"
+    if f"logs/{name}.log" in got:
+        files.atomic_write_bytes(log_file, got[f"logs/{name}.log"])
+    if "error" in result:
+        failed = Path(results_dir) / name / f"training-seed-{seed}.failed.ipynb"
+        if f"{name}/training.failed.ipynb" in got:
+            files.atomic_write_bytes(failed, got[f"{name}/training.failed.ipynb"])
+        message = (result["error"].replace(f"{tmp}/{name}/training.failed.ipynb", str(failed))
+                   .replace(f"{tmp}/logs/{name}.log", str(log_file)))
+        raise LionpocError(message)
+    run = layout.run_dir(results_dir, name, seed)
+    prefix = f"{name}/seed-{seed}/"
+    with files.atomic_dir(run) as folder:
+        for relative, blob in got.items():
+            if relative.startswith(prefix) and relative != prefix + "metrics.json":
+                target = folder / relative[len(prefix):]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(blob)
+        for suffix in (".ipynb", ".html"):
+            if f"{name}/training{suffix}" in got:
+                (folder / f"training{suffix}").write_bytes(got[f"{name}/training{suffix}"])
+        metrics = json.loads(got[prefix + "metrics.json"])
+        # The run's parameters say where its results are on this machine, not in the worker's temporary folder.
+        metrics["params"].update(results_dir=str(cfg.results_dir), cache_dir=str(cfg.cache_dir))
+        files.write_json(folder / "metrics.json", metrics)
+    return run / "training.ipynb"
+

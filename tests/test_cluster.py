@@ -1,0 +1,168 @@
+"""The study on a Dask cluster, through the real commands: a LocalCluster gives the same numbers as one
+machine, survives a worker killed mid-execution, and an unreachable scheduler is one sentence."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lionpoc import report
+from lionpoc.model import features
+from lionpoc.report import prose
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+STUDY = ("study", "--smoke", "--no-render", "--optimizers", "adamw,lion", "--seeds", "2")
+
+
+def lionpoc(*args, cwd, timeout=900):
+    return subprocess.run([sys.executable, "-m", "lionpoc.cli", *args], cwd=cwd, env=ENV, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def outcome(results) -> pd.DataFrame:
+    """What must not depend on where the study ran: per run, the chosen configuration and the test scores."""
+    rows = [json.loads(path.read_text()) for path in sorted(results.glob("*/seed-*/metrics.json"))]
+    keys = ["optimizer", "seed", "learning_rate", "weight_decay", "l2", "test_accuracy", "test_macro_f1",
+            "epochs_run", "best_epoch", "run_key"]
+    return pd.DataFrame(rows)[keys].sort_values(["optimizer", "seed"], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def local_study(tmp_path_factory, project_root):
+    out = tmp_path_factory.mktemp("local") / "results"
+    done = lionpoc(*STUDY, "--results-dir", str(out), cwd=project_root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def test_an_unreachable_scheduler_is_one_sentence_and_writes_nothing(tmp_path, project_root):
+    out = tmp_path / "results"
+    port = free_port()  # nothing listens there
+    done = lionpoc("study", "--smoke", "--no-render", "--cluster", f"tcp://127.0.0.1:{port}", "--results-dir", str(out),
+                   cwd=project_root, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    errors = [line for line in done.stderr.splitlines() if line.startswith("lionpoc: error:")]
+    assert len(errors) == 1 and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in errors[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cluster", "local:0"], "a local cluster is written local:N"),
+    (["--cluster", "somewhere"], "give a scheduler address such as tcp://host:8786"),
+    (["--scheduler-file", "/nonexistent/scheduler.json"], "the scheduler file /nonexistent/scheduler.json does not exist"),
+])
+def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, message):
+    done = lionpoc("study", "--smoke", "--no-render", *args, "--results-dir", str(tmp_path / "r"), cwd=project_root,
+                   timeout=120)
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_shards_fall_on_whole_batches():
+    parts = features.shards(900, 2, 32)
+    assert [(p.start, p.stop) for p in parts] == [(0, 480), (480, 900)]
+    assert [len(p) for p in features.shards(70, 8, 32)] == [32, 32, 6]  # never more shards than batches
+    assert sum(len(p) for p in features.shards(5, 3, 32)) == 5
+
+
+@pytest.mark.slow
+def test_a_smoke_study_on_a_local_cluster_gives_the_same_numbers(local_study, tmp_path, project_root):
+    out = tmp_path / "results"
+    done = lionpoc(*STUDY, "--cluster", "local:2", "--results-dir", str(out), cwd=project_root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "cluster: 2 worker(s), 2 thread(s), 0 GPU(s) on 1 host(s)" in done.stdout
+    pd.testing.assert_frame_equal(pd.read_csv(out / "split.csv"), pd.read_csv(local_study / "split.csv"))
+    pd.testing.assert_frame_equal(outcome(out), outcome(local_study))
+    for name in ("adamw", "lion"):
+        for seed in (0, 1):  # each seed's executed notebook, kept in its run folder
+            assert (out / name / f"seed-{seed}" / "training.ipynb").is_file()
+            assert (out / name / f"seed-{seed}" / "training.html").is_file()
+            assert (out / "logs" / f"{name}-seed-{seed}.log").is_file()
+        view = json.loads((out / name / "training.ipynb").read_text())  # the per-optimizer view of both seeds
+        images = [o for c in view["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
+                  if "image/png" in o.get("data", {})]
+        assert len(images) == 4  # curves and confusion matrix of each seed
+    metrics = json.loads((out / "lion" / "seed-0" / "metrics.json").read_text())
+    assert metrics["params"]["results_dir"] == str(out)  # not the worker's temporary folder
+    study = json.loads((out / "study.json").read_text())
+    cluster = study["cluster"]
+    assert cluster["workers"] == 2 and cluster["threads"] == 2 and cluster["hosts"] == ["127.0.0.1"]
+    assert sorted(t["task"] for t in cluster["tasks"] if "execution" in t["task"]) == [
+        f"the {name} seed {seed} execution" for name in ("adamw", "lion") for seed in (0, 1)]
+    assert all(t["seconds"] > 0 for t in cluster["tasks"]) and cluster["idle_seconds"] >= 0
+    assert sorted((e["optimizer"], e["seeds"]) for e in study["executions"]) == [
+        ("adamw", [0]), ("adamw", [1]), ("lion", [0]), ("lion", [1])]
+    assert not [p for p in out.rglob("*") if ".partial" in p.name or ".tmp" in p.name]
+    text = prose.cluster(report.load(out)).replace("\u00a0", " ").replace("\u202f", " ")  # where the study ran
+    assert "grappe Dask de 2 travailleurs (2 fils d'exécution, sans GPU, 1 machine)" in text
+    assert "[Lion, graine 1](../results/lion/seed-1/training.html)" in text
+
+
+def test_a_study_on_one_machine_says_nothing_of_a_cluster(results_dir):
+    assert prose.cluster(report.load(results_dir)) == ""
+
+
+@pytest.mark.slow
+def test_a_worker_killed_during_an_execution_does_not_stop_the_study(local_study, tmp_path, project_root):
+    import psutil
+
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "lionpoc.cli", "study", "--smoke", "--no-render", "--optimizers", "lion",
+               "--cluster", "local:2", "--results-dir", str(out)]
+    study = subprocess.Popen(command, cwd=project_root, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    killed = None
+    deadline = time.monotonic() + 600
+    while killed is None and study.poll() is None and time.monotonic() < deadline:
+        for process in psutil.Process(study.pid).children(recursive=True):
+            try:
+                if "ipykernel" in " ".join(process.cmdline()):  # an execution has started: kill its worker
+                    time.sleep(3)
+                    killed = process.parent()
+                    killed.send_signal(signal.SIGKILL)
+                    break
+            except psutil.Error:
+                continue
+        time.sleep(0.5)
+    stdout, stderr = study.communicate(timeout=900)
+    assert killed is not None, "no kernel was seen to kill its worker"
+    assert study.returncode == 0, stderr[-3000:]
+    assert not psutil.pid_exists(killed.pid) or killed.status() == psutil.STATUS_ZOMBIE
+    expected = outcome(local_study)
+    lion_0 = expected[(expected["optimizer"] == "lion") & (expected["seed"] == 0)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(outcome(out), lion_0)  # the task ran again elsewhere: the same numbers
+
+
+@pytest.mark.slow
+def test_the_sharded_feature_pass_matches_the_one_machine_pass(synthetic_dir, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from lionpoc import data
+    from lionpoc.study import cluster
+
+    dogs = tmp_path / "dogs"
+    shutil.copytree(synthetic_dir, dogs)
+    table, _ = data.list_images(dogs)
+    names = table["file"].tolist()
+    (dogs / names[5]).write_bytes(b"not an image")  # skipped alike on both paths
+    alone, alone_block = features.extract(names, dogs, 71, "none", log=lambda *_: None)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as local, Client(local) as client:
+        sharded, sharded_block = cluster.DaskExecutor(client).extract(names, dogs, 71, "none", log=lambda *_: None)
+    assert sharded.files == alone.files and len(sharded.files) == len(names) - 1
+    assert [s["file"] for s in sharded.skipped] == [names[5]]
+    np.testing.assert_allclose(sharded.values, alone.values, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sharded_block.astype(np.float32), alone_block.astype(np.float32), rtol=1e-3, atol=1e-3)
