@@ -122,7 +122,7 @@ class ReportData:
         record = (study.get("optimizer_specs") or {}).get(name)
         if isinstance(record, dict) and isinstance(record.get(key), str):
             return record[key]
-        table = study.get(f"{key}s")  # {"labels": {"adam": "Adam", ...}}
+        table = study.get(f"{key}s")  # {"labels": {<name>: <label>, ...}}, as older records kept them
         if isinstance(table, dict) and isinstance(table.get(name), str):
             return table[name]
         try:

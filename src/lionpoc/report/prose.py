@@ -1078,3 +1078,13 @@ def classes_intro(d: ReportData) -> Text:
     return Text("Le @tbl-classes donne le F1 de chaque race pour chaque optimiseur, en moyenne sur les graines. Les "
                 "F1 publiés en 2023, obtenus avec un réseau pré-entraîné sur de vraies photos, ne se comparent pas à "
                 "ceux-ci et ne sont pas repris.")
+
+
+def rerun_command(d: ReportData) -> Text:
+    """The command that made this study, rebuilt from its own record (``study.json``)."""
+    from lionpoc.report.render import resume_command
+
+    names = d.planned or d.optimizers
+    if not d.study or not names:
+        return Text("")
+    return Text(f"Cette étude-ci se refait avec `{resume_command(d.results_dir, names, with_results_dir=False)}`.")

@@ -33,8 +33,9 @@ def check_results(results_dir: Path) -> list[str]:
     return aggregate.missing(results_dir, aggregate.study_order(results_dir))
 
 
-def resume_command(results_dir: Path, names: list[str]) -> str:
-    """The command that completes this study: its own data kind, results folder and settings kept."""
+def resume_command(results_dir: Path, names: list[str], with_results_dir: bool = True) -> str:
+    """The command that completes (or, with every name, remakes) this study: its own data, settings and
+    results folder kept, read from its ``study.json``."""
     try:
         record = files.read_json(Path(results_dir) / "study.json")
     except (OSError, ValueError):
@@ -51,7 +52,8 @@ def resume_command(results_dir: Path, names: list[str]) -> str:
             parts.append(f"{option} {shlex.quote(str(value))}")
     if record.get("fine_tune"):
         parts.append("--fine-tune")
-    parts.append(f"--results-dir {shlex.quote(str(results_dir))}")
+    if with_results_dir:
+        parts.append(f"--results-dir {shlex.quote(str(results_dir))}")
     return " ".join(parts)
 
 
