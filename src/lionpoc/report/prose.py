@@ -478,7 +478,7 @@ def speed(d: ReportData, short: bool = False) -> Text:
                     f"{focus(d)} {de(enumeration(same))} au-delà de la dispersion des mesures.")
     if short:
         return Text(sentence)
-    return Text(sentence + (" Une différence n'est dite que si les intervalles interquartiles des répétitions ne se "
+    return Text(sentence + (" On ne conclut à une différence que si les intervalles interquartiles des répétitions ne se "
                             "recouvrent pas."))
 
 
@@ -635,7 +635,7 @@ def small_batches(d: ReportData) -> str:
     batch = int(d.first()["params"]["batch_size"])
     old = d.old.get("batch_size")
     same = ", comme celle de 2023," if old and int(old) == batch else ""
-    where = ("en dessous de ce seuil : cet optimiseur y part désavantagé" if batch < LION_SMALL_BATCH else
+    where = ("en dessous de ce seuil : Lion pourrait y être désavantagé" if batch < LION_SMALL_BATCH else
              "au-dessus de ce seuil" if batch > LION_SMALL_BATCH else "à ce seuil")
     return (f"Ils situent ce seuil vers {LION_SMALL_BATCH} exemples par lot. Cette étude{same} entraîne ses têtes "
             f"par lots de {batch} images, {where}.")
@@ -748,8 +748,8 @@ def curves_text(d: ReportData) -> Text:
              f"et l'arrêt précoce {it} retient avant que la validation ne se dégrade davantage" if over else
              f"les deux courbes restent à moins de {unsigned_points(OVERFIT)} l'une de l'autre : la tête ne "
              f"surapprend pas, et c'est la validation qui décide de l'arrêt")
-    return Text(f"À l'époque retenue, l'exactitude d'entraînement (mesurée avec le *dropout*) dépasse celle de "
-                f"validation de {listed} (première graine) : {words.replace('  ', ' ')}.")
+    return Text(f"À l'époque retenue, l'exactitude d'entraînement (mesurée avec le *dropout*) moins celle de "
+                f"validation vaut {listed} (première graine) : {words.replace('  ', ' ')}.")
 
 
 def confusions_text(d: ReportData, top: int = 2) -> Text:
@@ -772,8 +772,7 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
     said = " ; ".join(f"{french.percent(shares[i, j], 0)} des images de la race « {breeds.FRENCH[i]} » sont prises "
                       f"pour « {breeds.FRENCH[j]} »" for i, j in pairs_)
     together = "Tous optimiseurs et graines confondus" if len(d.optimizers) > 1 else "Toutes graines confondues"
-    return Text(f"{together}, les confusions les plus fréquentes : {said}. La diagonale "
-                f"dit le reste : plus elle est foncée, mieux la race est reconnue.")
+    return Text(f"{together}, les confusions les plus fréquentes sont les suivantes : {said}.")
 
 
 # ---------------------------------------------------------------------------------- the 2023 study
@@ -834,7 +833,7 @@ def split_2023(d: ReportData) -> str:
     if ours == old:
         counts = "avec les mêmes effectifs par race, mais rien ne dit que ce soient les mêmes images"
     elif sum(ours) == sum(old):
-        counts = "avec le même total, mais d'autres effectifs par race"
+        counts = "le même total qu'ici, mais réparties autrement entre les races"
     else:
         counts = f"contre {french.integer(sum(ours))} ici, avec d'autres effectifs par race"
     return (f"Le découpage n'est pas non plus celui de 2023 : son test comptait "
@@ -1050,7 +1049,7 @@ def limits(d: ReportData) -> Text:
     tuned = not d.fine_tune.empty
     return Text(f"Cette étude a ses limites. Elle ne porte que sur quinze races et une seule architecture "
                 f"({d.backbone_label}) ; les grilles de réglage restent petites ; avec quelques centaines d'images de "
-                f"test, un écart d'un ou deux points est difficile à distinguer du hasard ; les lots de "
+                f"test, seuls les écarts qui sortent des intervalles de la @sec-robustesse se distinguent du hasard ; les lots de "
                 f"{setting(d, 'batch_size')} images sont petits pour certains optimiseurs (voir la @sec-etat-art). "
                 + ("L'ajustement fin se limite à la fin du réseau, avec un budget de trois taux d'apprentissage. "
                    if tuned else
