@@ -308,7 +308,7 @@ def clause(d: ReportData, p: dict) -> str:
         return (f"{a} fait moins bien {que(b)} : {difference(d, p)} ; à {level}, son retard dépasse "
                 f"{unsigned_points(high)}.")
     if low <= 0 <= high:
-        return (f"Face à {b}, les données excluent à {level} {beyond('avance', high, de(a))} comme "
+        return (f"Face à {b}, les données excluent à {level} {beyond('avance', high, de(a))} et "
                 f"{beyond('retard', low)} ; l'écart mesuré, {difference(d, p)}, reste dans le bruit.")
     return (f"Face à {b}, {difference(d, p)} : l'intervalle exclut zéro, mais le test de permutation apparié "
             f"ne conclut pas au seuil de {french.percent(ALPHA, 0)}.")
@@ -348,7 +348,7 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str
         low = min(p["ci_low"] for p in open_)
         against = (" face à chacun de ses rivaux" if len(open_) == len(rows) > 1 else
                    f" face à {enumeration([d.label(p['b']) for p in open_])}")
-        sentences.append(f"À {level}, les données excluent {beyond('avance', high, de(f))} comme "
+        sentences.append(f"À {level}, les données excluent {beyond('avance', high, de(f))} et "
                          f"{beyond('retard', low)}{against}.")
     said = []
     for p in rows:
@@ -412,9 +412,9 @@ def abstract(d: ReportData) -> Text:
     scores = " ; ".join(f"{d.label(o)} {french.percent(s.loc[o, 'test_accuracy_mean'])} "
                         f"{interval(s.loc[o, 'test_accuracy_ci_low'], s.loc[o, 'test_accuracy_ci_high'])}"
                         for o in d.optimizers if o in s.index)
-    each = "Chaque optimiseur a entraîné la même tête" if len(d.optimizers) > 1 else "L'optimiseur a entraîné la tête"
+    each = "La même tête a été entraînée avec chaque optimiseur" if len(d.optimizers) > 1 else "La tête a été entraînée"
     text = [question(d),
-            f"{each} sur les caractéristiques du réseau figé, avec le même budget "
+            f"{each} sur les caractéristiques du réseau figé, selon le même budget "
             f"de réglage sur la validation, {french.plural(n_seeds(d), 'graine')} et {count(d, 'test')} images de "
             f"test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
             f"{scores}."]

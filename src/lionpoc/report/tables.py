@@ -258,7 +258,7 @@ def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
     what = "Tête" if which == "head" else "Ajustement fin"
     caption = (f"{what} : époques nécessaires pour atteindre des cibles communes à tous les optimiseurs, 95 % et 99 % "
                f"de la meilleure exactitude de validation atteinte par {whom} dans la même graine (en moyenne "
-               f"{targets}) ; moyennes sur les graines qui l'atteignent (entre parenthèses, combien l'atteignent)")
+               f"{targets}) ; moyennes sur les graines qui l'atteignent (entre parenthèses, combien l'atteignent quand toutes ne l'atteignent pas)")
     caption += (" ; temps par époque de la configuration retenue mesurée seule (médiane des répétitions) et temps "
                 "correspondant." if per_epoch else " ; temps par époque mesuré pendant l'étude.")
     return Table(frame, widths=[3] + [2] * (len(frame.columns) - 1)).captioned(caption, label)
