@@ -314,15 +314,22 @@ def clause(d: ReportData, p: dict) -> str:
             f"ne conclut pas au seuil de {french.percent(ALPHA, 0)}.")
 
 
+def paired_rows(d: ReportData, which: str = "head") -> tuple[list[dict], str | None]:
+    """The focus's paired comparisons, or the sentence to say instead (no results, a single optimizer,
+    tables missing)."""
+    if d.empty:
+        return [], ""
+    if not d.compared:
+        return [], alone(d)
+    rows = focus_pairs(d, which)
+    return rows, (None if rows else "Les tests appariés manquent : relancez `lionpoc study`.")
+
+
 def answer(d: ReportData, which: str = "head") -> str:
     """The answer to the question, comparison by comparison (after the head, or after fine-tuning)."""
-    if d.empty:
-        return ""
-    if not d.compared:
-        return alone(d)
-    rows = focus_pairs(d, which)
-    if not rows:
-        return "Les tests appariés manquent : relancez `lionpoc study`."
+    rows, instead = paired_rows(d, which)
+    if instead is not None:
+        return instead
     text = " ".join(clause(d, p) for p in rows)
     if len(rows) > 1:
         text += (f" Les p des {in_words(len(rows))} comparaisons {de(focus(d))} à ses rivaux sont ajustés par la "
@@ -333,13 +340,9 @@ def answer(d: ReportData, which: str = "head") -> str:
 def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str:
     """The answer in two sentences: what the data exclude, which differences are significant, and every
     "focus − rival" difference in brackets (for the abstract and the conclusion)."""
-    if d.empty:
-        return ""
-    if not d.compared:
-        return alone(d)
-    rows = focus_pairs(d, which)
-    if not rows:
-        return "Les tests appariés manquent : relancez `lionpoc study`."
+    rows, instead = paired_rows(d, which)
+    if instead is not None:
+        return instead
     level, f = french.percent(LEVEL, 0), focus(d)
     open_ = [p for p in rows if verdict(p) == "noise" and p["ci_low"] <= 0 <= p["ci_high"]]
     sentences = []
