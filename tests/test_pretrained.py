@@ -70,7 +70,7 @@ def test_the_rendered_report_of_a_pretrained_study_has_no_random_weights_warning
     root = request.config.rootpath
     done = lionpoc("render", "--results-dir", str(pretrained), cwd=root)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    pdf = root / "_output" / "report" / "index.pdf"
+    pdf = pretrained / "_output" / "report" / "index.pdf"  # a study's report goes under its own results
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout.replace("\u2019", "'")
     page1 = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
