@@ -112,10 +112,15 @@ def test_render_before_any_study_says_so(request, tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     html = (root / "_output" / "report" / "index.html").read_text(encoding="utf-8")
     assert "Aucun résultat" in html and "Traceback" not in html
+    # An earlier report of that (now empty) results folder, where `lionpoc render` publishes it: a refused
+    # render must not leave it behind as if it described these results.
+    stale = tmp_path / "none" / "_output" / "report" / "index.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text(html, encoding="utf-8")
     refused = subprocess.run([sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(tmp_path / "none")],
                              cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ})
     assert refused.returncode != 0 and "no results" in refused.stdout + refused.stderr
-    assert not (root / "_output" / "report" / "index.html").exists()  # the earlier report is not left behind
+    assert not stale.exists()  # the earlier report is not left behind
 
 
 def test_render_a_fourth_optimizer_everywhere_the_others_are(tmp_path_factory, synthetic_dir, request):
