@@ -117,10 +117,12 @@ def test_a_run_done_again_says_why(smoke_results, tmp_path, project_root):
     assert "already done with the same inputs, kept" not in done.stdout
     assert ("adam seed 0: its metrics.json is damaged; the run will be done again (it lacks test_accuracy, "
             "test_macro_f1)") in done.stdout
-    assert ("lion seed 0: done again, its inputs changed (grid {learning_rate: [3e-05, 0.0001, 0.0003], "
-            "weight_decay: [0.1, 0.3, 1]}, here {learning_rate: [0.0001, 0.0003], weight_decay: [0.1, 0.3, 1]}"
-            in done.stdout), done.stdout
-    assert len(pd.read_csv(out / "lion" / "seed-0" / "tuning.csv")) == 6
+    shipped = yaml.safe_load((project_root / "analysis" / "params" / "lion.yaml").read_text())["grid"]
+    old_grid = "{" + ", ".join(f"{k}: [{', '.join(f'{v:g}' for v in values)}]" for k, values in shipped.items()) + "}"
+    assert (f"lion seed 0: done again, its inputs changed (grid {old_grid}, here {{learning_rate: [0.0001, 0.0003], "
+            "weight_decay: [0.1, 0.3, 1]}" in done.stdout), done.stdout
+    tuning = pd.read_csv(out / "lion" / "seed-0" / "tuning.csv")
+    assert (tuning["round"] == 0).sum() == 6  # the new grid (then its bracketing extensions, if any)
     assert pd.read_csv(out / "summary.csv")["optimizer"].tolist() == ["adam", "adamw", "lion"]
     for name in ("adam", "adamw"):
         assert json.loads((out / name / "seed-0" / "metrics.json").read_text())["optimizer"] == name
