@@ -20,8 +20,10 @@ from test_cli import ENV, error_line, fake_quarto, lionpoc, partial_files, snaps
 
 
 def copy_of(results: Path, tmp_path: Path) -> Path:
+    """The study's results without any report rendered from them earlier (session results are shared by
+    the render tests, which publish under them)."""
     out = tmp_path / "results"
-    shutil.copytree(results, out)
+    shutil.copytree(results, out, ignore=shutil.ignore_patterns("_output"))
     return out
 
 
