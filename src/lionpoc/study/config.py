@@ -99,7 +99,7 @@ class RunConfig:
             values[name] = _coerce(name, value, fields[name], source)
         if values.get("smoke"):
             # Smoke values are defaults: a value given explicitly still wins.
-            values = {**SMOKE_OVERRIDES, **values}
+            values = {**SMOKE_OVERRIDES, **{k: v for k, v in values.items() if v is not None or k not in SMOKE_OVERRIDES}}
         try:
             return cls(**values)
         except LionpocError as exc:
