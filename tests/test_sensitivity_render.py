@@ -24,10 +24,10 @@ def test_a_smoke_study_with_sensitivity_renders_the_section(tmp_path, project_ro
     render = subprocess.run([sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(out)],
                             cwd=project_root, capture_output=True, text=True, timeout=900)
     assert render.returncode == 0, render.stdout[-3000:] + render.stderr[-3000:]
-    text = pdf_text(project_root / "_output" / "report" / "index.pdf")
+    text = pdf_text(out / "_output" / "report" / "index.pdf")
     assert "Sensibilité" in text and "Budget de réglage" in text and "??" not in text
     assert "Écart entre Lion et le meilleur des autres optimiseurs" in re.sub(r"\s+", " ", text)
-    assert "Étude de sensibilité" in re.sub(r"\s+", " ", pdf_text(project_root / "_output" / "report" / "index.pdf", 1, 2))
+    assert "Étude de sensibilité" in re.sub(r"\s+", " ", pdf_text(out / "_output" / "report" / "index.pdf", 1, 2))
     assert re.search(r"Figure \d+\. – Exactitude sur le test selon la taille de lot", text)
-    html = (project_root / "_output" / "report" / "index.html").read_text(encoding="utf-8")
+    html = (out / "_output" / "report" / "index.html").read_text(encoding="utf-8")
     assert 'id="fig-sensibilite"' in html and 'id="tbl-planification"' in html
