@@ -29,6 +29,21 @@ def mobilenet_weights():
     return MOBILENET_WEIGHTS
 
 
+def scrambled_test_split(prep):
+    """A copy of a prepared run whose test labels are shuffled and whose test features are noise (and with no
+    trainer compiled yet): what tuning does with it must not differ from what it does with ``prep``."""
+    import numpy as np
+
+    table = prep.table.copy()
+    test = table["split"] == "test"
+    table.loc[test, "label"] = np.random.default_rng(0).permutation(table.loc[test, "label"].to_numpy())
+    feats = prep.features
+    noisy = feats.__class__(feats.files, feats.values.copy(), feats.skipped, feats.key, 0, True)
+    rows = [feats.files.index(f) for f in table.loc[test, "file"]]
+    noisy.values[rows] = np.random.default_rng(1).normal(size=(len(rows), noisy.values.shape[1]))
+    return prep.__class__(**{**prep.__dict__, "table": table, "features": noisy, "trainers": {}})
+
+
 def spec(name: str):
     """The optimizer ``name`` as its parameter file describes it."""
     from lionpoc.model import optimizers

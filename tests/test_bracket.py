@@ -6,7 +6,7 @@ import pytest
 from lionpoc.model import bracket
 from lionpoc.model.head import bracketed_search, choose, grid_search
 from lionpoc.study import runs
-from conftest import run_config, spec
+from conftest import run_config, scrambled_test_split, spec
 from test_train import learnable_features
 
 QUIET = lambda *_: None  # noqa: E731
@@ -121,14 +121,7 @@ def test_the_extension_never_reads_the_test_split(low_grid, monkeypatch):
     and the choice are the same. Then the whole seed: the test split is scored once, for the chosen head."""
     _, clean, clean_record = runs.search(low_grid, 0, log=QUIET)
     assert clean_record.extensions["learning_rate"] >= 1 and clean["round"].max() >= 1
-    scrambled = low_grid.table.copy()
-    test = scrambled["split"] == "test"
-    scrambled.loc[test, "label"] = np.random.default_rng(0).permutation(scrambled.loc[test, "label"].to_numpy())
-    feats = low_grid.features
-    noisy = feats.__class__(feats.files, feats.values.copy(), feats.skipped, feats.key, 0, True)
-    rows = [feats.files.index(f) for f in scrambled.loc[test, "file"]]
-    noisy.values[rows] = np.random.default_rng(1).normal(size=(len(rows), noisy.values.shape[1]))
-    other = low_grid.__class__(**{**low_grid.__dict__, "table": scrambled, "features": noisy, "trainers": {}})
+    other = scrambled_test_split(low_grid)
     _, shuffled, shuffled_record = runs.search(other, 0, log=QUIET)
     pd.testing.assert_frame_equal(clean.drop(columns="seconds"), shuffled.drop(columns="seconds"))
     assert shuffled_record == clean_record

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_config, spec
+from conftest import run_config, scrambled_test_split, spec
 from sklearn.metrics import accuracy_score, f1_score
 
 from lionpoc.data import breeds
@@ -34,16 +34,8 @@ def test_same_seed_same_numbers_other_seed_other_numbers(prepared):
 
 def test_grid_choice_ignores_the_test_split(prepared):
     """Scrambling the test labels and features changes nothing in the choice: tuning never reads them."""
-    scrambled = prepared.table.copy()
-    test = scrambled["split"] == "test"
-    scrambled.loc[test, "label"] = np.random.default_rng(0).permutation(scrambled.loc[test, "label"].to_numpy())
-    feats = prepared.features
-    noisy = feats.__class__(feats.files, feats.values.copy(), feats.skipped, feats.key, 0, True)
-    rows = [feats.files.index(f) for f in scrambled.loc[test, "file"]]
-    noisy.values[rows] = np.random.default_rng(1).normal(size=(len(rows), noisy.values.shape[1]))
-    other = prepared.__class__(**{**prepared.__dict__, "table": scrambled, "features": noisy})
+    other = scrambled_test_split(prepared)
     _, clean_table = runs.tune(prepared, 0, log=lambda *_: None)
-    other.trainers = {}
     _, other_table = runs.tune(other, 0, log=lambda *_: None)
     pd.testing.assert_frame_equal(clean_table.drop(columns="seconds"), other_table.drop(columns="seconds"))
 
