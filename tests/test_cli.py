@@ -17,7 +17,6 @@ from lionpoc.study import runs
 from lionpoc.report import render
 from lionpoc import files
 from lionpoc.study import layout
-from lionpoc.study.config import RunConfig
 from lionpoc.errors import LionpocError
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

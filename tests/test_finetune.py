@@ -7,7 +7,6 @@ from conftest import run_config, spec
 from lionpoc.study import runs
 from lionpoc.model import features
 from lionpoc.model import finetune
-from lionpoc.study.config import RunConfig
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from lionpoc.study import layout
 from test_cli import ENV, error_line, fake_quarto, lionpoc, partial_files, snapshot
 
 

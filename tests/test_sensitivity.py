@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lionpoc.model.grid import cosine_factor
-from lionpoc.study import runs, sensitivity
+from lionpoc.study import run_files, runs, sensitivity
 from conftest import run_config
 
 QUIET = lambda *_: None  # noqa: E731
@@ -66,10 +66,10 @@ def test_the_study_table_and_a_run_without_it(sensitive_run):
     results = prep.cfg.results_dir
     table = sensitivity.write_table(results)
     pd.testing.assert_frame_equal(table, pd.read_csv(run.folder / sensitivity.FILE))
-    assert runs.is_done(prep.cfg, 0, prep.features.key)
+    assert run_files.is_done(prep.cfg, 0, prep.features.key)
     # The same inputs without --sensitivity: the run is kept (its key ignores the switch) ...
-    assert runs.is_done(prep.cfg.replace(sensitivity=False), 0, prep.features.key)
+    assert run_files.is_done(prep.cfg.replace(sensitivity=False), 0, prep.features.key)
     # ... but a run made without it is not done for a study that asks for it.
     (run.folder / sensitivity.FILE).unlink()
-    assert not runs.is_done(prep.cfg, 0, prep.features.key)
+    assert not run_files.is_done(prep.cfg, 0, prep.features.key)
     assert sensitivity.write_table(results).empty and not (Path(results) / sensitivity.FILE).exists()

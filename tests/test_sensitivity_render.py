@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
 
 from test_render import pdf_text, pytestmark as render_marks  # noqa: F401 (same skips: quarto, poppler)
 

@@ -9,7 +9,6 @@ from sklearn.metrics import accuracy_score, f1_score
 from lionpoc.data import breeds
 from lionpoc.model import evaluate
 from lionpoc.study import runs
-from lionpoc.study.config import RunConfig
 from lionpoc.model.head import fit_head, grid_search
 
 

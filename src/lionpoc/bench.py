@@ -20,7 +20,6 @@ from lionpoc.model import memory
 from lionpoc import files
 from lionpoc.study import layout
 from lionpoc.model import optimizers as registry
-from lionpoc.study import layout
 from lionpoc.study.config import RunConfig, load_run
 from lionpoc.model.optimizers import make_optimizer, state_bytes
 from lionpoc.data.synth import make_synthetic

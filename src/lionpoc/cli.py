@@ -198,7 +198,6 @@ def run(args: argparse.Namespace) -> None:
 def kept_runs(args: argparse.Namespace) -> str:
     """The complete runs in the study's results folder, for the interruption message."""
     from lionpoc.study import layout
-    from lionpoc import files
 
     try:
         runs = layout.find_runs(layout.results_dir(getattr(args, "results_dir", None)))

@@ -7,7 +7,6 @@ import pandas as pd
 
 from lionpoc.report import figures
 from lionpoc import files
-from lionpoc.study import layout
 from lionpoc.report.data import ReportData
 
 

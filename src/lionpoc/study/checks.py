@@ -176,7 +176,7 @@ def split_matches_runs(results_dir: Path) -> None:
 
 def redo_notes(cfg, feature_key: str) -> list[str]:
     """Why each seed of ``cfg`` that was done before is done again (nothing for a seed kept or never done)."""
-    from lionpoc.study import runs
+    from lionpoc.study import run_files
 
     notes = []
     for seed in cfg.seeds:
@@ -189,7 +189,7 @@ def redo_notes(cfg, feature_key: str) -> list[str]:
             continue
         elif cfg.force:
             notes.append(f"{cfg.optimizer} seed {seed}: done again (--force)")
-        elif not runs.is_done(cfg, seed, feature_key):
+        elif not run_files.is_done(cfg, seed, feature_key):
             old = files.read_json(folder / "metrics.json")
             changed = differences(_run_inputs(old), _run_inputs_planned(cfg, seed, feature_key))
             why = "; ".join(changed[:3]) if changed else "the code that defines a run changed"

@@ -223,10 +223,10 @@ class DaskExecutor:
 
     def run(self, todo: list[RunConfig], study, log=print) -> list[dict]:
         """One task per (optimizer, seed) with work left; each finished run is written as it comes back."""
-        from lionpoc.study import runs
+        from lionpoc.study import run_files
 
         key = study.prep.features.key
-        pairs = [(cfg, seed) for cfg in todo for seed in cfg.seeds if cfg.force or not runs.is_done(cfg, seed, key)]
+        pairs = [(cfg, seed) for cfg in todo for seed in cfg.seeds if cfg.force or not run_files.is_done(cfg, seed, key)]
         log(f"study: {len(pairs)} notebook execution(s) of {execute.TEMPLATE} with papermill on the cluster, "
             "one per (optimizer, seed)")
         start = time.perf_counter()

@@ -28,6 +28,7 @@ from lionpoc.study import aggregate
 from lionpoc.study import checks
 from lionpoc.study import execute
 from lionpoc.study import layout
+from lionpoc.study import run_files
 from lionpoc.study import runs
 from lionpoc.study import timing
 from lionpoc.model import optimizers as registry
@@ -240,7 +241,7 @@ def pending(study: Study, log=print) -> list[RunConfig]:
     for cfg in study.configs:
         for note in checks.redo_notes(cfg, key):  # why a run done before is done again
             log(note)
-        if not cfg.force and all(runs.is_done(cfg, s, key) for s in cfg.seeds):
+        if not cfg.force and all(run_files.is_done(cfg, s, key) for s in cfg.seeds):
             log(f"{cfg.optimizer}: all {len(cfg.seeds)} seed(s) already done with the same inputs, kept")
         else:
             todo.append(cfg)
@@ -273,7 +274,7 @@ def announce_fine_tuning(study: Study, log=print) -> dict:
 
     configs, prep, jobs = study.configs, study.prep, study.jobs
     cfg = configs[0]
-    todo = sum(1 for c in configs for s in c.seeds if c.force or not runs.is_done(c, s, prep.features.key))
+    todo = sum(1 for c in configs for s in c.seeds if c.force or not run_files.is_done(c, s, prep.features.key))
     if not todo:
         return {}
     per_epoch, start_cost, set_up = finetune.probe(prep)

@@ -1,16 +1,13 @@
 """The steps of one optimizer's runs, as called by the notebook ``analysis/train.ipynb``.
 
 prepare (data, cached features, split; once) -> for each seed: tune (grid on the validation split)
--> test (once, for the chosen configuration) -> save (every result file, atomically).
+-> test (once, for the chosen configuration) -> save (``run_files.py``: every result file, atomically).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +15,12 @@ import pandas as pd
 
 from lionpoc.data import breeds
 from lionpoc import data
-from lionpoc.model import backbones
 from lionpoc.model import features
 from lionpoc.report import figures
 from lionpoc import machine
 from lionpoc import files
 from lionpoc.study import layout
+from lionpoc.study import run_files
 from lionpoc.study import sensitivity
 from lionpoc.study.config import RunConfig
 from lionpoc.model.evaluate import Evaluation, evaluate
@@ -33,7 +30,6 @@ from lionpoc.model.head import Fit, bracketed_search
 
 SYNTHETIC_DIR = Path("data/synthetic")  # under the project root
 PREPARED_ENV = "LIONPOC_PREPARED"  # set by a cluster worker for its kernel: the folder of what the study sent
-PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study")
 SMOKE_PER_CLASS = 60
 SMOKE_IMAGE_PIXELS = 96
 
@@ -137,7 +133,7 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     """Tune, test once and save one seed; a seed already done with the same inputs is kept as it is."""
     cfg = prep.cfg
     out = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    if not cfg.force and is_done(cfg, seed, prep.features.key):
+    if not cfg.force and run_files.is_done(cfg, seed, prep.features.key):
         log(f"{cfg.optimizer} seed {seed}: already done with the same inputs, kept")
         return SeedRun(seed, out, files.read_json(out / "metrics.json"), pd.read_csv(out / "tuning.csv"), True)
     damage = layout.damage(out)
@@ -155,7 +151,7 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
         tuned = fine_tune_seed(prep, seed, fit, log, remaining)
         figs["fine_tune_history"] = figures.history(tuned[0].history, tuned[0].best_epoch,
                                                     f"{title}, ajustement fin")
-    save(prep, seed, fit, tuning, evaluation, figs, log, tuned, bracketing, varied)
+    run_files.save(prep, seed, fit, tuning, evaluation, figs, log, tuned, bracketing, varied)
     for fig in figs.values():
         figures.close(fig)
     return SeedRun(seed, out, files.read_json(out / "metrics.json"), tuning, False)
@@ -187,102 +183,3 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
     log(f"fine-tuning {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f} "
         f"(head alone {fit.val_accuracy:.3f} on validation, {tuned.val_accuracy_before:.3f} before fine-tuning)")
     return tuned, evaluation
-
-
-def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
-    """True when the seed's results exist and were made from exactly these inputs."""
-    run = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    if not layout.is_complete(run) or layout.is_damaged(run) or (cfg.sensitivity and not (run / sensitivity.FILE).is_file()):
-        return False
-    try:
-        return files.read_json(run / "metrics.json").get("run_key") == run_key(cfg, seed, feature_key)
-    except (OSError, ValueError):
-        return False
-
-
-def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
-    """Identity of a seed's inputs: two runs with the same key give the same numbers."""
-    params = {k: v for k, v in cfg.to_params().items()
-              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force", "sensitivity")}
-    # How the report shows the optimizer (label, colour, ...) does not change its numbers.
-    params["optimizer"] = {k: v for k, v in params["optimizer"].items() if k not in PRESENTATION_KEYS}
-    payload = json.dumps({"params": params, "seed": seed, "features": feature_key}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
-            bracketing: Bracketing | None = None) -> dict:
-    """The flat, machine-readable summary of a run (``metrics.json``)."""
-    cfg = prep.cfg
-    counts = prep.table["split"].value_counts()
-    epochs_run = len(fit.history)
-    return {
-        "optimizer": cfg.optimizer, "seed": seed, "smoke": cfg.smoke,
-        "learning_rate": fit.config["learning_rate"],
-        "weight_decay": fit.config.get("weight_decay", 0.0), "l2": fit.config.get("l2", 0.0),
-        "test_accuracy": evaluation.accuracy, "test_macro_f1": evaluation.macro_f1,
-        "test_correct": int(evaluation.predictions["correct"].sum()),
-        "val_accuracy": fit.val_accuracy, "val_loss": fit.val_loss,
-        "epochs_run": epochs_run, "best_epoch": fit.best_epoch, "stopped_early": epochs_run < cfg.epochs,
-        "train_seconds": float(fit.history["seconds"].sum()),
-        "seconds_per_epoch": float(fit.history["seconds"].mean()),
-        "tuning_seconds": float(tuning["seconds"].sum()), "grid_size": len(cfg.grid_points()),
-        **(bracketing.metrics() if bracketing is not None else {}),
-        "n_train": int(counts.get("train", 0)), "n_val": int(counts.get("val", 0)),
-        "n_test": int(counts.get("test", 0)),
-        "data_kind": prep.kind, "data_dir": str(prep.data_dir), "weights": cfg.weights,
-        **backbones.record(cfg.backbone, prep.features.pretrained),
-        "weights_id": features.weights_id(cfg.weights), "image_size": cfg.image_size, "split": cfg.split,
-        "feature_key": prep.features.key, "feature_seconds": prep.features.seconds,
-        "skipped_files": prep.features.skipped, "notes": prep.notes,
-        "run_key": run_key(cfg, seed, prep.features.key),
-        "params": {**{k: v for k, v in cfg.to_params().items() if k not in ("seeds", "force")}, "seed": seed}, "versions": machine.versions(), "machine": machine.machine(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def fine_tune_metrics(ft, evaluation: Evaluation) -> dict:
-    """The ``ft_*`` scalars of ``metrics.json`` for a fine-tuned seed."""
-    return {"ft_test_accuracy": evaluation.accuracy, "ft_test_macro_f1": evaluation.macro_f1,
-            "ft_learning_rate": ft.config["learning_rate"], "ft_val_accuracy_before": ft.val_accuracy_before,
-            "ft_val_accuracy": float(ft.history["val_accuracy"].iloc[ft.best_epoch - 1]),
-            "ft_epochs_run": len(ft.history), "ft_best_epoch": ft.best_epoch,
-            "ft_train_seconds": float(ft.history["seconds"].sum()),
-            "ft_seconds_per_epoch": float(ft.history["seconds"].mean()),
-            "ft_all_seconds": float(ft.tuning["seconds"].sum()), "ft_wall_seconds": ft.seconds,
-            "ft_estimated_seconds": ft.estimated_seconds, "ft_trainable_parameters": ft.trainable_parameters,
-            "ft_state_bytes": ft.state_bytes, "ft_peak_memory_bytes": ft.peak_memory_bytes}
-
-
-def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
-         figures: dict | None = None, log=print, tuned=None, bracketing: Bracketing | None = None,
-         varied: pd.DataFrame | None = None) -> Path:
-    """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.
-
-    The folder is written whole (``files.atomic_dir``): it is the previous run or the new one,
-    never half of each; ``metrics.json`` is written last, so a folder without it is not a run.
-    """
-    cfg = prep.cfg
-    out = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
-    files.write_csv(Path(cfg.results_dir) / "split.csv", prep.table[["file", "breed", "label", "split"]])
-    with files.atomic_dir(out) as folder:
-        files.write_csv(folder / "history.csv", fit.history)
-        files.write_csv(folder / "tuning.csv", tuning)
-        files.write_csv(folder / "predictions.csv", evaluation.predictions)
-        files.write_csv(folder / "confusion.csv", evaluation.confusion, index=True)
-        files.write_csv(folder / "classification_report.csv", evaluation.report, index=True)
-        if varied is not None:
-            files.write_csv(folder / sensitivity.FILE, varied)
-        for name, figure in (figures or {}).items():
-            files.save_figure(folder / f"{name}.png", figure)
-        summary = metrics(prep, seed, fit, tuning, evaluation, bracketing)
-        if tuned is not None:
-            ft, ft_evaluation = tuned
-            files.write_csv(folder / "fine_tune_history.csv", ft.history)
-            files.write_csv(folder / "fine_tune_tuning.csv", ft.tuning)
-            files.write_csv(folder / "fine_tune_predictions.csv", ft_evaluation.predictions)
-            summary.update(fine_tune_metrics(ft, ft_evaluation))
-        files.write_json(folder / "metrics.json", summary)
-    log(f"results: {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f}, "
-        f"macro-F1 {evaluation.macro_f1:.3f}, written to {out}")
-    return out
