@@ -4,6 +4,7 @@ Checks what one sees: the sections, the figure and table counts, no unresolved c
 warnings on page 1, no heading printed twice, an HTML file that loads nothing from the network, at
 most 13 PDF pages, and no tracked file changed by the render.
 """
+import datetime
 import os
 import re
 import shutil
@@ -19,6 +20,8 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None,
                                  reason="pdftotext and pdfinfo (poppler-utils) are needed to read the PDF")]
 
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
 SECTIONS = ["Résumé", "Introduction", "Thématique", "État de l'art", "Prototype", "Résultats",
             "Robustesse des résultats", "Coûts", "Comparaison avec l'étude de 2023", "Conclusion",
             "Reproduire cette étude", "Bibliographie"]
@@ -56,6 +59,10 @@ def check_reader_view(html, pdf, warning_title):
     page1 = pdf_text(pdf, 1, 1)
     assert warning_title in page1 and "Résumé" in page1 and "Table des matières" in page1
     assert page1.index(warning_title) < page1.index("Table des matières")
+    # The render's date the French way: the first of the month is an ordinal (« 1er décembre 2026 »).
+    today = datetime.date.today()
+    day = f"{'1er' if today.day == 1 else today.day} {MONTHS[today.month - 1]} {today.year}"
+    assert day in page1 and f'class="date">{day}<' in html
     headings = re.findall(r"^\s*(\d+(?:\.\d+)?)\s+[A-ZÉÀ]", text, flags=re.M)
     assert len(set(headings)) > 20
     assert len(re.findall(r"Figure \d+\. –", text)) == 4  # differences, curves, confusions, times

@@ -59,3 +59,18 @@ FRENCH = ("Bichon maltais", "Shih tzu", "Lévrier afghan", "Lévrier irlandais",
           "Sealyham terrier", "Airedale", "Terrier du Tibet", "Bouvier bernois", "Entlebucher", "Basenji",
           "Leonberg", "Montagne des Pyrénées", "Samoyède", "Poméranien")
 FRENCH_BY_NAME = dict(zip(NAMES, FRENCH))
+
+# Breeds that look alike, as the report's introduction announces them: the three sighthounds; the
+# small long-coated dogs; the two Swiss mountain dogs with the same tricolour coat; the Samoyed and the
+# Great Pyrenees, the Leonberg and the Great Pyrenees. A confusion inside one group is the expected one.
+LOOKALIKES = (
+    ("n02088094-Afghan_hound", "n02090721-Irish_wolfhound", "n02092002-Scottish_deerhound"),
+    ("n02085936-Maltese_dog", "n02086240-Shih-Tzu", "n02097474-Tibetan_terrier"),
+    ("n02107683-Bernese_mountain_dog", "n02108000-EntleBucher"),
+    ("n02111889-Samoyed", "n02111500-Great_Pyrenees"),
+    ("n02111129-Leonberg", "n02111500-Great_Pyrenees"),
+)
+
+def lookalikes(a: str, b: str) -> bool:
+    """Are the two breeds (folder names) announced as look-alikes?"""
+    return a != b and any(a in group and b in group for group in LOOKALIKES)

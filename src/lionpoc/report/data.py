@@ -232,6 +232,14 @@ class ReportData:
     def run_paths(self, optimizer: str) -> list[Path]:
         return [Path(p) for p in self.runs.loc[self.runs["optimizer"] == optimizer, "path"]]
 
+    def confusions(self) -> dict[str, pd.DataFrame]:
+        """Each optimizer's test confusion matrix (true breed in rows), summed over its seeds."""
+        matrices = {}
+        for name in self.optimizers:
+            frames = [pd.read_csv(p / "confusion.csv", index_col=0) for p in self.run_paths(name)]
+            matrices[name] = sum(frames[1:], frames[0])
+        return matrices
+
     def paired(self, which: str = "head") -> pd.DataFrame:
         """The paired comparisons after training the head (``pairs.csv``) or after fine-tuning."""
         return self.pairs if which == "head" else self.fine_tune_pairs

@@ -120,9 +120,7 @@ def histories(runs: dict[str, tuple[pd.DataFrame, int]], labels: dict | None = N
 
 def confusion(matrix: pd.DataFrame, title: str = "", ax=None):
     """Row-normalised confusion matrix (each row sums to 1), readable breed names."""
-    values = matrix.to_numpy(dtype=float)
-    totals = values.sum(axis=1, keepdims=True)
-    normalised = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+    normalised = shares(matrix)
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(7, 6), constrained_layout=True)
@@ -143,11 +141,44 @@ def confusion(matrix: pd.DataFrame, title: str = "", ax=None):
     return image
 
 
+CONFUSION_LEVELS = (0.15, 0.10, 0.05, 0.02)  # shares from which a confusion is written, tried in turn
+
+
+def shares(matrix: pd.DataFrame) -> np.ndarray:
+    """A confusion matrix normalised by true breed: each row gives the share of that breed's images
+    predicted as each breed (a row without images stays zero)."""
+    values = matrix.to_numpy(dtype=float)
+    totals = values.sum(axis=1, keepdims=True)
+    return np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
+
+
+def off_diagonal(matrix: pd.DataFrame) -> np.ndarray:
+    """The shares of confusions only (the diagonal, the images classified right, set to zero)."""
+    values = shares(matrix)
+    np.fill_diagonal(values, 0)
+    return values
+
+
+def confusion_level(matrices: dict[str, pd.DataFrame]) -> float | None:
+    """The share from which a confusion is written on the figure: the highest of ``CONFUSION_LEVELS``
+    that every matrix reaches somewhere off its diagonal, so that no panel is left without a number
+    (a well-trained head rarely confuses 15 % of a breed); the lowest level when some matrix reaches
+    none; ``None`` when no image is confused at all."""
+    highest = [float(off_diagonal(m).max()) if len(m) else 0.0 for m in matrices.values()]
+    if not highest or max(highest) == 0:
+        return None
+    for level in CONFUSION_LEVELS:
+        if min(highest) >= level:
+            return level
+    return CONFUSION_LEVELS[-1]
+
+
 def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = None):
     """Several optimizers' row-normalised confusion matrices on one figure, one shared colour scale.
 
     Breeds are numbered 1-15 (study order) on the axes and named once, in a legend panel: with
-    three optimizers the figure is a 2 x 2 grid that fits an A4 page and stays readable.
+    three optimizers the figure is a 2 x 2 grid that fits an A4 page and stays readable. Shares are in
+    percent; every confusion of at least ``confusion_level(matrices)`` is written in its cell.
     """
     from lionpoc.data import breeds
 
@@ -157,19 +188,18 @@ def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = Non
     fig, axes = plt.subplots(rows, cols, figsize=(8.2, 3.8 * rows), constrained_layout=True, squeeze=False)
     flat = list(axes.flat)
     image = None
+    level = confusion_level(matrices)
     for ax, (name, matrix) in zip(flat, matrices.items()):
-        values = matrix.to_numpy(dtype=float)
-        totals = values.sum(axis=1, keepdims=True)
-        normalised = np.divide(values, totals, out=np.zeros_like(values), where=totals > 0)
-        image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+        image = ax.imshow(100 * shares(matrix), cmap="Blues", vmin=0, vmax=100)
         ticks = np.arange(len(matrix))
         ax.set_xticks(ticks, [str(i + 1) for i in ticks], fontsize=8)
         ax.set_yticks(ticks, [str(i + 1) for i in ticks], fontsize=8)
         ax.set_xlabel("Race prédite")
         ax.set_ylabel("Race réelle")
         ax.set_title(name_of(name, labels), fontsize=12)
-        for i, j in zip(*np.nonzero((normalised >= 0.15) & ~np.eye(len(matrix), dtype=bool))):
-            ax.text(j, i, french_tick(round(normalised[i, j], 2)), ha="center", va="center", fontsize=6,
+        confused = off_diagonal(matrix)
+        for i, j in zip(*np.nonzero(confused >= level)) if level is not None else ():
+            ax.text(j, i, french_tick(round(100 * confused[i, j])), ha="center", va="center", fontsize=7,
                     color="black")
     legend = flat[len(matrices)]
     legend.axis("off")
@@ -179,7 +209,7 @@ def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = Non
     for ax in flat[len(matrices) + 1:]:
         ax.axis("off")
     bar = legend.inset_axes([0.04, 0.0, 0.85, 0.05])
-    fig.colorbar(image, cax=bar, orientation="horizontal", label="Part des images de la race réelle")
+    fig.colorbar(image, cax=bar, orientation="horizontal", label="Part des images de la race réelle (%)")
     return french_axes(fig)
 
 

@@ -42,11 +42,7 @@ def confusions(d: ReportData):
     """The three normalised confusion matrices side by side (summed over seeds), on one figure."""
     if d.empty:
         return _empty()
-    matrices = {}
-    for name in d.optimizers:
-        frames = [pd.read_csv(p / "confusion.csv", index_col=0) for p in d.run_paths(name)]
-        matrices[name] = sum(frames[1:], frames[0])
-    return _shown_once(figures.confusions_grid(matrices, d.labels()))
+    return _shown_once(figures.confusions_grid(d.confusions(), d.labels()))
 
 
 def timing(d: ReportData):

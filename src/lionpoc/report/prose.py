@@ -13,8 +13,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from lionpoc.data import breeds
+from lionpoc.report import figures
 from lionpoc.report import french
 from lionpoc.report import render
 from lionpoc.study import stats
@@ -731,8 +733,6 @@ def curves_text(d: ReportData) -> Text:
         run = d.run_paths(name)[0]
         if not (run / "history.csv").is_file():
             continue
-        import pandas as pd
-
         history = pd.read_csv(run / "history.csv")
         best = int(files.read_json(run / "metrics.json")["best_epoch"])
         row = history[history["epoch"] == best].iloc[0]
@@ -755,27 +755,86 @@ def curves_text(d: ReportData) -> Text:
                 f"validation vaut {listed} (première graine) : {words.replace('  ', ' ')}.")
 
 
+def confusion_caption(d: ReportData) -> Text:
+    """The confusion figure's caption, with the share from which a confusion is written in its cell
+    (``figures.confusion_level``: lowered from the usual level when some matrix never reaches it)."""
+    text = ("Matrices de confusion normalisées par race réelle, cumulées sur les graines, en pourcentage des images "
+            "de la race réelle ; les races sont numérotées comme dans la légende")
+    matrices = d.confusions() if not d.empty else {}
+    level = figures.confusion_level(matrices)
+    usual = figures.CONFUSION_LEVELS[0]
+    if level is None:
+        return Text(f"{text}. Aucune image de test n'y est attribuée à une autre race.")
+    if level == usual:
+        return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées.")
+    every = all(figures.off_diagonal(m).max() >= level for m in matrices.values())
+    why = ("" if every else f" ; même à ce seuil, le plus bas prévu, une matrice au moins n'en montre aucune")
+    return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées (au seuil habituel "
+                f"de {french.percent(usual, 0)}, une matrice au moins n'en montrerait aucune){why}.")
+
+
 def confusions_text(d: ReportData, top: int = 2) -> Text:
-    """The confusions that matter: the most frequent ones, as a share of the true breed's test images."""
+    """What the confusion figure shows: the breeds recognised worst and best, the most frequent
+    confusions (as a share of the true breed and in images per seed), whether they are the look-alikes
+    the introduction announces, and whether every optimizer makes them."""
     if d.empty:
         return Text("")
-    import pandas as pd
+    matrices = d.confusions()
+    total = sum(m.to_numpy(dtype=float) for m in matrices.values())
+    rows = np.maximum(total.sum(axis=1), 1)
+    recall = np.diag(total) / rows
+    confused = figures.off_diagonal(pd.DataFrame(total))
+    together = "Tous optimiseurs et graines confondus" if len(matrices) > 1 else "Toutes graines confondues"
+    def named(which: float) -> str:
+        return enumeration([f"« {breeds.FRENCH[i]} »" for i in np.flatnonzero(recall == which)])
 
-    total = None
-    for name in d.optimizers:
-        for path in d.run_paths(name):
-            m = pd.read_csv(path / "confusion.csv", index_col=0).to_numpy(dtype=float)
-            total = m if total is None else total + m
-    shares = total / np.maximum(total.sum(axis=1, keepdims=True), 1)
-    np.fill_diagonal(shares, 0)
-    order = np.dstack(np.unravel_index(np.argsort(-shares, axis=None), shares.shape))[0][:top]
-    pairs_ = [(i, j) for i, j in order if shares[i, j] > 0]
+    low, high = float(recall.min()), float(recall.max())
+    if low == high:
+        text = [f"{together}, chaque race a {french.percent(low, 0)} de ses images de test bien classées."]
+    else:
+        worst = "la race la moins bien reconnue est" if (recall == low).sum() == 1 else "les races les moins bien reconnues sont"
+        best = "la mieux reconnue" if (recall == high).sum() == 1 else "les mieux reconnues"
+        text = [f"{together}, {worst} {named(low)} ({french.percent(low, 0)} de ses images de test bien classées), "
+                f"{best} {named(high)} ({french.percent(high, 0)})."]
+    order = np.dstack(np.unravel_index(np.argsort(-confused, axis=None, kind="stable"), confused.shape))[0][:top]
+    pairs_ = [(int(i), int(j)) for i, j in order if confused[i, j] > 0]
     if not pairs_:
-        return Text("Aucune image de test n'est attribuée à une autre race.")
-    said = " ; ".join(f"{french.percent(shares[i, j], 0)} des images de la race « {breeds.FRENCH[i]} » sont prises "
-                      f"pour « {breeds.FRENCH[j]} »" for i, j in pairs_)
-    together = "Tous optimiseurs et graines confondus" if len(d.optimizers) > 1 else "Toutes graines confondues"
-    return Text(f"{together}, les confusions les plus fréquentes sont les suivantes : {said}.")
+        text.append("Aucune image de test n'est attribuée à une autre race.")
+        return Text(" ".join(text))
+    runs = len(d.runs) or 1  # every optimizer's seeds: the confusions' images per run
+    said = []
+    for i, j in pairs_:
+        images = total[i, j] / runs
+        said.append(f"{french.percent(confused[i, j], 0)} des images de la race « {breeds.FRENCH[i]} » sont prises "
+                    f"pour « {breeds.FRENCH[j]} » (environ {french.number(images, 1)} "
+                    f"{'images' if round(images, 1) >= 2 else 'image'} par essai)")
+    many = len(pairs_) > 1
+    text.append(("Les confusions les plus fréquentes sont les suivantes : " if many else
+                 "Une seule confusion se présente : ") + " ; ".join(said) + ".")
+    # Shapes, not dogs, in a synthetic study: no look-alike to expect.
+    expected = [] if d.synthetic else [breeds.lookalikes(breeds.FOLDERS[i], breeds.FOLDERS[j]) for i, j in pairs_]
+    if not expected:
+        pass
+    elif all(expected):
+        text.append(f"{'Ces confusions opposent' if many else 'Elle oppose'} des races que "
+                    f"l'introduction annonçait proches.")
+    elif not any(expected):
+        text.append(f"{'Aucune' if many else 'Elle'} n'oppose {'de' if many else 'pas de'} "
+                    f"races que l'introduction annonçait proches.")
+    else:
+        which = enumeration([f"« {breeds.FRENCH[i]} » et « {breeds.FRENCH[j]} »"
+                             for (i, j), e in zip(pairs_, expected) if e])
+        text.append(f"Seule la confusion entre {which} était annoncée en introduction.")
+    if len(matrices) > 1:
+        made = [all(m.to_numpy(dtype=float)[i, j] > 0 for m in matrices.values()) for i, j in pairs_]
+        if all(made):
+            text.append(f"Chaque optimiseur {'les' if many else 'la'} commet (@tbl-confusions) : "
+                        f"{'elles semblent' if many else 'elle semble'} tenir aux caractéristiques du réseau de base "
+                        f"plus qu'à l'optimiseur.")
+        else:
+            text.append(("Toutes ne sont pas commises" if many else "Elle n'est pas commise")
+                        + " par chaque optimiseur (@tbl-confusions).")
+    return Text(" ".join(text))
 
 
 # ---------------------------------------------------------------------------------- the 2023 study
