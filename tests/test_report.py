@@ -37,6 +37,8 @@ def test_french_number_formats():
     assert french.point_word(-0.025, 0.043) == "points" and french.point_word(0.0, 0.009) == "point"
     assert french.counts([27.0, 33.0]) == ["27", "33"]  # one seed: whole epochs, no ",0"
     assert french.counts([27.0, 33.5]) == ["27,0", "33,5"]  # means over seeds: one format for the column
+    assert french.durations([0.14, 0.078]) == ["140\u202fms", "78\u202fms"]  # one unit per column
+    assert french.durations([1.5, 0.2]) == ["1,50\u202fs", "0,20\u202fs"]
 
 
 def test_split_table_counts_every_image(d, results_dir):

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from lionpoc import report
+from lionpoc.data import breeds
 from lionpoc.report import display, figures, french, plots, prose, tables
 from lionpoc.study import aggregate, stats, timing
 
@@ -76,6 +77,11 @@ def test_a_pretrained_backbone_reads_as_pretrained(d):
     assert prose.backbone_section(p).startswith("## MobileNetV2")
     assert "1\u202f280 caractéristiques" in prose.model_text(p) and "2\u202f048" not in prose.model_text(p)
     assert "MobileNetV2 a été pré-entraîné" in prose.imagenet_overlap(p)
+    # ImageNet holds these breeds: said in the abstract, where the results are read, and in the limits.
+    assert "viennent d'ImageNet, sur lequel MobileNetV2 a été pré-entraîné" in prose.abstract(p)
+    results = QMD.read_text(encoding="utf-8").split("# Résultats")[1].split("\n# ")[0]
+    assert "prose.imagenet_overlap(d)" in results.split("## Résultats par race")[0]
+    assert "ImageNet, d'où viennent ces photos" in prose.limits(p)
     assert prose.conclusion(p).startswith("Réponse à la question posée : ")
     assert "un autre réseau de base (MobileNetV2 au lieu de Xception)" in prose.study_2023(p)
     assert prose.comparable_2023(p) and "2023" in tables.classes(p, True).frame.columns[-1]
@@ -92,6 +98,7 @@ def test_random_weights_never_speak_as_if_pretrained(d):
     assert "Xception sans pré-entraînement" in prose.warnings(r) and "Données synthétiques" not in prose.warnings(r)
     assert "poids aléatoires" in prose.question(r) and "pré-entraîné sur ImageNet à" not in prose.question(r)
     assert prose.imagenet_overlap(r) == "" and "déjà" not in prose.imagenet_overlap(r)
+    assert "Réserve" not in prose.abstract(r) and "d'où viennent ces photos" not in prose.limits(r)
     assert "Réponse à la question posée" not in prose.conclusion(r)
     assert "poids aléatoires" in prose.transfer(r) and "ici ImageNet" not in every_text(r)
     assert not prose.comparable_2023(r)
@@ -164,6 +171,16 @@ def test_speed_is_said_only_beyond_the_spread(d):
     assert len(set(first)) > 1  # the order rotates: no optimizer is always timed first
     words = prose.speed(d)
     assert "médiane" in words and "intervalles interquartiles" in words
+    # Why the summary table's durations differ from the ones measured alone, with both numbers.
+    during = french.seconds(float(d.row("lion")["seconds_per_epoch"]))
+    alone = french.seconds(float(table[table["optimizer"] == "lion"]["seconds_per_epoch"].median()))
+    assert f"Pendant l'étude, la même époque comptait en moyenne {during} avec Lion, contre {alone} seule" in words
+    assert d.study["jobs"] == 1 and "partag" not in prose.timing_intro(d) + words  # one notebook at a time
+    shared = dataclasses.replace(d, study={**d.study, "jobs": 3, "machine": {**d.study["machine"], "cores": 2}})
+    assert "trois carnets se partageaient les deux cœurs de la machine" in prose.timing_intro(shared)
+    assert "aux cœurs partagés" in prose.speed(shared)
+    column = tables.time_to_accuracy(d).frame["Époque seule"]
+    assert len({value.split("\u202f")[-1] for value in column}) == 1  # one unit for the whole column
 
 
 def test_chosen_configuration_is_the_seeds_choice():
@@ -220,6 +237,67 @@ def test_the_notebook_shows_french_numbers(d):
     metrics = json.loads((run / "metrics.json").read_text())
     text = display.seed_summary({**metrics, "seed": 0}, False)
     assert french.percent(metrics["test_accuracy"]) in text and "0." not in text
+
+
+# ---------------------------------------------------------------------------------- confusions
+def confusions(results_dir, tmp_path, confused: dict, per_breed: int = 21) -> "report.ReportData":
+    """A copy of the study as real photos, each run's confusion matrix replaced by the one of a good head:
+    ``per_breed`` test images per breed (as in the real split), all classified right but ``confused``
+    ({(true, predicted): images})."""
+    out = tmp_path / "results"
+    shutil.copytree(results_dir, out)
+    for path in out.glob("*/seed-*/confusion.csv"):
+        matrix = pd.read_csv(path, index_col=0)
+        values = np.diag(np.full(len(matrix), per_breed))
+        for (i, j), n in confused.items():
+            values[i, j] += n
+            values[i, i] -= n
+        pd.DataFrame(values, index=matrix.index, columns=matrix.columns).to_csv(path)
+    return regime(report.load(out), pretrained=True)
+
+
+def test_the_confusion_figure_always_writes_the_largest_confusions(results_dir, tmp_path):
+    """A well-trained head (pretrained weights) confuses no breed at 15 %: the threshold comes down until
+    every matrix shows a number, and the caption says so; the text names the confusions and the breeds
+    recognised worst and best."""
+    shih_tzu, maltese, pyrenees, leonberg, basenji, afghan = 1, 0, 12, 11, 10, 2
+    d = confusions(results_dir, tmp_path / "lookalikes", {(shih_tzu, maltese): 2, (pyrenees, leonberg): 1})
+    share = {name: figures.off_diagonal(m) for name, m in d.confusions().items()}
+    largest = share["lion"][shih_tzu, maltese]
+    assert 0.05 <= largest < 0.15 and all(m.max() == largest for m in share.values())
+    level = figures.confusion_level(d.confusions())
+    assert level == max(x for x in figures.CONFUSION_LEVELS if x <= largest)
+    figure = plots.confusions(d)
+    for ax in figure.axes[:3]:
+        written = sorted(t.get_text() for t in ax.texts)
+        expected = sorted(figures.french_tick(round(100 * v)) for v in share["lion"][share["lion"] >= level])
+        assert written and written == expected, (written, expected)
+    caption = prose.confusion_caption(d)
+    assert f"les confusions d'au moins {french.percent(level, 0)} sont chiffrées" in caption
+    assert "au seuil habituel de 15\u202f%, une matrice au moins n'en montrerait aucune" in caption
+    text = prose.confusions_text(d)
+    assert f"la race la moins bien reconnue est « Shih tzu » ({french.percent(1 - largest, 0)}" in text
+    assert (f"{french.percent(largest, 0)} des images de la race « Shih tzu » sont prises pour « Bichon maltais » "
+            f"(environ 2,0 images par essai)") in text
+    assert "Ces confusions opposent des races que l'introduction annonçait proches" in text
+    assert "Chaque optimiseur les commet" in text
+    # A confusion that the introduction does not announce is said to be one.
+    other = prose.confusions_text(confusions(results_dir, tmp_path / "other", {(shih_tzu, maltese): 2,
+                                                                                (basenji, afghan): 1}))
+    assert "Seule la confusion entre « Shih tzu » et « Bichon maltais » était annoncée en introduction" in other
+    assert breeds.lookalikes(breeds.FOLDERS[shih_tzu], breeds.FOLDERS[maltese])
+    assert not breeds.lookalikes(breeds.FOLDERS[basenji], breeds.FOLDERS[afghan])
+
+
+def test_the_confusion_threshold_rule():
+    def matrix(confused: int, of: int = 63):  # one breed: ``confused`` of its ``of`` images taken for another
+        values = np.diag(np.full(15, of))
+        values[1, 0], values[1, 1] = confused, of - confused
+        return pd.DataFrame(values)
+    assert figures.confusion_level({"a": matrix(20), "b": matrix(10)}) == 0.15  # 32 % and 16 %
+    assert figures.confusion_level({"a": matrix(20), "b": matrix(4)}) == 0.05   # 6 %: lowered for b
+    assert figures.confusion_level({"a": matrix(1)}) == 0.02  # 2 %: the lowest level, reached by none
+    assert figures.confusion_level({"a": matrix(0), "b": matrix(0)}) is None  # nothing confused: nothing to write
 
 
 # ---------------------------------------------------------------------------------- any subset of optimizers

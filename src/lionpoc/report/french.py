@@ -74,6 +74,17 @@ def seconds(x: float) -> str:
     return f"{hours}{NNBSP}h {minutes:02d}{NNBSP}min"
 
 
+def durations(values) -> list[str]:
+    """Durations of one table column in one unit: all in milliseconds when every one is under a second
+    (``0.14, 0.078`` -> ``140 ms``, ``78 ms``, not ``0,14 s`` beside ``78 ms``), otherwise as ``seconds``."""
+    values = [float(v) for v in values]
+    known = [v for v in values if not math.isnan(v)]
+    if known and max(known) < 1:
+        digits = 1 if max(known) < 0.01 else 0
+        return ["n.d." if math.isnan(v) else f"{number(1000 * v, digits)}{NNBSP}ms" for v in values]
+    return ["n.d." if math.isnan(v) else seconds(v) for v in values]
+
+
 def scientific(x: float) -> str:
     """A small hyper-parameter: ``0.0003`` -> ``3·10⁻⁴``; ``0.1`` -> ``0,1``; ``0`` -> ``0``."""
     if x == 0:

@@ -425,6 +425,7 @@ def abstract(d: ReportData) -> Text:
             f"{scores}."]
     if d.cropped_photos:
         text.append("Les photos sont des copies recadrées sur le chien, plus faciles que les images d'origine.")
+    text.append(imagenet_overlap(d, short=True))
     text.append(short_answer(d))
     text.append(speed(d, short=True))
     text.append(fine_tune_abstract(d))
@@ -453,6 +454,48 @@ def timing_samples(d: ReportData) -> dict[str, np.ndarray]:
         return {}
     return {name: group["seconds_per_epoch"].to_numpy() for name, group in d.timing.groupby("optimizer", sort=False)
             if name in d.optimizers}
+
+
+def shared_cores(d: ReportData) -> str:
+    """``trois carnets se partageaient les deux cœurs de la machine`` when the study ran notebooks in
+    parallel (``study.json``'s jobs and cores), else nothing."""
+    s = d.study or {}
+    jobs, cores = int(s.get("jobs") or 1), int((s.get("machine") or {}).get("cores") or 0)
+    if jobs < 2 or not cores:
+        return ""
+    return (f"{in_words(jobs)} carnets se partageaient {'les' if cores > 1 else 'le'} {in_words(cores)} "
+            f"{'cœurs' if cores > 1 else 'cœur'} de la machine")
+
+
+def timing_intro(d: ReportData) -> Text:
+    """Why the study's own durations (the summary table's) say nothing of speed, and how each chosen
+    head is timed alone instead."""
+    if d.empty:
+        return Text("")
+    shared = shared_cores(d)
+    text = [f"Les durées enregistrées pendant l'étude (@tbl-synthese) ne permettent pas de dire qu'un optimiseur est "
+            f"plus rapide : une époque de la tête retenue n'y est que sa part d'une époque où toute sa grille "
+            f"s'entraîne d'un bloc, si bien que les frais fixes de chaque pas s'y répartissent entre les "
+            f"configurations{', et ' + shared if shared else ''}."]
+    if not timing_samples(d):
+        text.append("L'étude chronomètre aussi la configuration retenue de chaque optimiseur seule, mais ce dossier "
+                    "ne contient pas cette mesure (`timing.csv`) : relancez `lionpoc study`.")
+    else:
+        text.append("L'étude chronomètre donc à part la configuration retenue de chaque optimiseur, seule, en "
+                    "alternance avec les autres et à plusieurs reprises (@fig-temps, à gauche).")
+    return Text(" ".join(text))
+
+
+def timing_gap(d: ReportData, name: str) -> str:
+    """How the study's mean epoch of ``name`` compares with its epoch timed alone, and why they differ."""
+    samples = timing_samples(d)
+    if d.summary.empty or name not in samples or name not in set(d.summary["optimizer"]):
+        return ""
+    during = float(d.row(name)["seconds_per_epoch"])
+    alone = float(np.median(samples[name]))
+    why = "sa grille entraînée d'un bloc" + (" et aux cœurs partagés" if shared_cores(d) else "")
+    return (f"Pendant l'étude, la même époque comptait en moyenne {french.seconds(during)} avec {d.label(name)}, "
+            f"contre {french.seconds(alone)} seule : l'écart tient à {why}, non à l'optimiseur.")
 
 
 def speed(d: ReportData, short: bool = False) -> Text:
@@ -484,7 +527,7 @@ def speed(d: ReportData, short: bool = False) -> Text:
     if short:
         return Text(sentence)
     return Text(sentence + (" On ne conclut à une différence que si les intervalles interquartiles des répétitions ne se "
-                            "recouvrent pas."))
+                            "recouvrent pas. ") + timing_gap(d, d.focus))
 
 
 def conclusion(d: ReportData) -> Text:
@@ -929,15 +972,23 @@ def baseline(d: ReportData) -> Text:
                 f"d'un modèle antérieur qui atteignait {french.percent(d.old['baseline_accuracy'], 0)}.")
 
 
-def imagenet_overlap(d: ReportData) -> Text:
-    """Stanford Dogs comes from ImageNet: said only when the base was pretrained on it."""
+def imagenet_overlap(d: ReportData, short: bool = False) -> Text:
+    """Stanford Dogs comes from ImageNet: the pretrained base already knows these breeds. Said where
+    the results are read (and, ``short``, in the abstract), only when the base was pretrained on it."""
     if not d.pretrained or d.synthetic:
         return Text("")
-    return Text(f"Il faut garder à l'esprit que les images de Stanford Dogs proviennent d'ImageNet, sur lequel "
-                f"{d.backbone_label} a été pré-entraîné : la base a déjà vu ces races, et peut-être certaines de ces "
-                f"photos. Les exactitudes mesurées ici sont donc optimistes par rapport à des photos de chiens "
-                f"entièrement nouvelles, et les écarts entre optimiseurs portent surtout sur la façon d'exploiter des "
-                f"caractéristiques déjà discriminantes.")
+    if short:
+        return Text(f"Réserve : les photos de Stanford Dogs viennent d'ImageNet, sur lequel {d.backbone_label} a été "
+                    f"pré-entraîné ; la base connaît donc déjà ces races, si bien que ces exactitudes sont optimistes "
+                    f"et que la comparaison porte sur un problème plus facile qu'un transfert vers des classes "
+                    f"nouvelles.")
+    return Text(f"Une réserve s'impose pour lire ces résultats : les photos de Stanford Dogs sont tirées "
+                f"d'ImageNet, sur lequel {d.backbone_label} a été pré-entraîné [@deng2009imagenet]. La base a donc "
+                f"déjà appris à distinguer ces quinze races, qui sont des classes d'ImageNet, et a peut-être vu "
+                f"certaines de ces photos, images de test comprises. Les exactitudes mesurées ici sont optimistes "
+                f"pour des chiens photographiés ailleurs, et la tête n'a qu'à exploiter des caractéristiques déjà "
+                f"discriminantes : la comparaison des optimiseurs porte sur ce problème facile, et ne dit pas ce "
+                f"qu'ils feraient pour des classes absentes d'ImageNet.")
 
 
 # ---------------------------------------------------------------------------------- performance
@@ -1117,8 +1168,11 @@ def limits(d: ReportData) -> Text:
                    if tuned else
                    "Seule la tête est entraînée ici : l'ajustement fin, où les optimiseurs peuvent vraiment différer, "
                    "reste à lancer (voir la @sec-reproduire). ")
-                + ("Une suite naturelle serait d'ajuster davantage de blocs sur GPU et d'élargir la comparaison à "
-                   "d'autres réseaux." if d.pretrained else
+                + (f"Surtout, {d.backbone_label} a été pré-entraîné sur ImageNet, d'où viennent ces photos : le "
+                   f"verdict vaut pour des races que la base connaît déjà, pas pour un transfert vers des classes "
+                   f"nouvelles. " if d.pretrained and not d.synthetic else "")
+                + ("Une suite naturelle serait d'ajuster davantage de blocs sur GPU, d'élargir la comparaison à "
+                   "d'autres réseaux et de la refaire sur des classes absentes d'ImageNet." if d.pretrained else
                    "La première suite est de refaire l'étude avec des poids pré-entraînés sur ImageNet."))
 
 

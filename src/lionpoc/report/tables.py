@@ -110,8 +110,12 @@ def summary(d: ReportData) -> Table:
                      "F1 macro": french.percent(row.test_macro_f1_mean),
                      "Époques": french.number(row.epochs_run, 1 if many else 0),
                      "Retenue": french.number(row.best_epoch, 1 if many else 0),
-                     "Durée": french.seconds(row.train_seconds)})
-    return Table(pd.DataFrame(rows), widths=[3, 3, 5, 3, 2, 2, 2]) if rows else _empty("aucun résultat")
+                     "Durée": row.train_seconds})
+    if not rows:
+        return _empty("aucun résultat")
+    frame = pd.DataFrame(rows)
+    frame["Durée"] = french.durations(frame["Durée"])
+    return Table(frame, widths=[3, 3, 5, 3, 2, 2, 2])
 
 
 def per_breed_f1(d: ReportData) -> pd.DataFrame:
@@ -247,12 +251,13 @@ def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
         frame[f"Ép. {tag} %"] = [e if r == n else ("jamais" if r == 0 else f"{e} ({int(r)}/{int(n)})")
                                  for e, r, n in zip(epochs, table[f"reached_{tag}"], table["n_seeds"])]
     if per_epoch:
-        frame["Époque seule"] = [french.seconds(per_epoch[n]) if n in per_epoch else "n.d." for n in table.optimizer]
+        frame["Époque seule"] = french.durations([per_epoch.get(n, math.nan) for n in table.optimizer])
         for tag in (95, 99):
-            frame[f"Temps {tag} %"] = [french.seconds(per_epoch[n] * e) if n in per_epoch and e == e else "—"
-                                       for n, e in zip(table.optimizer, table[f"epochs_to_{tag}"])]
+            spent = french.durations([per_epoch.get(n, math.nan) * e for n, e in
+                                      zip(table.optimizer, table[f"epochs_to_{tag}"])])
+            frame[f"Temps {tag} %"] = [v if v != "n.d." else "—" for v in spent]
     else:
-        frame["Par époque (étude)"] = [french.seconds(x) for x in table.seconds_per_epoch]
+        frame["Par époque (étude)"] = french.durations(table.seconds_per_epoch)
     targets = " et ".join(french.percent(table[f"target_{t}"].mean()) for t in (95, 99))
     whom = "l'un des optimiseurs" if len(d.optimizers) > 1 else "l'optimiseur"
     what = "Tête" if which == "head" else "Ajustement fin"
