@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +48,29 @@ def render(results_dir, root):
     return html, pdf
 
 
+def empty_bands(pdf) -> list[float]:
+    """For each PDF page but the last, the tallest band without ink between the first line and the page number
+    (the foot of the page included), as a share of the page's height: a page that stops short or leaves a hole
+    before a figure or a table shows a tall one; the spacing around a heading does not."""
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", "30", "-gray", "-png", str(pdf), f"{tmp}/p"], check=True)
+        pages = sorted(Path(tmp).glob("p-*.png"))
+        bands = []
+        for page in pages[:-1]:
+            ink = (np.asarray(Image.open(page).convert("L")) < 200).any(axis=1)
+            height = len(ink)
+            foot = int(0.9 * height)  # the page number's line, below the text area
+            rows = np.flatnonzero(ink[:foot])
+            gaps = np.diff(np.concatenate([rows, [foot]])) if len(rows) else np.array([foot])
+            bands.append(float(gaps.max()) / height)
+    return bands
+
+
 def check_reader_view(html, pdf, warning_title):
     text = pdf_text(pdf)
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
@@ -67,6 +91,8 @@ def check_reader_view(html, pdf, warning_title):
     assert len(set(headings)) > 20
     assert len(re.findall(r"Figure \d+\. –", text)) == 4  # differences, curves, confusions, times
     assert len(re.findall(r"Tableau \d+\. –", text)) >= 12
+    # No half-empty page: figures and tables float, the text flows around them.
+    assert max(empty_bands(pdf)) < 0.11, [round(b, 2) for b in empty_bands(pdf)]
     # HTML: one self-contained file, nothing from the network (links to references may be external).
     for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html):
         assert not re.search(r"""(?:src|href)=["']https?://""", tag), tag

@@ -191,8 +191,10 @@ def setting(d: ReportData, key: str) -> Text:
         return Text("n.d.")
     value = d.first()["params"][key]
     if key == "weights":
+        learned = "ceux appris sur ImageNet, lus" if d.pretrained else "lus"
         return Text({"imagenet": "ceux appris sur ImageNet",
-                     "none": "aléatoires (aucun pré-entraînement)"}.get(value, f"lus dans le fichier `{Path(value).name}`"))
+                     "none": "aléatoires (aucun pré-entraînement)"}.get(value, f"{learned} dans le fichier "
+                                                                               f"`{Path(value).name}`"))
     if isinstance(value, float):
         return Text(french.number(value, 2).rstrip("0").rstrip(","))
     return Text(str(value))
