@@ -403,12 +403,12 @@ def question(d: ReportData, caveat: bool = True) -> Text:
     if d.pretrained and not d.synthetic:
         return Text(f"{who} pour adapter un {d.backbone_label} pré-entraîné sur ImageNet à quinze races de chiens de "
                     f"Stanford Dogs ?")
-    images = "des images synthétiques" if d.synthetic else "des photos de quinze races de Stanford Dogs"
     if not caveat:
         return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ?")
+    images = (", et ses images sont synthétiques" if d.synthetic else
+              ", même si ses images sont de vraies photos des quinze races de Stanford Dogs")
     return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ? Cette étude-ci "
-                f"ne peut que vérifier la chaîne : son {d.backbone_label} a des poids aléatoires, et ses images sont "
-                f"{images}.")
+                f"ne peut que vérifier la chaîne : son {d.backbone_label} a des poids aléatoires{images}.")
 
 
 def abstract(d: ReportData) -> Text:
@@ -587,16 +587,28 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
     names = [d.focus, *present]
     shown = dict(zip(names, french.counts([t.loc[n, "epochs_to_95"] for n in names])))
 
-    def reach(name):
-        n, k = int(t.loc[name, "n_seeds"]), int(t.loc[name, "reached_95"])
-        value = shown[name] if k else "jamais"
-        return value + ("" if k == n or not k else f" ({k} graines sur {n})")
+    def reached(name) -> int:
+        return int(t.loc[name, "reached_95"])
+
+    def seeds_(name) -> str:
+        n, k = int(t.loc[name, "n_seeds"]), reached(name)
+        return "" if k == n else f" (dans {k} graines sur {n})"
     s = d.summary.set_index("optimizer")
     done = dict(zip(names, french.counts([s.loc[n, "epochs_run"] for n in names])))
     run = enumeration([f"{done[r]} pour {d.label(r)}" for r in present])
-    others = enumeration([f"{reach(r)} pour {d.label(r)}" for r in present])
-    return Text(f"Pour atteindre {target_words(d, 0.95)}, il faut en moyenne {reach(d.focus)} époques à {focus(d)}, "
-                f"contre {others} ; avec la même règle d'arrêt pour tous, {focus(d)} fait {done[d.focus]} époques en "
+    late = [f"{shown[r]} pour {d.label(r)}{seeds_(r)}" for r in present if reached(r)]
+    never = [d.label(r) for r in present if not reached(r)]
+    goal = target_words(d, 0.95)
+    if reached(d.focus):
+        text = f"Pour atteindre {goal}, il faut en moyenne {shown[d.focus]} époques à {focus(d)}{seeds_(d.focus)}"
+        text += f", contre {enumeration(late)}" if late else ""
+        verb = "l'atteint" if len(never) == 1 else "l'atteignent"
+        text += f", et {enumeration(never)} ne {verb} jamais" if never else ""
+    else:
+        text = f"{focus(d)} n'atteint jamais {goal}"
+        text += f", {enumeration(never)} non plus" if never else ""
+        text += f" ; il en faut en moyenne {enumeration(late)}" if late else ""
+    return Text(f"{text} ; avec la même règle d'arrêt pour tous, {focus(d)} fait {done[d.focus]} époques en "
                 f"tout, contre {run}.")
 
 
@@ -900,11 +912,24 @@ def study_2023(d: ReportData) -> Text:
                     f"d'arrêt, et ne dit rien de la vitesse de l'optimiseur.")
     if d.compared and not d.summary.empty:
         s = d.summary.set_index("optimizer")
-        mine = s.loc[d.focus, "epochs_run"]
-        theirs = float(np.mean([s.loc[r, "epochs_run"] for r in d.rivals if r in s.index]))
-        where = "plus" if mine > theirs * (1 + CLOSE) else "moins" if mine < theirs * (1 - CLOSE) else "autant"
-        text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} d'époques que ses rivaux "
-                    f"({french.number(mine, 1)} contre {french.number(theirs, 1)} en moyenne).")
+        mine = float(s.loc[d.focus, "epochs_run"])
+        present = [r for r in d.rivals if r in s.index]
+        theirs = [float(s.loc[r, "epochs_run"]) for r in present]
+        # Against each rival: more, fewer or as many epochs (within CLOSE), said once per kind.
+        kinds = {"plus": [], "autant": [], "moins": []}
+        for r, x in zip(present, theirs):
+            kinds["plus" if mine > x * (1 + CLOSE) else "moins" if mine < x * (1 - CLOSE) else "autant"].append(r)
+        parts = [(kind, names) for kind, names in kinds.items() if names]
+        if len(parts) == 1 and len(present) > 1:
+            whom = {"plus": "que chacun de ses rivaux", "moins": "que chacun de ses rivaux", "autant": "que ses rivaux"}
+            said = [f"{parts[0][0]} {whom[parts[0][0]]}"]
+        else:
+            said = [f"{kind} {que(enumeration([d.label(r) for r in names]))}" for kind, names in parts]
+        said[0] = said[0].replace(" que", " d'époques que", 1).replace(" qu'", " d'époques qu'", 1)
+        where = enumeration(said) + (f", à {french.percent(CLOSE, 0)} près," if kinds["autant"] else "")
+        counts = french.counts([mine, *theirs])
+        text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} ({counts[0]} en moyenne, "
+                    f"contre {enumeration([f'{c} pour {d.label(r)}' for c, r in zip(counts[1:], present)])}).")
     first = next(iter(full.values() or old.values()))
     per_epoch = first["minutes"] * 60 / int(first["epochs"])
     text.append(f"Le rapport de 2023 donne {first['minutes']} minutes pour {first['epochs']} époques, soit environ "
@@ -971,7 +996,7 @@ def baseline(d: ReportData) -> Text:
     else:
         why = reason or "raison inconnue"
     return Text(f"La référence sans entraînement n'a pas pu être calculée ici ({why}). L'étude de 2023 partait "
-                f"d'un modèle antérieur qui atteignait {french.percent(d.old['baseline_accuracy'], 0)}.")
+                f"d'un modèle antérieur qui atteignait {french.percent(d.old['baseline_accuracy'], 0)} d'exactitude.")
 
 
 def imagenet_overlap(d: ReportData, short: bool = False) -> Text:
@@ -1013,9 +1038,10 @@ def performance(d: ReportData) -> Text:
     if s.get("executions"):
         ratio = s["trainings_seconds"] / features if features > 0 else math.nan
         what = "les têtes et l'ajustement fin" if s.get("fine_tune") else "les têtes"
+        shared = shared_cores(d)
         text.append(f"Tous les entraînements ({what}) ont ensuite pris {french.seconds(s['trainings_seconds'])} "
-                    f"de temps écoulé, soit {french.number(ratio, 2)} fois ce passage, plusieurs carnets se partageant "
-                    f"les cœurs : ces durées ne servent pas à comparer les optimiseurs.")
+                    f"de temps écoulé, soit {french.number(ratio, 2)} fois ce passage{' ; ' + shared if shared else ''}"
+                    f" : ces durées ne servent pas à comparer les optimiseurs.")
     else:
         text.append("Aucun entraînement n'a été refait : tous les essais étaient déjà faits avec les mêmes entrées.")
     total = s["total_seconds"]
