@@ -115,6 +115,11 @@ def beyond(kind: str, bound: float, whose: str = "") -> str:
     return f"{'une' if feminine else 'un'} {kind} de plus de {unsigned_points(bound)}"
 
 
+def quoted(text: str) -> str:
+    """``« Shih tzu »`` with no-break spaces inside the quotation marks, so that no line starts with ``»``."""
+    return f"«{NBSP}{text}{NBSP}»"
+
+
 def equals(name: str, value: str) -> str:
     """``p = 0,642`` with no-break spaces, so that a line never breaks inside it."""
     return f"{name}{NBSP}={NBSP}{value}"
@@ -843,7 +848,7 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
     confused = figures.off_diagonal(pd.DataFrame(total))
     together = "Tous optimiseurs et graines confondus" if len(matrices) > 1 else "Toutes graines confondues"
     def named(which: float) -> str:
-        return enumeration([f"« {breeds.FRENCH[i]} »" for i in np.flatnonzero(recall == which)])
+        return enumeration([quoted(breeds.FRENCH[i]) for i in np.flatnonzero(recall == which)])
 
     low, high = float(recall.min()), float(recall.max())
     if low == high:
@@ -862,8 +867,8 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
     said = []
     for i, j in pairs_:
         images = total[i, j] / runs
-        said.append(f"{french.percent(confused[i, j], 0)} des images de la race « {breeds.FRENCH[i]} » sont prises "
-                    f"pour « {breeds.FRENCH[j]} » (environ {french.number(images, 1)} "
+        said.append(f"{french.percent(confused[i, j], 0)} des images de la race {quoted(breeds.FRENCH[i])} sont prises "
+                    f"pour {quoted(breeds.FRENCH[j])} (environ {french.number(images, 1)} "
                     f"{'images' if round(images, 1) >= 2 else 'image'} par essai)")
     many = len(pairs_) > 1
     text.append(("Les confusions les plus fréquentes sont les suivantes : " if many else
@@ -879,7 +884,7 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
         text.append(f"{'Aucune' if many else 'Elle'} n'oppose {'de' if many else 'pas de'} "
                     f"races que l'introduction annonçait proches.")
     else:
-        which = enumeration([f"« {breeds.FRENCH[i]} » et « {breeds.FRENCH[j]} »"
+        which = enumeration([f"{quoted(breeds.FRENCH[i])} et {quoted(breeds.FRENCH[j])}"
                              for (i, j), e in zip(pairs_, expected) if e])
         text.append(f"Seule la confusion entre {which} était annoncée en introduction.")
     if len(matrices) > 1:
