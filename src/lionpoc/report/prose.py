@@ -1182,8 +1182,9 @@ def fine_tune(d: ReportData) -> Text:
                         + (f"soit {french.bytes_(saving)} de moins que la moyenne de ses rivaux." if saving > 0 else
                            f"soit {french.bytes_(-saving)} de plus que la moyenne de ses rivaux." if saving < 0 else
                            "autant que ses rivaux.")
-                        + " Les durées par époque de ce tableau ont été mesurées pendant l'étude, carnets en parallèle "
-                          "ou non selon l'étude : elles ne départagent pas les optimiseurs.")
+                        + " Les durées par époque de ce tableau ont été mesurées pendant l'étude"
+                        + (f", pendant que {shared_cores(d)}" if shared_cores(d) else "")
+                        + " : elles ne départagent pas les optimiseurs.")
     text.append(f"La @fig-ajustement montre les courbes de la première graine, et le @tbl-ajustement-vitesse le "
                 f"nombre d'époques nécessaires pour atteindre {target_words(d, 0.95)} et {french.percent(0.99, 0)} "
                 f"de cette même exactitude.")
