@@ -91,8 +91,10 @@ def check_reader_view(html, pdf, warning_title):
     assert len(set(headings)) > 20
     assert len(re.findall(r"Figure \d+\. –", text)) == 4  # differences, curves, confusions, times
     assert len(re.findall(r"Tableau \d+\. –", text)) >= 12
-    # No half-empty page: figures and tables float, the text flows around them.
-    assert max(empty_bands(pdf)) < 0.11, [round(b, 2) for b in empty_bands(pdf)]
+    # No half-empty page: figures and tables float, the text flows around them. A section heading kept with its
+    # subheading and first lines may leave about a ninth of a page; a table pushed whole to the next page left
+    # up to a third before floats (0.17 to 0.36 on the renders of the time).
+    assert max(empty_bands(pdf)) < 0.14, [round(b, 2) for b in empty_bands(pdf)]
     # HTML: one self-contained file, nothing from the network (links to references may be external).
     for tag in re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", html):
         assert not re.search(r"""(?:src|href)=["']https?://""", tag), tag
