@@ -1067,7 +1067,13 @@ def cluster(d: ReportData) -> Text:
     wall = sum(c["phases_seconds"].values())
     gpus = f"{c['gpus']} GPU" if c["gpus"] else "sans GPU"
     threads = french.plural(c["threads"], "fil d'exécution", "fils d'exécution")
+    executions = (d.study or {}).get("executions") or []
+    runs = sum(len(e.get("seeds", [])) for e in executions)
     what = "une exécution du carnet par optimiseur et par graine"
+    if executions and len(executions) < runs:
+        what = (f"{french.plural(runs, 'graine')} en {french.plural(len(executions), 'exécution')} du carnet, les "
+                "graines d'un même optimiseur regroupées quand elles dépassent le nombre de places de la grappe, pour "
+                "démarrer moins de noyaux")
     if "features" in c["phases_seconds"]:
         what = "l'extraction des caractéristiques par lots d'images, puis " + what
     text = (f"Cette étude a confié ses tâches ({what}) à une grappe Dask de {french.plural(c['workers'], 'travailleur')} "
@@ -1080,7 +1086,8 @@ def cluster(d: ReportData) -> Text:
              f"/training.html)" for run in d.runs.itertuples()
              if (Path(run.path) / "training.html").is_file()]
     if links:
-        text += " Le carnet exécuté de chaque graine est publié avec ce rapport\u00a0: " + ", ".join(links) + "."
+        text += (" Le carnet exécuté de chaque graine (celui de ses graines, quand il en a exécuté plusieurs) est "
+                 "publié avec ce rapport\u00a0: " + ", ".join(links) + ".")
     return Text(text)
 
 

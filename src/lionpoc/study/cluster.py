@@ -2,7 +2,10 @@
 
 Two kinds of task: the feature pass in shards of images (a worker receives the bytes of its images and
 returns their features and block-13 activations; the client puts the cache together in file order), and
-one notebook execution per (optimizer, seed). No shared file system is assumed: the split, the feature
+notebook executions: one per (optimizer, seed) when the cluster has a task slot for each, else the seeds
+of one optimizer grouped into as few executions as keep every slot equally loaded (:func:`plan`): each
+execution pays a kernel start, its imports and the compilation of its grid, which one execution of
+several seeds pays once. No shared file system is assumed: the split, the feature
 cache and the notebook template go once to every worker (the result of one task, which they fetch),
 each execution runs in a temporary folder of its worker and returns its files as data, and the client
 writes every run folder atomically into the results folder, as a study on one machine does.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -221,14 +225,25 @@ class DaskExecutor:
             f"({len(found.files) / max(found.seconds, 1e-9):.1f} images/s) on {threads} worker thread(s)")
         return found, activations
 
+    def slots(self) -> list[str]:
+        """One entry per task the cluster runs at once: a worker's address once per thread (per GPU when the
+        cluster has GPU workers, since each execution then asks for one)."""
+        workers = self.workers()
+        gpu = self.resources() is not None
+        return [address for address, w in sorted(workers.items())
+                for _ in range(int(w.get("resources", {}).get("GPU", 0)) if gpu else max(1, w.get("nthreads", 1)))]
+
     def run(self, todo: list[RunConfig], study, log=print) -> list[dict]:
-        """One task per (optimizer, seed) with work left; each finished run is written as it comes back."""
+        """The executions with work left (:func:`plan`); each finished run is written as it comes back."""
         from lionpoc.study import run_files
 
         key = study.prep.features.key
         pairs = [(cfg, seed) for cfg in todo for seed in cfg.seeds if cfg.force or not run_files.is_done(cfg, seed, key)]
-        log(f"study: {len(pairs)} notebook execution(s) of {execute.TEMPLATE} with papermill on the cluster, "
-            "one per (optimizer, seed)")
+        slots = self.slots()
+        tasks = plan(pairs, len(slots))
+        log(f"study: {len(pairs)} (optimizer, seed) run(s) in {len(tasks)} notebook execution(s) of "
+            f"{execute.TEMPLATE} with papermill on the cluster's {len(slots)} task slot(s)"
+            + ("" if len(tasks) == len(pairs) else ", the seeds of one optimizer grouped to start fewer kernels"))
         start = time.perf_counter()
         hosts, resources, token = self.hosts(), self.resources(), uuid.uuid4().hex[:8]
         # The bundle is a task of its own rather than scattered data: a worker fetches it once from a peer,
@@ -238,20 +253,24 @@ class DaskExecutor:
                                     key=f"bundle-{token}", pure=False)
         futures = Submitted()
         by_label = {}
-        for cfg, seed in pairs:
-            future = self.client.submit(execute_seed, shared, cfg.to_params(), seed, hosts, resources=resources,
-                                        key=f"execute-{cfg.optimizer}-seed-{seed}-{token}", pure=False)
-            futures[future] = label = f"the {cfg.optimizer} seed {seed} execution"
-            by_label[label] = (cfg, seed)
+        for cfg, seeds, slot in tasks:
+            # A planned slot is a preference, not a constraint: a task whose worker died goes elsewhere.
+            where = {} if slot is None else {"workers": [slots[slot]], "allow_other_workers": True}
+            future = self.client.submit(execute_seeds, shared, cfg.to_params(), seeds, hosts, resources=resources,
+                                        key=f"execute-{cfg.optimizer}-seeds-{'-'.join(map(str, seeds))}-{token}",
+                                        pure=False, **where)
+            futures[future] = label = task_label(cfg, seeds)
+            by_label[label] = (cfg, seeds)
         done = []
 
         def write(label, result):
-            cfg, seed = by_label[label]
-            notebook = write_run(cfg, seed, result, study.results_dir)
-            log(execute.seed_line(cfg, seed))
-            log(f"{cfg.optimizer} seed {seed}: notebook {notebook} ({result['seconds']:.0f} s on {result['worker']})")
+            cfg, seeds = by_label[label]
+            for seed in seeds:
+                notebook = write_run(cfg, seed, seeds, result, study.results_dir)
+                log(execute.seed_line(cfg, seed))
+            log(f"{label}: notebook {notebook} ({result['seconds']:.0f} s on {result['worker']})")
             end = time.perf_counter()
-            done.append({"optimizer": cfg.optimizer, "seeds": [seed], "seconds": result["seconds"],
+            done.append({"optimizer": cfg.optimizer, "seeds": list(seeds), "seconds": result["seconds"],
                          "start": end - result["task_seconds"], "end": end, "worker": result["worker"],
                          "host": result["host"]})
 
@@ -265,6 +284,34 @@ class DaskExecutor:
                     execute.combine(cfg, seeds)
         self.phases["executions"] = time.perf_counter() - start
         return done
+
+
+def plan(pairs: list[tuple[RunConfig, int]], slots: int) -> list[tuple[RunConfig, list[int], int | None]]:
+    """The executions of ``pairs`` (optimizer, seed) on a cluster of ``slots`` task slots, as
+    ``(run, seeds, slot)``.
+
+    With a slot for every pair, one execution per pair and no preferred slot: all run at once. With more
+    pairs than slots, each slot is given an equal share of the pairs (``ceil(pairs / slots)``), taken in
+    order, and the pairs of one optimizer within a share become one execution: 3 optimizers x 3 seeds on
+    2 slots are 4 executions (3 + 2 seeds on one slot, 1 + 3 on the other) instead of 9 kernel starts.
+    """
+    if len(pairs) <= slots:
+        return [(cfg, [seed], None) for cfg, seed in pairs]
+    share = math.ceil(len(pairs) / max(1, slots))
+    tasks: list[tuple[RunConfig, list[int], int | None]] = []
+    for i, (cfg, seed) in enumerate(pairs):
+        slot = i // share
+        if tasks and tasks[-1][0] is cfg and tasks[-1][2] == slot:
+            tasks[-1][1].append(seed)
+        else:
+            tasks.append((cfg, [seed], slot))
+    return tasks
+
+
+def task_label(cfg: RunConfig, seeds: list[int]) -> str:
+    if len(seeds) == 1:
+        return f"the {cfg.optimizer} seed {seeds[0]} execution"
+    return f"the {cfg.optimizer} seeds {', '.join(map(str, seeds))} execution"
 
 
 class Submitted(dict):
@@ -346,8 +393,9 @@ def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights
     return {**result, **_where(), "started": started, "ended": time.time(), "task_seconds": time.time() - started}
 
 
-def execute_seed(bundle: dict, params: dict, seed: int, hosts: dict) -> dict:
-    """One (optimizer, seed) execution of the template in a temporary folder of this worker; returns its files."""
+def execute_seeds(bundle: dict, params: dict, seeds: list[int], hosts: dict) -> dict:
+    """One execution of the template for an optimizer's ``seeds``, in a temporary folder of this worker;
+    returns its files."""
     from distributed import get_worker
 
     started = time.time()
@@ -356,7 +404,7 @@ def execute_seed(bundle: dict, params: dict, seed: int, hosts: dict) -> dict:
     threads = max(1, (os.cpu_count() or 1) // max(1, hosts.get(_where()["host"], 1)))
     with tempfile.TemporaryDirectory(prefix="lionpoc-run-", dir=base) as tmp:
         results = Path(tmp) / "results"
-        cfg = RunConfig.from_params({**params, "seeds": [seed], "results_dir": str(results),
+        cfg = RunConfig.from_params({**params, "seeds": list(seeds), "results_dir": str(results),
                                      "cache_dir": str(folder / "cache")}, source="the study's parameters")
         for attempt in range(KERNEL_START_TRIES):
             kernels: set = set()
@@ -438,16 +486,17 @@ def load_prepared(folder: Path, cfg: RunConfig, log=print):
 
 
 # ---------------------------------------------------------------------------------- back on the client
-def write_run(cfg: RunConfig, seed: int, result: dict, results_dir: Path) -> Path:
-    """Write what an execution returned: the run folder (atomically, metrics.json last), its executed
-    notebook inside it, the kernel log under ``logs/``. A failed execution: its notebook and log, then
-    the execution's own sentence with this machine's paths."""
+def write_run(cfg: RunConfig, seed: int, seeds: list[int], result: dict, results_dir: Path) -> Path:
+    """Write ``seed``'s part of what the execution of ``seeds`` returned: the run folder (atomically,
+    metrics.json last) with the executed notebook inside it (the same notebook in the folder of each seed
+    it ran), the kernel log under ``logs/``. A failed execution: its notebook and log, then the
+    execution's own sentence with this machine's paths."""
     got, tmp, name = result["files"], result["tmp"], cfg.optimizer
     log_file = Path(results_dir) / "logs" / f"{name}-seed-{seed}.log"
     if f"logs/{name}.log" in got:
         files.atomic_write_bytes(log_file, got[f"logs/{name}.log"])
     if "error" in result:
-        failed = Path(results_dir) / name / f"training-seed-{seed}.failed.ipynb"
+        failed = Path(results_dir) / name / f"training-seed-{'-'.join(map(str, seeds))}.failed.ipynb"
         if f"{name}/training.failed.ipynb" in got:
             files.atomic_write_bytes(failed, got[f"{name}/training.failed.ipynb"])
         message = (result["error"].replace(f"{tmp}/{name}/training.failed.ipynb", str(failed))

@@ -157,27 +157,41 @@ class KernelPool:
 
 
 def combine(cfg: RunConfig, seeds: list[int]) -> Path:
-    """The per-optimizer view when each seed ran in its own notebook (on a cluster): the first seed's
-    notebook with the outputs of every seed's last cell, i.e. what one execution of all the seeds shows.
-    Written to ``<results>/<optimizer>/training.ipynb`` (and its HTML copy)."""
+    """The per-optimizer view when the seeds ran in several notebooks (on a cluster): the first notebook with
+    the outputs of every notebook's last cell, i.e. what one execution of all the seeds shows. A notebook
+    that ran several seeds sits in the folder of each of them and counts once. Written to
+    ``<results>/<optimizer>/training.ipynb`` (and its HTML copy)."""
     import nbformat
 
-    books = [nbformat.read(layout.run_dir(cfg.results_dir, cfg.optimizer, s) / "training.ipynb", as_version=4)
-             for s in seeds]
+    texts, ran = {}, {}
+    for s in seeds:
+        text = (layout.run_dir(cfg.results_dir, cfg.optimizer, s) / "training.ipynb").read_text(encoding="utf-8")
+        texts.setdefault(text, s)
+        ran.setdefault(text, []).append(s)
+    books = [nbformat.reads(text, as_version=4) for text in texts]
     view = books[0]
     for cell in view.cells:
         if "injected-parameters" in cell.metadata.get("tags", []):
             cell.source = re.sub(r"(?m)^seeds = .*$", f"seeds = {list(seeds)}", cell.source)
     last = max(i for i, c in enumerate(view.cells) if c.cell_type == "code")
     view.cells[last].outputs = [o for book in books for o in book.cells[last].outputs]
+    links = [f"[{french_seeds(group)}](seed-{group[0]}/training.ipynb)" for group in ran.values()]
+    how = ("chaque graine a été exécutée dans son propre carnet" if len(books) == len(seeds) else
+           f"les graines ont été exécutées en {len(books)} carnets, chacun publié dans le dossier de ses graines")
     view.cells.insert(0, nbformat.v4.new_markdown_cell(
-        "Vue d'ensemble : chaque graine a été exécutée dans son propre carnet, sur une grappe Dask ; ce carnet "
-        "rassemble leurs sorties. Carnets par graine : "
-        + ", ".join(f"[graine {s}](seed-{s}/training.ipynb)" for s in seeds) + "."))
+        f"Vue d'ensemble\u00a0: {how}, sur une grappe Dask\u00a0; ce carnet rassemble leurs sorties. "
+        "Carnets\u00a0: " + ", ".join(links) + "."))
     out = layout.notebook_path(cfg.results_dir, cfg.optimizer)
     files.atomic_write_text(out, nbformat.writes(view))
     export_html(out)
     return out
+
+
+def french_seeds(seeds: list[int]) -> str:
+    """``graine 2``, ``graines 0 et 1``, ``graines 0, 1 et 2``."""
+    if len(seeds) == 1:
+        return f"graine {seeds[0]}"
+    return f"graines {', '.join(map(str, seeds[:-1]))} et {seeds[-1]}"
 
 
 def export_html(notebook: Path) -> Path:
