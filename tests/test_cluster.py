@@ -72,20 +72,20 @@ def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, mess
     assert not (tmp_path / "r").exists()
 
 
-def test_executions_are_one_per_run_when_slots_suffice_else_grouped_by_optimizer_and_balanced():
+def test_executions_are_one_per_run_when_slots_suffice_else_an_optimizers_seeds_grouped_longest_first():
     from lionpoc.study.cluster import plan
 
     adam, adamw, lion = object(), object(), object()
     pairs = [(cfg, seed) for cfg in (adam, adamw, lion) for seed in range(3)]
-    assert plan(pairs, 9) == [(cfg, [seed], None) for cfg, seed in pairs]  # a slot each: all at once
-    # 9 runs on 2 slots: shares of 5 and 4 runs, one execution per optimizer within a share
-    assert plan(pairs, 2) == [(adam, [0, 1, 2], 0), (adamw, [0, 1], 0), (adamw, [2], 1), (lion, [0, 1, 2], 1)]
-    assert plan(pairs, 1) == [(adam, [0, 1, 2], 0), (adamw, [0, 1, 2], 0), (lion, [0, 1, 2], 0)]
+    assert plan(pairs, 9) == [(cfg, [seed]) for cfg, seed in pairs]  # a slot each: all at once
+    # 9 runs on 2 slots: groups of 9 // 4 = 2 seeds, the longest handed out first
+    assert plan(pairs, 2) == [(adam, [0, 1]), (adamw, [0, 1]), (lion, [0, 1]), (adam, [2]), (adamw, [2]), (lion, [2])]
+    assert plan(pairs, 1) == [(adam, [0, 1, 2]), (adamw, [0, 1, 2]), (lion, [0, 1, 2])]
     many = [(cfg, seed) for cfg in (adam, adamw, lion) for seed in range(10)]
-    tasks = plan(many, 4)  # 3 optimizers x 10 seeds on 4 slots: 8, 8, 8 and 6 runs
-    assert [sum(len(seeds) for _, seeds, slot in tasks if slot == k) for k in range(4)] == [8, 8, 8, 6]
-    assert sorted((id(cfg), seed) for cfg, seeds, _ in tasks for seed in seeds) == sorted((id(c), s) for c, s in many)
-    assert len(tasks) == 6
+    tasks = plan(many, 4)  # 3 optimizers x 10 seeds on 4 slots: groups of 3, 3, 3 and 1 seeds each
+    assert [len(seeds) for _, seeds in tasks] == [3] * 9 + [1] * 3
+    assert sorted((id(cfg), seed) for cfg, seeds in tasks for seed in seeds) == sorted((id(c), s) for c, s in many)
+    assert plan(many, 30) == [(cfg, [seed]) for cfg, seed in many]
 
 
 def test_shards_fall_on_whole_batches():
@@ -117,16 +117,16 @@ def test_a_smoke_study_on_a_local_cluster_gives_the_same_numbers(local_study, tm
     study = json.loads((out / "study.json").read_text())
     cluster = study["cluster"]
     assert cluster["workers"] == 2 and cluster["threads"] == 2 and cluster["hosts"] == ["127.0.0.1"]
-    # 4 runs on 2 task slots: each slot gets one optimizer's 2 seeds in one execution (2 kernels, not 4)
+    # 4 runs on 2 task slots: groups of 4 // 4 = 1 seed, i.e. one execution per run, 2 at a time
     assert sorted(t["task"] for t in cluster["tasks"] if "execution" in t["task"]) == [
-        f"the {name} seeds 0, 1 execution" for name in ("adamw", "lion")]
+        f"the {name} seed {seed} execution" for name in ("adamw", "lion") for seed in (0, 1)]
     assert all(t["seconds"] > 0 for t in cluster["tasks"]) and cluster["idle_seconds"] >= 0
-    assert sorted((e["optimizer"], e["seeds"]) for e in study["executions"]) == [("adamw", [0, 1]), ("lion", [0, 1])]
-    assert "4 (optimizer, seed) run(s) in 2 notebook execution(s)" in done.stdout
+    assert sorted((e["optimizer"], e["seeds"]) for e in study["executions"]) == [
+        ("adamw", [0]), ("adamw", [1]), ("lion", [0]), ("lion", [1])]
+    assert "4 (optimizer, seed) run(s) in 4 notebook execution(s)" in done.stdout
     assert not [p for p in out.rglob("*") if ".partial" in p.name or ".tmp" in p.name]
     text = prose.cluster(report.load(out)).replace("\u00a0", " ").replace("\u202f", " ")  # where the study ran
     assert "grappe Dask de 2 travailleurs (2 fils d'exécution, sans GPU, 1 machine)" in text
-    assert "4 graines en 2 exécutions du carnet" in text
     assert "[Lion, graine 1](../results/lion/seed-1/training.html)" in text
 
 

@@ -3,9 +3,9 @@
 Two kinds of task: the feature pass in shards of images (a worker receives the bytes of its images and
 returns their features and block-13 activations; the client puts the cache together in file order), and
 notebook executions: one per (optimizer, seed) when the cluster has a task slot for each, else the seeds
-of one optimizer grouped into as few executions as keep every slot equally loaded (:func:`plan`): each
-execution pays a kernel start, its imports and the compilation of its grid, which one execution of
-several seeds pays once. No shared file system is assumed: the split, the feature
+of one optimizer grouped into about two executions per slot (:func:`plan`; each execution pays a kernel
+start, its imports and the compilation of its grid, which an execution of several seeds pays once),
+handed out longest first, one more each time a slot becomes free. No shared file system is assumed: the split, the feature
 cache and the notebook template go once to every worker (the result of one task, which they fetch),
 each execution runs in a temporary folder of its worker and returns its files as data, and the client
 writes every run folder atomically into the results folder, as a study on one machine does.
@@ -170,15 +170,17 @@ class DaskExecutor:
         return {"GPU": 1} if any(w.get("resources", {}).get("GPU") for w in self.workers().values()) else None
 
     # ------------------------------------------------------------------ running tasks
-    def gather(self, futures: dict, on_result, log=print) -> None:
-        """Wait for ``futures`` (future -> label) as they finish, calling ``on_result(label, result)``.
+    def gather(self, futures: "Submitted", on_result, log=print, then=None) -> None:
+        """Wait for ``futures`` (future -> label) as they finish, calling ``on_result(label, result)``, then
+        ``then(result)``, which may submit a next task (into ``futures``) and return it to be waited for too.
         Ctrl-C or a failure cancels the rest; a task lost with its worker too many times is one sentence."""
         from concurrent.futures import CancelledError
 
         from distributed import KilledWorker, as_completed
 
         try:
-            for future in as_completed(list(futures)):
+            pending = as_completed(list(futures))
+            for future in pending:
                 label = futures[future]
                 try:
                     result = future.result()
@@ -191,8 +193,11 @@ class DaskExecutor:
                                        "already finished are kept: run the same command again to resume.") from None
                 self.tasks.append({"task": label, "worker": result.get("worker"), "host": result.get("host"),
                                    "seconds": result.get("task_seconds", 0.0),
-                                   "submitted": futures.submitted, "received": time.time(),
+                                   "submitted": futures.times[future], "received": time.time(),
                                    "started": result.get("started"), "ended": result.get("ended")})
+                following = then(result) if then is not None else None  # the slot gets its next task first
+                if following is not None:
+                    pending.add(following)
                 on_result(label, result)
         except BaseException:
             self.client.cancel(list(futures), force=True)
@@ -215,7 +220,7 @@ class DaskExecutor:
             future = self.client.submit(extract_shard, shard, blobs, image_size, weights, batch_size,
                                         backbone or features.backbones.DEFAULT, hosts,
                                         key=f"features-shard-{i}-{token}", pure=False)
-            futures[future] = f"feature shard {i + 1} of {len(parts)}"
+            futures.add(future, f"feature shard {i + 1} of {len(parts)}")
         results = {}
         self.gather(futures, lambda label, result: results.__setitem__(label, result), log)
         found, activations = features.assemble([results[futures[f]] for f in futures], log)
@@ -240,10 +245,10 @@ class DaskExecutor:
         key = study.prep.features.key
         pairs = [(cfg, seed) for cfg in todo for seed in cfg.seeds if cfg.force or not run_files.is_done(cfg, seed, key)]
         slots = self.slots()
-        tasks = plan(pairs, len(slots))
-        log(f"study: {len(pairs)} (optimizer, seed) run(s) in {len(tasks)} notebook execution(s) of "
+        queue = plan(pairs, len(slots))
+        log(f"study: {len(pairs)} (optimizer, seed) run(s) in {len(queue)} notebook execution(s) of "
             f"{execute.TEMPLATE} with papermill on the cluster's {len(slots)} task slot(s)"
-            + ("" if len(tasks) == len(pairs) else ", the seeds of one optimizer grouped to start fewer kernels"))
+            + ("" if len(queue) == len(pairs) else ", an optimizer's seeds grouped to start fewer kernels"))
         start = time.perf_counter()
         hosts, resources, token = self.hosts(), self.resources(), uuid.uuid4().hex[:8]
         # The bundle is a task of its own rather than scattered data: a worker fetches it once from a peer,
@@ -253,14 +258,24 @@ class DaskExecutor:
                                     key=f"bundle-{token}", pure=False)
         futures = Submitted()
         by_label = {}
-        for cfg, seeds, slot in tasks:
-            # A planned slot is a preference, not a constraint: a task whose worker died goes elsewhere.
-            where = {} if slot is None else {"workers": [slots[slot]], "allow_other_workers": True}
+
+        def submit(worker: str | None = None):
+            """The next execution of the queue, on ``worker`` (the one that just became free) if it can."""
+            if not queue:
+                return None
+            cfg, seeds = queue.pop(0)
+            where = {"workers": [worker], "allow_other_workers": True} if worker else {}
             future = self.client.submit(execute_seeds, shared, cfg.to_params(), seeds, hosts, resources=resources,
                                         key=f"execute-{cfg.optimizer}-seeds-{'-'.join(map(str, seeds))}-{token}",
                                         pure=False, **where)
-            futures[future] = label = task_label(cfg, seeds)
+            label = task_label(cfg, seeds)
             by_label[label] = (cfg, seeds)
+            return futures.add(future, label)
+
+        # As many executions as slots at first, the next one each time one finishes (the longest first):
+        # a slot never waits while another holds a queue of its own, whatever each execution turns out to cost.
+        for _ in range(min(len(slots), len(queue))):
+            submit()
         done = []
 
         def write(label, result):
@@ -275,7 +290,7 @@ class DaskExecutor:
                          "host": result["host"]})
 
         try:
-            self.gather(futures, write, log)
+            self.gather(futures, write, log, then=lambda result: submit(result.get("worker")))
         finally:
             for cfg in todo:  # the per-optimizer view of every seed done so far
                 seeds = [s for s in cfg.seeds
@@ -286,26 +301,26 @@ class DaskExecutor:
         return done
 
 
-def plan(pairs: list[tuple[RunConfig, int]], slots: int) -> list[tuple[RunConfig, list[int], int | None]]:
+def plan(pairs: list[tuple[RunConfig, int]], slots: int) -> list[tuple[RunConfig, list[int]]]:
     """The executions of ``pairs`` (optimizer, seed) on a cluster of ``slots`` task slots, as
-    ``(run, seeds, slot)``.
+    ``(run, seeds)``, longest first: the order in which free slots take them.
 
-    With a slot for every pair, one execution per pair and no preferred slot: all run at once. With more
-    pairs than slots, each slot is given an equal share of the pairs (``ceil(pairs / slots)``), taken in
-    order, and the pairs of one optimizer within a share become one execution: 3 optimizers x 3 seeds on
-    2 slots are 4 executions (3 + 2 seeds on one slot, 1 + 3 on the other) instead of 9 kernel starts.
+    With a slot for every pair, one execution per pair: all run at once. With more pairs than slots, the
+    seeds of an optimizer are grouped by ``pairs // (2 * slots)`` (at least 1): about two executions per
+    slot, so that each kernel start, its imports and the compilation of its grid serve several seeds, while
+    the last, shorter executions still even out the slots (3 optimizers x 3 seeds on 2 slots: 6 executions
+    of 2 and 1 seeds instead of 9 kernels; 3 x 10 seeds on 4 slots: 12 executions of 3 and 1).
     """
     if len(pairs) <= slots:
-        return [(cfg, [seed], None) for cfg, seed in pairs]
-    share = math.ceil(len(pairs) / max(1, slots))
-    tasks: list[tuple[RunConfig, list[int], int | None]] = []
-    for i, (cfg, seed) in enumerate(pairs):
-        slot = i // share
-        if tasks and tasks[-1][0] is cfg and tasks[-1][2] == slot:
-            tasks[-1][1].append(seed)
+        return [(cfg, [seed]) for cfg, seed in pairs]
+    size = max(1, len(pairs) // (2 * max(1, slots)))
+    groups: list[tuple[RunConfig, list[int]]] = []
+    for cfg, seed in pairs:
+        if groups and groups[-1][0] is cfg and len(groups[-1][1]) < size:
+            groups[-1][1].append(seed)
         else:
-            tasks.append((cfg, [seed], slot))
-    return tasks
+            groups.append((cfg, [seed]))
+    return sorted(groups, key=lambda group: -len(group[1]))  # stable: the study's order within a size
 
 
 def task_label(cfg: RunConfig, seeds: list[int]) -> str:
@@ -315,11 +330,15 @@ def task_label(cfg: RunConfig, seeds: list[int]) -> str:
 
 
 class Submitted(dict):
-    """Futures and their labels, with the time they were submitted."""
+    """Futures and their labels, with the time each was submitted."""
 
     def __init__(self):
         super().__init__()
-        self.submitted = time.time()
+        self.times: dict = {}
+
+    def add(self, future, label: str):
+        self[future], self.times[future] = label, time.time()
+        return future
 
 
 def _first_line(exc: BaseException) -> str:
