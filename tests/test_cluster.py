@@ -72,19 +72,22 @@ def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, mess
     assert not (tmp_path / "r").exists()
 
 
-def test_executions_are_one_per_run_when_slots_suffice_else_an_optimizers_seeds_grouped_longest_first():
+def test_executions_are_one_per_run_when_all_fit_at_once_else_an_optimizers_seeds_grouped_longest_first():
     from lionpoc.study.cluster import plan
 
     adam, adamw, lion = object(), object(), object()
     pairs = [(cfg, seed) for cfg in (adam, adamw, lion) for seed in range(3)]
-    assert plan(pairs, 9) == [(cfg, [seed]) for cfg, seed in pairs]  # a slot each: all at once
-    # 9 runs on 2 slots: groups of 9 // 4 = 2 seeds, the longest handed out first
-    assert plan(pairs, 2) == [(adam, [0, 1]), (adamw, [0, 1]), (lion, [0, 1]), (adam, [2]), (adamw, [2]), (lion, [2])]
-    assert plan(pairs, 1) == [(adam, [0, 1, 2]), (adamw, [0, 1, 2]), (lion, [0, 1, 2])]
+    assert plan(pairs, 9) == [(cfg, [seed]) for cfg, seed in pairs]  # all at once: one execution each
+    # 9 runs, 3 at once (2 slots x 1.5): the three executions of one machine's study
+    assert plan(pairs, 3) == [(adam, [0, 1, 2]), (adamw, [0, 1, 2]), (lion, [0, 1, 2])]
+    # 9 runs, 4 at once: groups of 3 seeds at most, cut where an optimizer ends
+    assert plan(pairs, 4) == [(adam, [0, 1, 2]), (adamw, [0, 1, 2]), (lion, [0, 1, 2])]
+    assert plan(pairs[:4], 3) == [(adam, [0, 1]), (adam, [2]), (adamw, [0])]
     many = [(cfg, seed) for cfg in (adam, adamw, lion) for seed in range(10)]
-    tasks = plan(many, 4)  # 3 optimizers x 10 seeds on 4 slots: groups of 3, 3, 3 and 1 seeds each
-    assert [len(seeds) for _, seeds in tasks] == [3] * 9 + [1] * 3
+    tasks = plan(many, 6)  # 3 optimizers x 10 seeds, 6 at once: 6 executions of 5 seeds
+    assert [len(seeds) for _, seeds in tasks] == [5] * 6
     assert sorted((id(cfg), seed) for cfg, seeds in tasks for seed in seeds) == sorted((id(c), s) for c, s in many)
+    assert [len(seeds) for _, seeds in plan(many, 8)] == [4, 4, 4, 4, 4, 4, 2, 2, 2]  # longest first
     assert plan(many, 30) == [(cfg, [seed]) for cfg, seed in many]
 
 
@@ -117,16 +120,17 @@ def test_a_smoke_study_on_a_local_cluster_gives_the_same_numbers(local_study, tm
     study = json.loads((out / "study.json").read_text())
     cluster = study["cluster"]
     assert cluster["workers"] == 2 and cluster["threads"] == 2 and cluster["hosts"] == ["127.0.0.1"]
-    # 4 runs on 2 task slots: groups of 4 // 4 = 1 seed, i.e. one execution per run, 2 at a time
+    # 4 runs, 3 at a time (2 task slots x 1.5): an optimizer's 2 seeds in one execution, 2 kernels instead of 4
     assert sorted(t["task"] for t in cluster["tasks"] if "execution" in t["task"]) == [
-        f"the {name} seed {seed} execution" for name in ("adamw", "lion") for seed in (0, 1)]
+        f"the {name} seeds 0, 1 execution" for name in ("adamw", "lion")]
     assert all(t["seconds"] > 0 for t in cluster["tasks"]) and cluster["idle_seconds"] >= 0
-    assert sorted((e["optimizer"], e["seeds"]) for e in study["executions"]) == [
-        ("adamw", [0]), ("adamw", [1]), ("lion", [0]), ("lion", [1])]
-    assert "4 (optimizer, seed) run(s) in 4 notebook execution(s)" in done.stdout
+    assert sorted((e["optimizer"], e["seeds"]) for e in study["executions"]) == [("adamw", [0, 1]), ("lion", [0, 1])]
+    assert "4 (optimizer, seed) run(s) in 2 notebook execution(s) of analysis/train.ipynb with papermill on the " \
+           "cluster, 3 at a time on its 2 task slot(s)" in done.stdout
     assert not [p for p in out.rglob("*") if ".partial" in p.name or ".tmp" in p.name]
     text = prose.cluster(report.load(out)).replace("\u00a0", " ").replace("\u202f", " ")  # where the study ran
     assert "grappe Dask de 2 travailleurs (2 fils d'exécution, sans GPU, 1 machine)" in text
+    assert "4 graines en 2 exécutions du carnet" in text
     assert "[Lion, graine 1](../results/lion/seed-1/training.html)" in text
 
 
@@ -184,3 +188,50 @@ def test_the_sharded_feature_pass_matches_the_one_machine_pass(synthetic_dir, tm
     assert [s["file"] for s in sharded.skipped] == [names[5]]
     np.testing.assert_allclose(sharded.values, alone.values, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(sharded_block.astype(np.float32), alone_block.astype(np.float32), rtol=1e-3, atol=1e-3)
+
+
+def executed_notebook(seeds):
+    """A notebook as the template leaves it: injected parameters, then a last cell with each seed's output."""
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(f"seeds = {list(seeds)}", metadata={"tags": ["injected-parameters"]}),
+                  nbformat.v4.new_code_cell("for seed in cfg.seeds: ...")]
+    book.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"graine {s}\n") for s in seeds]
+    return nbformat.writes(book).encode()
+
+
+def test_an_execution_of_several_seeds_fills_each_seed_folder_and_counts_once_in_the_view(tmp_path):
+    """What the client writes for a grouped execution (seeds 0 and 1 in one kernel, seed 2 in another): each seed's
+    folder with its own files and the notebook that ran it; the per-optimizer view shows each seed once."""
+    from lionpoc.study import cluster, execute
+    from lionpoc.study.config import RunConfig
+
+    out = tmp_path / "results"
+    cfg = RunConfig.from_params({"optimizer": {"name": "lion", "class": "lionpoc>Lion", "decay": "decoupled"},
+                                 "grid": {"learning_rate": [1e-4], "weight_decay": [1.0]}, "seeds": [0, 1, 2],
+                                 "results_dir": str(out)}, source="a test")
+
+    def result(seeds, tmp):
+        got = {"lion/training.ipynb": executed_notebook(seeds), "logs/lion.log": b"kernel log\n"}
+        for s in seeds:
+            got[f"lion/seed-{s}/metrics.json"] = json.dumps({"seed": s, "params": {"results_dir": tmp}}).encode()
+            got[f"lion/seed-{s}/history.csv"] = f"epoch,seed\n1,{s}\n".encode()
+        return {"files": got, "tmp": tmp}
+
+    for seeds in ([0, 1], [2]):
+        done = result(seeds, f"/worker/tmp-{seeds[0]}")
+        for seed in seeds:
+            cluster.write_run(cfg, seed, seeds, done, out)
+    for seed in (0, 1, 2):
+        run = out / "lion" / f"seed-{seed}"
+        assert (run / "history.csv").read_text() == f"epoch,seed\n1,{seed}\n"
+        assert json.loads((run / "metrics.json").read_text())["params"]["results_dir"] == str(out)
+        assert (out / "logs" / f"lion-seed-{seed}.log").read_text() == "kernel log\n"
+    assert (out / "lion" / "seed-0" / "training.ipynb").read_bytes() == (out / "lion" / "seed-1" / "training.ipynb").read_bytes()
+    view = json.loads(execute.combine(cfg, [0, 1, 2]).read_text())
+    assert ["".join(o["text"]) for o in view["cells"][-1]["outputs"]] == ["graine 0\n", "graine 1\n", "graine 2\n"]
+    intro = "".join(view["cells"][0]["source"])
+    assert "exécutées en 2 carnets" in intro
+    assert "[graines 0 et 1](seed-0/training.ipynb), [graine 2](seed-2/training.ipynb)" in intro
+    assert (out / "lion" / "training.html").is_file()

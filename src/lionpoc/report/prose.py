@@ -1072,8 +1072,8 @@ def cluster(d: ReportData) -> Text:
     what = "une exécution du carnet par optimiseur et par graine"
     if executions and len(executions) < runs:
         what = (f"{french.plural(runs, 'graine')} en {french.plural(len(executions), 'exécution')} du carnet, les "
-                "graines d'un même optimiseur regroupées quand elles dépassent le nombre de places de la grappe, pour "
-                "démarrer moins de noyaux")
+                "graines d'un même optimiseur regroupées, faute de pouvoir toutes les exécuter à la fois, pour démarrer "
+                "moins de noyaux")
     if "features" in c["phases_seconds"]:
         what = "l'extraction des caractéristiques par lots d'images, puis " + what
     text = (f"Cette étude a confié ses tâches ({what}) à une grappe Dask de {french.plural(c['workers'], 'travailleur')} "
