@@ -235,3 +235,18 @@ def test_an_execution_of_several_seeds_fills_each_seed_folder_and_counts_once_in
     assert "exécutées en 2 carnets" in intro
     assert "[graines 0 et 1](seed-0/training.ipynb), [graine 2](seed-2/training.ipynb)" in intro
     assert (out / "lion" / "training.html").is_file()
+
+
+def test_a_kernel_started_by_a_worker_does_not_inherit_the_nannys_settings(monkeypatch):
+    """A Dask nanny sets MALLOC_TRIM_THRESHOLD_ and OMP_NUM_THREADS=1 for its worker; a kernel started from
+    that worker runs as a process started by hand would, its threads set by LIONPOC_THREADS."""
+    import dask
+
+    from lionpoc.study import cluster, execute
+
+    worker_env = {"PATH": "/usr/bin", "MALLOC_TRIM_THRESHOLD_": "65536", "OMP_NUM_THREADS": "1"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": 65536,
+                                                                 "OMP_NUM_THREADS": 1}}):
+        env = execute.kernel_environment(worker_env, {"LIONPOC_THREADS": 2, **cluster.nanny_environment()})
+    assert "MALLOC_TRIM_THRESHOLD_" not in env and "OMP_NUM_THREADS" not in env
+    assert env["PATH"] == "/usr/bin" and env["LIONPOC_THREADS"] == "2" and env["TF_CPP_MIN_LOG_LEVEL"]

@@ -43,16 +43,23 @@ def log_path(results_dir: str | Path, optimizer: str) -> Path:
     return Path(results_dir) / "logs" / f"{optimizer}.log"
 
 
+def kernel_environment(base, extra_env: dict | None = None) -> dict:
+    """A kernel's environment: ``base``, quieted, with ``extra_env`` on top (a value None removes the variable)."""
+    env = {**base, **QUIET_ENV, **(extra_env or {})}
+    return {name: str(value) for name, value in env.items() if value is not None}
+
+
 def quiet_kernel_manager(log_file: Path, extra_env: dict | None = None, kernels: set | None = None):
     """A Jupyter kernel manager whose kernel writes its stdout and stderr to ``log_file``; its process is
-    added to ``kernels``, so that an interruption can stop it."""
+    added to ``kernels``, so that an interruption can stop it. ``extra_env`` goes into the kernel's
+    environment, where a value None removes the variable."""
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             handle = open(log_file, "ab")  # noqa: SIM115 - the kernel process owns it from here
             kw["stdout"] = kw["stderr"] = handle
-            kw["env"] = {**kw.get("env", os.environ), **QUIET_ENV, **(extra_env or {})}
+            kw["env"] = kernel_environment(kw.get("env", os.environ), extra_env)
             try:
                 result = await super()._async_launch_kernel(kernel_cmd, **kw)
             finally:
