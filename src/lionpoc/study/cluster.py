@@ -79,7 +79,10 @@ def connect(address: str | None = None, scheduler_file: str | Path | None = None
     local = None
     if address and address.startswith(LOCAL):
         workers = parse_local(address)
-        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        # No MALLOC_TRIM_THRESHOLD_/OMP_NUM_THREADS from the nanny: they slow the feature pass a worker runs
+        # (TensorFlow's threads are set per task, use_threads), as they slowed kernels (nanny_environment).
+        with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                              "distributed.nanny.pre-spawn-environ": {}}):
             local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                  silence_logs=logging.CRITICAL)
         client = Client(local)
