@@ -1157,7 +1157,7 @@ def fine_tune(d: ReportData) -> Text:
             f"poids entraînés avec la tête. Il part, pour chaque optimiseur et chaque graine, de la tête retenue ; "
             f"la normalisation par lots reste figée, en mode inférence, et le reste de la base ne tourne plus : la "
             f"partie ouverte lit les activations mises en cache lors du passage unique. Chaque optimiseur dispose du "
-            f"même budget : trois taux d'apprentissage autour du dixième de celui de sa tête, sa régularisation "
+            f"même budget : {fine_tune_rates(d)} autour du dixième de celui de sa tête, sa régularisation "
             f"conservée, l'arrêt précoce sur la perte de validation et au plus {french.plural(epochs, 'époque')} "
             f"(@tbl-ajustement)."]
     head_spread = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
@@ -1198,6 +1198,15 @@ def fine_tune(d: ReportData) -> Text:
     return Text(" ".join(text))
 
 
+def fine_tune_rates(d: ReportData) -> str:
+    """``trois taux d'apprentissage``: the size of the fine-tuning budget, read in the runs' ``fine_tune_tuning.csv``
+    (the most any run tried; the parameter files' ``fine_tune: learning_rate_factors``)."""
+    counts = [pd.read_csv(Path(path) / "fine_tune_tuning.csv")["learning_rate"].nunique()
+              for path in d.runs.get("path", []) if (Path(path) / "fine_tune_tuning.csv").is_file()]
+    n = max(counts) if counts else 0
+    return f"{'un' if n == 1 else in_words(n)} taux d'apprentissage"
+
+
 def limits(d: ReportData) -> Text:
     """What the study does not cover, given what these results hold."""
     tuned = not d.fine_tune.empty
@@ -1205,7 +1214,7 @@ def limits(d: ReportData) -> Text:
                 f"({d.backbone_label}) ; les grilles de réglage restent petites ; avec quelques centaines d'images de "
                 f"test, seuls les écarts qui sortent des intervalles de la @sec-robustesse se distinguent du hasard ; les lots de "
                 f"{setting(d, 'batch_size')} images sont petits pour certains optimiseurs (voir la @sec-etat-art). "
-                + ("L'ajustement fin se limite à la fin du réseau, avec un budget de trois taux d'apprentissage. "
+                + (f"L'ajustement fin se limite à la fin du réseau, avec un budget de {fine_tune_rates(d)}. "
                    if tuned else
                    "Seule la tête est entraînée ici : l'ajustement fin, où les optimiseurs peuvent vraiment différer, "
                    "reste à lancer (voir la @sec-reproduire). ")
