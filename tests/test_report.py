@@ -30,6 +30,9 @@ def test_french_number_formats():
     assert french.number(-0.001, 2) == "0,00" and french.number(-1.5, 1) == "−1,5"
     assert french.seconds(75) == "1\u202fmin 15\u202fs" and french.seconds(0.016) == "16\u202fms"
     assert french.scientific(3e-4) == "3·10⁻⁴" and french.scientific(0.1) == "0,1"
+    # grid values of decoupled decay: 10 and 100 are not "1" (a bug once stripped their zeros)
+    assert [french.scientific(x) for x in (1.0, 10.0, 100.0, 0.01, 9.49e-05, 31.6, 1.5)] == \
+        ["1", "10", "100", "0,01", "9,5·10⁻⁵", "31,6", "1,5"]
     assert french.points(-0.012) == "−1,2\u202fpoint" and french.points(0.025) == "+2,5\u202fpoints"
     assert french.points(-0.0001) == "0,0\u202fpoint" and french.points(0.02) == "+2,0\u202fpoints"
     assert french.plural(1, "graine") == "1\u00a0graine" and french.plural(3, "graine") == "3\u00a0graines"

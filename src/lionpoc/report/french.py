@@ -86,12 +86,13 @@ def durations(values) -> list[str]:
 
 
 def scientific(x: float) -> str:
-    """A small hyper-parameter: ``0.0003`` -> ``3·10⁻⁴``; ``0.1`` -> ``0,1``; ``0`` -> ``0``."""
+    """A hyper-parameter: ``0.0003`` -> ``3·10⁻⁴``; ``0.1`` -> ``0,1``; ``10`` -> ``10``; ``0`` -> ``0``
+    (three significant digits at most)."""
     if x == 0:
         return "0"
     exponent = math.floor(math.log10(abs(x)))
     if -2 <= exponent <= 2:
-        return number(x, max(0, -exponent)).rstrip("0").rstrip(",") if "." in f"{x}" else number(x, 0)
+        return f"{x:.3g}".replace(".", ",").replace("-", "\u2212")
     mantissa = x / 10**exponent
     sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
     m = number(mantissa, 1).rstrip("0").rstrip(",")
