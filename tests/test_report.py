@@ -190,7 +190,7 @@ def test_fine_tuning_rules():
 
 def test_without_fine_tuning_the_section_says_how_to_get_it(d):
     assert "@sec-reproduire" in prose.fine_tune(d) and "minute" not in prose.fine_tune(d)
-    assert "`--fine-tune`" in QMD.read_text(encoding="utf-8").split("# Reproduire cette étude")[1]
+    assert "\n--fine-tune " in QMD.read_text(encoding="utf-8").split("# Reproduire cette étude")[1]  # a code block line
     assert tables.fine_tune(d) is None and plots.fine_tune_histories(d) is None
     assert "reste à lancer" in prose.limits(d)
     assert "ajustement fin" not in prose.abstract(d)

@@ -37,7 +37,7 @@ def test_the_tuning_budget_is_read_from_each_seeds_record(results_dir):
         tried = [files.read_json(p / "metrics.json")["configurations_tried"] for p in d.run_paths(name)]
         assert rows.loc[name, "tried_min"] == min(tried) and rows.loc[name, "tried_max"] == max(tried)
     text = S.tuning(d)
-    assert text.count("essayée") == len(d.optimizers) and "(grille de 2)" in text
+    assert "Adam a essayé " in text and "(grille initiale de 2)" in text
     assert "prolongé d'un pas de grille" in text
     table = S.tuning_table(d).frame
     assert list(table["Optimiseur"]) == ["Adam", "AdamW", "Lion"]
@@ -91,3 +91,10 @@ def test_a_flat_gap_and_an_unchanged_ranking(results_dir, tmp_path):
     assert "le classement est le même avec les deux planifications" in section
     assert "reste dans le bruit de mesure" in section
     assert "ne change pas avec la taille de lot" in S.abstract(d) and "ne change pas le classement" in S.abstract(d)
+
+
+def test_adamw_and_lion_are_never_said_to_differ_only_by_their_regularisation(results_dir):
+    """Adam and AdamW share their update rule; AdamW and Lion do not (adaptive step against sign step)."""
+    assert S.same_rule("adam", "adamw") and not S.same_rule("adamw", "lion") and not S.same_rule("adam", "lion")
+    words = S.update_rules(load(results_dir), "adamw", "lion")
+    assert "diffèrent" in words and "signe" in words

@@ -72,7 +72,7 @@ def overfits(gap: float) -> bool:
 
 def de(name: str) -> str:
     """"de" + name with the French elision: ``de Lion``, ``d'Adam``, ``d'AdamW``."""
-    return f"d'{name}" if name[0].lower() in "aeiouyh" else f"de {name}"
+    return f"d'{name}" if name[0].lower() in "aeiouyhéèêâàîôû" else f"de {name}"
 
 
 def que(name: str) -> str:
@@ -188,6 +188,11 @@ def warnings(d: ReportData) -> Text:
 def count(d: ReportData, part: str | None = None) -> Text:
     rows = d.split if part is None or d.split.empty else d.split[d.split["split"] == part]
     return Text(french.integer(len(rows)))
+
+
+def same_grid(d: ReportData) -> Text:
+    """'la même grille initiale de réglage, prolongée à ses bords selon la même règle' (or as is)."""
+    return Text(report_sensitivity.same_grid(d))
 
 
 def setting(d: ReportData, key: str) -> Text:
@@ -360,7 +365,7 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str
         low = min(p["ci_low"] for p in open_)
         against = (" face à chacun de ses rivaux" if len(open_) == len(rows) > 1 else
                    f" face à {enumeration([d.label(p['b']) for p in open_])}")
-        sentences.append(f"À {level}, les données excluent {beyond('avance', high, de(f))} et "
+        sentences.append(f"Avec une confiance de {level}, les données excluent {beyond('avance', high, de(f))} et "
                          f"{beyond('retard', low)}{against}.")
     said = []
     for p in rows:
@@ -426,8 +431,8 @@ def abstract(d: ReportData) -> Text:
                         for o in d.optimizers if o in s.index)
     each = "La même tête a été entraînée avec chaque optimiseur" if len(d.optimizers) > 1 else "La tête a été entraînée"
     text = [question(d),
-            f"{each} sur les caractéristiques du réseau figé, selon le même budget "
-            f"de réglage sur la validation, {french.plural(n_seeds(d), 'graine')} et {count(d, 'test')} images de "
+            f"{each} sur les caractéristiques du réseau figé, avec {report_sensitivity.same_grid(d)} "
+            f"sur la validation, {french.plural(n_seeds(d), 'graine')} et {count(d, 'test')} images de "
             f"test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
             f"{scores}."]
     if d.cropped_photos:
@@ -500,9 +505,14 @@ def timing_gap(d: ReportData, name: str) -> str:
         return ""
     during = float(d.row(name)["seconds_per_epoch"])
     alone = float(np.median(samples[name]))
-    why = "sa grille entraînée d'un bloc" + (" et aux cœurs partagés" if shared_cores(d) else "")
-    return (f"Pendant l'étude, la même époque comptait en moyenne {french.seconds(during)} avec {d.label(name)}, "
-            f"contre {french.seconds(alone)} seule : l'écart tient à {why}, non à l'optimiseur.")
+    shared = bool(shared_cores(d))
+    if during <= alone:  # faster in the study: the grid trained in one block shares each step's fixed costs
+        why = ("à sa grille entraînée d'un bloc, dont chaque pas répartit ses frais fixes entre les configurations"
+               + (", malgré les cœurs partagés" if shared else ""))
+    else:  # slower in the study: the notebooks shared the cores (or the measure's conditions differed)
+        why = "aux cœurs partagés entre les carnets pendant l'étude" if shared else "aux conditions de la mesure"
+    return (f"Pendant l'étude, la même époque durait en moyenne {french.seconds(during)} avec {d.label(name)}, "
+            f"contre {french.seconds(alone)} seule : l'écart tient {why}, non à l'optimiseur.")
 
 
 def speed(d: ReportData, short: bool = False) -> Text:
@@ -529,8 +539,8 @@ def speed(d: ReportData, short: bool = False) -> Text:
     sentence = f"{how} : {enumeration(parts)}."
     sentence = sentence[0].upper() + sentence[1:]
     if short and not differ:
-        return Text(f"Mesuré seul, {in_words(repeats)} fois en alternance, le temps d'une époque ne distingue pas "
-                    f"{focus(d)} {de(enumeration(same))} au-delà de la dispersion des mesures.")
+        return Text(f"Mesuré seul, {in_words(repeats)} fois en alternance, le temps d'une époque ne distingue "
+                    f"{focus(d)} {'ni ' + ' ni '.join(de(n) for n in same) if len(same) > 1 else de(same[0])} au-delà de la dispersion des mesures.")
     if short:
         return Text(sentence)
     return Text(sentence + (" On ne conclut à une différence que si les intervalles interquartiles des répétitions ne se "
@@ -621,10 +631,10 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
 def transfer(d: ReportData) -> Text:
     """What this study takes from pretraining, as recorded."""
     if d.synthetic:
-        return Text(f"Cette étude de démonstration n'en utilise pas : son {d.backbone_label} garde des poids "
+        return Text(f"Cette étude de démonstration n'a pas de réseau pré-entraîné : son {d.backbone_label} garde des poids "
                     f"aléatoires et ses images sont synthétiques.")
     if not d.pretrained:
-        return Text(f"Cette étude-ci ne l'utilise pas : son {d.backbone_label} garde des poids aléatoires (voir "
+        return Text(f"Cette étude-ci n'a pas de réseau pré-entraîné : son {d.backbone_label} garde des poids aléatoires (voir "
                     f"l'avertissement en tête du rapport), si bien qu'elle vérifie la chaîne sans répondre à la "
                     f"question.")
     return Text(f"Ici, le réseau de base est un {d.backbone_label} pré-entraîné sur ImageNet [@deng2009imagenet].")
@@ -647,7 +657,7 @@ def model_text(d: ReportData) -> Text:
         return Text("")
     size = setting(d, "image_size")
     dim = f"ses {french.integer(d.feature_dim)} caractéristiques par image" if d.feature_dim else "ses caractéristiques"
-    return Text(f"Chaque image est convertie en RGB, redimensionnée en {size} × {size} pixels, puis prétraitée comme "
+    return Text(f"Chaque image est convertie en RVB, redimensionnée en {size} × {size} pixels, puis prétraitée comme "
                 f"l'attend {d.backbone_label}. Les poids du réseau de base sont {setting(d, 'weights')}. La base "
                 f"figée ne tourne qu'une fois sur toutes les images ({feature_time(d)}) ; {dim} sont mises en cache "
                 f"et servent à tous les essais. La tête entraînée standardise ces caractéristiques (moyenne et "
@@ -704,7 +714,7 @@ def small_batches(d: ReportData) -> str:
     same = ", comme celle de 2023," if old and int(old) == batch else ""
     where = ("en dessous de ce seuil : Lion pourrait y être désavantagé" if batch < LION_SMALL_BATCH else
              "au-dessus de ce seuil" if batch > LION_SMALL_BATCH else "à ce seuil")
-    return (f"Ils situent ce seuil vers {LION_SMALL_BATCH} exemples par lot. Cette étude{same} entraîne ses têtes "
+    return (f"Ils situent la limite vers {LION_SMALL_BATCH} exemples par lot. Cette étude{same} entraîne ses têtes "
             f"par lots de {batch} images, {where}.")
 
 
@@ -760,7 +770,7 @@ def differences_text(d: ReportData) -> Text:
     return Text(f"La @fig-ecarts répond à la question d'un coup d'œil : pour chaque rival, l'écart d'exactitude "
                 f"{focus(d)} − rival sur les images de test, en points, avec son intervalle à "
                 f"{french.percent(LEVEL, 0)}, après entraînement de la tête{fine}. Un intervalle qui coupe la ligne "
-                f"zéro laisse la question ouverte ; tout écart hors de l'intervalle est exclu par les données. "
+                f"zéro laisse la question ouverte ; les écarts hors de l'intervalle sont peu compatibles avec les données. "
                 + short_answer(d, listed=False))
 
 
@@ -780,8 +790,9 @@ def per_breed_noise(d: ReportData) -> Text:
     n = int(round(float(per.median())))
     best = float(d.summary["test_accuracy_mean"].max())
     low, high = stats.wilson_ci(round(best * n), n)
-    return Text(f"Chaque race ne compte qu'environ {french.integer(n)} images de test : un rappel de "
-                f"{french.percent(best, 0)} mesuré sur {french.integer(n)} images a un intervalle de Wilson à "
+    return Text(f"Chaque race ne compte qu'environ {french.integer(n)} images de test : une exactitude de "
+                f"{french.percent(best, 0)} (la meilleure moyenne sur les graines), mesurée sur {french.integer(n)} images "
+                f"d'une race, aurait un intervalle de Wilson à "
                 f"{french.percent(LEVEL, 0)} qui va de {french.percent(low, 0)} à {french.percent(high, 0)}. Les F1 "
                 f"par race ne départagent donc pas les optimiseurs ; ils montrent quelles races posent problème à tous.")
 
@@ -804,13 +815,13 @@ def curves_text(d: ReportData) -> Text:
     listed = ", ".join(f"{french.points(g)} pour {d.label(n)}" for n, g in gaps.items())
     over = [d.label(n) for n, g in gaps.items() if overfits(g)]
     if len(over) == len(gaps):
-        who, verb, it = "la tête", "apprend", "la"
+        who, verb, it = "la tête", "apprend", "l'"
     elif len(over) == 1:
-        who, verb, it = f"la tête {de(over[0])}", "apprend", "la"
+        who, verb, it = f"la tête {de(over[0])}", "apprend", "l'"
     else:
-        who, verb, it = f"les têtes {enumeration([de(n) for n in over])}", "apprennent", "les"
+        who, verb, it = f"les têtes {enumeration([de(n) for n in over])}", "apprennent", "les "
     words = (f"au-delà de {unsigned_points(OVERFIT)}, {who} {verb} en partie par cœur les images d'entraînement, "
-             f"et l'arrêt précoce {it} retient avant que la validation ne se dégrade davantage" if over else
+             f"et l'arrêt précoce {it}interrompt avant que la validation ne se dégrade davantage" if over else
              f"les deux courbes restent à moins de {unsigned_points(OVERFIT)} l'une de l'autre : la tête ne "
              f"surapprend pas, et c'est la validation qui décide de l'arrêt")
     return Text(f"À l'époque retenue, l'exactitude d'entraînement (mesurée avec le *dropout*) moins celle de "
@@ -865,10 +876,11 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
         return Text(" ".join(text))
     runs = len(d.runs) or 1  # every optimizer's seeds: the confusions' images per run
     said = []
+    pictures = "photos" if d.real_photos else "images"
     for i, j in pairs_:
         images = total[i, j] / runs
-        said.append(f"{french.percent(confused[i, j], 0)} des images de la race {quoted(breeds.FRENCH[i])} sont prises "
-                    f"pour {quoted(breeds.FRENCH[j])} (environ {french.number(images, 1)} "
+        said.append(f"{french.percent(confused[i, j], 0)} des {pictures} {de(breeds.FRENCH[i])} sont classées "
+                    f"{quoted(breeds.FRENCH[j])} (environ {french.number(images, 1)} "
                     f"{'images' if round(images, 1) >= 2 else 'image'} par essai)")
     many = len(pairs_) > 1
     text.append(("Les confusions les plus fréquentes sont les suivantes : " if many else
@@ -978,8 +990,24 @@ def split_2023(d: ReportData) -> str:
 
 
 def comparable_2023(d: ReportData) -> bool:
-    """Per-breed F1 compare with 2023's only for a pretrained base on real photos."""
-    return d.real_photos and d.pretrained
+    """Per-breed F1 compare with 2023's only as 2023 made them: a pretrained Xception on uncropped photos."""
+    return d.real_photos and d.pretrained and d.xception and not d.cropped_photos
+
+
+def unlike_2023(d: ReportData) -> list[str]:
+    """What keeps this study's per-breed F1 from comparing with 2023's, in words (empty when they compare)."""
+    if d.empty:
+        return []
+    if d.synthetic:
+        return ["des images synthétiques"]
+    reasons = []
+    if not d.pretrained:
+        reasons.append(f"un {d.backbone_label} à poids aléatoires")
+    elif not d.xception:
+        reasons.append(f"un autre réseau de base ({d.backbone_label})")
+    if d.cropped_photos:
+        reasons.append("des photos recadrées sur le chien")
+    return reasons
 
 
 def baseline(d: ReportData) -> Text:
@@ -996,7 +1024,7 @@ def baseline(d: ReportData) -> Text:
         why = (f"elle exige les poids de {d.backbone_label} avec son classifieur ImageNet, ni présents dans "
                f"`~/.keras/models` ni téléchargeables ; copiez-les là puis relancez `lionpoc study`")
     elif "weights" in reason or "ImageNet" in reason:
-        why = (f"elle exige les poids ImageNet du classifieur de {d.backbone_label}, que cette étude n'utilisait "
+        why = (f"elle exige les poids ImageNet du classifieur de {d.backbone_label}, que cette étude n'utilise "
                f"pas")
     else:
         why = reason or "raison inconnue"
@@ -1051,8 +1079,8 @@ def performance(d: ReportData) -> Text:
         text.append("Aucun entraînement n'a été refait : tous les essais étaient déjà faits avec les mêmes entrées.")
     total = s["total_seconds"]
     text.append(f"L'étude complète a duré {french.seconds(total)} ; celle de 2023, {d.old['total_minutes']} minutes "
-                f"sur {french.plural(d.old['cores'], 'cœur')}, pour un seul essai par optimiseur et sans cache (voir la "
-                f"@sec-2023).")
+                f"sur {french.plural(d.old['cores'], 'cœur')}, pour un seul essai par optimiseur et, semble-t-il, sans cache "
+                f"(voir la @sec-2023).")
     if s.get("smoke"):
         text.append("Il s'agit d'une étude de démonstration, sur de petites images synthétiques.")
     return Text(" ".join(text))
@@ -1094,7 +1122,7 @@ def cluster(d: ReportData) -> Text:
 def benchmark(d: ReportData) -> Text:
     b = d.benchmark
     if b is None:
-        return Text("Pour des mesures plus fines (pas d'optimisation, débit de l'extraction), lancez `lionpoc bench` : "
+        return Text("Pour des mesures plus fines (durée d'un pas d'optimisation, débit de l'extraction), lancez `lionpoc bench` : "
                     "ses chiffres apparaîtront ici.")
     cache, extraction = b["cache"], b["extraction"]
     day = "/".join(reversed(b["created_at"][:10].split("-")))
@@ -1221,7 +1249,7 @@ def limits(d: ReportData) -> Text:
                 + (f"Surtout, {d.backbone_label} a été pré-entraîné sur ImageNet, d'où viennent ces photos : le "
                    f"verdict vaut pour des races que la base connaît déjà, pas pour un transfert vers des classes "
                    f"nouvelles. " if d.pretrained and not d.synthetic else "")
-                + ("Une suite naturelle serait d'ajuster davantage de blocs sur GPU, d'élargir la comparaison à "
+                + ("Une suite naturelle serait de dégeler les derniers blocs sur GPU, d'élargir la comparaison à "
                    "d'autres réseaux et de la refaire sur des classes absentes d'ImageNet." if d.pretrained else
                    "La première suite est de refaire l'étude avec des poids pré-entraînés sur ImageNet."))
 
@@ -1240,9 +1268,11 @@ def classes_intro(d: ReportData) -> Text:
     if comparable_2023(d):
         return Text(f"Le @tbl-classes donne le F1 de chaque race pour chaque optimiseur, en moyenne sur les graines, à "
                     f"côté des F1 publiés en 2023 (un seul essai, sur un autre découpage ; {lion_2023(d)}).")
+    reasons = unlike_2023(d)
+    why = f", alors que cette étude-ci utilise {enumeration(reasons)}" if reasons else ""
     return Text("Le @tbl-classes donne le F1 de chaque race pour chaque optimiseur, en moyenne sur les graines. Les "
-                "F1 publiés en 2023, obtenus avec un réseau pré-entraîné sur de vraies photos, ne se comparent pas à "
-                "ceux-ci et ne sont pas repris.")
+                "F1 publiés en 2023 ne se comparent pas à ceux-ci et ne sont pas repris : ils viennent d'un Xception "
+                f"pré-entraîné sur ImageNet, appliqué aux photos d'origine, non recadrées{why}.")
 
 
 def rerun_command(d: ReportData) -> Text:
@@ -1252,4 +1282,6 @@ def rerun_command(d: ReportData) -> Text:
     names = d.planned or d.optimizers
     if not d.study or not names:
         return Text("")
-    return Text(f"Cette étude-ci se refait avec `{resume_command(d.results_dir, names, with_results_dir=False)}`.")
+    # A code block, not inline code: the PDF would cut an option across lines ("--" / "smoke").
+    return Text(f"Cette étude-ci se refait avec :\n\n```sh\n{resume_command(d.results_dir, names, with_results_dir=False)}"
+                f"\n```\n")

@@ -138,6 +138,17 @@ def tuning_rows(d: ReportData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def same_grid(d: ReportData) -> str:
+    """What every optimizer shares in its tuning: the same initial grid, extended at its edges by the same rule
+    (so the configurations tried differ by optimizer), or the same grid trained as is."""
+    rows = tuning_rows(d)
+    if rows.empty:
+        return "la même grille de réglage"
+    if not rows["extend"].all():
+        return "la même grille de réglage, entraînée telle quelle"
+    return "la même grille initiale de réglage, prolongée à ses bords selon la même règle"
+
+
 AXIS_WORDS = {"learning_rate": "le taux d'apprentissage", "weight_decay": "la décroissance des poids",
               "l2": "la pénalité L2"}
 
@@ -187,16 +198,7 @@ def tuning(d: ReportData) -> Text:
                 "prolongé d'un pas de grille dans cette direction (même rapport géométrique ; 0 est une borne) et "
                 "seules les nouvelles configurations sont entraînées, jusqu'à ce que le choix soit intérieur ou "
                 "que l'axe ait été prolongé deux fois ; le choix se fait toujours sur la validation.")
-    parts = []
-    for r in rows.itertuples():
-        tried = (french.plural(r.tried_min, "configuration essayée", "configurations essayées")
-                 if r.tried_min == r.tried_max else
-                 f"de {r.tried_min} à {r.tried_max} configurations essayées selon la graine")
-        edge = ("aucun choix n'est resté au bord" if not r.edge_seeds else
-                f"le choix est resté au bord de {_join([_axis(a) for a in r.edge_axes])} pour "
-                f"{french.plural(r.edge_seeds, 'graine')} sur {r.seeds}")
-        parts.append(f"{label(d, r.optimizer)} : {tried} (grille de {r.grid_size}), {edge}")
-    text = [lead, "Bilan : " + " ; ".join(parts) + "."]
+    text = [lead, "Bilan : " + _balance(d, rows)]
     inert = [(r, a) for r in rows.itertuples() for a in r.inert_axes]
     if inert:
         text.append("Axe inerte (toutes ses valeurs donnent la même exactitude de validation, la même meilleure "
@@ -205,6 +207,32 @@ def tuning(d: ReportData) -> Text:
                                  for r, a in inert) + ".")
     text.append(coincidences(d))
     return Text(typeset(" ".join(t for t in text if t)))
+
+
+def _balance(d: ReportData, rows: pd.DataFrame) -> str:
+    """'Adam a essayé de 9 à 16 configurations selon la graine, AdamW de 9 à 20 … ; aucun choix n'est resté au bord.'"""
+    one_grid = rows["grid_size"].nunique() == 1
+    tried = []
+    for i, r in enumerate(rows.itertuples()):
+        count = (f"de {r.tried_min} à {r.tried_max}" if r.tried_min != r.tried_max else f"{r.tried_min}")
+        if i == 0:
+            count += (" configurations" if r.tried_max > 1 else " configuration")
+            if r.tried_min != r.tried_max:
+                count += " selon la graine"
+        grid = "" if one_grid else f" (grille initiale de {r.grid_size})"
+        tried.append(f"{label(d, r.optimizer)} {'a essayé ' if i == 0 else ''}{count}{grid}")
+    text = _join(tried)
+    if one_grid:
+        text += f" (grille initiale de {int(rows['grid_size'].iloc[0])})"
+    edged = [r for r in rows.itertuples() if r.edge_seeds]
+    calm = [label(d, r.optimizer) for r in rows.itertuples() if not r.edge_seeds]
+    if not edged:
+        return text + " ; aucun choix n'est resté au bord."
+    edges = [f"le choix {_de(label(d, r.optimizer))} est resté au bord de {_join([_axis(a) for a in r.edge_axes])} "
+             f"pour {french.plural(r.edge_seeds, 'graine')} sur {r.seeds}" for r in edged]
+    if calm:
+        edges.append("aucun choix " + " ni ".join(_de(n) for n in calm) + " n'est resté au bord")
+    return text + " ; " + " ; ".join(edges) + "."
 
 
 def agreement(d: ReportData, a: str, b: str) -> float | None:
@@ -237,21 +265,76 @@ def coincidences(d: ReportData) -> Text:
             share = agreement(d, a, b)
             if share is None or not coincide(share):
                 continue
-            decaying = [n for n in (a, b) if decoupled(n)]
             text = (f"{label(d, a)} et {label(d, b)} prédisent la même race pour {french.percent(share)} des images "
-                    f"de test (toutes graines confondues).")
-            if decaying:
-                n = decaying[0]
-                group = d.runs[d.runs["optimizer"] == n]
-                shrink = float(np.mean([decay_shrink(_metrics(row)) for row in group.itertuples()]))
-                text += (f" Ils partent de la même tête, voient les lots dans le même ordre avec les mêmes masques de "
-                         f"*dropout* (mêmes graines) et ne diffèrent que par la régularisation ; or la décroissance "
-                         f"découplée {_de(label(d, n))} n'a réduit ses poids que de {french.percent(shrink)} en tout "
-                         f"jusqu'à l'époque retenue (1 − (1 − η λ) à la puissance du nombre de pas), un changement "
-                         f"d'échelle presque uniforme des poids qui ne change pas la classe prédite : sur une tête "
-                         f"linéaire, quand la décroissance agit si peu, les deux optimiseurs suivent le même chemin.")
+                    f"de test (toutes graines confondues). Ils partent de la même tête et voient les lots dans le "
+                    f"même ordre avec les mêmes masques de *dropout* (mêmes graines)")
+            same = same_rule(a, b)
+            if same:
+                text += ", et suivent la même règle de mise à jour : ils ne diffèrent que par la régularisation."
+            else:
+                text += f", mais {update_rules(d, a, b)}."
+            shrinks = {n: [decay_shrink(_metrics(row)) for row in d.runs[d.runs["optimizer"] == n].itertuples()]
+                       for n in (a, b) if decoupled(n)}
+            shrinks = {n: v for n, v in shrinks.items() if v}
+            if shrinks:
+                parts = [f"{_de(label(d, n))} de {french.percent(min(v))} à {french.percent(max(v))}"
+                         if len(v) > 1 else f"{_de(label(d, n))} de {french.percent(v[0])}"
+                         for n, v in shrinks.items()]
+                several = any(len(v) > 1 for v in shrinks.values())
+                text += (f" À elle seule, jusqu'à l'époque retenue, la décroissance découplée aurait réduit les poids "
+                         f"{', et ceux '.join(parts)}{' selon la graine' if several else ''} (1 − (1 − ηλ)ⁿ, où η est le pas "
+                         f"d'apprentissage, λ le coefficient de décroissance et n le nombre de pas).")
+                weak = max(max(v) for v in shrinks.values()) < WEAK_DECAY
+                if same and weak:
+                    text += (" Un changement d'échelle aussi faible et presque uniforme des poids ne change pas la "
+                             "classe prédite : sur une tête linéaire, les deux optimiseurs suivent le même chemin.")
+                elif not weak:
+                    text += (" D'une graine à l'autre, la décroissance a donc pesé très différemment : l'accord "
+                             "ne tient pas à une décroissance négligeable")
+                    text += (". Sur les caractéristiques du réseau figé, les deux têtes linéaires aboutissent aux mêmes frontières "
+                             "entre races pour presque toutes les images, quel que soit le chemin suivi."
+                             if not same else ".")
+            elif not same:
+                text += (" Sur les caractéristiques du réseau figé, les deux têtes linéaires aboutissent aux mêmes frontières entre "
+                         "races pour presque toutes les images, quel que soit le chemin suivi.")
             sentences.append(text)
     return Text(typeset(" ".join(sentences)))
+
+
+# How each kind of update moves a weight, by the optimizer's Keras class (an unknown class: named only).
+UPDATE_RULES = {
+    "Adam": "un pas adapté à chaque poids par les moments du gradient",
+    "AdamW": "un pas adapté à chaque poids par les moments du gradient",
+    "lionpoc>Lion": "le signe d'une moyenne des gradients, un pas de même taille pour chaque poids",
+}
+WEAK_DECAY = 0.1      # a decoupled decay "acts little" when, alone, it would shrink the weights by < 10 % at most
+
+
+def _keras_class(name: str) -> str | None:
+    from lionpoc.model import optimizers
+
+    try:
+        return optimizers.load(name).keras_class
+    except Exception:  # an optimizer whose file is gone: nothing to say about its rule
+        return None
+
+
+def same_rule(a: str, b: str) -> bool:
+    """Whether two optimizers share their update rule and differ only by how they decay (Adam and AdamW)."""
+    ca, cb = _keras_class(a), _keras_class(b)
+    if ca is None or cb is None:
+        return False
+    rule_a, rule_b = UPDATE_RULES.get(ca), UPDATE_RULES.get(cb)
+    return ca == cb or (rule_a is not None and rule_a == rule_b)
+
+
+def update_rules(d: ReportData, a: str, b: str) -> str:
+    """'leurs règles de mise à jour diffèrent (…)', with what each does when known."""
+    rules = [UPDATE_RULES.get(_keras_class(n) or "") for n in (a, b)]
+    if all(rules):
+        return (f"leurs règles de mise à jour diffèrent ({label(d, a)} : {rules[0]} ; "
+                f"{label(d, b)} : {rules[1]})")
+    return "leurs règles de mise à jour diffèrent"
 
 
 def _metrics(row) -> dict:
