@@ -922,7 +922,7 @@ def study_2023(d: ReportData) -> Text:
         text.append(f"{enumeration([d.label(n) for n in full])} y ont tourné "
                     f"{enumeration(sorted({str(o['epochs']) for o in full.values()}))} époques sans arrêt précoce ; "
                     f"seul {enumeration([d.label(n) for n in stopped])} s'arrêtait tôt, après "
-                    f"{enumeration([str(o['epochs']) for o in stopped.values()])} époques (patience "
+                    f"{enumeration([str(o['epochs']).replace('–', ' ou ') for o in stopped.values()])} époques (patience "
                     f"{enumeration([str(o['early_stopping_patience']) for o in stopped.values()])}). Sa durée bien "
                     f"plus courte ({enumeration([str(o['minutes']) for o in stopped.values()])} minutes contre "
                     f"{enumeration([str(o['minutes']) for o in full.values()])}) tient donc d'abord à cette règle "
