@@ -343,7 +343,9 @@ def test_no_results_render_nothing_but_the_warning(tmp_path):
 
 def test_the_report_gives_the_command_that_remakes_this_study(results_dir, tmp_path):
     """Read from study.json: the study's own optimizers, seeds, data kind and backbone, never a default study."""
-    command = str(prose.rerun_command(report.load(results_dir)))
+    block = str(prose.rerun_command(report.load(results_dir)))
+    assert "```sh\nlionpoc study \\\n    --optimizers adam,adamw,lion \\\n    --smoke \\\n" in block  # an option a line
+    command = re.sub(r" \\\n +", " ", block)  # as the shell reads it
     assert "lionpoc study --optimizers adam,adamw,lion --smoke --seeds 2" in command
     assert "--results-dir" not in command
     copy = subset(results_dir, tmp_path / "pre", ["adam", "lion"])
@@ -351,7 +353,7 @@ def test_the_report_gives_the_command_that_remakes_this_study(results_dir, tmp_p
     record.update(smoke=False, backbone="mobilenet_v2", weights="/w/mobilenet.weights.h5", data_dir="/d/dogs",
                   image_size=224)
     (copy / "study.json").write_text(json.dumps(record))
-    command = str(prose.rerun_command(report.load(copy)))
+    command = re.sub(r" \\\n +", " ", str(prose.rerun_command(report.load(copy))))
     assert "--optimizers adam,lion --seeds 2 --data-dir /d/dogs --weights /w/mobilenet.weights.h5" in command
     assert "--image-size 224 --backbone mobilenet_v2" in command and "--smoke" not in command
     assert prose.rerun_command(report.load(tmp_path / "nothing")) == ""

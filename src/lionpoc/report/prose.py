@@ -1283,5 +1283,6 @@ def rerun_command(d: ReportData) -> Text:
     if not d.study or not names:
         return Text("")
     # A code block, not inline code: the PDF would cut an option across lines ("--" / "smoke").
-    return Text(f"Cette étude-ci se refait avec :\n\n```sh\n{resume_command(d.results_dir, names, with_results_dir=False)}"
-                f"\n```\n")
+    # One option per line: none is cut across lines, and the block pastes into a shell as it is.
+    lines = resume_command(d.results_dir, names, with_results_dir=False, separator=" \\\n    ")
+    return Text(f"Cette étude-ci se refait avec :\n\n```sh\n{lines}\n```\n")

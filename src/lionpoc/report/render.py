@@ -33,9 +33,9 @@ def check_results(results_dir: Path) -> list[str]:
     return aggregate.missing(results_dir, aggregate.study_order(results_dir))
 
 
-def resume_command(results_dir: Path, names: list[str], with_results_dir: bool = True) -> str:
+def resume_command(results_dir: Path, names: list[str], with_results_dir: bool = True, separator: str = " ") -> str:
     """The command that completes (or, with every name, remakes) this study: its own data, settings and
-    results folder kept, read from its ``study.json``."""
+    results folder kept, read from its ``study.json``; ``separator`` between the command and each option."""
     try:
         record = files.read_json(Path(results_dir) / "study.json")
     except (OSError, ValueError):
@@ -54,7 +54,7 @@ def resume_command(results_dir: Path, names: list[str], with_results_dir: bool =
         parts.append("--fine-tune")
     if with_results_dir:
         parts.append(f"--results-dir {shlex.quote(str(results_dir))}")
-    return " ".join(parts)
+    return separator.join(parts)
 
 
 def remove_previous(output: Path, log=print) -> None:
