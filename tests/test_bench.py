@@ -2,9 +2,12 @@
 import json
 import math
 
+import pytest
+
 from lionpoc.bench import run_benchmark
 
 
+@pytest.mark.slow  # a minute or more: the full tier (CI) runs it
 def test_benchmark_writes_positive_finite_numbers(tmp_path):
     # Tiny sizes: the full Xception of the optimizer comparison at 71 px, 16 images.
     report = run_benchmark(tmp_path, images=16, image_size=71, smoke_study=False, log=lambda *_: None)

@@ -128,6 +128,7 @@ def test_bad_parameter_files_stop_the_notebook(tmp_path, project_root, content, 
     assert not out.exists()
 
 
+@pytest.mark.slow  # a minute or more: the full tier (CI) runs it
 def test_render_names_what_is_missing(tmp_path, project_root, results_dir):
     empty = lionpoc("render", "--results-dir", str(tmp_path / "none"), cwd=project_root)
     assert empty.returncode == 1 and "run `lionpoc study`" in error_line(empty)
