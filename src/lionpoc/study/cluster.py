@@ -369,12 +369,14 @@ def received(bundle: dict) -> dict:
     return bundle
 
 
-def use_threads(hosts: dict) -> int:
-    """TensorFlow threads for this worker: its host's cores shared by the workers on that host."""
-    from distributed import get_worker
+def host_threads(hosts: dict) -> int:
+    """This worker's share of its host's cores: the cores divided by the workers on that host."""
+    return max(1, (os.cpu_count() or 1) // max(1, hosts.get(_where()["host"], 1)))
 
-    host = get_worker().address.split("://")[-1].rsplit(":", 1)[0]
-    threads = max(1, (os.cpu_count() or 1) // max(1, hosts.get(host, 1)))
+
+def use_threads(hosts: dict) -> int:
+    """TensorFlow threads for this worker (:func:`host_threads`), set in its own process."""
+    threads = host_threads(hosts)
     try:
         import tensorflow as tf
 
@@ -433,7 +435,7 @@ def execute_seeds(bundle: dict, params: dict, seeds: list[int], hosts: dict, sha
     folder = unpack(bundle, base)
     if share:
         secede()
-    threads = max(1, (os.cpu_count() or 1) // max(1, hosts.get(_where()["host"], 1)))
+    threads = host_threads(hosts)
     with tempfile.TemporaryDirectory(prefix="lionpoc-run-", dir=base) as tmp:
         results = Path(tmp) / "results"
         cfg = RunConfig.from_params({**params, "seeds": list(seeds), "results_dir": str(results),
