@@ -29,12 +29,23 @@ QUIET_ENV = {**console.QUIET_ENV, "PYTHONWARNINGS": "ignore"}
 KERNEL_ARGUMENTS = ["--IPKernelApp.capture_fd_output=False", "--IPKernelApp.log_level=ERROR"]
 
 
-def stop_kernels(kernels: set) -> None:
-    """Kill every kernel of ``kernels`` still running (Ctrl-C or SIGTERM): their executions then end at once."""
-    for process in list(kernels):
+def stop_kernels(kernels: set, wait_seconds: float = 10.0) -> None:
+    """Kill every kernel of ``kernels`` still running (Ctrl-C or SIGTERM): their executions then end at once.
+
+    The kill is waited for: a kernel caught inside a file-system call (the rename that saves a seed's folder,
+    an fsync) finishes that call before it dies, so the results folder is final only once every kernel has
+    exited. What the interruption message lists as kept is read after this returns."""
+    processes = list(kernels)
+    for process in processes:
         try:
             process.kill()
         except (OSError, ProcessLookupError):
+            pass
+    deadline = time.monotonic() + wait_seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception:  # noqa: BLE001 - already reaped elsewhere, or a handle without wait(): nothing to wait for
             pass
     kernels.clear()
 
