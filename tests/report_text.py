@@ -1,0 +1,140 @@
+"""The report's text as a reader gets it, without Quarto: ``report/index.qmd`` with its code run on a results folder.
+
+``document(results_dir)`` returns the Markdown the ``.qmd`` yields before pandoc, for one format (HTML by
+default): every inline ``{python}`` expression replaced by its value, every cell by what it shows (printed text,
+a table as its pipe table and caption, a figure as the texts drawn on it), the conditional blocks resolved with the
+metadata the pre-render step writes (``when-meta`` / ``unless-meta``, ``when-format`` / ``unless-format``), the
+Typst-only raw blocks left out. It is what the snapshot files under ``tests/snapshots/`` hold.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+import matplotlib.text
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+QMD = ROOT / "report" / "index.qmd"
+
+CELL = re.compile(r"^```\{python\}\n(.*?)^```\n", re.S | re.M)
+RAW = re.compile(r"^```\{=typst\}\n.*?^```\n", re.S | re.M)
+INLINE = re.compile(r"`\{python\} ([^`]+)`")
+NUMBER = re.compile(r"^[\s−\-+0-9,.%\u202f×]*$")
+
+
+def _figure(fig) -> str:
+    """A figure as the words drawn on it (titles, axis labels, legends, category ticks); numbers left out."""
+    words = []
+    for text in fig.findobj(matplotlib.text.Text):
+        value = text.get_text().strip()
+        if value and not NUMBER.match(value) and value not in words:
+            words.append(value)
+    return "[figure : " + " | ".join(words) + "]"
+
+
+def _shown(value, options: dict) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "savefig"):
+        shown = _figure(value)
+        if options.get("fig-cap"):
+            shown += f"\n\n: {options['fig-cap']} {{#{options.get('label', '')}}}"
+        return shown
+    text = value._repr_markdown_() if hasattr(value, "_repr_markdown_") else str(value)
+    if options.get("tbl-cap"):
+        text += f"\n\n: {options['tbl-cap']} {{#{options.get('label', '')}}}"
+    return text
+
+
+def _options(code: str) -> tuple[dict, str]:
+    lines = code.splitlines()
+    header = [line[3:] for line in lines if line.startswith("#| ")]
+    body = "\n".join(line for line in lines if not line.startswith("#|"))
+    return (yaml.safe_load("\n".join(header)) or {}), body
+
+
+def _run(code: str, namespace: dict) -> tuple[str, object]:
+    """Run a cell as Jupyter would: what it prints, and the value of its last statement when that is an expression."""
+    tree = ast.parse(code)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(tree, "<cell>", "exec"), namespace)
+        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace) if last else None
+    return out.getvalue(), value
+
+
+def _conditions(text: str, meta: dict, fmt: str) -> str:
+    """Resolve Quarto's ``.content-visible`` / ``.content-hidden`` divs (by metadata or format), nested ones too."""
+    opening = re.compile(r'^(:{3,}) \{\.content-(visible|hidden) (when|unless)-(meta|format)="([^"]+)"\}\n', re.M)
+    while True:
+        found = opening.search(text)
+        if not found:
+            return text
+        fence, kind, when, what, key = found.groups()
+        depth, position = 1, found.end()
+        for line in re.finditer(r"^(:{3,})(.*)\n", text[found.end():], re.M):
+            if line.group(2).strip():
+                depth += 1
+            else:
+                depth -= 1
+            if depth == 0:
+                body = text[found.end():found.end() + line.start()]
+                position = found.end() + line.end()
+                break
+        else:
+            raise ValueError(f"unclosed conditional block at {found.group(0)!r}")
+        if what == "meta":
+            value = meta
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            holds = bool(value)
+        else:
+            holds = key == fmt
+        shown = holds if when == "when" else not holds
+        if kind == "hidden":
+            shown = not shown
+        text = text[:found.start()] + (body if shown else "") + text[position:]
+
+
+def document(results_dir: Path, fmt: str = "html") -> str:
+    """The report's Markdown for ``results_dir`` (its pre-render metadata first, then the body)."""
+    from lionpoc.report import title
+
+    previous = os.environ.get("LIONPOC_RESULTS")
+    os.environ["LIONPOC_RESULTS"] = str(results_dir)
+    try:
+        meta = title.metadata(title.report_data.load(results_dir))
+        source = QMD.read_text(encoding="utf-8")
+        front = re.match(r"^---\n(.*?)\n---\n", source, re.S)
+        body = source[front.end():] if front else source
+        meta = {**(yaml.safe_load(front.group(1)) if front else {}), **meta}
+        body = _conditions(RAW.sub("", body), meta, fmt)
+        namespace: dict = {}
+        parts, position = [], 0
+        for cell in CELL.finditer(body):
+            parts.append(_inline(body[position:cell.start()], namespace))
+            options, code = _options(cell.group(1))
+            printed, value = _run(code, namespace)
+            if options.get("include") is not False:
+                parts.append(printed if options.get("output") == "asis" else _shown(value, options) + "\n")
+            position = cell.end()
+        parts.append(_inline(body[position:], namespace))
+        header = "".join(f"{key}: {meta[key]}\n" for key in ("title", "subtitle") if meta.get(key))
+        text = header + "\n" + "".join(parts)
+    finally:
+        if previous is None:
+            os.environ.pop("LIONPOC_RESULTS", None)
+        else:
+            os.environ["LIONPOC_RESULTS"] = previous
+    text = text.replace(str(Path(results_dir).resolve()), "<résultats>").replace(str(results_dir), "<résultats>")
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def _inline(text: str, namespace: dict) -> str:
+    return INLINE.sub(lambda m: str(eval(m.group(1), namespace)), text)
