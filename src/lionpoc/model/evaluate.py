@@ -16,11 +16,16 @@ class Evaluation:
     macro_f1: float
     report: pd.DataFrame        # one row per breed + averages: precision, recall, f1-score, support
     confusion: pd.DataFrame     # true breed (rows) x predicted breed (columns), counts
-    predictions: pd.DataFrame   # file, true, predicted, correct, confidence
+    predictions: pd.DataFrame   # file, true, predicted, correct, confidence, p_true
 
 
 def evaluate(y_true: np.ndarray, probabilities: np.ndarray, files: list[str]) -> Evaluation:
-    """Score predicted class probabilities against the true labels (breeds in study order)."""
+    """Score predicted class probabilities against the true labels (breeds in study order).
+
+    Per test image, ``confidence`` is the predicted class's probability (calibration reads it with
+    ``correct``) and ``p_true`` the true class's probability, unrounded (the image's loss is
+    ``-log(p_true)``: a probability rounded to 0 would make it infinite).
+    """
     y_pred = probabilities.argmax(axis=1)
     labels = list(range(len(breeds.FOLDERS)))
     report = classification_report(y_true, y_pred, labels=labels, target_names=list(breeds.NAMES),
@@ -35,6 +40,7 @@ def evaluate(y_true: np.ndarray, probabilities: np.ndarray, files: list[str]) ->
         "predicted": [breeds.NAMES[i] for i in y_pred],
         "correct": (y_true == y_pred).astype(int),
         "confidence": probabilities.max(axis=1).round(6),
+        "p_true": probabilities[np.arange(len(y_true)), y_true].astype(float),
     })
     return Evaluation(float(accuracy_score(y_true, y_pred)),
                       float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),

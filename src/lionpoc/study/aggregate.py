@@ -12,8 +12,13 @@ import numpy as np
 import pandas as pd
 
 from lionpoc import files
+from lionpoc.study import comparisons
+from lionpoc.study import costs
 from lionpoc.study import layout
+from lionpoc.study import predictions
+from lionpoc.study import resampling
 from lionpoc.study import stats
+from lionpoc.study import tuning
 
 
 def load_runs(results_dir: str | Path, damaged: list | None = None) -> pd.DataFrame:
@@ -76,72 +81,37 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 def correctness(runs: pd.DataFrame, optimizer: str, file: str = "predictions.csv") -> pd.DataFrame:
     """Test images (rows, by file) x seeds (columns): 1 where the run classified the image right."""
-    columns = {}
-    for run in runs[runs["optimizer"] == optimizer].itertuples():
-        predictions = pd.read_csv(Path(run.path) / file, index_col="file")
-        columns[int(run.seed)] = predictions["correct"]
-    return pd.DataFrame(columns).sort_index()
+    return predictions.per_image(runs, optimizer, "correct", file)
 
 
-RESAMPLES = 10_000      # bootstrap resamples of the test images, for every interval of a paired difference
-PERMUTATIONS = 100_000  # random sign flips of the paired permutation test
+RESAMPLES = resampling.RESAMPLES  # bootstrap resamples of every interval of a paired difference
+PERMUTATIONS = comparisons.PERMUTATIONS  # random sign sets of the loss test (accuracy's test is exact)
+PAIR_COLUMNS = comparisons.PAIR_COLUMNS
+PAIR_SEED_COLUMNS = comparisons.PAIR_SEED_COLUMNS
 
 
-PAIR_COLUMNS = ["a", "b", "n_seeds", "n_test", "diff_accuracy", "ci_low", "ci_high", "p_value", "only_a_mean",
-                "only_b_mean", "p_mcnemar_min", "p_mcnemar_max", "significant_seeds"]
-PAIR_SEED_COLUMNS = ["a", "b", "seed", "diff_accuracy", "only_a", "only_b", "p_mcnemar"]
+def pairs(runs: pd.DataFrame, n_resamples: int = RESAMPLES, file: str = "predictions.csv",
+          focus: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Paired comparisons of optimizers on the same test images (``comparisons.accuracy_pairs``).
 
-
-def pairs(runs: pd.DataFrame, n_resamples: int = RESAMPLES,
-          file: str = "predictions.csv") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Paired comparisons of optimizers on the same test images.
-
-    Returns (per pair, per pair and seed). Per pair, every number uses all shared seeds: the
-    accuracy difference averaged over seeds, its paired bootstrap interval over images, and the
-    sign-flip test on the seed-averaged per-image differences (the verdict rests on these). Per
-    seed, McNemar's exact test with its discordant counts; the per-pair row summarises them as a
-    count of seeds with p < 0.05 and the range of p.
+    Returns (per pair, per pair and seed). Per pair, every number uses all shared seeds: the accuracy
+    difference averaged over seeds, its intervals over images, seeds and both (each saying what it covers),
+    the exact sign-flip test and its Holm-adjusted p within its family, the resolution (images that differ,
+    smallest reachable p) and the minimum detectable difference. Per seed, McNemar's exact test with its
+    discordant counts. With one optimizer (or no shared seed) there is nothing to pair: empty tables that
+    still have their columns.
     """
-    rows, by_seed = [], []
-    names = list(dict.fromkeys(runs["optimizer"]))
-    for a, b in combinations(names, 2):
-        ca, cb = correctness(runs, a, file), correctness(runs, b, file)
-        seeds = sorted(set(ca.columns) & set(cb.columns))
-        if not seeds or not ca.index.equals(cb.index):
-            continue
-        xa, xb = ca[seeds].T.to_numpy(), cb[seeds].T.to_numpy()
-        diff, low, high = stats.bootstrap_diff_ci(xa, xb, n_resamples)
-        tests = []
-        for s in seeds:
-            test = stats.mcnemar_exact(ca[s], cb[s])
-            tests.append(test)
-            by_seed.append({"a": a, "b": b, "seed": s, "diff_accuracy": float(ca[s].mean() - cb[s].mean()),
-                            "only_a": test["b"], "only_b": test["c"], "p_mcnemar": test["p_value"]})
-        rows.append({"a": a, "b": b, "n_seeds": len(seeds), "n_test": len(ca), "diff_accuracy": diff,
-                     "ci_low": low, "ci_high": high, "p_value": stats.sign_flip_test(xa, xb, PERMUTATIONS),
-                     "n_resamples": n_resamples, "n_permutations": PERMUTATIONS,
-                     "only_a_mean": float(np.mean([t["b"] for t in tests])),
-                     "only_b_mean": float(np.mean([t["c"] for t in tests])),
-                     "p_mcnemar_min": min(t["p_value"] for t in tests),
-                     "p_mcnemar_max": max(t["p_value"] for t in tests),
-                     "significant_seeds": sum(t["p_value"] < 0.05 for t in tests)})
-    # With one optimizer (or no shared seed) there is nothing to pair: empty tables that still have their
-    # columns, so that every reader (the report's tables, the CSV files) sees "no rows", not "no table".
-    return (pd.DataFrame(rows, columns=PAIR_COLUMNS), pd.DataFrame(by_seed, columns=PAIR_SEED_COLUMNS))
+    found = comparisons.accuracy_pairs(runs, focus, file, n_resamples)
+    return found["pairs"], found["by_seed"]
 
 
 TARGETS = (0.95, 0.99)  # time to accuracy: fractions of the best validation accuracy of any optimizer, per seed
 
 
-def time_to_accuracy(runs: pd.DataFrame, fractions=TARGETS, file: str = "history.csv") -> pd.DataFrame:
-    """Per optimizer: epochs until validation accuracy first reaches common targets, and seconds per epoch.
-
-    The targets are the same for every optimizer of a seed: ``fraction`` x the best validation accuracy
-    that *any* optimizer reached in that seed (with its own best, each optimizer would chase a different
-    bar and the table could not say which one gets there sooner). An optimizer that never reaches a target
-    in a seed counts in ``reached_<tag>`` and not in the mean of ``epochs_to_<tag>`` (NaN when it never
-    does). ``target_<tag>`` is the target's mean over seeds.
-    """
+def time_to_accuracy_runs(runs: pd.DataFrame, fractions=TARGETS, file: str = "history.csv") -> pd.DataFrame:
+    """One row per run: epochs until validation accuracy first reaches each common target (NaN: never),
+    ``reached_<tag>`` (0/1), the target, its seconds per epoch and best validation accuracy (see
+    ``time_to_accuracy``)."""
     histories = {(run.optimizer, run.seed): pd.read_csv(Path(run.path) / file) for run in runs.itertuples()}
     if not histories:
         return pd.DataFrame()
@@ -159,7 +129,21 @@ def time_to_accuracy(runs: pd.DataFrame, fractions=TARGETS, file: str = "history
             row.update({f"target_{tag}": target, f"reached_{tag}": int(len(reached) > 0),
                         f"epochs_to_{tag}": float(reached[0] + 1) if len(reached) else math.nan})
         rows.append(row)
-    per_run = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def time_to_accuracy(runs: pd.DataFrame, fractions=TARGETS, file: str = "history.csv") -> pd.DataFrame:
+    """Per optimizer: epochs until validation accuracy first reaches common targets, and seconds per epoch.
+
+    The targets are the same for every optimizer of a seed: ``fraction`` x the best validation accuracy
+    that *any* optimizer reached in that seed (with its own best, each optimizer would chase a different
+    bar and the table could not say which one gets there sooner). An optimizer that never reaches a target
+    in a seed counts in ``reached_<tag>`` and not in the mean of ``epochs_to_<tag>`` (NaN when it never
+    does). ``target_<tag>`` is the target's mean over seeds.
+    """
+    per_run = time_to_accuracy_runs(runs, fractions, file)
+    if per_run.empty:
+        return per_run
     sums = [f"reached_{int(round(f * 100))}" for f in fractions]
     table = per_run.drop(columns="seed").groupby("optimizer", sort=False)
     out = table.mean()  # NaN (never reached) left out of each mean
@@ -175,29 +159,64 @@ def missing(results_dir: str | Path, optimizers) -> list[str]:
 
 
 # The study-level tables, by file name: computed from the runs present, never edited.
-TABLE_FILES = ("summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
-               "fine_tune_summary.csv", "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv")
+TABLE_FILES = ("summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "intervals.csv", "power.csv",
+               "calibration.csv", "calibration_pairs.csv", "tuning_trials.csv", "tuning_runs.csv", "tuning_rule.csv",
+               "expected_best.csv", "time_to_accuracy.csv", "costs.csv", "fine_tune_summary.csv",
+               "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv")
 
 
-def tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def study_focus(runs: pd.DataFrame) -> str | None:
+    """The focus the study recorded (``study.json`` beside the runs), if it is one of the runs' optimizers."""
+    if runs.empty or "path" not in runs:
+        return None
+    try:
+        focus = files.read_json(Path(runs["path"].iloc[0]).parents[1] / "study.json").get("focus")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return focus if focus in set(runs["optimizer"]) else None
+
+
+def _folder_csv(runs: pd.DataFrame, name: str) -> pd.DataFrame | None:
+    """A file the study wrote beside the runs (``memory.csv``, ``timing.csv``), or None."""
+    if runs.empty or "path" not in runs:
+        return None
+    path = Path(runs["path"].iloc[0]).parents[1] / name
+    try:
+        return pd.read_csv(path) if path.is_file() else None
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return None
+
+
+def tables(runs: pd.DataFrame, focus: str | None = None) -> dict[str, pd.DataFrame]:
     """Every study-level table of ``runs`` (as ``load_runs`` gives them), by file name; the fine-tuning
-    tables only when some runs were fine-tuned. The study writes them; the report computes them again from
-    the runs it finds, so a run removed, redone or added by hand never leaves a table describing other runs."""
-    per_pair, per_seed = pairs(runs)
-    found = {"summary.csv": summary(runs), "runs.csv": runs.drop(columns="path"), "pairs.csv": per_pair,
-             "pairs_by_seed.csv": per_seed, "time_to_accuracy.csv": time_to_accuracy(runs)}
+    tables only when some runs were fine-tuned. ``focus`` (default: the one ``study.json`` records) orients
+    and groups the paired comparisons. The study writes them; the report computes them again from the runs
+    it finds, so a run removed, redone or added by hand never leaves a table describing other runs."""
+    focus = focus or study_focus(runs)
+    accuracy = comparisons.accuracy_pairs(runs, focus)
+    calibration = comparisons.calibration_pairs(runs, focus)
+    trials, per_run = tuning.trials(runs)
+    reach = time_to_accuracy_runs(runs)
+    found = {"summary.csv": summary(runs), "runs.csv": runs.drop(columns="path"), "pairs.csv": accuracy["pairs"],
+             "pairs_by_seed.csv": accuracy["by_seed"],
+             "intervals.csv": pd.concat([accuracy["intervals"], calibration["intervals"]], ignore_index=True),
+             "power.csv": pd.concat([accuracy["power"], calibration["power"]], ignore_index=True),
+             "calibration.csv": comparisons.calibration(runs), "calibration_pairs.csv": calibration["pairs"],
+             "tuning_trials.csv": trials, "tuning_runs.csv": per_run, "tuning_rule.csv": tuning.selection_rule(),
+             "expected_best.csv": tuning.expected_best_curve(trials), "time_to_accuracy.csv": time_to_accuracy(runs),
+             "costs.csv": costs.table(reach, _folder_csv(runs, "memory.csv"), _folder_csv(runs, "timing.csv"), focus)}
     tuned = runs[runs["ft_test_accuracy"].notna()] if "ft_test_accuracy" in runs else runs.iloc[0:0]
     if not tuned.empty:
         found["fine_tune_summary.csv"] = fine_tune_summary(tuned)
-        found["fine_tune_pairs.csv"] = pairs(tuned, file="fine_tune_predictions.csv")[0]
+        found["fine_tune_pairs.csv"] = pairs(tuned, file="fine_tune_predictions.csv", focus=focus)[0]
         found["fine_tune_time_to_accuracy.csv"] = time_to_accuracy(tuned, file="fine_tune_history.csv")
     return found
 
 
-def write_tables(results_dir: str | Path) -> pd.DataFrame:
+def write_tables(results_dir: str | Path, focus: str | None = None) -> pd.DataFrame:
     """Write the study-level tables (``TABLE_FILES``) of the runs in ``results_dir``; return the summary."""
     results_dir = Path(results_dir)
-    found = tables(load_runs(results_dir))
+    found = tables(load_runs(results_dir), focus)
     for name in TABLE_FILES:
         if name in found:
             files.write_csv(results_dir / name, found[name])

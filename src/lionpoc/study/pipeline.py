@@ -296,12 +296,13 @@ def aggregate_results(study: Study, log=print, memory_models: dict | None = None
     """Step 4: the study's tables from every run in the folder, the optimizers' memory and the baseline."""
     t0 = time.perf_counter()
     prep, results_dir = study.prep, study.results_dir
-    study.summary = aggregate.write_tables(results_dir)
-    study_sensitivity.write_table(results_dir)
     files.write_csv(results_dir / "timing.csv", timing.measure(study.configs, prep, aggregate.load_runs(results_dir), log=log))
     cfg = study.configs[0]
     files.write_csv(results_dir / "memory.csv",
                     memory.optimizer_memory([c.spec for c in study.configs], memory_models, backbone=cfg.backbone))
+    # After timing.csv and memory.csv: the costs table reads them.
+    study.summary = aggregate.write_tables(results_dir, focus=study.focus)
+    study_sensitivity.write_table(results_dir)
     test_rows = prep.table[prep.table["split"] == "test"]
     files.write_json(results_dir / "baseline.json",
                      baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir), cfg.weights,
