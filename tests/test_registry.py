@@ -125,7 +125,7 @@ def test_adding_an_optimizer_is_adding_one_file(tmp_path):
     assert record["optimizers"] == ["adam", "nadam"] and record["optimizer_specs"]["nadam"]["label"] == "Nadam"
     assert record["focus"] == "nadam"  # no file of this study says focus: true: the last named is the question
     pairs = (tmp_path / "results" / "pairs.csv").read_text()
-    assert "adam,nadam" in pairs
+    assert "nadam,adam" in pairs  # focus − rival
     after = _fingerprint(project)
     assert {k: v for k, v in after.items() if k != "analysis/params/nadam.yaml"} == before
 

@@ -79,6 +79,16 @@ def test_loss_sign_flip_uses_scipy_exactly_when_it_can():
     assert stats.mean_sign_flip_test(np.zeros(5)) == (1.0, "exact")
 
 
+@pytest.mark.parametrize("shift", [0.0, 0.03, 0.08])
+def test_loss_sign_flip_agrees_with_scipys_permutation_test(shift):
+    d = np.random.default_rng(2).normal(shift, 0.3, 200)
+    p, how = stats.mean_sign_flip_test(d, 20_000)
+    reference = sp.permutation_test((d,), lambda x, axis: np.sum(x, axis=axis), permutation_type="samples",
+                                    vectorized=True, n_resamples=20_000, rng=np.random.default_rng(1)).pvalue
+    assert how == "20000 random sign sets"
+    assert p == pytest.approx(reference, abs=max(0.006, 0.1 * reference))
+
+
 # ------------------------------------------------------------------ variance components, two-stage bootstrap
 def crossed(k, n, mu, sd_seed, sd_image, sd_res, seed=0):
     rng = np.random.default_rng(seed)

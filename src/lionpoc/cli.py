@@ -42,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
                         "default study: adam,adamw,lion; sgd is also shipped)")
     p.add_argument("--focus", help="the optimizer the question is about (default: the one whose parameter file says "
                                    "focus: true, i.e. lion)")
-    p.add_argument("--seeds", type=int, help="runs per optimizer with different seeds (default 3, 1 with --smoke)")
+    p.add_argument("--seeds", type=int, help="runs per optimizer with different seeds (default 10, 1 with --smoke)")
     p.add_argument("--smoke", action="store_true",
                    help="synthetic data, random weights, tiny sizes: a few minutes on 2 CPU cores")
     p.add_argument("--data-dir", type=Path, help="folder with the 15 breed folders (default: $LIONPOC_DATA or "

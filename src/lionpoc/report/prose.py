@@ -738,13 +738,11 @@ def backbone_section(d: ReportData) -> Text:
 
 
 def statistics(d: ReportData) -> Text:
-    """The paired procedure with its sizes: resamples, permutations, the family and its adjustment."""
+    """The paired procedure with its sizes: resamples, the exact permutation test, the family and its adjustment."""
     table = d.paired("head")
     from lionpoc.study import aggregate
 
     resamples = int(table["n_resamples"].iloc[0]) if "n_resamples" in table.columns and len(table) else aggregate.RESAMPLES
-    flips = int(table["n_permutations"].iloc[0]) if "n_permutations" in table.columns and len(table) else \
-        aggregate.PERMUTATIONS
     k = len(d.rivals) if d.compared else 0
     family = "" if not k else (f"Les {in_words(k)} comparaisons {de(focus(d))} à ses rivaux forment la famille de tests qui répond "
               f"à la question : leurs p sont ajustés par la méthode de Holm [@holm1979simple], qui garde à "
@@ -754,7 +752,8 @@ def statistics(d: ReportData) -> Text:
               f"La question ne demande qu'une comparaison, {focus(d)} − {rivals(d)} : aucun ajustement pour "
               f"comparaisons multiples n'est nécessaire.")
     return Text(f"L'intervalle bootstrap [@efron1993bootstrap] rééchantillonne {french.integer(resamples)} fois les "
-                f"images de test ; le test de permutation tire {french.integer(flips)} jeux de signes au hasard."
+                f"images de test ; le test de permutation est exact : il parcourt tous les jeux de signes possibles "
+                f"des images sur lesquelles les deux optimiseurs diffèrent."
                 f"{' ' + family if family else ''} Un écart est jugé significatif quand son p (ajusté) est inférieur à "
                 f"{french.number(ALPHA, 2)} et que son intervalle exclut zéro."
                 + (f" Chaque écart est écrit dans le même sens, {focus(d)} − rival : positif, il est en faveur "
