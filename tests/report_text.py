@@ -133,7 +133,21 @@ def document(results_dir: Path, fmt: str = "html") -> str:
         else:
             os.environ["LIONPOC_RESULTS"] = previous
     text = text.replace(str(Path(results_dir).resolve()), "<résultats>").replace(str(results_dir), "<résultats>")
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return _french_spaces(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
+
+
+def _french_spaces(text: str) -> str:
+    """What ``report/french.lua`` does to the document: a narrow no-break space before : ; ? ! in the prose
+    (code blocks and inline code left as they are)."""
+    lines, fenced = [], False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and not line.startswith("```"):
+            parts = re.split(r"(`+[^`]*`+)", line)
+            line = "".join(p if i % 2 else re.sub(r" (?=[:;?!])", "\u202f", p) for i, p in enumerate(parts))
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _inline(text: str, namespace: dict) -> str:

@@ -213,8 +213,8 @@ def test_abstract_and_conclusion_follow_the_numbers(results_dir, tmp_path):
     aggregate.write_tables(changed)  # as the study does after its runs
     d = report.load(changed)
     after = prose.conclusion(d)
-    assert after != before and "Lion fait significativement mieux qu'Adam" in after
-    assert "Lion fait significativement mieux qu'AdamW" in after
+    assert after != before and "Lion fait significativement mieux qu'Adam " in after  # Adam, not AdamW's prefix
+    assert "Lion fait significativement mieux qu'AdamW" in after and "lion fait" not in after
     abstract = prose.abstract(d)
     assert "Lion 100,0" in abstract and "significativement mieux" in abstract and "2\u00a0graines" in abstract
 

@@ -59,6 +59,11 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{integer(n)}\u00a0{word if abs(n) < 2 else (words or word + 's')}"
 
 
+def noun(x: float, word: str, words: str | None = None) -> str:
+    """The noun after a number as printed: singular below two (``1 époque``, ``1,5 époque``), plural from two."""
+    return word if abs(float(x)) < 2 else (words or word + "s")
+
+
 def seconds(x: float) -> str:
     """A duration: ``0.016`` -> ``16 ms``; ``0.42`` -> ``0,42 s``; ``75`` -> ``1 min 15 s``; ``5400`` -> ``1 h 30 min``."""
     if x < 0.1:
@@ -105,3 +110,72 @@ def bytes_(n: float) -> str:
         if n >= size:
             return f"{number(n / size, 1)}{NNBSP}{unit}"
     return f"{integer(n)}{NNBSP}o"
+
+
+# ---------------------------------------------------------------------------------- words and sentences
+NBSP = "\u00a0"      # no-break space: inside « », around = in ``p = 0,642``
+VOWELS = "aeiouyhéèêëâàäîïôöûùü"
+NUMBERS = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
+
+
+def _elides(word: str) -> bool:
+    return bool(word) and word[0].lower() in VOWELS
+
+
+def de(name: str) -> str:
+    """"de" + a name with the elision: ``de Lion``, ``d'Adam``, ``d'AdamW``."""
+    return f"d'{name}" if _elides(name) else f"de {name}"
+
+
+def que(name: str) -> str:
+    """"que" + a name with the elision: ``qu'AdamW``, ``que Lion``."""
+    return f"qu'{name}" if _elides(name) else f"que {name}"
+
+
+def of(phrase: str) -> str:
+    """"de" + a noun phrase with its article contracted: ``du bloc 14``, ``des derniers blocs``, ``de la fin``."""
+    for article, contracted in (("le ", "du "), ("les ", "des ")):
+        if phrase.startswith(article):
+            return contracted + phrase[len(article):]
+    return de(phrase)
+
+
+def enumeration(items, last: str = "et") -> str:
+    """``A``, ``A et B``, ``A, B et C`` (``last``: ``ou``, ``ni``...)."""
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def in_words(n: int) -> str:
+    """Small counts in words, as French prose writes them (``trois``); digits from eleven."""
+    return NUMBERS[n] if 0 <= n < len(NUMBERS) else integer(n)
+
+
+def quoted(text: str) -> str:
+    """``« Shih tzu »`` with no-break spaces inside the quotation marks, so that no line starts with ``»``."""
+    return f"«{NBSP}{text}{NBSP}»"
+
+
+def equals(name: str, value: str) -> str:
+    """``p = 0,642`` with no-break spaces, so that a line never breaks inside it."""
+    return f"{name}{NBSP}={NBSP}{value}"
+
+
+def sentence(*clauses: str, end: str = ".") -> str:
+    """Clauses joined into one sentence: a capital at its start (a lower-case letter raised; a name, already
+    capitalised, left as it is, never lowered) and one final mark. Empty clauses are left out."""
+    text = " ".join(c.strip() for c in clauses if c and c.strip())
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!…" else text + end
+
+
+def typeset(text: str) -> str:
+    """French punctuation: a narrow no-break space, not a breakable one, before ``:``, ``;``, ``?`` and ``!``
+    (the report's Lua filter does the same to every sentence of the document, written or generated)."""
+    for mark in ":;?!":
+        text = text.replace(f" {mark}", f"{NNBSP}{mark}")
+    return text

@@ -18,6 +18,7 @@ import pandas as pd
 from lionpoc.data import breeds
 from lionpoc.report import figures
 from lionpoc.report import french
+from lionpoc.report.french import de, enumeration, equals, in_words, of, que, quoted, sentence  # noqa: F401
 from lionpoc.report import render
 from lionpoc.study import stats
 from lionpoc.report.data import ReportData
@@ -30,8 +31,6 @@ LEVEL = 1 - ALPHA     # the confidence level of every interval
 CLOSE = 0.10          # two ratios within 10 % of each other are "about the same"
 OVERFIT = 0.05        # training accuracy this far above validation at the kept epoch: the head overfits
 LION_SMALL_BATCH = 64  # Chen et al. (2023), section 6: Lion's gain shrinks below this batch size
-NUMBERS = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
-NBSP = "\u00a0"
 
 
 # ---------------------------------------------------------------------------------- rules
@@ -70,35 +69,14 @@ def overfits(gap: float) -> bool:
     return gap > OVERFIT
 
 
-def de(name: str) -> str:
-    """"de" + name with the French elision: ``de Lion``, ``d'Adam``, ``d'AdamW``."""
-    return f"d'{name}" if name[0].lower() in "aeiouyhéèêâàîôû" else f"de {name}"
 
 
-def que(name: str) -> str:
-    """"que" + name with the elision: ``qu'AdamW``, ``que Lion``."""
-    return f"qu'{name}" if name[0].lower() in "aeiouyh" else f"que {name}"
 
 
-def of(phrase: str) -> str:
-    """"de" + a noun phrase with its article contracted: ``du bloc 14``, ``des derniers blocs``."""
-    for article, contracted in (("le ", "du "), ("les ", "des ")):
-        if phrase.startswith(article):
-            return contracted + phrase[len(article):]
-    return de(phrase)
 
 
-def enumeration(items: list[str], last: str = "et") -> str:
-    """``A``, ``A et B``, ``A, B et C``."""
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
-def in_words(n: int) -> str:
-    """Small counts in words, as French prose writes them (``trois``); digits from eleven."""
-    return NUMBERS[n] if 0 <= n < len(NUMBERS) else french.integer(n)
 
 
 def unsigned_points(x: float) -> str:
@@ -115,14 +93,8 @@ def beyond(kind: str, bound: float, whose: str = "") -> str:
     return f"{'une' if feminine else 'un'} {kind} de plus de {unsigned_points(bound)}"
 
 
-def quoted(text: str) -> str:
-    """``« Shih tzu »`` with no-break spaces inside the quotation marks, so that no line starts with ``»``."""
-    return f"«{NBSP}{text}{NBSP}»"
 
 
-def equals(name: str, value: str) -> str:
-    """``p = 0,642`` with no-break spaces, so that a line never breaks inside it."""
-    return f"{name}{NBSP}={NBSP}{value}"
 
 
 # ---------------------------------------------------------------------------------- names
@@ -351,22 +323,15 @@ def answer(d: ReportData, which: str = "head") -> str:
     return text
 
 
-def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str:
+def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: str = "") -> str:
     """The answer in two sentences: what the data exclude, which differences are significant, and every
-    "focus − rival" difference in brackets (for the abstract and the conclusion)."""
+    "focus − rival" difference in brackets (for the abstract and the conclusion). ``lead`` opens the first
+    sentence (``Réponse à la question posée :``); the clauses keep their own case, a name its capital."""
     rows, instead = paired_rows(d, which)
     if instead is not None:
-        return instead
+        return sentence(lead, instead) if lead and instead else instead
     level, f = french.percent(LEVEL, 0), focus(d)
     open_ = [p for p in rows if verdict(p) == "noise" and p["ci_low"] <= 0 <= p["ci_high"]]
-    sentences = []
-    if open_:
-        high = max(p["ci_high"] for p in open_)
-        low = min(p["ci_low"] for p in open_)
-        against = (" face à chacun de ses rivaux" if len(open_) == len(rows) > 1 else
-                   f" face à {enumeration([d.label(p['b']) for p in open_])}")
-        sentences.append(f"Avec une confiance de {level}, les données excluent {beyond('avance', high, de(f))} et "
-                         f"{beyond('retard', low)}{against}.")
     said = []
     for p in rows:
         if verdict(p) == "significant":
@@ -377,11 +342,18 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True) -> str
         elif p not in open_:
             said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas "
                         f"({equals('p ajusté' if len(rows) > 1 else 'p', p_value(p['p_adjusted']))})")
+    sentences = []
+    if open_:
+        high = max(p["ci_high"] for p in open_)
+        low = min(p["ci_low"] for p in open_)
+        against = ("face à chacun de ses rivaux" if len(open_) == len(rows) > 1 else
+                   f"face à {enumeration([d.label(p['b']) for p in open_])}")
+        excluded = (f"avec une confiance de {level}, les données excluent {beyond('avance', high, de(f))} et "
+                    f"{beyond('retard', low)} {against}")
+        sentences.append(sentence(lead, excluded + ("" if said else " : aucun écart n'est significatif")))
+        lead = ""
     if said:
-        sentence = " ; ".join(said)
-        sentences.append(sentence[0].upper() + sentence[1:] + ".")
-    else:
-        sentences[-1] = sentences[-1][:-1] + " : aucun écart n'est significatif."
+        sentences.append(sentence(lead, " ; ".join(said)))
     if listed:
         holm = ", p ajustés par la méthode de Holm" if len(rows) > 1 else ""
         sentences.append(f"Écarts mesurés (en points, intervalle à {level}{holm}) : "
@@ -536,14 +508,13 @@ def speed(d: ReportData, short: bool = False) -> Text:
                                for r, w in differ))
     if same:
         parts.append(f"autant {que(enumeration(same))}, à la dispersion des mesures près")
-    sentence = f"{how} : {enumeration(parts)}."
-    sentence = sentence[0].upper() + sentence[1:]
+    said = sentence(f"{how} : {enumeration(parts)}")
     if short and not differ:
         return Text(f"Mesuré seul, {in_words(repeats)} fois en alternance, le temps d'une époque ne distingue "
                     f"{focus(d)} {'ni ' + ' ni '.join(de(n) for n in same) if len(same) > 1 else de(same[0])} au-delà de la dispersion des mesures.")
     if short:
-        return Text(sentence)
-    return Text(sentence + (" On ne conclut à une différence que si les intervalles interquartiles des répétitions ne se "
+        return Text(said)
+    return Text(said + (" On ne conclut à une différence que si les intervalles interquartiles des répétitions ne se "
                             "recouvrent pas. ") + timing_gap(d, d.focus))
 
 
@@ -553,10 +524,10 @@ def conclusion(d: ReportData) -> Text:
         return Text("Aucune conclusion n'est possible sans résultats.")
     sentences = []
     if d.compared:
-        lead = ("Réponse à la question posée : " if d.pretrained and not d.synthetic else
-                "Sur ces caractéristiques sans pré-entraînement, qui ne tranchent pas la question posée : ")
-        said = short_answer(d, listed=False)
-        sentences.append(lead + said[0].lower() + said[1:] + " La @fig-ecarts et le @tbl-paires donnent chaque écart.")
+        lead = ("réponse à la question posée :" if d.pretrained and not d.synthetic else
+                "sur ces caractéristiques sans pré-entraînement, qui ne tranchent pas la question posée :")
+        sentences.append(short_answer(d, listed=False, lead=lead))
+        sentences.append("La @fig-ecarts et le @tbl-paires donnent chaque écart.")
     else:
         sentences.append(alone(d))
     epochs = epochs_sentence(d)
@@ -571,8 +542,8 @@ def conclusion(d: ReportData) -> Text:
             sentences.append("L'ajustement fin n'apporte rien ici : il ramène tous les optimiseurs au hasard (voir la "
                              "@sec-ajustement).")
         elif d.compared:
-            said = short_answer(d, "fine_tune", listed=False)
-            sentences.append("Après ajustement fin (voir la @sec-ajustement), " + said[0].lower() + said[1:])
+            sentences.append(short_answer(d, "fine_tune", listed=False, lead="après ajustement fin (voir la "
+                                                                                  "@sec-ajustement),"))
     sentences += [said for said in (report_sensitivity.conclusion(d),) if said]
     if d.synthetic or not d.pretrained:
         sentences.append(f"Ces chiffres proviennent d'un {d.backbone_label} sans pré-entraînement : ils valident la "
@@ -615,7 +586,7 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
     never = [d.label(r) for r in present if not reached(r)]
     goal = target_words(d, 0.95)
     if reached(d.focus):
-        text = f"Pour atteindre {goal}, il faut en moyenne {shown[d.focus]} époques à {focus(d)}{seeds_(d.focus)}"
+        text = f"Pour atteindre {goal}, il faut en moyenne {shown[d.focus]} {french.noun(t.loc[d.focus, 'epochs_to_95'], 'époque')} à {focus(d)}{seeds_(d.focus)}"
         text += f", contre {enumeration(late)}" if late else ""
         verb = "l'atteint" if len(never) == 1 else "l'atteignent"
         text += f", et {enumeration(never)} ne {verb} jamais" if never else ""
@@ -623,7 +594,7 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
         text = f"{focus(d)} n'atteint jamais {goal}"
         text += f", {enumeration(never)} non plus" if never else ""
         text += f" ; il en faut en moyenne {enumeration(late)}" if late else ""
-    return Text(f"{text} ; avec la même règle d'arrêt pour tous, {focus(d)} fait {done[d.focus]} époques en "
+    return Text(f"{text} ; avec la même règle d'arrêt pour tous, {focus(d)} fait {done[d.focus]} {french.noun(s.loc[d.focus, 'epochs_run'], 'époque')} en "
                 f"tout, contre {run}.")
 
 
@@ -691,8 +662,7 @@ def implementations(d: ReportData) -> Text:
     if ours:
         parts.append(f"{enumeration(ours)} {'est' if len(ours) == 1 else 'sont'} notre propre implémentation, "
                      f"vérifiée numériquement contre celle de Keras et contre la formule de l'article")
-    text = " ; ".join(parts)
-    return Text(text[0].upper() + text[1:] + "." if text else "")
+    return Text(sentence(" ; ".join(parts)))
 
 
 def _is_ours(name: str) -> bool:
@@ -938,10 +908,10 @@ def study_2023(d: ReportData) -> Text:
         parts = [(kind, names) for kind, names in kinds.items() if names]
         if len(parts) == 1 and len(present) > 1:
             whom = {"plus": "que chacun de ses rivaux", "moins": "que chacun de ses rivaux", "autant": "que ses rivaux"}
-            said = [f"{parts[0][0]} {whom[parts[0][0]]}"]
+            said = [f"{parts[0][0]} d'époques {whom[parts[0][0]]}"]
         else:
-            said = [f"{kind} {que(enumeration([d.label(r) for r in names]))}" for kind, names in parts]
-        said[0] = said[0].replace(" que", " d'époques que", 1).replace(" qu'", " d'époques qu'", 1)
+            said = [f"{kind}{EPOCHS_WORD if i == 0 else ''} {que(enumeration([d.label(r) for r in names]))}"
+                    for i, (kind, names) in enumerate(parts)]
         where = enumeration(said) + (f", à {french.percent(CLOSE, 0)} près," if kinds["autant"] else "")
         counts = french.counts([mine, *theirs])
         text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} ({counts[0]} en moyenne, "
@@ -967,6 +937,9 @@ def study_2023(d: ReportData) -> Text:
         text.append(f"Surtout, cette étude utilise {enumeration(differs)} : les exactitudes ci-dessous ne se "
                     f"comparent pas directement à celles de 2023.")
     return Text(" ".join(text))
+
+
+EPOCHS_WORD = " d'époques"  # "plus d'époques qu'Adam, moins que Lion": the noun once, after the first comparison
 
 
 def split_2023(d: ReportData) -> str:

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from lionpoc.report import figures
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Table, Text
@@ -33,32 +32,13 @@ MONOTONE = 0.8        # |Spearman rho| of a gap against the batch size above whi
 COMMAND = "lionpoc study --sensitivity"
 
 
-def typeset(text: str) -> str:
-    """French punctuation: a narrow no-break space before ``:``, ``;``, ``?`` and ``!``."""
-    for mark in ":;?!":
-        text = text.replace(f" {mark}", f"{french.NNBSP}{mark}")
-    return text
 
 
 # ---------------------------------------------------------------------------------- names
-def focus(d: ReportData) -> str:
-    """The optimizer the question is about: the study's ``focus``, else the one its parameter file marks, else
-    the last of the study."""
-    recorded = (d.study or {}).get("focus")
-    if recorded:
-        return recorded
-    from lionpoc.model import optimizers
-
-    marked = [n for n in d.optimizers if n in set(optimizers.available()) and optimizers.load(n).focus]
-    return marked[0] if marked else (d.optimizers[-1] if d.optimizers else "")
 
 
-def label(d: ReportData, name: str) -> str:
-    return str(figures.LABELS.get(name, name))
 
 
-def colour(d: ReportData, name: str) -> str:
-    return str(figures.COLOURS.get(name, "C0"))
 
 
 def decoupled(name: str) -> bool:
@@ -71,13 +51,8 @@ def decoupled(name: str) -> bool:
         return False
 
 
-def _de(name: str) -> str:
-    """``de Lion``, ``d'AdamW`` (elision before a vowel)."""
-    return f"d'{name}" if name[:1].lower() in "aeiouyh" else f"de {name}"
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " et " + words[-1]
 
 
 # ---------------------------------------------------------------------------------- rules
@@ -169,7 +144,7 @@ def tuning_table(d: ReportData) -> Table:
     if rows.empty:
         return Table(pd.DataFrame({"": ["pas d'enregistrement des extensions : relancer `lionpoc study`"]}), "l")
     frame = pd.DataFrame({
-        "Optimiseur": [label(d, r.optimizer) for r in rows.itertuples()],
+        "Optimiseur": [d.label(r.optimizer) for r in rows.itertuples()],
         "Grille": [french.integer(r.grid_size) for r in rows.itertuples()],
         "Essayées": [french.number(r.tried_mean, 0 if r.tried_min == r.tried_max else 1)
                      + ("" if r.tried_min == r.tried_max else f" ({r.tried_min}–{r.tried_max})")
@@ -203,10 +178,10 @@ def tuning(d: ReportData) -> Text:
     if inert:
         text.append("Axe inerte (toutes ses valeurs donnent la même exactitude de validation, la même meilleure "
                     "époque et des pertes à 1 % près) : "
-                    + " ; ".join(f"{_axis(a)} pour {label(d, r.optimizer)} ({french.plural(r.inert_seeds[a], 'graine')} sur {r.seeds})"
+                    + " ; ".join(f"{_axis(a)} pour {d.label(r.optimizer)} ({french.plural(r.inert_seeds[a], 'graine')} sur {r.seeds})"
                                  for r, a in inert) + ".")
     text.append(coincidences(d))
-    return Text(typeset(" ".join(t for t in text if t)))
+    return Text(french.typeset(" ".join(t for t in text if t)))
 
 
 def _balance(d: ReportData, rows: pd.DataFrame) -> str:
@@ -220,18 +195,18 @@ def _balance(d: ReportData, rows: pd.DataFrame) -> str:
             if r.tried_min != r.tried_max:
                 count += " selon la graine"
         grid = "" if one_grid else f" (grille initiale de {r.grid_size})"
-        tried.append(f"{label(d, r.optimizer)} {'a essayé ' if i == 0 else ''}{count}{grid}")
-    text = _join(tried)
+        tried.append(f"{d.label(r.optimizer)} {'a essayé ' if i == 0 else ''}{count}{grid}")
+    text = french.enumeration(tried)
     if one_grid:
         text += f" (grille initiale de {int(rows['grid_size'].iloc[0])})"
     edged = [r for r in rows.itertuples() if r.edge_seeds]
-    calm = [label(d, r.optimizer) for r in rows.itertuples() if not r.edge_seeds]
+    calm = [d.label(r.optimizer) for r in rows.itertuples() if not r.edge_seeds]
     if not edged:
         return text + " ; aucun choix n'est resté au bord."
-    edges = [f"le choix {_de(label(d, r.optimizer))} est resté au bord de {_join([_axis(a) for a in r.edge_axes])} "
+    edges = [f"le choix {french.de(d.label(r.optimizer))} est resté au bord de {french.enumeration([_axis(a) for a in r.edge_axes])} "
              f"pour {french.plural(r.edge_seeds, 'graine')} sur {r.seeds}" for r in edged]
     if calm:
-        edges.append("aucun choix " + " ni ".join(_de(n) for n in calm) + " n'est resté au bord")
+        edges.append("aucun choix " + " ni ".join(french.de(n) for n in calm) + " n'est resté au bord")
     return text + " ; " + " ; ".join(edges) + "."
 
 
@@ -265,7 +240,7 @@ def coincidences(d: ReportData) -> Text:
             share = agreement(d, a, b)
             if share is None or not coincide(share):
                 continue
-            text = (f"{label(d, a)} et {label(d, b)} prédisent la même race pour {french.percent(share)} des images "
+            text = (f"{d.label(a)} et {d.label(b)} prédisent la même race pour {french.percent(share)} des images "
                     f"de test (toutes graines confondues). Ils partent de la même tête et voient les lots dans le "
                     f"même ordre avec les mêmes masques de *dropout* (mêmes graines)")
             same = same_rule(a, b)
@@ -277,8 +252,8 @@ def coincidences(d: ReportData) -> Text:
                        for n in (a, b) if decoupled(n)}
             shrinks = {n: v for n, v in shrinks.items() if v}
             if shrinks:
-                parts = [f"{_de(label(d, n))} de {french.percent(min(v))} à {french.percent(max(v))}"
-                         if len(v) > 1 else f"{_de(label(d, n))} de {french.percent(v[0])}"
+                parts = [f"{french.de(d.label(n))} de {french.percent(min(v))} à {french.percent(max(v))}"
+                         if len(v) > 1 else f"{french.de(d.label(n))} de {french.percent(v[0])}"
                          for n, v in shrinks.items()]
                 several = any(len(v) > 1 for v in shrinks.values())
                 text += (f" À elle seule, jusqu'à l'époque retenue, la décroissance découplée aurait réduit les poids "
@@ -298,7 +273,7 @@ def coincidences(d: ReportData) -> Text:
                 text += (" Sur les caractéristiques du réseau figé, les deux têtes linéaires aboutissent aux mêmes frontières entre "
                          "races pour presque toutes les images, quel que soit le chemin suivi.")
             sentences.append(text)
-    return Text(typeset(" ".join(sentences)))
+    return Text(french.typeset(" ".join(sentences)))
 
 
 # How each kind of update moves a weight, by the optimizer's Keras class (an unknown class: named only).
@@ -332,8 +307,8 @@ def update_rules(d: ReportData, a: str, b: str) -> str:
     """'leurs règles de mise à jour diffèrent (…)', with what each does when known."""
     rules = [UPDATE_RULES.get(_keras_class(n) or "") for n in (a, b)]
     if all(rules):
-        return (f"leurs règles de mise à jour diffèrent ({label(d, a)} : {rules[0]} ; "
-                f"{label(d, b)} : {rules[1]})")
+        return (f"leurs règles de mise à jour diffèrent ({d.label(a)} : {rules[0]} ; "
+                f"{d.label(b)} : {rules[1]})")
     return "leurs règles de mise à jour diffèrent"
 
 
@@ -388,7 +363,7 @@ def gaps(d: ReportData, schedule: str = "constant") -> pd.DataFrame:
     if s.empty:
         return pd.DataFrame()
     s = s[s["schedule"] == schedule]
-    name = focus(d)
+    name = d.focus
     rows = []
     for batch, group in s.groupby("batch_size"):
         g = group.set_index("optimizer")["test_accuracy"]
@@ -418,7 +393,7 @@ def figure(d: ReportData):
         y = 100 * rows["test_accuracy"].to_numpy()
         low = 100 * (rows["test_accuracy"] - rows["ci_low"]).fillna(0).to_numpy()
         high = 100 * (rows["ci_high"] - rows["test_accuracy"]).fillna(0).to_numpy()
-        ax.errorbar(x, y, yerr=[low, high], marker="o", capsize=3, color=colour(d, name), label=label(d, name))
+        ax.errorbar(x, y, yerr=[low, high], marker="o", capsize=3, color=d.colour(name), label=d.label(name))
     ax.set_xscale("log", base=2)
     batches = sorted(s["batch_size"].unique())
     ax.set_xticks(batches, [str(b) for b in batches])
@@ -445,7 +420,7 @@ def schedule_table(d: ReportData) -> Table | None:
             continue
         at = mine[mine["batch_size"] == reference].set_index("schedule")
         mean = mine.groupby("schedule")["test_accuracy"].mean()
-        rows.append({"Optimiseur": label(d, name),
+        rows.append({"Optimiseur": d.label(name),
                      f"Constant ({reference})": french.percent(at.loc["constant", "test_accuracy"]),
                      f"Cosinus ({reference})": french.percent(at.loc["cosine", "test_accuracy"]),
                      "Écart": french.points(at.loc["cosine", "test_accuracy"] - at.loc["constant", "test_accuracy"]),
@@ -479,7 +454,7 @@ def ranking(d: ReportData, schedule: str, batch_size: int | None = None) -> list
 
 def order_words(d: ReportData, groups: list[list[str]]) -> str:
     """``Adam = AdamW > Lion``."""
-    return " > ".join(" = ".join(label(d, n) for n in g) for g in groups)
+    return " > ".join(" = ".join(d.label(n) for n in g) for g in groups)
 
 
 def batch_answer(d: ReportData) -> str:
@@ -487,7 +462,7 @@ def batch_answer(d: ReportData) -> str:
     g = gaps(d)
     if g.empty:
         return ""
-    name = focus(d)
+    name = d.focus
     accuracy = float(g["accuracy"].mean())
     threshold = noise_level(accuracy, _n_test(d))
     kind = trend(g["batch_size"], g["gap"], threshold)
@@ -496,13 +471,13 @@ def batch_answer(d: ReportData) -> str:
     rank_words = (f"il reste {'premier' if ranks == [1] else f'{ranks[0]}e'} à toutes les tailles de lot"
                   if len(ranks) == 1 else
                   f"son rang varie selon la taille de lot (du {'1er' if ranks[0] == 1 else f'{ranks[0]}e'} au {ranks[-1]}e)")
-    head = (f"Écart entre {label(d, name)} et le meilleur des autres optimiseurs, par taille de lot ({values}) ; "
+    head = (f"Écart entre {d.label(name)} et le meilleur des autres optimiseurs, par taille de lot ({values}) ; "
             f"{rank_words}.")
     noise_words = (f"bruit de mesure (±{french.number(100 * threshold, 1)}{french.NNBSP}points sur "
                    f"{_n_test(d)} images de test)")
     verdict = {
-        "flat": f"Cet écart ne bouge pas au-delà du {noise_words} : ici, la taille de lot ne change pas la place de "
-                f"{label(d, name)}, alors que Chen et al. (2023) voient le gain de Lion sur AdamW grandir avec la "
+        "flat": f"Cet écart ne bouge pas au-delà du {noise_words} : ici, la taille de lot ne change pas la place "
+                f"{french.de(d.label(name))}, alors que Chen et al. (2023) voient le gain de Lion sur AdamW grandir avec la "
                 f"taille de lot.",
         "grows": f"Cet écart grandit avec la taille de lot, au-delà du {noise_words} : c'est le sens annoncé par "
                  f"Chen et al. (2023).",
@@ -533,11 +508,11 @@ def schedule_answer(d: ReportData) -> str:
         lead = (f"En moyenne sur les tailles de lot, le classement change : {words(constant)} à taux constant, "
                 f"{words(cosine)} avec le cosinus")
     by_batch = ("et il ne change à aucune taille de lot" if not changed else
-                f"il change à {french.plural(len(changed), 'taille')} de lot ({_join([str(b) for b in changed])})")
+                f"il change à {french.plural(len(changed), 'taille')} de lot ({french.enumeration([str(b) for b in changed])})")
     size = ("l'effet moyen du cosinus reste dans le bruit de mesure pour chaque optimiseur"
             if largest <= threshold else
             "l'effet moyen du cosinus dépasse le bruit de mesure pour "
-            + _join([label(d, n) for n in effect.index if abs(effect[n]) > threshold]))
+            + french.enumeration([d.label(n) for n in effect.index if abs(effect[n]) > threshold]))
     if constant != cosine and largest <= threshold:
         size += " : ce changement de classement ne dépasse donc pas le bruit"
     return (f"{lead} ; {by_batch}, et {size} (au plus {french.number(100 * largest, 1)}{french.NNBSP}"
@@ -557,12 +532,12 @@ def section(d: ReportData) -> Text:
     """The section's prose: what was done, then the two answers; or how to get the results."""
     s = summary(d)
     if s.empty:
-        return Text(typeset(f"L'étude de sensibilité n'a pas été lancée pour ces résultats : `{COMMAND}` la lance "
+        return Text(french.typeset(f"L'étude de sensibilité n'a pas été lancée pour ces résultats : `{COMMAND}` la lance "
                             "(en plus de l'étude principale, sur les caractéristiques en cache)."))
     batches = sorted(s["batch_size"].unique())
     n_seeds = int(s["n_seeds"].max())
     method = (f"Pour chaque optimiseur et chaque graine, la configuration retenue sur la validation est "
-              f"réentraînée avec des lots de {_join([str(b) for b in batches])} images, à taux constant puis avec "
+              f"réentraînée avec des lots de {french.enumeration([str(b) for b in batches])} images, à taux constant puis avec "
               f"une planification en cosinus précédée d'un court échauffement linéaire ({french.percent(study_sensitivity.WARMUP_FRACTION, 0)} "
               f"des pas). Le taux suit la règle de la racine carrée, η × √(taille / {batches[0]}), dérivée pour les "
               f"méthodes adaptatives (Malladi et al., 2022) ; la règle linéaire, celle de la descente de gradient "
@@ -573,7 +548,7 @@ def section(d: ReportData) -> Text:
               f"toutes les variantes sont rapportées ("
               + (f"{french.plural(n_seeds, 'graine')}, intervalles de Student sur les graines)." if n_seeds > 1 else
                  "une seule graine : pas d'intervalle)."))
-    return Text(typeset(" ".join(t for t in (method, batch_answer(d), schedule_answer(d)) if t)))
+    return Text(french.typeset(" ".join(t for t in (method, batch_answer(d), schedule_answer(d)) if t)))
 
 
 def findings(d: ReportData) -> tuple[str, str] | None:
@@ -581,14 +556,14 @@ def findings(d: ReportData) -> tuple[str, str] | None:
     g = gaps(d)
     if g.empty:
         return None
-    name = focus(d)
+    name = d.focus
     kind = trend(g["batch_size"], g["gap"], noise_level(float(g["accuracy"].mean()), _n_test(d)))
     constant, cosine = ranking(d, "constant"), ranking(d, "cosine")
-    batch = {"flat": f"la place de {label(d, name)} ne change pas avec la taille de lot (de {g['batch_size'].min()} à "
+    batch = {"flat": f"la place {french.de(d.label(name))} ne change pas avec la taille de lot (de {g['batch_size'].min()} à "
                      f"{g['batch_size'].max()})",
-             "grows": f"l'écart de {label(d, name)} sur les autres grandit avec la taille de lot",
-             "shrinks": f"l'écart de {label(d, name)} sur les autres diminue quand la taille de lot augmente",
-             "varies": f"l'écart de {label(d, name)} varie avec la taille de lot, sans tendance nette"}[kind]
+             "grows": f"l'écart {french.de(d.label(name))} sur les autres grandit avec la taille de lot",
+             "shrinks": f"l'écart {french.de(d.label(name))} sur les autres diminue quand la taille de lot augmente",
+             "varies": f"l'écart {french.de(d.label(name))} varie avec la taille de lot, sans tendance nette"}[kind]
     schedule = ("le cosinus ne change pas le classement" if constant == cosine
                 else "le cosinus change le classement moyen" if schedule_matters(d)
                 else "le cosinus ne change le classement moyen que dans les limites du bruit de mesure")
@@ -598,11 +573,11 @@ def findings(d: ReportData) -> tuple[str, str] | None:
 def abstract(d: ReportData) -> str:
     """One sentence for the abstract when the sensitivity results exist (else nothing)."""
     said = findings(d)
-    return typeset(f"Étude de sensibilité : {said[0]}, et {said[1]}.") if said else ""
+    return french.typeset(f"Étude de sensibilité : {said[0]}, et {said[1]}.") if said else ""
 
 
 def conclusion(d: ReportData) -> str:
     """The conclusion's sentence on sensitivity when the results exist (else nothing)."""
     said = findings(d)
-    return typeset(f"Enfin, l'étude de sensibilité montre que {said[0]}, et que {said[1]} (voir la @sec-sensibilite).") \
+    return french.typeset(f"Enfin, l'étude de sensibilité montre que {said[0]}, et que {said[1]} (voir la @sec-sensibilite).") \
         if said else ""

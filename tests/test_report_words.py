@@ -1,0 +1,78 @@
+"""The report's French toolkit and the sentences built with it, on recorded results folders (no training)."""
+import pytest
+
+import report_fixtures
+from lionpoc import report
+from lionpoc.report import french, prose
+from lionpoc.report import sensitivity as report_sensitivity
+
+NNBSP = "\u202f"
+
+
+# ---------------------------------------------------------------------------------- the toolkit
+def test_a_sentence_raises_its_first_letter_and_never_lowers_a_name():
+    assert french.sentence("lion fait mieux", "qu'Adam") == "Lion fait mieux qu'Adam."
+    assert french.sentence("réponse :", "Lion fait mieux qu'AdamW") == "Réponse : Lion fait mieux qu'AdamW."
+    assert french.sentence("", "AdamW gagne ?") == "AdamW gagne ?"  # its own mark kept, no full stop added
+    assert french.sentence("", "") == ""
+
+
+@pytest.mark.parametrize("name, de, que", [("Adam", "d'Adam", "qu'Adam"), ("Lion", "de Lion", "que Lion"),
+                                           ("SGD", "de SGD", "que SGD"), ("Éva", "d'Éva", "qu'Éva"),
+                                           ("heavy-ball", "d'heavy-ball", "qu'heavy-ball")])
+def test_elision(name, de, que):
+    assert french.de(name) == de and french.que(name) == que
+
+
+def test_enumeration_nouns_and_quotes():
+    assert french.enumeration(["A"]) == "A" and french.enumeration(["A", "B", "C"]) == "A, B et C"
+    assert french.enumeration(["A", "B"], "ni") == "A ni B"
+    assert [french.noun(x, "époque") for x in (0, 1, 1.5, 2, 27)] == ["époque"] * 3 + ["époques"] * 2
+    assert french.quoted("Shih tzu") == "«\u00a0Shih tzu\u00a0»"
+    assert french.typeset("a : b ; c ? d !") == f"a{NNBSP}: b{NNBSP}; c{NNBSP}? d{NNBSP}!"
+
+
+# ---------------------------------------------------------------------------------- sentences, per regime
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    return tmp_path_factory.mktemp("words")
+
+
+def _load(folders, name, regime=None):
+    path = folders / name
+    if not path.exists():
+        report_fixtures.write(path, regime or report_fixtures.REGIMES[name])
+    return report.load(path)
+
+
+def test_the_conclusion_keeps_the_focus_capitalised_when_every_comparison_is_significant(folders):
+    d = _load(folders, "pretrained_significant")
+    assert all(prose.verdict(p) == "significant" for p in prose.focus_pairs(d))
+    text = prose.conclusion(d)
+    # The exact clause after the colon: the first comparison names Adam, then AdamW.
+    assert "Réponse à la question posée : Lion fait significativement mieux qu'Adam (" in text
+    assert "Lion fait significativement mieux qu'AdamW (" in text
+    assert "lion fait" not in text
+
+
+def test_a_focus_other_than_lion_is_named_with_its_elision_in_the_sensitivity_sentences(folders):
+    regime = report_fixtures.Regime(optimizers=("adam", "lion"), focus="adam", sensitivity=True, seeds=2,
+                                    accuracy={"adam": 0.86, "lion": 0.85})
+    d = _load(folders, "sensitivity_adam", regime)
+    assert d.focus == "adam"
+    said = " ".join(report_sensitivity.findings(d))
+    assert "d'Adam" in said and "de Adam" not in said
+    assert "de Adam" not in report_sensitivity.section(d) and "de Adam" not in report_sensitivity.conclusion(d)
+
+
+def test_the_sensitivity_section_names_optimizers_as_the_study_recorded_them(folders):
+    d = _load(folders, "sensitivity")
+    d.study["optimizer_specs"]["lion"]["label"] = "Lion (ours)"
+    assert "Lion (ours)" in report_sensitivity.section(d)
+    assert "Lion (ours)" in [t.get_text() for t in report_sensitivity.figure(d).axes[0].get_legend().get_texts()]
+
+
+def test_one_epoch_is_singular(folders):
+    d = _load(folders, "random_weights")
+    text = prose.epochs_sentence(d)
+    assert "1 époques" not in text and "1,0 époques" not in text
