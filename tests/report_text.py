@@ -69,37 +69,50 @@ def _run(code: str, namespace: dict) -> tuple[str, object]:
     return out.getvalue(), value
 
 
+def _holds(kind: str, when: str, what: str, key: str, meta: dict, fmt: str) -> bool:
+    if what == "meta":
+        value = meta
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        holds = bool(value)
+    else:
+        holds = key == fmt
+    shown = holds if when == "when" else not holds
+    return shown if kind == "visible" else not shown
+
+
+CONDITION = r'\{\.content-(visible|hidden) (when|unless)-(meta|format)="([^"]+)"\}'
+
+
 def _conditions(text: str, meta: dict, fmt: str) -> str:
-    """Resolve Quarto's ``.content-visible`` / ``.content-hidden`` divs (by metadata or format), nested ones too."""
-    opening = re.compile(r'^(:{3,}) \{\.content-(visible|hidden) (when|unless)-(meta|format)="([^"]+)"\}\n', re.M)
-    while True:
-        found = opening.search(text)
-        if not found:
-            return text
-        fence, kind, when, what, key = found.groups()
-        depth, position = 1, found.end()
+    """Resolve Quarto's conditional content as Quarto does: ``.content-visible`` / ``.content-hidden`` divs and
+    spans, by metadata (``when-meta``, ``unless-meta``) or format; nested ones too."""
+    opening = re.compile(r"^(:{3,}) " + CONDITION + r"\n", re.M)
+    while found := opening.search(text):
+        depth, position = 1, None
         for line in re.finditer(r"^(:{3,})(.*)\n", text[found.end():], re.M):
-            if line.group(2).strip():
-                depth += 1
-            else:
-                depth -= 1
+            depth += 1 if line.group(2).strip() else -1
             if depth == 0:
                 body = text[found.end():found.end() + line.start()]
                 position = found.end() + line.end()
                 break
-        else:
+        if position is None:
             raise ValueError(f"unclosed conditional block at {found.group(0)!r}")
-        if what == "meta":
-            value = meta
-            for part in key.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            holds = bool(value)
-        else:
-            holds = key == fmt
-        shown = holds if when == "when" else not holds
-        if kind == "hidden":
-            shown = not shown
+        shown = _holds(*found.groups()[1:], meta, fmt)
         text = text[:found.start()] + (body if shown else "") + text[position:]
+    span = re.compile(r"\]" + CONDITION)
+    while found := span.search(text):
+        depth, start = 0, None
+        for i in range(found.start(), -1, -1):  # the "[" that opens this span, across nested brackets
+            depth += {"]": 1, "[": -1}.get(text[i], 0)
+            if depth == 0:
+                start = i
+                break
+        if start is None:
+            raise ValueError(f"a conditional span without its opening bracket: {found.group(0)!r}")
+        shown = _holds(*found.groups(), meta, fmt)
+        text = text[:start] + (text[start + 1:found.start()] if shown else "") + text[found.end():]
+    return text
 
 
 def document(results_dir: Path, fmt: str = "html") -> str:
@@ -151,4 +164,11 @@ def _french_spaces(text: str) -> str:
 
 
 def _inline(text: str, namespace: dict) -> str:
-    return INLINE.sub(lambda m: str(eval(m.group(1), namespace)), text)
+    """Inline expressions as Quarto shows them: a report ``Text`` as it is, a bare string with its quotes (as
+    Jupyter's text/plain has it: a mistake the snapshot then shows), a number as printed."""
+    def shown(match):
+        value = eval(match.group(1), namespace)
+        if hasattr(value, "_repr_markdown_"):
+            return str(value)  # an empty Text shows as a zero-width space: nothing a reader sees
+        return repr(value) if isinstance(value, str) else str(value)
+    return INLINE.sub(shown, text)

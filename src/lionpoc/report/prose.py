@@ -122,8 +122,8 @@ def subtitle(d: ReportData) -> str:
 
 # ---------------------------------------------------------------------------------- warnings
 def warnings(d: ReportData) -> Text:
-    """Visible callouts, before anything else, only when they apply: no results, damaged runs,
-    synthetic data, random weights, missing optimizers, tables that no longer match the runs."""
+    """Visible callouts, before anything else, only when they apply: no results, damaged runs (the regime's
+    own warnings, synthetic data or random weights, are written in ``index.qmd``)."""
     parts = []
     if d.empty:
         parts.append(callout("important", "Aucun résultat",
@@ -134,26 +134,22 @@ def warnings(d: ReportData) -> Text:
         parts.append(callout("warning", "Essais endommagés",
                              f"Ces essais ont un fichier `metrics.json` illisible et sont ignorés : {names}. "
                              "`lionpoc study` les refait."))
-    if d.synthetic:
-        base = f"d'un {d.backbone_label} aux poids aléatoires" if not d.pretrained else f"d'un {d.backbone_label}"
-        parts.append(callout("warning", "Données synthétiques",
-                             f"Ces résultats viennent d'images synthétiques (formes colorées) et {base} "
-                             "(`lionpoc study --smoke`). Ils valident la chaîne de traitement, pas la question "
-                             "posée : aucun chiffre ci-dessous ne concerne des chiens. Le rapport définitif "
-                             "s'obtient avec `lionpoc study`."))
-    elif not d.empty and not d.pretrained:
-        parts.append(callout("warning", f"{d.backbone_label} sans pré-entraînement",
-                             f"Ces résultats viennent de vraies photos, mais d'un {d.backbone_label} aux poids "
-                             "aléatoires (`--weights none`) : ses caractéristiques ne savent rien des chiens, d'où "
-                             "une exactitude très inférieure à celle d'un apprentissage par transfert. Les chiffres "
-                             "vérifient la chaîne sur de vraies images ; ils ne disent rien des optimiseurs dans "
-                             "l'étude réelle, qui demande des poids pré-entraînés sur ImageNet."))
-    if d.missing and not d.empty:
-        names = ", ".join(d.label(m) for m in d.missing)
-        parts.append(callout("warning", "Résultats incomplets",
-                             f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
-                             f"autres optimiseurs. Pour les produire : `{render.resume_command(d.results_dir, d.missing)}`."))
     return Text("\n\n".join(parts))
+
+
+def missing_warning(d: ReportData) -> Text:
+    """The callout naming the optimizers the study planned that have no results, and the command that makes them."""
+    if not d.missing or d.empty:
+        return Text("")
+    names = ", ".join(d.label(m) for m in d.missing)
+    return Text(callout("warning", "Résultats incomplets",
+                        f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
+                        f"autres optimiseurs. Pour les produire : `{render.resume_command(d.results_dir, d.missing)}`."))
+
+
+def weights_words(d: ReportData) -> Text:
+    """``aux poids aléatoires`` or ``aux poids pré-entraînés``."""
+    return Text("aux poids pré-entraînés" if d.pretrained else "aux poids aléatoires")
 
 
 # ---------------------------------------------------------------------------------- numbers in the text
@@ -323,13 +319,13 @@ def answer(d: ReportData, which: str = "head") -> str:
     return text
 
 
-def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: str = "") -> str:
+def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: str = "") -> Text:
     """The answer in two sentences: what the data exclude, which differences are significant, and every
     "focus − rival" difference in brackets (for the abstract and the conclusion). ``lead`` opens the first
     sentence (``Réponse à la question posée :``); the clauses keep their own case, a name its capital."""
     rows, instead = paired_rows(d, which)
     if instead is not None:
-        return sentence(lead, instead) if lead and instead else instead
+        return Text(sentence(lead, instead) if lead and instead else instead)
     level, f = french.percent(LEVEL, 0), focus(d)
     open_ = [p for p in rows if verdict(p) == "noise" and p["ci_low"] <= 0 <= p["ci_high"]]
     said = []
@@ -358,7 +354,7 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
         holm = ", p ajustés par la méthode de Holm" if len(rows) > 1 else ""
         sentences.append(f"Écarts mesurés (en points, intervalle à {level}{holm}) : "
                          + " ; ".join(difference(d, p, compact=True) for p in rows) + ".")
-    return " ".join(sentences)
+    return Text(" ".join(sentences))
 
 
 def alone(d: ReportData) -> str:
@@ -393,29 +389,26 @@ def question(d: ReportData, caveat: bool = True) -> Text:
                 f"ne peut que vérifier la chaîne : son {d.backbone_label} a des poids aléatoires{images}.")
 
 
-def abstract(d: ReportData) -> Text:
-    """The answer first: question, protocol in one sentence, what the data exclude, cost, caveats."""
+def protocol(d: ReportData) -> Text:
+    """The abstract's protocol in one sentence, with each optimizer's accuracy and interval."""
     if d.empty or d.summary.empty:
-        return Text("Aucun résultat n'est encore disponible : ce résumé se remplira après `lionpoc study`.")
+        return Text("")
     s = d.summary.set_index("optimizer")
     scores = " ; ".join(f"{d.label(o)} {french.percent(s.loc[o, 'test_accuracy_mean'])} "
                         f"{interval(s.loc[o, 'test_accuracy_ci_low'], s.loc[o, 'test_accuracy_ci_high'])}"
                         for o in d.optimizers if o in s.index)
     each = "La même tête a été entraînée avec chaque optimiseur" if len(d.optimizers) > 1 else "La tête a été entraînée"
-    text = [question(d),
-            f"{each} sur les caractéristiques du réseau figé, avec {report_sensitivity.same_grid(d)} "
-            f"sur la validation, {french.plural(n_seeds(d), 'graine')} et {count(d, 'test')} images de "
-            f"test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
-            f"{scores}."]
-    if d.cropped_photos:
-        text.append("Les photos sont des copies recadrées sur le chien, plus faciles que les images d'origine.")
-    text.append(imagenet_overlap(d, short=True))
-    text.append(short_answer(d))
-    text.append(speed(d, short=True))
-    text.append(fine_tune_abstract(d))
-    text.append(report_sensitivity.abstract(d))
-    if d.synthetic or not d.pretrained:
-        text.append("Ces chiffres ne valent que pour la vérification de la chaîne (voir l'avertissement ci-dessus).")
+    return Text(f"{each} sur les caractéristiques du réseau figé, avec {report_sensitivity.same_grid(d)} "
+                f"sur la validation, {french.plural(n_seeds(d), 'graine')} et {count(d, 'test')} images de "
+                f"test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
+                f"{scores}.")
+
+
+def abstract_findings(d: ReportData) -> Text:
+    """The abstract's answer: what the data exclude, cost, fine-tuning, sensitivity (the caveats are in the .qmd)."""
+    if d.empty or d.summary.empty:
+        return Text("")
+    text = [short_answer(d), speed(d, short=True), fine_tune_abstract(d), report_sensitivity.abstract(d)]
     return Text(" ".join(t for t in text if t))
 
 
@@ -451,23 +444,10 @@ def shared_cores(d: ReportData) -> str:
             f"{'cœurs' if cores > 1 else 'cœur'} de la machine")
 
 
-def timing_intro(d: ReportData) -> Text:
-    """Why the study's own durations (the summary table's) say nothing of speed, and how each chosen
-    head is timed alone instead."""
-    if d.empty:
-        return Text("")
+def and_shared_cores(d: ReportData) -> Text:
+    """``, et trois carnets se partageaient les deux cœurs de la machine`` when they did, else nothing."""
     shared = shared_cores(d)
-    text = [f"Les durées enregistrées pendant l'étude (@tbl-synthese) ne permettent pas de dire qu'un optimiseur est "
-            f"plus rapide : une époque de la tête retenue n'y est que sa part d'une époque où toute sa grille "
-            f"s'entraîne d'un bloc, si bien que les frais fixes de chaque pas s'y répartissent entre les "
-            f"configurations{', et ' + shared if shared else ''}."]
-    if not timing_samples(d):
-        text.append("L'étude chronomètre aussi la configuration retenue de chaque optimiseur seule, mais ce dossier "
-                    "ne contient pas cette mesure (`timing.csv`) : relancez `lionpoc study`.")
-    else:
-        text.append("L'étude chronomètre donc à part la configuration retenue de chaque optimiseur, seule, en "
-                    "alternance avec les autres et à plusieurs reprises (@fig-temps, à gauche).")
-    return Text(" ".join(text))
+    return Text(f", et {shared}" if shared else "")
 
 
 def timing_gap(d: ReportData, name: str) -> str:
@@ -551,11 +531,11 @@ def conclusion(d: ReportData) -> Text:
     return Text(" ".join(sentences))
 
 
-def target_words(d: ReportData, fraction: float) -> str:
+def target_words(d: ReportData, fraction: float) -> Text:
     """``95 % de la meilleure exactitude de validation atteinte par l'un des optimiseurs dans la graine``."""
     level = french.percent(fraction, 0)
     whom = "l'un des optimiseurs" if len(d.optimizers) > 1 else "l'optimiseur"
-    return f"{level} de la meilleure exactitude de validation atteinte par {whom} dans la même graine"
+    return Text(f"{level} de la meilleure exactitude de validation atteinte par {whom} dans la même graine")
 
 
 def epochs_sentence(d: ReportData, which: str = "head") -> Text:
@@ -599,41 +579,10 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
 
 
 # ---------------------------------------------------------------------------------- method
-def transfer(d: ReportData) -> Text:
-    """What this study takes from pretraining, as recorded."""
-    if d.synthetic:
-        return Text(f"Cette étude de démonstration n'a pas de réseau pré-entraîné : son {d.backbone_label} garde des poids "
-                    f"aléatoires et ses images sont synthétiques.")
-    if not d.pretrained:
-        return Text(f"Cette étude-ci n'a pas de réseau pré-entraîné : son {d.backbone_label} garde des poids aléatoires (voir "
-                    f"l'avertissement en tête du rapport), si bien qu'elle vérifie la chaîne sans répondre à la "
-                    f"question.")
-    return Text(f"Ici, le réseau de base est un {d.backbone_label} pré-entraîné sur ImageNet [@deng2009imagenet].")
 
 
-def data_origin(d: ReportData) -> Text:
-    """What the images are: synthetic, the box-cropped copies, or the photos as found."""
-    if d.synthetic:
-        return Text("Les images de cette étude sont synthétiques : des formes colorées, une classe par race.")
-    if d.cropped_photos:
-        return Text("Les photos utilisées ici sont des copies recadrées sur le chien (d'après les boîtes annotées de "
-                    "Stanford Dogs) et ramenées à une taille fixe : le chien y occupe toute l'image, ce qui rend la "
-                    "tâche plus facile qu'avec les photos d'origine.")
-    return Text("")
 
 
-def model_text(d: ReportData) -> Text:
-    """Preprocessing and the head, for the recorded backbone."""
-    if d.empty:
-        return Text("")
-    size = setting(d, "image_size")
-    dim = f"ses {french.integer(d.feature_dim)} caractéristiques par image" if d.feature_dim else "ses caractéristiques"
-    return Text(f"Chaque image est convertie en RVB, redimensionnée en {size} × {size} pixels, puis prétraitée comme "
-                f"l'attend {d.backbone_label}. Les poids du réseau de base sont {setting(d, 'weights')}. La base "
-                f"figée ne tourne qu'une fois sur toutes les images ({feature_time(d)}) ; {dim} sont mises en cache "
-                f"et servent à tous les essais. La tête entraînée standardise ces caractéristiques (moyenne et "
-                f"écart-type mesurés sur l'entraînement seul), applique un *dropout* de {setting(d, 'dropout')} puis "
-                f"une couche dense à {french.integer(len(breeds.FOLDERS))} sorties *softmax*.")
 
 
 def decay_roles(d: ReportData) -> Text:
@@ -707,40 +656,9 @@ def backbone_section(d: ReportData) -> Text:
                 f"fournit `keras.applications`{dim}.")
 
 
-def statistics(d: ReportData) -> Text:
-    """The paired procedure with its sizes: resamples, the exact permutation test, the family and its adjustment."""
-    table = d.paired("head")
-    from lionpoc.study import aggregate
-
-    resamples = int(table["n_resamples"].iloc[0]) if "n_resamples" in table.columns and len(table) else aggregate.RESAMPLES
-    k = len(d.rivals) if d.compared else 0
-    family = "" if not k else (f"Les {in_words(k)} comparaisons {de(focus(d))} à ses rivaux forment la famille de tests qui répond "
-              f"à la question : leurs p sont ajustés par la méthode de Holm [@holm1979simple], qui garde à "
-              f"{french.percent(ALPHA, 0)} le risque de déclarer à tort au moins une différence. Les comparaisons "
-              f"entre rivaux, données pour information, ne sont pas ajustées. Chaque intervalle est à "
-              f"{french.percent(LEVEL, 0)} pris isolément." if k > 1 else
-              f"La question ne demande qu'une comparaison, {focus(d)} − {rivals(d)} : aucun ajustement pour "
-              f"comparaisons multiples n'est nécessaire.")
-    return Text(f"L'intervalle bootstrap [@efron1993bootstrap] rééchantillonne {french.integer(resamples)} fois les "
-                f"images de test ; le test de permutation est exact : il parcourt tous les jeux de signes possibles "
-                f"des images sur lesquelles les deux optimiseurs diffèrent."
-                f"{' ' + family if family else ''} Un écart est jugé significatif quand son p (ajusté) est inférieur à "
-                f"{french.number(ALPHA, 2)} et que son intervalle exclut zéro."
-                + (f" Chaque écart est écrit dans le même sens, {focus(d)} − rival : positif, il est en faveur "
-                   f"{de(focus(d))}." if k else ""))
 
 
 # ---------------------------------------------------------------------------------- results, interpreted
-def differences_text(d: ReportData) -> Text:
-    """The paragraph beside the opening figure."""
-    if not d.compared:
-        return Text(alone(d) if not d.empty else "")
-    fine = " et, en orange, après ajustement fin" if not d.fine_tune_pairs.empty else ""
-    return Text(f"La @fig-ecarts répond à la question d'un coup d'œil : pour chaque rival, l'écart d'exactitude "
-                f"{focus(d)} − rival sur les images de test, en points, avec son intervalle à "
-                f"{french.percent(LEVEL, 0)}, après entraînement de la tête{fine}. Un intervalle qui coupe la ligne "
-                f"zéro laisse la question ouverte ; les écarts hors de l'intervalle sont peu compatibles avec les données. "
-                + short_answer(d, listed=False))
 
 
 def pairs_intro(d: ReportData) -> Text:
@@ -751,19 +669,6 @@ def pairs_intro(d: ReportData) -> Text:
                 f"de la @fig-ecarts.")
 
 
-def per_breed_noise(d: ReportData) -> Text:
-    """How uncertain a per-breed F1 is, with the number of test images per breed."""
-    if d.split.empty or d.summary.empty:
-        return Text("")
-    per = d.split[d.split["split"] == "test"].groupby("breed").size()
-    n = int(round(float(per.median())))
-    best = float(d.summary["test_accuracy_mean"].max())
-    low, high = stats.wilson_ci(round(best * n), n)
-    return Text(f"Chaque race ne compte qu'environ {french.integer(n)} images de test : une exactitude de "
-                f"{french.percent(best, 0)} (la meilleure moyenne sur les graines), mesurée sur {french.integer(n)} images "
-                f"d'une race, aurait un intervalle de Wilson à "
-                f"{french.percent(LEVEL, 0)} qui va de {french.percent(low, 0)} à {french.percent(high, 0)}. Les F1 "
-                f"par race ne départagent donc pas les optimiseurs ; ils montrent quelles races posent problème à tous.")
 
 
 def curves_text(d: ReportData) -> Text:
@@ -882,11 +787,11 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
 
 # ---------------------------------------------------------------------------------- the 2023 study
 def study_2023(d: ReportData) -> Text:
-    """What is known of the 2023 study, what differs here, and no more."""
+    """The 2023 study's stopping rule against this study's epochs (the rest of the section is in ``index.qmd``)."""
     old = d.old["optimizers"]
     stopped = {n: o for n, o in old.items() if o.get("early_stopping_patience")}
     full = {n: o for n, o in old.items() if n not in stopped}
-    text = [f"L'étude de 2023 a fait un seul essai par optimiseur, sur un {d.old['machine']}."]
+    text = []
     if full and stopped:
         text.append(f"{enumeration([d.label(n) for n in full])} y ont tourné "
                     f"{enumeration(sorted({str(o['epochs']) for o in full.values()}))} époques sans arrêt précoce ; "
@@ -916,14 +821,11 @@ def study_2023(d: ReportData) -> Text:
         counts = french.counts([mine, *theirs])
         text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} ({counts[0]} en moyenne, "
                     f"contre {enumeration([f'{c} pour {d.label(r)}' for c, r in zip(counts[1:], present)])}).")
-    first = next(iter(full.values() or old.values()))
-    per_epoch = first["minutes"] * 60 / int(first["epochs"])
-    text.append(f"Le rapport de 2023 donne {first['minutes']} minutes pour {first['epochs']} époques, soit environ "
-                f"{french.number(per_epoch, 0)} secondes par époque ; une telle durée laisse penser que la base "
-                f"tournait sur chaque image à chaque époque, sans cache, mais le rapport ne décrit pas assez son "
-                f"protocole pour l'affirmer. Ici, la base ne tourne qu'une fois pour toutes : les durées ne se "
-                f"comparent pas.")
-    text.append(split_2023(d))
+    return Text(" ".join(text))
+
+
+def differs_2023(d: ReportData) -> Text:
+    """What keeps this study's accuracies from comparing with 2023's: backbone, weights, images."""
     differs = []
     if not d.xception:
         differs.append(f"un autre réseau de base ({d.backbone_label} au lieu de Xception)")
@@ -933,20 +835,20 @@ def study_2023(d: ReportData) -> Text:
         differs.append("des images synthétiques au lieu de photos")
     elif d.cropped_photos:
         differs.append("des photos recadrées sur le chien, plus faciles que les photos d'origine")
-    if differs:
-        text.append(f"Surtout, cette étude utilise {enumeration(differs)} : les exactitudes ci-dessous ne se "
-                    f"comparent pas directement à celles de 2023.")
-    return Text(" ".join(text))
+    if not differs:
+        return Text("")
+    return Text(f"Surtout, cette étude utilise {enumeration(differs)} : les exactitudes ci-dessous ne se "
+                f"comparent pas directement à celles de 2023.")
 
 
 EPOCHS_WORD = " d'époques"  # "plus d'époques qu'Adam, moins que Lion": the noun once, after the first comparison
 
 
-def split_2023(d: ReportData) -> str:
+def split_2023(d: ReportData) -> Text:
     """How this study's test split compares with 2023's: never the same draw, sometimes the same counts."""
     old = [int(row[3]) for row in next(iter(d.old["per_breed"].values()))]
     if d.split.empty:
-        return ""
+        return Text("")
     from lionpoc.data import breeds as b
 
     test = d.split[d.split["split"] == "test"].groupby("breed").size().reindex(list(b.FOLDERS), fill_value=0)
@@ -957,8 +859,8 @@ def split_2023(d: ReportData) -> str:
         counts = "le même total qu'ici, mais réparties autrement entre les races"
     else:
         counts = f"contre {french.integer(sum(ours))} ici, avec d'autres effectifs par race"
-    return (f"Le découpage n'est pas non plus celui de 2023 : son test comptait "
-            f"{french.integer(sum(old))} images, {counts}.")
+    return Text(f"Le découpage n'est pas non plus celui de 2023 : son test comptait "
+                f"{french.integer(sum(old))} images, {counts}.")
 
 
 def comparable_2023(d: ReportData) -> bool:
@@ -982,45 +884,29 @@ def unlike_2023(d: ReportData) -> list[str]:
     return reasons
 
 
-def baseline(d: ReportData) -> Text:
+def baseline_value(d: ReportData, key: str) -> Text:
+    """The untrained ImageNet classifier's ``accuracy`` and ``n_test``, the ``best`` trained head, their ``gain``."""
+    b = d.baseline or {}
+    if not b.get("available"):
+        return Text("n.d.")
+    best = float(d.summary["test_accuracy_mean"].max()) if not d.summary.empty else math.nan
+    return Text({"accuracy": lambda: french.percent(b["accuracy"]), "n_test": lambda: french.integer(b["n_test"]),
+                 "best": lambda: french.percent(best), "gain": lambda: french.points(best - b["accuracy"])}[key]())
+
+
+def baseline_reason(d: ReportData) -> Text:
+    """Why the untrained reference could not be computed, and what to do when something can be done."""
     b = d.baseline or {"available": False, "reason": "baseline.json absent"}
-    if b.get("available"):
-        best = float(d.summary["test_accuracy_mean"].max()) if not d.summary.empty else math.nan
-        gain = best - b["accuracy"]
-        return Text(f"Sans aucun entraînement, le classifieur ImageNet de {d.backbone_label} restreint aux quinze "
-                    f"races atteint {french.percent(b['accuracy'])} d'exactitude sur les "
-                    f"{french.integer(b['n_test'])} images de test ; la meilleure tête entraînée atteint "
-                    f"{french.percent(best)}, soit {french.points(gain)} apportés par l'entraînement de la tête.")
     reason = b.get("reason") or ""
     if "downloadable" in reason:
-        why = (f"elle exige les poids de {d.backbone_label} avec son classifieur ImageNet, ni présents dans "
-               f"`~/.keras/models` ni téléchargeables ; copiez-les là puis relancez `lionpoc study`")
-    elif "weights" in reason or "ImageNet" in reason:
-        why = (f"elle exige les poids ImageNet du classifieur de {d.backbone_label}, que cette étude n'utilise "
-               f"pas")
-    else:
-        why = reason or "raison inconnue"
-    return Text(f"La référence sans entraînement n'a pas pu être calculée ici ({why}). L'étude de 2023 partait "
-                f"d'un modèle antérieur qui atteignait {french.percent(d.old['baseline_accuracy'], 0)} d'exactitude.")
+        return Text(f"elle exige les poids de {d.backbone_label} avec son classifieur ImageNet, ni présents dans "
+                    f"`~/.keras/models` ni téléchargeables ; copiez-les là puis relancez `lionpoc study`")
+    if "weights" in reason or "ImageNet" in reason:
+        return Text(f"elle exige les poids ImageNet du classifieur de {d.backbone_label}, que cette étude n'utilise "
+                    f"pas")
+    return Text(reason or "raison inconnue")
 
 
-def imagenet_overlap(d: ReportData, short: bool = False) -> Text:
-    """Stanford Dogs comes from ImageNet: the pretrained base already knows these breeds. Said where
-    the results are read (and, ``short``, in the abstract), only when the base was pretrained on it."""
-    if not d.pretrained or d.synthetic:
-        return Text("")
-    if short:
-        return Text(f"Réserve : les photos de Stanford Dogs viennent d'ImageNet, sur lequel {d.backbone_label} a été "
-                    f"pré-entraîné ; la base connaît donc déjà ces races, si bien que ces exactitudes sont optimistes "
-                    f"et que la comparaison porte sur un problème plus facile qu'un transfert vers des classes "
-                    f"nouvelles.")
-    return Text(f"Une réserve s'impose pour lire ces résultats : les photos de Stanford Dogs sont tirées "
-                f"d'ImageNet, sur lequel {d.backbone_label} a été pré-entraîné [@deng2009imagenet]. La base a donc "
-                f"déjà appris à distinguer ces quinze races, qui sont des classes d'ImageNet, et a peut-être vu "
-                f"certaines de ces photos, images de test comprises. Les exactitudes mesurées ici sont optimistes "
-                f"pour des chiens photographiés ailleurs, et la tête n'a qu'à exploiter des caractéristiques déjà "
-                f"discriminantes : la comparaison des optimiseurs porte sur ce problème facile, et ne dit pas ce "
-                f"qu'ils feraient pour des classes absentes d'ImageNet.")
 
 
 # ---------------------------------------------------------------------------------- performance
@@ -1142,36 +1028,30 @@ def separates(head_spread: float, tuned_spread: float, any_significant: bool) ->
     return "wider" if tuned_spread >= 2 * max(head_spread, 1e-9) else "no"
 
 
-def fine_tune(d: ReportData) -> Text:
-    """The "Ajustement fin" section's text: what it found, or where to read how to get it."""
+def fine_tune_value(d: ReportData, key: str) -> Text:
+    """Fine-tuning's ``parameters`` (weights trained with the head) and ``epochs`` budget (``30 époques``)."""
     if d.fine_tune.empty:
-        return Text("Ces résultats ne comportent pas d'ajustement fin : seule la tête a été entraînée. La "
-                    "@sec-reproduire dit comment l'ajouter.")
+        return Text("n.d.")
+    f = d.fine_tune
+    if key == "parameters":
+        return Text(french.integer(int(f["trainable_parameters"].iloc[0])))
+    epochs = (d.study or {}).get("fine_tune_epochs") or int(f["epochs_run"].max())
+    return Text(french.plural(epochs, "époque"))
+
+
+def fine_tune(d: ReportData) -> Text:
+    """What fine-tuning found: how far it separates the optimizers, and the memory of the focus's state (the
+    section's method is written in ``index.qmd``)."""
+    if d.fine_tune.empty:
+        return Text("")
     f = d.fine_tune.set_index("optimizer")
-    s = d.study or {}
-    epochs = s.get("fine_tune_epochs") or int(f["epochs_run"].max())
-    params = french.integer(int(f["trainable_parameters"].iloc[0]))
-    text = [f"Entraîner la tête seule revient à une régression logistique multinomiale sur des caractéristiques "
-            f"fixes : un problème convexe, mais l'arrêt précoce et des régularisations différentes font que les "
-            f"optimiseurs ne s'arrêtent pas au même point. L'ajustement fin ouvre {d.fine_tune_part}, soit {params} "
-            f"poids entraînés avec la tête. Il part, pour chaque optimiseur et chaque graine, de la tête retenue ; "
-            f"la normalisation par lots reste figée, en mode inférence, et le reste de la base ne tourne plus : la "
-            f"partie ouverte lit les activations mises en cache lors du passage unique. Chaque optimiseur dispose du "
-            f"même budget : {fine_tune_rates(d)} autour du dixième de celui de sa tête, sa régularisation "
-            f"conservée, l'arrêt précoce sur la perte de validation et au plus {french.plural(epochs, 'époque')} "
-            f"(@tbl-ajustement)."]
+    text = []
     head_spread = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
         if not d.summary.empty else 0.0
     tuned_spread = float(f["after_mean"].max() - f["after_mean"].min())
     tuned_pairs = focus_pairs(d, "fine_tune") if d.compared else []
     significant = any(verdict(p) == "significant" for p in tuned_pairs)
-    if all(collapsed(v) for v in f["after_mean"]):
-        text.append(f"Ici, l'ajustement fin a ramené tous les optimiseurs au niveau du hasard "
-                    f"({french.percent(CHANCE)}) : la partie ouverte s'est écartée de ce que la tête savait exploiter "
-                    f"plus vite qu'elle n'apprenait, et la validation n'a retenu aucune époque meilleure que les "
-                    f"premières. Le budget (taux d'apprentissage, époques) est à revoir avant d'en tirer quoi que ce "
-                    f"soit.")
-    elif len(f) > 1:
+    if len(f) > 1 and not all(collapsed(v) for v in f["after_mean"]):
         words = {"yes": f"sépare {focus(d)} d'au moins un rival, ce que la tête seule ne faisait pas",
                  "wider": "écarte davantage les optimiseurs que la tête seule, sans qu'aucun test apparié ne soit "
                           "significatif",
@@ -1192,38 +1072,22 @@ def fine_tune(d: ReportData) -> Text:
                         + " Les durées par époque de ce tableau ont été mesurées pendant l'étude"
                         + (f", pendant que {shared_cores(d)}" if shared_cores(d) else "")
                         + " : elles ne départagent pas les optimiseurs.")
-    text.append(f"La @fig-ajustement montre les courbes de la première graine, et le @tbl-ajustement-vitesse le "
-                f"nombre d'époques nécessaires pour atteindre {target_words(d, 0.95)} et {french.percent(0.99, 0)} "
-                f"de cette même exactitude.")
     return Text(" ".join(text))
 
 
-def fine_tune_rates(d: ReportData) -> str:
+def target_percent(fraction: float) -> Text:
+    return Text(french.percent(fraction, 0))
+
+
+def fine_tune_rates(d: ReportData) -> Text:
     """``trois taux d'apprentissage``: the size of the fine-tuning budget, read in the runs' ``fine_tune_tuning.csv``
     (the most any run tried; the parameter files' ``fine_tune: learning_rate_factors``)."""
     counts = [pd.read_csv(Path(path) / "fine_tune_tuning.csv")["learning_rate"].nunique()
               for path in d.runs.get("path", []) if (Path(path) / "fine_tune_tuning.csv").is_file()]
     n = max(counts) if counts else 0
-    return f"{'un' if n == 1 else in_words(n)} taux d'apprentissage"
+    return Text(f"{'un' if n == 1 else in_words(n)} taux d'apprentissage")
 
 
-def limits(d: ReportData) -> Text:
-    """What the study does not cover, given what these results hold."""
-    tuned = not d.fine_tune.empty
-    return Text(f"Cette étude a ses limites. Elle ne porte que sur quinze races et une seule architecture "
-                f"({d.backbone_label}) ; les grilles de réglage restent petites ; avec quelques centaines d'images de "
-                f"test, seuls les écarts qui sortent des intervalles de la @sec-robustesse se distinguent du hasard ; les lots de "
-                f"{setting(d, 'batch_size')} images sont petits pour certains optimiseurs (voir la @sec-etat-art). "
-                + (f"L'ajustement fin se limite à la fin du réseau, avec un budget de {fine_tune_rates(d)}. "
-                   if tuned else
-                   "Seule la tête est entraînée ici : l'ajustement fin, où les optimiseurs peuvent vraiment différer, "
-                   "reste à lancer (voir la @sec-reproduire). ")
-                + (f"Surtout, {d.backbone_label} a été pré-entraîné sur ImageNet, d'où viennent ces photos : le "
-                   f"verdict vaut pour des races que la base connaît déjà, pas pour un transfert vers des classes "
-                   f"nouvelles. " if d.pretrained and not d.synthetic else "")
-                + ("Une suite naturelle serait de dégeler les derniers blocs sur GPU, d'élargir la comparaison à "
-                   "d'autres réseaux et de la refaire sur des classes absentes d'ImageNet." if d.pretrained else
-                   "La première suite est de refaire l'étude avec des poids pré-entraînés sur ImageNet."))
 
 
 def lion_2023(d: ReportData) -> Text:
@@ -1235,16 +1099,10 @@ def lion_2023(d: ReportData) -> Text:
                 f"rappel {span(r['recall'])}")
 
 
-def classes_intro(d: ReportData) -> Text:
-    """The sentence before the per-breed table: with the 2023 columns only when they compare."""
-    if comparable_2023(d):
-        return Text(f"Le @tbl-classes donne le F1 de chaque race pour chaque optimiseur, en moyenne sur les graines, à "
-                    f"côté des F1 publiés en 2023 (un seul essai, sur un autre découpage ; {lion_2023(d)}).")
+def unlike_2023_words(d: ReportData) -> Text:
+    """``, alors que cette étude-ci utilise un autre réseau de base (MobileNetV2)``, or nothing."""
     reasons = unlike_2023(d)
-    why = f", alors que cette étude-ci utilise {enumeration(reasons)}" if reasons else ""
-    return Text("Le @tbl-classes donne le F1 de chaque race pour chaque optimiseur, en moyenne sur les graines. Les "
-                "F1 publiés en 2023 ne se comparent pas à ceux-ci et ne sont pas repris : ils viennent d'un Xception "
-                f"pré-entraîné sur ImageNet, appliqué aux photos d'origine, non recadrées{why}.")
+    return Text(f", alors que cette étude-ci utilise {enumeration(reasons)}" if reasons else "")
 
 
 def rerun_command(d: ReportData) -> Text:

@@ -161,19 +161,11 @@ def tuning_table(d: ReportData) -> Table:
 
 def tuning(d: ReportData) -> Text:
     """Per optimizer: how many configurations were tried and whether any choice stayed on an edge; then
-    inert axes, and why two optimizers predicted alike when they did."""
+    inert axes, and why two optimizers predicted alike when they did (the rule is written in ``index.qmd``)."""
     rows = tuning_rows(d)
     if rows.empty:
-        return Text("Ces résultats n'enregistrent pas les extensions de grille : relancez `lionpoc study`.")
-    if not rows["extend"].all():
-        lead = ("Les grilles ont été entraînées telles quelles (`--no-extend`, budget fixe) : un choix au bord de "
-                "la grille n'a pas été vérifié au-delà.")
-    else:
-        lead = ("Quand la valeur retenue d'un axe est la plus petite ou la plus grande de sa grille, l'axe est "
-                "prolongé d'un pas de grille dans cette direction (même rapport géométrique ; 0 est une borne) et "
-                "seules les nouvelles configurations sont entraînées, jusqu'à ce que le choix soit intérieur ou "
-                "que l'axe ait été prolongé deux fois ; le choix se fait toujours sur la validation.")
-    text = [lead, "Bilan : " + _balance(d, rows)]
+        return Text("")
+    text = ["Bilan : " + _balance(d, rows)]
     inert = [(r, a) for r in rows.itertuples() for a in r.inert_axes]
     if inert:
         text.append("Axe inerte (toutes ses valeurs donnent la même exactitude de validation, la même meilleure "
@@ -528,27 +520,42 @@ def schedule_matters(d: ReportData) -> bool:
     return bool((effect.abs() > noise_level(float(s["test_accuracy"].mean()), _n_test(d))).any())
 
 
-def section(d: ReportData) -> Text:
-    """The section's prose: what was done, then the two answers; or how to get the results."""
+def batches(d: ReportData) -> Text:
+    """``32, 64, 128 et 256``: the batch sizes of the sensitivity study."""
     s = summary(d)
-    if s.empty:
-        return Text(french.typeset(f"L'étude de sensibilité n'a pas été lancée pour ces résultats : `{COMMAND}` la lance "
-                            "(en plus de l'étude principale, sur les caractéristiques en cache)."))
-    batches = sorted(s["batch_size"].unique())
-    n_seeds = int(s["n_seeds"].max())
-    method = (f"Pour chaque optimiseur et chaque graine, la configuration retenue sur la validation est "
-              f"réentraînée avec des lots de {french.enumeration([str(b) for b in batches])} images, à taux constant puis avec "
-              f"une planification en cosinus précédée d'un court échauffement linéaire ({french.percent(study_sensitivity.WARMUP_FRACTION, 0)} "
-              f"des pas). Le taux suit la règle de la racine carrée, η × √(taille / {batches[0]}), dérivée pour les "
-              f"méthodes adaptatives (Malladi et al., 2022) ; la règle linéaire, celle de la descente de gradient "
-              f"simple, multiplierait par {batches[-1] // batches[0]} chaque pas de Lion, dont chaque coordonnée bouge "
-              f"exactement de η. Le cosinus s'étend sur les époques qu'a prises le taux constant à la même taille de "
-              f"lot (même nombre de pas) ; "
-              f"l'arrêt précoce et le budget d'époques sont ceux de l'étude principale. Rien n'est choisi ici : "
-              f"toutes les variantes sont rapportées ("
-              + (f"{french.plural(n_seeds, 'graine')}, intervalles de Student sur les graines)." if n_seeds > 1 else
-                 "une seule graine : pas d'intervalle)."))
-    return Text(french.typeset(" ".join(t for t in (method, batch_answer(d), schedule_answer(d)) if t)))
+    return Text(french.enumeration([str(b) for b in sorted(s["batch_size"].unique())]) if not s.empty else "n.d.")
+
+
+def batch(d: ReportData, index: int) -> Text:
+    """One batch size of the study, by its rank (0: the smallest, the reference of the square-root rule)."""
+    s = summary(d)
+    return Text(str(sorted(s["batch_size"].unique())[index]) if not s.empty else "n.d.")
+
+
+def batch_ratio(d: ReportData) -> Text:
+    """The largest batch over the smallest: what the linear rule would multiply Lion's step by."""
+    s = summary(d)
+    sizes = sorted(s["batch_size"].unique()) if not s.empty else []
+    return Text(str(sizes[-1] // sizes[0]) if sizes else "n.d.")
+
+
+def warmup(d: ReportData) -> Text:
+    return Text(french.percent(study_sensitivity.WARMUP_FRACTION, 0))
+
+
+def seeds_words(d: ReportData) -> Text:
+    """``2 graines, intervalles de Student sur les graines`` or ``une seule graine : pas d'intervalle``."""
+    s = summary(d)
+    n = int(s["n_seeds"].max()) if not s.empty else 0
+    return Text(f"{french.plural(n, 'graine')}, intervalles de Student sur les graines" if n > 1 else
+                "une seule graine : pas d'intervalle")
+
+
+def section(d: ReportData) -> Text:
+    """The section's two answers (the method is written in ``index.qmd``)."""
+    if summary(d).empty:
+        return Text("")
+    return Text(french.typeset(" ".join(t for t in (batch_answer(d), schedule_answer(d)) if t)))
 
 
 def findings(d: ReportData) -> tuple[str, str] | None:

@@ -1,4 +1,4 @@
-"""The report's title and subtitle, written from the results before Quarto reads the document.
+"""The report's title, subtitle and regime flags, written from the results before Quarto reads the document.
 
 Quarto runs ``report/prerender.py`` (``_quarto.yml``'s ``pre-render``) before every render, so that
 ``quarto render`` and ``lionpoc render`` alike get a title that names the optimizers and the backbone
@@ -12,13 +12,16 @@ import yaml
 
 from lionpoc import files
 from lionpoc.report import data as report_data
+from lionpoc.report import findings
 from lionpoc.report import prose
 
 METADATA = Path(__file__).resolve().parents[3] / "report" / "_metadata.yml"
 
 
 def metadata(d: report_data.ReportData) -> dict:
-    return {"title": prose.title(d), "subtitle": prose.subtitle(d)}
+    """The title, the subtitle and the regime's flags (``lionpoc:``), which ``index.qmd``'s conditional blocks
+    read (``when-meta="lionpoc.pretrained"``)."""
+    return {"title": prose.title(d), "subtitle": prose.subtitle(d), "lionpoc": findings.regime(d).flags()}
 
 
 def write(results_dir=None, target: Path = METADATA) -> dict:

@@ -1,0 +1,154 @@
+"""The values ``report/index.qmd`` writes inline: names and numbers, formatted the French way, never a sentence.
+
+The document holds the sentences; each ``{python} v.<name>`` puts one value in them (``v = Values(d)`` in the
+first cell). Every value is a ``Text``, so Quarto shows it as it is, and none fails on a results folder that lacks
+what it describes (it is then empty or ``n.d.``): a block that Quarto hides still runs its inline code.
+"""
+from __future__ import annotations
+
+import math
+
+from lionpoc.data import breeds
+from lionpoc.report import findings
+from lionpoc.report import french
+from lionpoc.report.data import ReportData
+from lionpoc.report.markup import Text
+from lionpoc.study import stats
+
+ALPHA = 0.05          # significance level of every test in the report
+LEVEL = 1 - ALPHA     # the confidence level of every interval
+
+
+class Values:
+    """``v.backbone``, ``v.focus``, ``v.alpha``...: one value each, read from ``d`` when asked."""
+
+    def __init__(self, d: ReportData):
+        self.d = d
+
+    # ------------------------------------------------------------------ names
+    @property
+    def backbone(self) -> Text:
+        return Text(self.d.backbone_label)
+
+    @property
+    def focus(self) -> Text:
+        return Text(self.d.label(self.d.focus) if self.d.focus else "")
+
+    @property
+    def de_focus(self) -> Text:
+        """``de Lion``, ``d'Adam``."""
+        return Text(french.de(self.focus) if self.focus else "")
+
+    @property
+    def rivals(self) -> Text:
+        return Text(french.enumeration([self.d.label(r) for r in self.d.rivals]))
+
+    @property
+    def n_rivals(self) -> Text:
+        """``deux``: how many comparisons answer the question."""
+        return Text(french.in_words(len(self.d.rivals)))
+
+    @property
+    def fine_tune_part(self) -> Text:
+        """``la fin de MobileNetV2 (bloc 16 et dernière convolution 1 × 1)``."""
+        return Text(self.d.fine_tune_part)
+
+    # ------------------------------------------------------------------ levels
+    @property
+    def alpha(self) -> Text:
+        return Text(french.percent(ALPHA, 0))
+
+    @property
+    def alpha_number(self) -> Text:
+        return Text(french.number(ALPHA, 2))
+
+    @property
+    def level(self) -> Text:
+        return Text(french.percent(LEVEL, 0))
+
+    @property
+    def chance(self) -> Text:
+        return Text(french.percent(findings.CHANCE))
+
+    # ------------------------------------------------------------------ the protocol
+    def setting(self, key: str) -> Text:
+        """A protocol parameter of the first run (``image_size``, ``batch_size``, ``dropout``...)."""
+        if self.d.empty:
+            return Text("n.d.")
+        value = self.d.first()["params"][key]
+        if isinstance(value, float):
+            return Text(french.number(value, 2).rstrip("0").rstrip(","))
+        return Text(str(value))
+
+    @property
+    def classes(self) -> Text:
+        return Text(french.integer(len(breeds.FOLDERS)))
+
+    @property
+    def features(self) -> Text:
+        """``ses 1 280 caractéristiques par image`` (or ``ses caractéristiques`` when the width is unknown)."""
+        d = self.d
+        return Text(f"ses {french.integer(d.feature_dim)} caractéristiques par image" if d.feature_dim
+                    else "ses caractéristiques")
+
+    @property
+    def resamples(self) -> Text:
+        return Text(french.integer(self._paired("n_resamples", "RESAMPLES")))
+
+    def _paired(self, column: str, default: str) -> int:
+        table = self.d.paired("head")
+        if column in table.columns and len(table):
+            return int(table[column].iloc[0])
+        from lionpoc.study import aggregate
+
+        return getattr(aggregate, default)
+
+    # ------------------------------------------------------------------ results
+    def _best(self) -> float:
+        return float(self.d.summary["test_accuracy_mean"].max()) if not self.d.summary.empty else math.nan
+
+    def _per_breed(self) -> int:
+        d = self.d
+        if d.split.empty:
+            return 0
+        return int(round(float(d.split[d.split["split"] == "test"].groupby("breed").size().median())))
+
+    @property
+    def per_breed_test(self) -> Text:
+        """Test images of a breed (the median over the breeds)."""
+        return Text(french.integer(self._per_breed()))
+
+    @property
+    def best(self) -> Text:
+        """The best mean test accuracy, whole percent."""
+        return Text(french.percent(self._best(), 0))
+
+    def breed_wilson(self, bound: int) -> Text:
+        """A bound of the Wilson interval of the best accuracy measured on one breed's test images."""
+        n, best = self._per_breed(), self._best()
+        if not n or math.isnan(best):
+            return Text("n.d.")
+        return Text(french.percent(stats.wilson_ci(round(best * n), n)[bound], 0))
+
+    # ------------------------------------------------------------------ the 2023 study
+    def old(self, key: str) -> Text:
+        """A figure of the 2023 study (``report/study_2023.yaml``), as written there."""
+        return Text(str(self.d.old[key]))
+
+    def old_first(self, key: str) -> Text:
+        """A figure of 2023's first optimizer that ran its whole budget (Adam): ``minutes``, ``epochs``."""
+        return Text(str(self._old_first()[key]))
+
+    def _old_first(self) -> dict:
+        old = self.d.old["optimizers"]
+        full = [o for o in old.values() if not o.get("early_stopping_patience")]
+        return (full or list(old.values()))[0]
+
+    @property
+    def old_seconds_per_epoch(self) -> Text:
+        first = self._old_first()
+        return Text(french.number(first["minutes"] * 60 / int(first["epochs"]), 0))
+
+    @property
+    def old_baseline(self) -> Text:
+        return Text(french.percent(self.d.old["baseline_accuracy"], 0))
