@@ -111,3 +111,38 @@ def test_evaluation_agrees_with_scikit_learn():
     assert result.confusion.to_numpy().sum() == 60 and result.confusion.index[0] == breeds.NAMES[0]
     assert result.report.loc["Maltese dog", "support"] == 4
     assert result.predictions["correct"].sum() == int((pred == y).sum())
+
+
+def test_one_compiled_trainer_serves_other_configurations_without_tracing_again():
+    """A bracketing round or another seed changes the configurations' values, not the trainer: the
+    compiled epoch is traced once and gives what a trainer built for those values gives."""
+    from lionpoc.model.grid import GridTrainer
+
+    (x, y), (xv, yv), _ = learnable_features()
+    options = dict(n_train=len(x), batch_size=32, dropout=0.2)
+    first = [{"learning_rate": 1e-3, "weight_decay": 0.01}, {"learning_rate": 1e-2, "weight_decay": 0.3}]
+    second = [{"learning_rate": 3e-3, "weight_decay": 1.0}, {"learning_rate": 3e-4, "weight_decay": 0.0}]
+    reused = GridTrainer(spec("adamw"), first, x.shape[1], 15, **options)
+    reused.train(x, y, xv, yv, epochs=6, patience=3, seed=1)
+    reused.set_points(second)
+    again = reused.train(x, y, xv, yv, epochs=6, patience=3, seed=2)
+    fresh = GridTrainer(spec("adamw"), second, x.shape[1], 15, **options).train(x, y, xv, yv, epochs=6, patience=3,
+                                                                                 seed=2)
+    assert reused._epoch.experimental_get_tracing_count() == 1
+    for a, b in zip(again, fresh):
+        assert a.config == b.config and a.best_epoch == b.best_epoch
+        np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-5)
+        np.testing.assert_allclose(a.kernel, b.kernel, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="trains 2 configurations, not 1"):
+        reused.set_points(second[:1])
+
+
+def test_chosen_head_scores_the_test_split_as_its_keras_model_does():
+    """The test split is scored in one batch from the chosen head's weights: the same probabilities, bit
+    for bit, as the Keras head (which is built only when fine-tuning asks for it)."""
+    (x, y), (xv, yv), (xt, _) = learnable_features(seed=2)
+    fit, _ = grid_search(x, y, xv, yv, spec("adam"), [{"learning_rate": 1e-3, "l2": 1e-3}], 15,
+                         log=lambda *_: None, epochs=5, patience=3, batch_size=32, dropout=0.2, seed=0)
+    direct = fit.probabilities(xt)
+    assert fit._model is None  # nothing built so far
+    np.testing.assert_array_equal(direct, np.asarray(fit.model.predict(xt, verbose=0)))

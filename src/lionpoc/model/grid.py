@@ -84,18 +84,32 @@ class GridTrainer:
         self.h, self.d, self.c = len(grid_points), n_features, n_classes
         self.n_train, self.batch_size, self.dropout = n_train, batch_size, dropout
         self.steps = -(-n_train // batch_size)
-        per_column = lambda key: np.repeat(np.array([p.get(key, 0.0) for p in self.points], np.float32),  # noqa: E731
-                                           n_classes)[None, :]
-        self._lr = tf.constant(per_column("learning_rate"))
-        self._l2 = tf.constant(per_column("l2"))
-        decay = per_column("weight_decay")
+        # The configurations' values are variables read by the compiled epoch, not constants baked into it:
+        # ``set_points`` gives the same trainer other configurations (a bracketing round, another seed's)
+        # without tracing or compiling again.
+        self._lr = tf.Variable(self._per_column("learning_rate"), trainable=False)
+        self._l2 = tf.Variable(self._per_column("l2"), trainable=False)
+        self._decay = tf.Variable(self._per_column("weight_decay"), trainable=False)
         self.weights = keras.Variable(np.zeros((self.d + 1, self.h * self.c), np.float32), name="stacked_heads")
         cosine = np.repeat(np.asarray(cosine if cosine is not None else [False] * self.h, bool), n_classes)[None, :]
         self._cosine, self.total_steps, self.warmup_steps = tf.constant(cosine), total_steps, warmup_steps
         rate = (lambda: self._lr) if not cosine.any() else self._scheduled_rate  # noqa: E731
-        self.opt = make_optimizer(optimizer, rate, decay if decay.any() else 0.0)
+        self.opt = make_optimizer(optimizer, rate, 0.0)
+        if optimizer.decay == "decoupled":  # the optimizer's own decay, read per column at each step
+            self.opt.weight_decay = self._decay
         self.opt.build([self.weights])
         self._epoch = tf.function(self._epoch_body, jit_compile=True)
+
+    def _per_column(self, key: str) -> np.ndarray:
+        return np.repeat(np.array([p.get(key, 0.0) for p in self.points], np.float32), self.c)[None, :]
+
+    def set_points(self, grid_points: list[dict]) -> None:
+        """Train other configurations (as many as this trainer has heads) with the compiled epoch as it is."""
+        if len(grid_points) != self.h:
+            raise ValueError(f"this trainer trains {self.h} configurations, not {len(grid_points)}")
+        self.points = [dict(p) for p in grid_points]
+        for variable, key in ((self._lr, "learning_rate"), (self._l2, "l2"), (self._decay, "weight_decay")):
+            variable.assign(self._per_column(key))
 
     def _scheduled_rate(self):
         import tensorflow as tf
@@ -221,7 +235,15 @@ class OneAtATime:
 
     def __init__(self, optimizer: OptimizerSpec, grid_points: list[dict], n_features: int, n_classes: int, **kw):
         self.spec, self.points = optimizer, [dict(p) for p in grid_points]
+        self.h = len(self.points)
         self.trainers = [GridTrainer(optimizer, [p], n_features, n_classes, **kw) for p in self.points]
+
+    def set_points(self, grid_points: list[dict]) -> None:
+        if len(grid_points) != self.h:
+            raise ValueError(f"this trainer trains {self.h} configurations, not {len(grid_points)}")
+        self.points = [dict(p) for p in grid_points]
+        for trainer, point in zip(self.trainers, self.points):
+            trainer.set_points([point])
 
     def train(self, *args, **kwargs) -> list[HeadResult]:
         return [head for trainer in self.trainers for head in trainer.train(*args, **kwargs)]

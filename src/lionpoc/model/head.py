@@ -22,15 +22,41 @@ from lionpoc.model.optimizers import OptimizerSpec, make_optimizer
 
 @dataclass
 class Fit:
-    """One trained head: its configuration, per-epoch history and validation scores."""
+    """One trained head: its configuration, per-epoch history and validation scores.
+
+    A head chosen by the grid carries its weights (``weights``: mean, variance, kernel, bias); its Keras
+    model is then built only when something asks for it (fine-tuning, a test), and ``probabilities``
+    scores features without one.
+    """
 
     config: dict
-    model: object
+    _model: object = field(repr=False)
     history: pd.DataFrame       # epoch, loss, accuracy, val_loss, val_accuracy, seconds
     best_epoch: int             # 1-based epoch whose weights were kept (lowest val_loss)
     val_loss: float
     val_accuracy: float
     seconds: float = field(default=0.0)
+    weights: tuple | None = field(default=None, repr=False)   # (mean, variance, kernel, bias)
+    dropout: float = 0.2
+    seed: int = 0
+
+    @property
+    def model(self):
+        """The Keras head (``Normalization -> Dropout -> Dense(softmax)``), built on first use."""
+        if self._model is None:
+            self._model = head_from_weights(*self.weights, self.dropout, self.seed)
+        return self._model
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities of ``x`` (features) in one batch: bit for bit what the Keras head predicts
+        (TensorFlow's own matrix product and softmax; NumPy's would move the sixth decimal of some
+        confidences), without building and tracing a model for each seed."""
+        if self.weights is None:
+            return np.asarray(self.model.predict(x, verbose=0))
+        import tensorflow as tf
+
+        mean, variance, kernel, bias = self.weights
+        return tf.nn.softmax(tf.matmul(standardise(x, mean, variance), kernel) + bias).numpy()
 
 
 class EpochTimer:
@@ -120,9 +146,9 @@ def grid_search(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, grid_p
 
     ``grid_points`` may be any list of configurations. Only training and validation data are passed
     in: the test split cannot influence the choice. Pass the ``trainer`` of an earlier call (same
-    optimizer, grid and shapes) to reuse its compiled epoch for another seed.
+    optimizer, number of configurations and shapes) to reuse its compiled epoch for another seed or grid.
     """
-    trainers = {_points_key(grid_points): trainer} if trainer is not None else {}
+    trainers = {_trainer_key(grid_points): trainer} if trainer is not None else {}
     train, scaling, seconds = _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes, trainers,
                                        epochs=epochs, patience=patience, batch_size=batch_size, dropout=dropout,
                                        seed=seed)
@@ -143,8 +169,8 @@ def bracketed_search(x_train, y_train, x_val, y_val, optimizer: OptimizerSpec, g
     """The grid search, extended where its choice sits on an edge (``bracket.search``).
 
     ``grid_points`` is the full product of the axes (``RunConfig.grid_points``). ``trainers`` caches
-    the compiled trainers by their list of configurations, so that further seeds reuse them (a dict
-    the caller keeps). Returns the chosen ``Fit``, the table of every configuration tried and the
+    the compiled trainers by their number of configurations, so that further rounds and seeds reuse them
+    (a dict the caller keeps): a notebook compiles one epoch per size of round, not one per round. Returns the chosen ``Fit``, the table of every configuration tried and the
     ``Bracketing`` record. Only training and validation data are passed in.
     """
     from lionpoc.model import bracket
@@ -171,13 +197,14 @@ def _trainer(x_train, y_train, x_val, y_val, optimizer, n_classes, trainers: dic
     seconds = []
 
     def train(points):
-        wanted = _points_key(points)
+        wanted = _trainer_key(points)
         if trainers.get(wanted) is None:
             trainers[wanted] = make_trainer(optimizer, points, x_train.shape[1], n_classes, n_train=len(x_train),
                                             batch_size=batch_size, dropout=dropout)
+        trainer = trainers[wanted]
+        trainer.set_points(points)  # the compiled epoch is kept: only the configurations' values change
         start = time.perf_counter()
-        heads = trainers[wanted].train(x_train_std, y_train, x_val_std, y_val, epochs=epochs, patience=patience,
-                                       seed=seed)
+        heads = trainer.train(x_train_std, y_train, x_val_std, y_val, epochs=epochs, patience=patience, seed=seed)
         seconds.append(time.perf_counter() - start)
         return [({"val_accuracy": h.val_accuracy, "val_loss": h.val_loss, "epochs_run": len(h.history),
                   "best_epoch": h.best_epoch, "seconds": float(h.history["seconds"].sum())}, h) for h in heads]
@@ -192,10 +219,11 @@ def _chosen_words(best) -> str:
 
 
 def _fit(best, scaling, dropout: float, seed: int) -> Fit:
-    model = head_from_weights(*scaling, best.kernel, best.bias, dropout, seed)
-    return Fit(dict(best.config), model, best.history, best.best_epoch, best.val_loss, best.val_accuracy,
-               float(best.history["seconds"].sum()))
+    return Fit(dict(best.config), None, best.history, best.best_epoch, best.val_loss, best.val_accuracy,
+               float(best.history["seconds"].sum()), (*scaling, best.kernel, best.bias), dropout, seed)
 
 
-def _points_key(points: list[dict]) -> tuple:
-    return tuple(tuple(sorted((k, float(v)) for k, v in p.items())) for p in points)
+def _trainer_key(points: list[dict]) -> tuple:
+    """Trainers are shared by lists of configurations with the same number of heads and the same axes: a
+    trainer compiled for one list trains any other such list (``set_points``)."""
+    return len(points), tuple(sorted({k for p in points for k in p}))

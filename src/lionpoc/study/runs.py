@@ -114,8 +114,7 @@ def search(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame, Bra
 def test(prep: Prepared, fit: Fit) -> Evaluation:
     """The single use of the test split: score the chosen head."""
     x_test, y_test, files = prep.part("test")
-    probabilities = np.asarray(fit.model.predict(x_test, verbose=0))
-    return evaluate(y_test, probabilities, files)
+    return evaluate(y_test, fit.probabilities(x_test), files)
 
 
 @dataclass
