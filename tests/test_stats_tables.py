@@ -43,7 +43,8 @@ def write_run(folder, name, seed, rng, truth_hard):
     metrics = {"optimizer": name, "seed": seed, "run_key": "k", "test_accuracy": float(correct.mean()),
                "test_macro_f1": float(correct.mean()), "n_test": N_TEST, "epochs_run": 20, "best_epoch": 10,
                "train_seconds": 0.4, "seconds_per_epoch": 0.02, "tuning_seconds": 6.0, "learning_rate": 1e-3,
-               "weight_decay": 1e-4, "l2": 0.0, "data_kind": "synthetic", "weights": "none", "image_size": 71}
+               "weight_decay": 1e-4, "l2": 0.0, "data_kind": "synthetic", "weights": "none", "image_size": 71,
+               "head_kernel_norm": {"adam": 5.0, "adamw": 4.0, "lion": 2.0}[name] + 0.1 * seed}
     (run / "metrics.json").write_text(json.dumps(metrics))
 
 
@@ -148,6 +149,8 @@ def test_loss_and_calibration_per_optimizer_and_paired(found, folder):
     assert table.loc["adam", "nll_mean"] == pytest.approx(np.mean(losses))
     assert table.loc["adam", "nll_ci_low"] < table.loc["adam", "nll_mean"] < table.loc["adam", "nll_ci_high"]
     assert table.loc["adam", "bins"] == 15 and len(runs) == 12 and len(one) == N_TEST
+    assert table.loc["lion", "kernel_norm_mean"] == pytest.approx(2.15)
+    assert table.loc["adam", "kernel_norm_sd"] == pytest.approx(np.std([0.0, 0.1, 0.2, 0.3], ddof=1))
     pairs = found["calibration_pairs.csv"]
     nll = pairs[(pairs["metric"] == "nll") & (pairs["a"] == "lion") & (pairs["b"] == "adam")].iloc[0]
     assert nll["diff"] == pytest.approx(table.loc["lion", "nll_mean"] - table.loc["adam", "nll_mean"])

@@ -43,7 +43,7 @@ INTERVAL_COLUMNS = ["a", "b", "metric", "kind", "covers", "level", "joint", "dif
 POWER_COLUMNS = ["a", "b", "metric", "n_seeds", "n_test", "mdd", "observed"]
 CALIBRATION_COLUMNS = ["optimizer", "n_seeds", "n_test", "bins", "accuracy_mean", "confidence_mean", "nll_mean",
                        "nll_sd", "nll_ci_low", "nll_ci_high", "ece_mean", "ece_sd", "ece_ci_low", "ece_ci_high",
-                       "ci_covers"]
+                       "ci_covers", "kernel_norm_mean", "kernel_norm_sd"]
 CALIBRATION_PAIR_COLUMNS = ["a", "b", "family", "metric", "n_seeds", "n_test", "diff", "ci_low", "ci_high",
                             "ci_covers", "seed_ci_low", "seed_ci_high", "seed_ci_covers", "ci2_low", "ci2_high",
                             "ci2_covers", "ci2_joint_low", "ci2_joint_high", "joint_level", "level", "p_value",
@@ -184,8 +184,9 @@ def _seed_p(per_seed) -> float:
 
 def calibration(runs: pd.DataFrame, file: str = "predictions.csv",
                 n_resamples: int = resampling.RESAMPLES) -> pd.DataFrame:
-    """Per optimizer: mean test loss (NLL) and ECE over its seeds, with their two-stage intervals
-    (``CALIBRATION_COLUMNS``); the loss is NaN for runs that did not record ``p_true``."""
+    """Per optimizer: mean test loss (NLL) and ECE over its seeds, with their two-stage intervals, and the
+    chosen heads' kernel norm (``CALIBRATION_COLUMNS``); the loss is NaN for runs that did not record
+    ``p_true``, the norm for runs that did not record ``head_kernel_norm``."""
     with_loss = predictions.has_column(runs, "p_true", file)
     rows = []
     for name in dict.fromkeys(runs["optimizer"]):
@@ -202,6 +203,9 @@ def calibration(runs: pd.DataFrame, file: str = "predictions.csv",
                "ece_sd": float(np.std(per_seed_ece, ddof=1)) if k > 1 else math.nan,
                "ci_covers": COVERS["seeds_and_images"] if k > 1 else COVERS["images"]}
         row["ece_ci_low"], row["ece_ci_high"] = resampling.percentile_interval(ece_reps)
+        norms = runs.loc[runs["optimizer"] == name, "head_kernel_norm"] if "head_kernel_norm" in runs else pd.Series(dtype=float)
+        row["kernel_norm_mean"] = float(norms.mean()) if norms.notna().any() else math.nan
+        row["kernel_norm_sd"] = float(norms.std(ddof=1)) if norms.notna().sum() > 1 else math.nan
         if with_loss:
             loss = predictions.image_loss(predictions.per_image(runs, name, "p_true", file).T.to_numpy(float))
             row.update({"nll_mean": float(loss.mean()),

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from lionpoc import files
@@ -65,6 +66,9 @@ def metrics(prep: "Prepared", seed: int, fit: Fit, tuning: pd.DataFrame, evaluat
         "test_accuracy": evaluation.accuracy, "test_macro_f1": evaluation.macro_f1,
         "test_correct": int(evaluation.predictions["correct"].sum()),
         "val_accuracy": fit.val_accuracy, "val_loss": fit.val_loss,
+        # The scale decay leaves the chosen head's weights at (Frobenius norm of the dense kernel, on standardised
+        # features): Lion's decoupled decay and Adam's L2 shrink them differently.
+        "head_kernel_norm": float(np.linalg.norm(fit.model.get_layer("breed").get_weights()[0])),
         "epochs_run": epochs_run, "best_epoch": fit.best_epoch, "stopped_early": epochs_run < cfg.epochs,
         "train_seconds": float(fit.history["seconds"].sum()),
         "seconds_per_epoch": float(fit.history["seconds"].mean()),
