@@ -212,3 +212,17 @@ def test_an_unrecorded_true_probability_leaves_the_loss_out(tmp_path, folder):
     assert table["nll_mean"].isna().all() and table["ece_mean"].notna().all()
     assert set(comparisons.calibration_pairs(runs, "lion", n_resamples=200)["pairs"]["metric"]) == {"ece"}
     assert tuning.selection_rule()["direction"].iloc[0] == "highest"
+
+
+def test_fine_tuning_gets_the_same_loss_and_calibration_tables(tmp_path, folder):
+    import shutil
+    copy = tmp_path / "tuned"
+    shutil.copytree(folder, copy)
+    for path in copy.glob("*/seed-*/predictions.csv"):
+        shutil.copy(path, path.with_name("fine_tune_predictions.csv"))
+    runs = aggregate.load_runs(copy)
+    head = comparisons.calibration(runs, n_resamples=300)
+    tuned = comparisons.calibration(runs, "fine_tune_predictions.csv", n_resamples=300, norm_column=None)
+    pd.testing.assert_frame_equal(head.drop(columns=["kernel_norm_mean", "kernel_norm_sd"]),
+                                  tuned.drop(columns=["kernel_norm_mean", "kernel_norm_sd"]))
+    assert tuned["kernel_norm_mean"].isna().all()  # the head's norm says nothing of the fine-tuned weights

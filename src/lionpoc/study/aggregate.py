@@ -162,7 +162,8 @@ def missing(results_dir: str | Path, optimizers) -> list[str]:
 TABLE_FILES = ("summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "intervals.csv", "power.csv",
                "calibration.csv", "calibration_pairs.csv", "tuning_trials.csv", "tuning_runs.csv", "tuning_rule.csv",
                "expected_best.csv", "time_to_accuracy.csv", "costs.csv", "fine_tune_summary.csv",
-               "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv")
+               "fine_tune_pairs.csv", "fine_tune_time_to_accuracy.csv", "fine_tune_calibration.csv",
+               "fine_tune_calibration_pairs.csv")
 
 
 def study_focus(runs: pd.DataFrame) -> str | None:
@@ -210,6 +211,10 @@ def tables(runs: pd.DataFrame, focus: str | None = None) -> dict[str, pd.DataFra
         found["fine_tune_summary.csv"] = fine_tune_summary(tuned)
         found["fine_tune_pairs.csv"] = pairs(tuned, file="fine_tune_predictions.csv", focus=focus)[0]
         found["fine_tune_time_to_accuracy.csv"] = time_to_accuracy(tuned, file="fine_tune_history.csv")
+        found["fine_tune_calibration.csv"] = comparisons.calibration(tuned, file="fine_tune_predictions.csv",
+                                                                        norm_column=None)
+        found["fine_tune_calibration_pairs.csv"] = comparisons.calibration_pairs(
+            tuned, focus, file="fine_tune_predictions.csv")["pairs"]
     return found
 
 

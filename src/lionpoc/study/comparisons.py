@@ -182,11 +182,11 @@ def _seed_p(per_seed) -> float:
     return float(sp.ttest_1samp(x, 0.0).pvalue)
 
 
-def calibration(runs: pd.DataFrame, file: str = "predictions.csv",
-                n_resamples: int = resampling.RESAMPLES) -> pd.DataFrame:
+def calibration(runs: pd.DataFrame, file: str = "predictions.csv", n_resamples: int = resampling.RESAMPLES,
+                norm_column: str | None = "head_kernel_norm") -> pd.DataFrame:
     """Per optimizer: mean test loss (NLL) and ECE over its seeds, with their two-stage intervals, and the
     chosen heads' kernel norm (``CALIBRATION_COLUMNS``); the loss is NaN for runs that did not record
-    ``p_true``, the norm for runs that did not record ``head_kernel_norm``."""
+    ``p_true``, the norm when ``norm_column`` is None or the runs did not record it."""
     with_loss = predictions.has_column(runs, "p_true", file)
     rows = []
     for name in dict.fromkeys(runs["optimizer"]):
@@ -203,7 +203,8 @@ def calibration(runs: pd.DataFrame, file: str = "predictions.csv",
                "ece_sd": float(np.std(per_seed_ece, ddof=1)) if k > 1 else math.nan,
                "ci_covers": COVERS["seeds_and_images"] if k > 1 else COVERS["images"]}
         row["ece_ci_low"], row["ece_ci_high"] = resampling.percentile_interval(ece_reps)
-        norms = runs.loc[runs["optimizer"] == name, "head_kernel_norm"] if "head_kernel_norm" in runs else pd.Series(dtype=float)
+        norms = (runs.loc[runs["optimizer"] == name, norm_column] if norm_column in runs
+                 else pd.Series(dtype=float))
         row["kernel_norm_mean"] = float(norms.mean()) if norms.notna().any() else math.nan
         row["kernel_norm_sd"] = float(norms.std(ddof=1)) if norms.notna().sum() > 1 else math.nan
         if with_loss:

@@ -24,7 +24,8 @@ FINE_TUNE_RUN_FILES = ("fine_tune_history.csv", "fine_tune_tuning.csv", "fine_tu
 # Study-level files: they describe the runs in the folder, so they go when those runs go.
 STUDY_TABLES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_seed.csv", "time_to_accuracy.csv",
                 "intervals.csv", "power.csv", "calibration.csv", "calibration_pairs.csv", "tuning_trials.csv",
-                "tuning_runs.csv", "tuning_rule.csv", "expected_best.csv", "costs.csv",
+                "tuning_runs.csv", "tuning_rule.csv", "expected_best.csv", "costs.csv", "fine_tune_calibration.csv",
+                "fine_tune_calibration_pairs.csv",
                 "memory.csv", "baseline.json", "fine_tune_summary.csv", "fine_tune_runs.csv", "fine_tune_pairs.csv",
                 "fine_tune_pairs_by_seed.csv", "fine_tune_time_to_accuracy.csv", "sensitivity.csv", "study.json")
 # Fields of metrics.json that measure time or the machine: everything else is reproducible.
