@@ -48,20 +48,25 @@ def partial_files(folder: Path) -> list[str]:
 @pytest.mark.parametrize("setup, message", [
     ("absent", "does not exist"),
     ("empty", "is empty"),
-    ("partial", "lacks 2 of the 15 breed folders (n02111889-Samoyed, n02112018-Pomeranian)"),
+    ("misspelt", "the class folder 'n02111889-samoyed' in {data_dir} differs from the Stanford Dogs breed folder "
+                 "'n02111889-Samoyed' only in case or spacing"),
+    ("short", "too few readable images to split for: n02112018-Pomeranian (3); each class needs at least 10"),
 ])
 def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message):
     data_dir = tmp_path / "dogs"
     if setup == "empty":
         data_dir.mkdir()
-    elif setup == "partial":
+    elif setup == "misspelt":
         shutil.copytree(synthetic_dir, data_dir)
-        shutil.rmtree(data_dir / "n02111889-Samoyed")
-        shutil.rmtree(data_dir / "n02112018-Pomeranian")
+        (data_dir / "n02111889-Samoyed").rename(data_dir / "n02111889-samoyed")
+    elif setup == "short":
+        shutil.copytree(synthetic_dir, data_dir)
+        for extra in sorted((data_dir / "n02112018-Pomeranian").iterdir())[3:]:
+            extra.unlink()
     out = tmp_path / "results"
     done = lionpoc("study", "--data-dir", str(data_dir), "--weights", "none", "--results-dir", str(out),
                    "--no-render", cwd=project_root)
-    assert done.returncode == 1 and message in error_line(done)
+    assert done.returncode == 1 and message.format(data_dir=data_dir) in error_line(done)
     assert not list(out.rglob("*.json")) and not list(out.rglob("*.csv"))
 
 

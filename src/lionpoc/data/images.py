@@ -1,4 +1,8 @@
-"""Finding the images of the 15 breeds, listing them, and splitting them deterministically."""
+"""Finding the images of a data set, listing them, and splitting them deterministically.
+
+Reading a data folder (its layout, classes and the checks on them) is ``folders.read``; this module keeps the
+functions the pipeline calls: where the data is, the listing as a table, the split and its counts.
+"""
 from __future__ import annotations
 
 import os
@@ -9,13 +13,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from lionpoc.data import breeds
+from lionpoc.data import folders
+from lionpoc.data.folders import DATA_ENV, IMAGE_SUFFIXES, SYNTHETIC_MARKER, Listing, images_root  # noqa: F401
 from lionpoc.errors import LionpocError
 
-DATA_ENV = "LIONPOC_DATA"
 DEFAULT_DATA_DIR = Path("data/raw/stanford_dogs")
-SYNTHETIC_MARKER = "SYNTHETIC.txt"  # written by ``lionpoc synth``; tells the report the data is fake
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
 MIN_IMAGES_PER_BREED = 3  # one image in each of train, validation and test
 
 
@@ -25,57 +27,31 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(chosen).expanduser()
 
 
-def images_root(data_dir: Path) -> Path:
-    """Where the breed folders live: ``<dir>/Images`` (official archive layout) or ``<dir>`` itself."""
-    return data_dir / "Images" if (data_dir / "Images").is_dir() else data_dir
-
-
 def data_kind(data_dir: Path) -> str:
-    """``synthetic`` for a set made by ``lionpoc synth``, else ``stanford_dogs``."""
-    return "synthetic" if (data_dir / SYNTHETIC_MARKER).exists() else "stanford_dogs"
+    """``synthetic`` for a set made by ``lionpoc synth``, ``stanford_dogs`` for breed folders, else ``folder``."""
+    return read(data_dir).dataset.kind
+
+
+def read(data_dir: Path) -> Listing:
+    """The data folder read once: its data set, its images, the notes (see ``folders.read``)."""
+    return folders.read(Path(data_dir))
 
 
 def check_data_dir(data_dir: Path) -> tuple[Path, list[str]]:
-    """Check the 15 breed folders are there; return the images root and notes on extra folders.
-
-    Raises LionpocError naming the directory or the missing breeds, and how to get them.
-    """
-    hint = (f"run `lionpoc download --data-dir {data_dir}` on a machine with internet, or point "
-            f"--data-dir (or ${DATA_ENV}) to a folder holding the 15 breed folders")
-    if not data_dir.exists():
-        raise LionpocError(f"data directory {data_dir} does not exist: {hint}.")
-    if not data_dir.is_dir():
-        raise LionpocError(f"data directory {data_dir} is not a directory: {hint}.")
-    root = images_root(data_dir)
-    present = {p.name for p in root.iterdir() if p.is_dir()}
-    if not present and not any(root.iterdir()):
-        raise LionpocError(f"data directory {data_dir} is empty: {hint}.")
-    missing = [f for f in breeds.FOLDERS if f not in present]
-    if missing:
-        raise LionpocError(
-            f"data directory {root} lacks {len(missing)} of the 15 breed folders "
-            f"({', '.join(missing)}): {hint}.")
-    extra = sorted(present - set(breeds.FOLDERS))
-    notes = [f"ignored {len(extra)} folder(s) that are not among the 15 breeds: {', '.join(extra)}"] if extra else []
-    return root, notes
+    """Check the data folder can be read; return the images root and the notes on what was ignored."""
+    listing = read(data_dir)
+    return listing.root, listing.notes
 
 
 def list_images(data_dir: Path) -> tuple[pd.DataFrame, list[str]]:
-    """All candidate image files of the 15 breeds, sorted, as ``file`` (relative), ``breed``, ``label``.
+    """All candidate image files, sorted, as ``file`` (relative to the images root), ``breed`` (the class
+    folder: the column keeps its first name), ``label`` (the class's index), and ``given`` (the part of a
+    given split) when the folder holds train/ val/ test/.
 
     The sorted order makes every later step (features, split) independent of the file system's order.
     """
-    root, notes = check_data_dir(data_dir)
-    rows = []
-    for label, folder in enumerate(breeds.FOLDERS):
-        for path in sorted((root / folder).iterdir()):
-            if path.is_file() and not path.name.startswith("."):
-                if path.suffix.lower() in IMAGE_SUFFIXES:
-                    rows.append((f"{folder}/{path.name}", folder, label))
-                else:
-                    notes.append(f"skipped {folder}/{path.name}: not an image file name")
-    table = pd.DataFrame(rows, columns=["file", "breed", "label"])
-    return table, notes
+    listing = read(data_dir)
+    return listing.table, listing.notes
 
 
 def split_random(table: pd.DataFrame, fractions=(0.8, 0.1, 0.1), seed: int = 0) -> pd.Series:
@@ -122,50 +98,113 @@ def split_official(table: pd.DataFrame, data_dir: Path, val_fraction: float = 0.
     return split
 
 
-def make_split(table: pd.DataFrame, split: str, data_dir: Path, fractions, seed: int) -> pd.DataFrame:
-    """Return the table with a ``split`` column, by the named method."""
+def split_given(table: pd.DataFrame, val_fraction: float = 0.1, seed: int = 0,
+                classes: list[str] | None = None) -> pd.Series:
+    """The split the data folder gives (train/ val/ test/), as it is; without val/, validation is drawn
+    (stratified, about ``val_fraction`` of all the images) from train/."""
+    split = pd.Series(table["given"].to_numpy(), index=table.index, name="split")
+    parts = ("train", "val", "test") if (split == "val").any() else ("train", "test")
+    for part in parts:
+        _check_class_sizes(table[split == part], 2 if part == "train" and "val" not in parts else 1, classes,
+                           f"the {part} part of the given split")
+    if "val" not in parts:
+        train_index = np.flatnonzero((split == "train").to_numpy())
+        _, val = train_test_split(train_index, test_size=min(0.5, val_fraction * len(table) / len(train_index)),
+                                  stratify=table["label"].iloc[train_index], random_state=seed)
+        split.iloc[val] = "val"
+    return split
+
+
+def make_split(table: pd.DataFrame, split: str, data_dir: Path, fractions, seed: int,
+               classes: list[str] | None = None) -> pd.DataFrame:
+    """Return the table with a ``split`` column, by the named method; a split the data folder gives
+    (train/ val/ test/, the table's ``given`` column) is used as it is. ``classes``: every class folder, so
+    that a class left without any readable image is named too."""
+    if "given" in table.columns:
+        if split == "official":
+            raise LionpocError(f"--split official is the split of the Stanford Dogs lists, but {data_dir} gives its own "
+                               "split (train/ val/ test/ folders), which the study uses as it is: leave out --split.")
+        column = split_given(table, fractions[1], seed, classes)
+        return table.drop(columns="given").assign(split=column.to_numpy())
     if split == "official":
         column = split_official(table, data_dir, fractions[1], seed)
     else:
-        needed = min_images_per_breed(tuple(fractions))
-        _check_class_sizes(table, needed)
+        n_classes = len(classes) if classes is not None else table["label"].nunique()
+        needed = min_images_per_class(tuple(fractions), max(2, n_classes))
+        _check_class_sizes(table, needed, classes, fractions=fractions)
         try:
             column = split_random(table, fractions, seed)
-        except ValueError as exc:  # scikit-learn's own refusal, for unequal breeds near the minimum
+        except ValueError as exc:  # scikit-learn's own refusal, for unequal classes near the minimum
             raise LionpocError(f"cannot split these images into train, validation and test ({exc}); "
-                               f"give each breed at least {needed + 2} images.") from None
+                               f"give each class at least {needed + 2} images.") from None
+        column = _check_every_part(table, column, needed)
     return table.assign(split=column.to_numpy())
 
 
-@lru_cache(maxsize=None)
-def min_images_per_breed(fractions: tuple = (0.8, 0.1, 0.1)) -> int:
-    """The fewest images per breed that the stratified random split accepts (10 for 80/10/10).
+def _check_every_part(table: pd.DataFrame, column: pd.Series, needed: int) -> pd.Series:
+    """Each class must have images in validation and test (a very small class beside large ones may get none)."""
+    counts = pd.crosstab(table["breed"], column.to_numpy())
+    empty = [name for name in counts.index if (counts.loc[name, ["val", "test"]] == 0).any()] \
+        if {"val", "test"} <= set(counts.columns) else list(counts.index)
+    if empty:
+        sizes = table["breed"].value_counts()
+        raise LionpocError(f"the stratified split leaves no validation or test image to the class(es) "
+                           f"{', '.join(f'{n} ({sizes[n]} images)' for n in empty[:5])}: give each class at least "
+                           f"{needed + 2} images, or leave those folders out.")
+    return column
 
-    Found by trying the split on equal breeds: the test and validation parts must each hold at
-    least one image of every breed.
+
+@lru_cache(maxsize=None)
+def min_images_per_class(fractions: tuple = (0.8, 0.1, 0.1), n_classes: int = 15) -> int:
+    """The fewest images per class that the stratified random split accepts (10 for 80/10/10).
+
+    Found by trying the split on ``n_classes`` equal classes: the test and validation parts must each
+    hold at least one image of every class.
     """
     for k in range(MIN_IMAGES_PER_BREED, 1000):
-        table = pd.DataFrame({"breed": np.repeat(breeds.FOLDERS, k), "label": np.repeat(np.arange(15), k)})
+        table = pd.DataFrame({"breed": np.repeat([f"c{i}" for i in range(n_classes)], k),
+                              "label": np.repeat(np.arange(n_classes), k)})
         try:
-            split_random(table, fractions, 0)
-            return k
+            column = split_random(table, fractions, 0)
+            counts = pd.crosstab(table["label"], column.to_numpy())
+            if {"val", "test"} <= set(counts.columns) and (counts[["val", "test"]] > 0).all().all():
+                return k
         except (ValueError, LionpocError):
             continue
     return 1000
 
 
+def min_images_per_breed(fractions: tuple = (0.8, 0.1, 0.1)) -> int:
+    """The same for the 15 breeds (what ``lionpoc synth`` needs)."""
+    return min_images_per_class(tuple(fractions), 15)
+
+
 def split_counts(split_table: pd.DataFrame) -> pd.DataFrame:
-    """Images per breed (rows, in study order) and per split (columns train/val/test/total)."""
+    """Images per class (rows: class folders, in label order) and per split (columns train/val/test/total)."""
+    order = split_table.drop_duplicates("label").sort_values("label")["breed"].tolist()
     counts = pd.crosstab(split_table["breed"], split_table["split"]).reindex(
-        index=list(breeds.FOLDERS), columns=["train", "val", "test"], fill_value=0)
+        index=order, columns=["train", "val", "test"], fill_value=0)
     counts["total"] = counts.sum(axis=1)
     return counts
 
 
-def _check_class_sizes(table: pd.DataFrame, needed: int = MIN_IMAGES_PER_BREED) -> None:
+def split_name(fractions) -> str:
+    """``80/10/10`` for the fractions (0.8, 0.1, 0.1)."""
+    return "/".join(f"{100 * f:.0f}" for f in fractions)
+
+
+def _check_class_sizes(table: pd.DataFrame, needed: int = MIN_IMAGES_PER_BREED, classes: list[str] | None = None,
+                       where: str = "", fractions=(0.8, 0.1, 0.1)) -> None:
     sizes = table["breed"].value_counts()
-    short = [f"{b} ({sizes.get(b, 0)})" for b in breeds.FOLDERS if sizes.get(b, 0) < needed]
+    names = classes if classes is not None else sorted(sizes.index, key=lambda n: table.loc[table["breed"] == n,
+                                                                                            "label"].iloc[0])
+    short = [f"{name} ({sizes.get(name, 0)})" for name in names if sizes.get(name, 0) < needed]
     if short:
+        if where:
+            raise LionpocError(f"{where} has too few readable images for: {', '.join(short)}; each class needs at "
+                               f"least {needed} there.")
+        one = len(short) == 1
         raise LionpocError(
-            f"too few readable images to split for: {', '.join(short)}; each breed needs at least {needed} "
-            "(one in each of train, validation and test, in their proportions).")
+            f"too few readable images to split for: {', '.join(short)}; each class needs at least {needed} for the "
+            f"stratified {split_name(fractions)} split to give it images in train, validation and test: add images to "
+            f"{'it' if one else 'them'} or leave {'its folder' if one else 'their folders'} out.")

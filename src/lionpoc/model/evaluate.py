@@ -19,25 +19,27 @@ class Evaluation:
     predictions: pd.DataFrame   # file, true, predicted, correct, confidence, p_true
 
 
-def evaluate(y_true: np.ndarray, probabilities: np.ndarray, files: list[str]) -> Evaluation:
-    """Score predicted class probabilities against the true labels (breeds in study order).
+def evaluate(y_true: np.ndarray, probabilities: np.ndarray, files: list[str], names=breeds.NAMES) -> Evaluation:
+    """Score predicted class probabilities against the true labels; ``names``: the classes in label order
+    (the data set's run-file names; the 15 breeds by default).
 
     Per test image, ``confidence`` is the predicted class's probability (calibration reads it with
     ``correct``) and ``p_true`` the true class's probability, unrounded (the image's loss is
     ``-log(p_true)``: a probability rounded to 0 would make it infinite).
     """
+    names = list(names)
     y_pred = probabilities.argmax(axis=1)
-    labels = list(range(len(breeds.FOLDERS)))
-    report = classification_report(y_true, y_pred, labels=labels, target_names=list(breeds.NAMES),
+    labels = list(range(len(names)))
+    report = classification_report(y_true, y_pred, labels=labels, target_names=names,
                                    output_dict=True, zero_division=0)
     report_table = pd.DataFrame({k: v for k, v in report.items() if isinstance(v, dict)}).T
     report_table.index.name = "breed"
     confusion = pd.DataFrame(confusion_matrix(y_true, y_pred, labels=labels),
-                             index=pd.Index(breeds.NAMES, name="true"), columns=list(breeds.NAMES))
+                             index=pd.Index(names, name="true"), columns=names)
     predictions = pd.DataFrame({
         "file": files,
-        "true": [breeds.NAMES[i] for i in y_true],
-        "predicted": [breeds.NAMES[i] for i in y_pred],
+        "true": [names[i] for i in y_true],
+        "predicted": [names[i] for i in y_pred],
         "correct": (y_true == y_pred).astype(int),
         "confidence": probabilities.max(axis=1).round(6),
         "p_true": probabilities[np.arange(len(y_true)), y_true].astype(float),

@@ -3,30 +3,29 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lionpoc.data import breeds
 from lionpoc.model import backbones
 from lionpoc.model.optimizers import OptimizerSpec, make_optimizer, state_bytes
 
 
-def head_model(n_features: int | None = None):
-    """The 15-way head on the pooled features (``n_features``: the default backbone's width when None)."""
+def head_model(n_features: int | None = None, n_classes: int = 15):
+    """The ``n_classes``-way head on the pooled features (``n_features``: the default backbone's width when None)."""
     import keras
 
     n_features = n_features or backbones.spec().feature_dim
-    return keras.Sequential([keras.Input((n_features,)), keras.layers.Dense(len(breeds.FOLDERS))], name="head")
+    return keras.Sequential([keras.Input((n_features,)), keras.layers.Dense(n_classes)], name="head")
 
 
-def full_model(image_size: int | None = None, backbone: str = backbones.DEFAULT):
-    """The backbone (random weights: the shapes are what matter) with the 15-way head, all trainable."""
+def full_model(image_size: int | None = None, backbone: str = backbones.DEFAULT, n_classes: int = 15):
+    """The backbone (random weights: the shapes are what matter) with the ``n_classes``-way head, all trainable."""
     import keras
 
     spec = backbones.spec(backbone)
     base = spec.build(None, image_size or spec.default_size)
-    return keras.Sequential([base, keras.layers.Dense(len(breeds.FOLDERS))], name=f"{spec.name}_full")
+    return keras.Sequential([base, keras.layers.Dense(n_classes)], name=f"{spec.name}_full")
 
 
 def optimizer_memory(specs: list[OptimizerSpec], models: dict | None = None,
-                     backbone: str = backbones.DEFAULT) -> pd.DataFrame:
+                     backbone: str = backbones.DEFAULT, n_classes: int = 15) -> pd.DataFrame:
     """One row per (model, optimizer of ``specs``): parameters, weight bytes, state bytes, slots per weight.
 
     The models are the head on ``backbone``'s features and the whole ``backbone`` (rows ``head`` and the
@@ -34,7 +33,8 @@ def optimizer_memory(specs: list[OptimizerSpec], models: dict | None = None,
     on the model's trainable weights.
     """
     base = backbones.spec(backbone)
-    models = models or {"head": head_model(base.feature_dim), base.name: full_model(backbone=base.name)}
+    models = models or {"head": head_model(base.feature_dim, n_classes),
+                        base.name: full_model(backbone=base.name, n_classes=n_classes)}
     rows = []
     for model_name, model in models.items():
         variables = model.trainable_variables

@@ -67,13 +67,15 @@ def seed(run) -> None:
             display(Image(filename=str(run.folder / f"{name}.png"), width=700))
 
 
-def split_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Images per breed (French names, study order) and per part of the split."""
-    from lionpoc.data import breeds
+def split_counts(table: pd.DataFrame, dataset=None) -> pd.DataFrame:
+    """Images per class (the report's names, study order) and per part of the split; ``dataset``: the
+    study's data set (``Prepared.dataset``; the 15 breeds when not given)."""
+    from lionpoc.data import datasets
 
-    counts = pd.crosstab(table["breed"], table["split"]).reindex(index=list(breeds.FOLDERS),
+    dataset = dataset or datasets.STANFORD_DOGS_15
+    counts = pd.crosstab(table["breed"], table["split"]).reindex(index=list(dataset.folders),
                                                                    columns=["train", "val", "test"], fill_value=0)
-    counts.index = list(breeds.FRENCH)
+    counts.index = list(dataset.display)
     counts.columns = ["Entraînement", "Validation", "Test"]
-    counts.index.name = "Race"
+    counts.index.name = dataset.words[0].capitalize()
     return counts

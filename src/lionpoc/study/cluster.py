@@ -484,7 +484,7 @@ def pack(prep, root: Path, activations: bool) -> dict:
     token = f"{backbone}-{key}-{'ft' if activations else 'head'}-{hashlib.sha256(template).hexdigest()[:8]}"
     return {"token": token, "key": key, "backbone": backbone, "table": prep.table,
             "meta": {"key": key, "backbone": backbone, "data_dir": str(prep.data_dir), "kind": prep.kind,
-                     "notes": prep.notes},
+                     "notes": prep.notes, "dataset": prep.dataset.record()},
             "features": (cache / f"features-{backbone}-{key}.npz").read_bytes(),
             "activations": Path(prep.features.activations).read_bytes() if activations else None,
             "template": template}
@@ -526,8 +526,11 @@ def load_prepared(folder: Path, cfg: RunConfig, log=print):
         found = features.Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])), key,
                                   float(cached["seconds"]), True, cut if cut.is_file() else None, backbone,
                                   bool(cached["pretrained"]))
-    log(runs.describe(table, Path(meta["data_dir"]), meta["kind"], found))
-    return runs.Prepared(cfg, Path(meta["data_dir"]), meta["kind"], table, found, meta["notes"])
+    from lionpoc.data import datasets
+
+    dataset = datasets.from_record(meta["dataset"])
+    log(runs.describe(table, Path(meta["data_dir"]), meta["kind"], found, dataset))
+    return runs.Prepared(cfg, Path(meta["data_dir"]), meta["kind"], table, found, meta["notes"], dataset)
 
 
 # ---------------------------------------------------------------------------------- back on the client

@@ -27,7 +27,8 @@ STUDY_TABLES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_s
                 "tuning_runs.csv", "tuning_rule.csv", "expected_best.csv", "costs.csv", "fine_tune_calibration.csv",
                 "fine_tune_calibration_pairs.csv",
                 "memory.csv", "baseline.json", "fine_tune_summary.csv", "fine_tune_runs.csv", "fine_tune_pairs.csv",
-                "fine_tune_pairs_by_seed.csv", "fine_tune_time_to_accuracy.csv", "sensitivity.csv", "study.json")
+                "fine_tune_pairs_by_seed.csv", "fine_tune_time_to_accuracy.csv", "sensitivity.csv", "study.json",
+                "class_scores.csv", "confusions.csv", "thumbnails.png")
 # Fields of metrics.json that measure time or the machine: everything else is reproducible.
 TIMING_KEYS = ("created_at", "train_seconds", "seconds_per_epoch", "tuning_seconds", "feature_seconds", "machine",
                "ft_train_seconds", "ft_seconds_per_epoch", "ft_all_seconds", "ft_wall_seconds", "ft_estimated_seconds",

@@ -26,6 +26,7 @@ from lionpoc.model import memory
 from lionpoc.report import render
 from lionpoc.study import aggregate
 from lionpoc.study import checks
+from lionpoc.study import classes as study_classes
 from lionpoc.study import execute
 from lionpoc.study import layout
 from lionpoc.study import run_files
@@ -192,9 +193,11 @@ def check_data(configs: list[RunConfig], log=print) -> None:
             download_dataset(data_dir)
         except LionpocError as exc:
             raise LionpocError(f"data directory {data_dir} does not exist and could not be downloaded: {exc}") from None
-    table, _ = data.list_images(data_dir)
-    data.make_split(table, cfg.split, data_dir, (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction),
-                    cfg.split_seed)
+    listing = data.read(data_dir)
+    data.make_split(listing.table, cfg.split, data_dir, (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction),
+                    cfg.split_seed, list(listing.dataset.folders))
+    log(f"data: {listing.dataset.name}, {listing.dataset.n_classes} classes, {len(listing.table)} images"
+        + (" (split given by its folders)" if listing.split_given else ""))
     features.check_weights(cfg.weights, cfg.backbone, cfg.image_size)
     base = backbones.spec(cfg.backbone)
     if cfg.weights == "imagenet" and not features.imagenet_file_available(base.classifier_file):
@@ -304,14 +307,16 @@ def aggregate_results(study: Study, log=print, memory_models: dict | None = None
     files.write_csv(results_dir / "timing.csv", timing.measure(study.configs, prep, aggregate.load_runs(results_dir), log=log))
     cfg = study.configs[0]
     files.write_csv(results_dir / "memory.csv",
-                    memory.optimizer_memory([c.spec for c in study.configs], memory_models, backbone=cfg.backbone))
+                    memory.optimizer_memory([c.spec for c in study.configs], memory_models, backbone=cfg.backbone,
+                                            n_classes=prep.dataset.n_classes))
     # After timing.csv and memory.csv: the costs table reads them.
     study.summary = aggregate.write_tables(results_dir, focus=focus_of(study))
     study_sensitivity.write_table(results_dir)
     test_rows = prep.table[prep.table["split"] == "test"]
     files.write_json(results_dir / "baseline.json",
                      baseline.zero_training_accuracy(test_rows, data.images_root(prep.data_dir), cfg.weights,
-                                                     backbone=cfg.backbone))
+                                                     backbone=cfg.backbone, dataset=prep.dataset))
+    study_classes.write_tables(results_dir, prep.dataset, study.configs, prep)
     study.timings["aggregate_seconds"] = time.perf_counter() - t0
     log("study: summary\n" + study.summary[["optimizer", "n_seeds", "test_accuracy_mean", "test_macro_f1_mean",
                                             "epochs_run"]].to_string(index=False))
@@ -335,6 +340,7 @@ def study_record(study: Study) -> dict:
         "optimizer_specs": {c.optimizer: c.spec.to_mapping() for c in configs},
         "trained_together": {c.optimizer: c.spec.coordinatewise for c in configs}, "seeds": len(configs[0].seeds), "smoke": configs[0].smoke,
         "jobs": study.jobs, "images": int(len(prep.table)), "data_kind": prep.kind, "weights": configs[0].weights,
+        "data": data_record(prep),
         **backbones.record(configs[0].backbone, prep.features.pretrained),
         "image_size": configs[0].image_size, "data_dir": configs[0].data_dir, "split": configs[0].split,
         "grid_size": len(configs[0].grid_points()),
@@ -347,6 +353,14 @@ def study_record(study: Study) -> dict:
         "total_seconds": time.perf_counter() - study.started, "machine": machine.machine(),
         "versions": machine.versions(),
     }
+
+
+def data_record(prep) -> dict:
+    """``study.json``'s ``data``: the data set, its split, its classes' counts, what was skipped or left out."""
+    from lionpoc.data import records
+
+    listing = prep.listing or data.read(prep.data_dir)
+    return records.record(listing, prep.table, prep.cfg.split, prep.features.skipped)
 
 
 def record(study: Study, log=print) -> dict:

@@ -77,6 +77,7 @@ def metrics(prep: "Prepared", seed: int, fit: Fit, tuning: pd.DataFrame, evaluat
         "n_train": int(counts.get("train", 0)), "n_val": int(counts.get("val", 0)),
         "n_test": int(counts.get("test", 0)),
         "data_kind": prep.kind, "data_dir": str(prep.data_dir), "weights": cfg.weights,
+        "dataset": prep.dataset.key, "n_classes": prep.dataset.n_classes,
         **backbones.record(cfg.backbone, prep.features.pretrained),
         "weights_id": features.weights_id(cfg.weights), "image_size": cfg.image_size, "split": cfg.split,
         "feature_key": prep.features.key, "feature_seconds": prep.features.seconds,

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lionpoc.data import breeds
 from lionpoc import data
+from lionpoc.data import datasets
 from lionpoc.model import features
 from lionpoc.report import figures
 from lionpoc import machine
@@ -41,9 +41,11 @@ class Prepared:
     cfg: RunConfig
     data_dir: Path
     kind: str
-    table: pd.DataFrame                      # file, breed, label, split (readable images only)
+    table: pd.DataFrame                      # file, breed (the class folder), label, split (readable images only)
     features: features.Features
     notes: list[str] = field(default_factory=list)
+    dataset: datasets.DataSet = datasets.STANFORD_DOGS_15   # the classes (folders, names, display names...)
+    listing: data.Listing | None = field(default=None, repr=False)  # the data folder as read (not in a worker)
     trainers: dict = field(default_factory=dict, repr=False)  # compiled trainers by configurations, reused by seeds
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -72,24 +74,31 @@ def prepare(cfg: RunConfig, log=print, extractor=None) -> Prepared:
 
         return cluster.load_prepared(Path(os.environ[PREPARED_ENV]), cfg, log)
     data_dir = data_dir_for(cfg, log)
-    table, notes = data.list_images(data_dir)
+    listing = data.read(data_dir)
+    table, notes, dataset = listing.table, listing.notes, listing.dataset
     for note in notes:
         log(f"data: {note}")
-    root = data.images_root(data_dir)
+    if listing.split_given:
+        log(f"data: the split given by the folders {', '.join(f'{v}/' for v in listing.parts.values())} is used as it "
+            "is" + ("" if "val" in listing.parts else " (validation drawn from train/, stratified)"))
+    root = listing.root
     feats = features.load_or_extract(table["file"].tolist(), root, cfg.image_size, cfg.weights,
                                      Path(cfg.cache_dir), cfg.batch_size, log, backbone=cfg.backbone,
                                      extractor=extractor)
     readable = table[table["file"].isin(set(feats.files))].reset_index(drop=True)
     split = data.make_split(readable, cfg.split, data_dir,
-                            (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction), cfg.split_seed)
-    log(describe(split, data_dir, data.data_kind(data_dir), feats))
-    return Prepared(cfg, data_dir, data.data_kind(data_dir), split, feats, notes)
+                            (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction), cfg.split_seed,
+                            list(dataset.folders))
+    log(describe(split, data_dir, dataset.kind, feats, dataset))
+    return Prepared(cfg, data_dir, dataset.kind, split, feats, notes, dataset, listing)
 
 
-def describe(split: pd.DataFrame, data_dir: Path, kind: str, feats: features.Features) -> str:
+def describe(split: pd.DataFrame, data_dir: Path, kind: str, feats: features.Features,
+             dataset: datasets.DataSet = datasets.STANFORD_DOGS_15) -> str:
     """The line that says what data a run trains on."""
     counts = split["split"].value_counts()
-    return (f"data: {len(split)} images of 15 breeds from {data_dir} ({kind}); "
+    word = "breeds" if dataset.words == datasets.BREED_WORDS else "classes"
+    return (f"data: {len(split)} images of {dataset.n_classes} {word} from {data_dir} ({kind}); "
             f"train {counts.get('train', 0)}, val {counts.get('val', 0)}, test {counts.get('test', 0)}"
             + (f"; {len(feats.skipped)} unreadable file(s) skipped" if feats.skipped else ""))
 
@@ -106,7 +115,7 @@ def search(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame, Bra
     cfg = prep.cfg
     x_train, y_train, _ = prep.part("train")
     x_val, y_val, _ = prep.part("val")
-    return bracketed_search(x_train, y_train, x_val, y_val, cfg.spec, cfg.grid_points(), len(breeds.FOLDERS),
+    return bracketed_search(x_train, y_train, x_val, y_val, cfg.spec, cfg.grid_points(), prep.dataset.n_classes,
                             log, prep.trainers, extend=cfg.extend_grid, epochs=cfg.epochs, patience=cfg.patience,
                             batch_size=cfg.batch_size, dropout=cfg.dropout, seed=seed)
 
@@ -114,7 +123,7 @@ def search(prep: Prepared, seed: int, log=print) -> tuple[Fit, pd.DataFrame, Bra
 def test(prep: Prepared, fit: Fit) -> Evaluation:
     """The single use of the test split: score the chosen head."""
     x_test, y_test, files = prep.part("test")
-    return evaluate(y_test, fit.probabilities(x_test), files)
+    return evaluate(y_test, fit.probabilities(x_test), files, prep.dataset.names)
 
 
 @dataclass
@@ -178,7 +187,8 @@ def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: in
                                backbone=cfg.backbone)
     tuned.seconds = time.perf_counter() - start
     x_test, y_test, files = parts["test"]
-    evaluation = evaluate(y_test, np.asarray(tuned.model.predict(x_test, batch_size=64, verbose=0)), files)
+    evaluation = evaluate(y_test, np.asarray(tuned.model.predict(x_test, batch_size=64, verbose=0)), files,
+                          prep.dataset.names)
     log(f"fine-tuning {cfg.optimizer} seed {seed}: test accuracy {evaluation.accuracy:.3f} "
         f"(head alone {fit.val_accuracy:.3f} on validation, {tuned.val_accuracy_before:.3f} before fine-tuning)")
     return tuned, evaluation

@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from lionpoc import files
-from lionpoc.data import breeds
 from lionpoc.model.evaluate import evaluate
 from lionpoc.model.grid import make_trainer, standardisation, standardise
 
@@ -68,14 +67,17 @@ def run(prep, seed: int, fit, log=print, batch_sizes=BATCH_SIZES) -> pd.DataFram
     for batch_size in batch_sizes:
         rate = scaled_rate(fit.config["learning_rate"], batch_size, cfg.batch_size)
         point = {**fit.config, "learning_rate": rate}
-        constant = _train(cfg, point, batch_size, x_train, y_train, x_val, y_val, seed)
+        constant = _train(cfg, point, batch_size, x_train, y_train, x_val, y_val, seed,
+                          n_classes=prep.dataset.n_classes)
         # The cosine spans the epochs the constant rate needed at this batch size (its early-stopped length).
         total, warmup = schedule_steps(len(constant.history), len(x_train), batch_size)
-        cosine = _train(cfg, point, batch_size, x_train, y_train, x_val, y_val, seed, total, warmup)
+        cosine = _train(cfg, point, batch_size, x_train, y_train, x_val, y_val, seed, total, warmup,
+                        n_classes=prep.dataset.n_classes)
         for schedule, head in zip(SCHEDULES, (constant, cosine)):
             logits = x_test @ head.kernel + head.bias
             probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-            scored = evaluate(y_test, probabilities / probabilities.sum(axis=1, keepdims=True), test_files)
+            scored = evaluate(y_test, probabilities / probabilities.sum(axis=1, keepdims=True), test_files,
+                              prep.dataset.names)
             rows.append({"optimizer": cfg.optimizer, "seed": seed, "batch_size": batch_size, "schedule": schedule,
                          **{k: float(v) for k, v in fit.config.items()}, "base_learning_rate": fit.config["learning_rate"],
                          "learning_rate": rate, "scaling": "sqrt",
@@ -91,9 +93,9 @@ def run(prep, seed: int, fit, log=print, batch_sizes=BATCH_SIZES) -> pd.DataFram
 
 
 def _train(cfg, point: dict, batch_size: int, x_train, y_train, x_val, y_val, seed: int, total_steps: int = 0,
-           warmup_steps: int = 0):
+           warmup_steps: int = 0, n_classes: int = 15):
     """One head of ``point`` at ``batch_size``: constant rate, or cosine when ``total_steps`` is given."""
-    trainer = make_trainer(cfg.spec, [point], x_train.shape[1], len(breeds.FOLDERS), n_train=len(x_train),
+    trainer = make_trainer(cfg.spec, [point], x_train.shape[1], n_classes, n_train=len(x_train),
                            batch_size=batch_size, dropout=cfg.dropout, cosine=[total_steps > 0],
                            total_steps=total_steps, warmup_steps=warmup_steps)
     return trainer.train(x_train, y_train, x_val, y_val, epochs=cfg.epochs, patience=cfg.patience, seed=seed)[0]

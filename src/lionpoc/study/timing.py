@@ -13,7 +13,6 @@ import time
 
 import pandas as pd
 
-from lionpoc.data import breeds
 from lionpoc.model.grid import GridTrainer, standardisation, standardise
 
 REPEATS = 7       # rounds; every optimizer is timed once per round
@@ -42,7 +41,7 @@ def measure(configs, prep, runs: pd.DataFrame, repeats: int = REPEATS, epochs: i
         if cfg.optimizer not in set(runs.get("optimizer", ())):
             continue
         point = chosen(runs, cfg.optimizer, cfg.grid.keys())
-        trainers[cfg.optimizer] = (point, GridTrainer(cfg.spec, [point], x_train.shape[1], len(breeds.FOLDERS),
+        trainers[cfg.optimizer] = (point, GridTrainer(cfg.spec, [point], x_train.shape[1], prep.dataset.n_classes,
                                                       n_train=len(x_train), batch_size=cfg.batch_size,
                                                       dropout=cfg.dropout))
     # Warm-up outside the timings, with the timed calls' own arguments: one untimed epoch left the first
