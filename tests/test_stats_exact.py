@@ -173,3 +173,22 @@ def test_expected_best_of_n_draws_by_enumeration():
         assert curve[n - 1] == pytest.approx(np.mean([max(d) for d in draws]), abs=1e-12)
     assert curve[0] == pytest.approx(np.mean(values))
     assert np.all(np.diff(curve) >= 0) and curve[-1] < max(values)
+
+
+def test_two_stage_interval_covers_the_true_difference_at_about_its_level():
+    """Studies drawn from a crossed design with a known mean (seed, image and residual variance): the two-stage
+    interval holds the true mean in about 95 % of them, the image-only interval in far fewer (it leaves the
+    seeds' variance out)."""
+    k, n, mu = 5, 200, 0.01
+    d = resampling.draws(k, n, 1000)
+    fixed = resampling.Draws(np.ones(d.seeds.shape), d.images)
+    two_stage = images_only = 0
+    studies = 300
+    for i in range(studies):
+        table = crossed(k, n, mu, 0.03, 0.15, 0.2, seed=100 + i)
+        low, high = resampling.percentile_interval(resampling.replicate_means(table, d))
+        two_stage += low <= mu <= high
+        low, high = resampling.percentile_interval(resampling.replicate_means(table, fixed))
+        images_only += low <= mu <= high
+    assert 0.90 <= two_stage / studies <= 0.995
+    assert images_only / studies < 0.85
