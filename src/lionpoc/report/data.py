@@ -58,6 +58,7 @@ class ReportData:
     fine_tune_time: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     timing: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     old: dict = field(default_factory=study_2023, repr=False)
+    computed: dict = field(default_factory=dict, repr=False)  # every study-level table by file name (aggregate.tables)
 
     # ------------------------------------------------------------------ what ran
     def _recorded(self, key: str, default=None):
@@ -244,6 +245,10 @@ class ReportData:
         """The paired comparisons after training the head (``pairs.csv``) or after fine-tuning."""
         return self.pairs if which == "head" else self.fine_tune_pairs
 
+    def table(self, name: str) -> pd.DataFrame:
+        """A study-level table computed from the runs (``pairs.csv``, ``calibration.csv``...); empty when absent."""
+        return self.computed.get(name, pd.DataFrame())
+
     def row(self, optimizer: str):
         """The optimizer's row of the summary table."""
         return self.summary.set_index("optimizer").loc[optimizer]
@@ -268,7 +273,8 @@ def load(results_dir: str | Path | None = None) -> ReportData:
                       split=_csv(folder / "split.csv"), baseline=_json(folder / "baseline.json"),
                       study=_json(folder / "study.json"), benchmark=_json(folder / "benchmark.json"),
                       fine_tune=table("fine_tune_summary.csv"), fine_tune_pairs=table("fine_tune_pairs.csv"),
-                      fine_tune_time=table("fine_tune_time_to_accuracy.csv"), timing=_csv(folder / "timing.csv"))
+                      fine_tune_time=table("fine_tune_time_to_accuracy.csv"), timing=_csv(folder / "timing.csv"),
+                      computed=computed)
     if not data.empty and not data.timing.empty:  # only optimizers whose runs are present
         data.timing = data.timing[data.timing["optimizer"].isin(data.optimizers)].reset_index(drop=True)
     return data

@@ -1,0 +1,100 @@
+"""The report's views of the seed-aware intervals, the detectable difference and the loss (report/resolution.py),
+on a small recorded results folder (no training)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from lionpoc.report import french, load, resolution
+from lionpoc.study import layout
+
+import test_stats_tables as recorded
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory):
+    out = tmp_path_factory.mktemp("resolution")
+    rng = np.random.default_rng(1)
+    hard = (rng.random(recorded.N_TEST) < 0.3).astype(float)
+    for name in recorded.ACCURACY:
+        for seed in recorded.SEEDS:
+            recorded.write_run(out, name, seed, rng, hard)
+    (out / "study.json").write_text('{"optimizers": ["adam", "adamw", "lion"], "focus": "lion"}')
+    return load(out)
+
+
+def points(x):
+    return french.number(100 * x, 1)
+
+
+def test_each_interval_is_named_by_what_it_lets_vary(d):
+    text = resolution.intervals(d)
+    pairs = d.table("pairs.csv").set_index(["a", "b"])
+    row = pairs.loc[("lion", "adam")]
+    for low, high in (("ci_low", "ci_high"), ("seed_ci_low", "seed_ci_high"), ("ci2_low", "ci2_high"),
+                      ("ci2_joint_low", "ci2_joint_high")):
+        assert f"[{points(row[low])}\u202f;\u202f{points(row[high])}]" in text
+    assert "sur les images de test" in text and "sur les graines" in text and "bootstrap à deux étages" in text
+    assert "97,5\u202f%" in text and "Bonferroni" in text
+
+
+def test_what_could_have_been_detected_is_said_with_the_seeds_it_would_take(d):
+    text = resolution.detectable(d)
+    row = d.table("pairs.csv").set_index(["a", "b"]).loc[("lion", "adamw")]
+    assert f"{points(row['mdd'])}\u202f" in text and f"{len(recorded.SEEDS)}\u00a0graines" in text
+    assert f"{int(row['n_discordant'])} face à AdamW" in text
+    if not np.isnan(row["seeds_for_1_point"]):
+        assert f"{int(row['seeds_for_1_point'])}\u00a0graines face à AdamW" in text
+
+
+def test_a_comparison_that_could_not_be_significant_says_so(d):
+    pairs = d.computed["pairs.csv"]
+    saved = pairs.copy()
+    try:
+        pairs.loc[(pairs["a"] == "lion") & (pairs["b"] == "adamw"), ["n_discordant", "p_min"]] = [5, 1 / 16]
+        text = resolution.detectable(d)
+        assert "Face à AdamW, le plus petit p que ce test puisse atteindre vaut 0,062" in text
+        assert "ne pouvait pas être significative" in text and "Face à Adam," not in text
+    finally:
+        d.computed["pairs.csv"] = saved
+
+
+def test_the_loss_is_given_and_a_loss_gap_without_an_accuracy_gap_is_named(d):
+    text = resolution.loss_calibration(d)
+    table = d.table("calibration.csv").set_index("optimizer")
+    for name, label in (("adam", "Adam"), ("lion", "Lion")):
+        assert f"{label} {french.number(table.loc[name, 'nll_mean'], 3)}" in text
+    assert "ECE, 15 classes de confiance" in text
+    calibration, pairs = d.computed["calibration_pairs.csv"].copy(), d.computed["pairs.csv"].copy()
+    try:
+        nll = (d.computed["calibration_pairs.csv"]["metric"] == "nll") & (d.computed["calibration_pairs.csv"]["b"] == "adam")
+        d.computed["calibration_pairs.csv"].loc[nll, ["diff", "ci2_low", "ci2_high"]] = [-0.05, -0.08, -0.02]
+        acc = (d.computed["pairs.csv"]["a"] == "lion") & (d.computed["pairs.csv"]["b"] == "adam")
+        d.computed["pairs.csv"].loc[acc, ["ci2_low", "ci2_high"]] = [-0.01, 0.02]
+        said = resolution.loss_calibration(d)
+        assert "Face à Adam, Lion a une perte plus basse (−0,050 [−0,080\u202f;\u202f−0,020]) sans que leur exactitude diffère" in said
+        d.computed["pairs.csv"].loc[acc, ["ci2_low", "ci2_high"]] = [0.01, 0.02]  # accuracy differs too: no such claim
+        assert "sans que leur exactitude diffère" not in resolution.loss_calibration(d)
+    finally:
+        d.computed["calibration_pairs.csv"], d.computed["pairs.csv"] = calibration, pairs
+
+
+def test_one_seed_has_only_the_images_interval(tmp_path):
+    rng = np.random.default_rng(2)
+    hard = (rng.random(recorded.N_TEST) < 0.3).astype(float)
+    for name in recorded.ACCURACY:
+        recorded.write_run(tmp_path, name, 0, rng, hard)
+    (tmp_path / "study.json").write_text('{"optimizers": ["adam", "adamw", "lion"], "focus": "lion"}')
+    one = load(tmp_path)
+    assert resolution.intervals(one).startswith("Avec une seule graine, seul l'intervalle sur les images de test")
+    said = resolution.detectable(one)
+    assert said.startswith("Avec une seule graine et 120 images de test") and "la seule variance des images" in said
+    assert "demanderait" not in said
+    assert layout.run_dir(tmp_path, "lion", 0).is_dir()
+
+
+def test_nothing_is_said_without_a_comparison(tmp_path):
+    rng = np.random.default_rng(3)
+    recorded.write_run(tmp_path, "lion", 0, rng, np.zeros(recorded.N_TEST))
+    alone = load(tmp_path)
+    assert resolution.intervals(alone) == "" and resolution.detectable(alone) == ""
+    pd.testing.assert_frame_equal(alone.table("nothing.csv"), pd.DataFrame())
