@@ -27,6 +27,49 @@ def lionpoc(*args, cwd, timeout=600):
                           text=True, timeout=timeout)
 
 
+class Done:
+    """What a command run in this process returned and printed (the shape of ``subprocess.run``'s result)."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def cli(*args, capsys, cwd=None):
+    """``lionpoc ARGS`` run in this process by its own ``main`` (no new interpreter, no second TensorFlow
+    start): the exit status and what it printed. ``cwd``: the project folder it is typed in."""
+    import logging
+
+    from lionpoc.cli import main
+
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    here = os.getcwd()
+    capsys.readouterr()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        code = main([str(a) for a in args])
+    finally:
+        os.chdir(here)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        logging.disable(logging.NOTSET)  # main silences logging once it has said how it ended
+    out = capsys.readouterr()
+    return Done(code, out.out, out.err)
+
+
+def copied_project(tmp_path, project_root, **files_) -> Path:
+    """A copy of the project's parameter files and report, with ``files_`` (name -> text) written into
+    ``analysis/params``: a study typed there reads them."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for item in ("analysis", "report"):
+        shutil.copytree(project_root / item, project / item)
+    shutil.copy(project_root / "_quarto.yml", project)
+    for name, text in files_.items():
+        (project / "analysis" / "params" / f"{name}.yaml").write_text(text)
+    return project
+
+
 def error_line(done):
     """The one sentence a failed command prints; never a traceback."""
     assert "Traceback" not in done.stderr + done.stdout, done.stderr[-3000:]
@@ -393,18 +436,28 @@ def test_synth_on_a_read_only_filesystem(tmp_path, project_root):
     (LION_FILE.replace("name: lion", "name: adam"), "the optimizer is named 'adam' but the file is named for 'lion'"),
     (LION_FILE.replace("lionpoc>Lion", "Lionn"), "unknown optimizer class 'Lionn'"),
     ("# emptied by mistake\n", "does not describe its optimizer"),
+    # Numbers that are not finite, and arguments that would only fail (or train to NaN) inside the notebook.
+    (LION_FILE.replace("beta_1: 0.9", "beta_1: .nan"), "optimizer.arguments.beta_1 is nan, which is not a finite number"),
+    (LION_FILE.replace("beta_2: 0.99", "beta_2: -.inf"), "optimizer.arguments.beta_2 is -inf, which is not a finite"),
+    (LION_FILE.replace("beta_1: 0.9", 'beta_1: "abc"'),
+     "optimizer.arguments.beta_1 is 'abc', but lionpoc>Lion's beta_1 is a number (its default is 0.9)"),
+    (LION_FILE.replace("lionpoc>Lion", "Adam").replace("beta_1: 0.9", "beta_1: 1.0"),
+     "Adam with the arguments {'beta_1': 1.0, 'beta_2': 0.99} turns finite weights and gradients into NaN"),
+    (LION_FILE.replace("class: lionpoc>Lion", "class: Optimizer").replace("arguments: {beta_1: 0.9, beta_2: 0.99}",
+                                                                          "arguments: {}"),
+     "`class: Optimizer` is Keras's base class of optimizers, which cannot train anything by itself"),
+    (LION_FILE.replace("reference: chen2023lion", "reference: chen2023symbolic"),
+     "`reference: chen2023symbolic` is not a key of"),
+    (LION_FILE.replace("reference: chen2023lion", "fine_tune: {learning_rate_factors: [.inf]}\n  reference: chen2023lion"),
+     "`fine_tune:` must be `{learning_rate_factors: [positive numbers]}`"),
 ])
-def test_bad_parameter_files_name_the_file_and_the_key(tmp_path, project_root, content, message):
-    project = tmp_path / "project"
-    project.mkdir()
-    for item in ("analysis", "report"):
-        shutil.copytree(project_root / item, project / item)
-    shutil.copy(project_root / "_quarto.yml", project)
-    (project / "analysis" / "params" / "lion.yaml").write_text(content)
-    done = lionpoc("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", str(tmp_path / "r"),
-                   cwd=project)
+def test_bad_parameter_files_name_the_file_and_the_key(tmp_path, project_root, content, message, capsys):
+    project = copied_project(tmp_path, project_root, lion=content)
+    done = cli("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", tmp_path / "r",
+               capsys=capsys, cwd=project)
     line = error_line(done)
     assert done.returncode == 1 and message in line and "analysis/params/lion.yaml" in line
+    assert not (tmp_path / "r").exists()
 
 
 def test_another_models_weights_file_gives_one_short_message(tmp_path, project_root, synthetic_dir):
@@ -450,3 +503,149 @@ def test_the_baseline_is_skipped_with_a_note_when_the_classifier_weights_are_mis
     monkeypatch.setenv("HOME", str(tmp_path))
     result = baseline.zero_training_accuracy(pd.DataFrame({"file": ["a.jpg"], "label": [0]}), tmp_path, "imagenet")
     assert result["available"] is False and backbones.spec().classifier_file in result["reason"]
+
+
+# ------------------------------------------------------------------ round 4: what a parameter file, a cluster and a cache may not do
+ADAM_FILE = (Path(__file__).resolve().parents[1] / "analysis" / "params" / "adam.yaml").read_text()
+
+
+@pytest.mark.parametrize("lion_adds, message", [
+    ("image_size: 96\n", "analysis/params/lion.yaml sets image_size: 96 while {adam} leaves image_size at 71"),
+    ("train_fraction: 0.6\nval_fraction: 0.3\n", "analysis/params/lion.yaml sets train_fraction: 0.6 while {adam} "
+                                                 "leaves train_fraction at 0.8"),
+    ("epochs: 5\n", "analysis/params/lion.yaml sets epochs: 5 while {adam} leaves epochs at 30"),
+    ("weights: imagenet\n", "analysis/params/lion.yaml sets weights: imagenet while {adam} leaves weights at none"),
+    ("dropout: 0.5\n", "analysis/params/lion.yaml sets dropout: 0.5 while {adam} leaves dropout at 0.2"),
+    ("split_seed: 3\n", "sets split_seed: 3"),
+])
+def test_a_study_whose_parameter_files_disagree_is_refused_before_any_work(tmp_path, project_root, lion_adds,
+                                                                            message, capsys):
+    """One optimizer on 96-px features against 71-px ones, on other test images, or with another budget: refused
+    before the feature pass, naming the file and the key (only `optimizer:` and `grid:` may differ)."""
+    project = copied_project(tmp_path, project_root, lion=LION_FILE + lion_adds)
+    done = cli("study", "--smoke", "--optimizers", "adam,lion", "--no-render", "--results-dir", tmp_path / "r",
+               capsys=capsys, cwd=project)
+    line = error_line(done)
+    adam = project / "analysis" / "params" / "adam.yaml"
+    assert done.returncode == 1 and message.format(adam=adam) in line, line
+    assert "only `optimizer:` and `grid:` may differ" in line
+    assert not (tmp_path / "r").exists() and "features" not in done.stdout
+
+
+def test_the_same_setting_in_every_file_is_accepted(tmp_path, project_root, capsys):
+    from lionpoc.study import pipeline
+
+    project = copied_project(tmp_path, project_root, lion=LION_FILE + "epochs: 5\n", adam=ADAM_FILE + "epochs: 5\n")
+    here = os.getcwd()
+    os.chdir(project)
+    try:
+        study = pipeline.plan(["adam", "lion"], smoke=True, results_dir=tmp_path / "r")
+    finally:
+        os.chdir(here)
+    assert [c.epochs for c in study.configs] == [5, 5]
+
+
+def test_a_run_whose_training_diverges_is_a_failed_run_not_a_result(tmp_path, synthetic_dir, results_dir):
+    """SGD at a learning rate of 1e30: its loss overflows at once. The run fails with one sentence and leaves
+    nothing; before, a test accuracy at chance was kept as the optimizer's result."""
+    cfg = run_config("sgd", grid={"learning_rate": [1.0e30], "l2": [0.0]}, epochs=3, patience=1, image_size=71,
+                     weights="none", data_dir=str(synthetic_dir), results_dir=str(tmp_path / "r"),
+                     cache_dir=str(results_dir.parent / "cache"))  # the session study's features: no pass here
+    prep = runs.prepare(cfg, log=lambda *_: None)
+    assert prep.features.from_cache
+    with pytest.raises(LionpocError) as failed:
+        runs.run_seed(prep, 0, log=lambda *_: None)
+    assert str(failed.value).startswith("sgd seed 0: the head training diverged, its loss is not a finite number at "
+                                        "epoch 1 (learning_rate 1e+30, l2 0), so the run failed")
+    assert "analysis/params/sgd.yaml" in str(failed.value)
+    assert not (tmp_path / "r" / "sgd").exists() and layout.find_runs(tmp_path / "r").empty
+
+
+def test_synth_never_mixes_its_images_into_another_folder(tmp_path, real_dir_or_photos, capsys):
+    photos = real_dir_or_photos
+    before = snapshot(photos)
+    done = cli("synth", "--out", photos, "--per-class", "10", "--size", "16", capsys=capsys)
+    line = error_line(done)
+    assert done.returncode == 1 and f"{photos} already holds {len(before)} file(s) that `lionpoc synth` did not " \
+                                    "write" in line and "pass --out a new or empty folder" in line, line
+    assert snapshot(photos) == before and not list(photos.parent.glob(f".{photos.name}.*"))
+
+
+@pytest.fixture
+def real_dir_or_photos(tmp_path):
+    """A folder of photos: 3 breeds with 3 JPEGs each (real ones are not needed: what matters is that they are
+    not synth's)."""
+    from PIL import Image
+
+    from lionpoc.data import breeds
+
+    folder = tmp_path / "photos"
+    for name in breeds.FOLDERS[:3]:
+        (folder / name).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (20, 20), (i * 40, 90, 200)).save(folder / name / f"{breeds.wnid(name)}_{1000 + i}.jpg")
+    return folder
+
+
+def test_synth_replaces_its_own_earlier_set_whole(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert cli("synth", "--out", out, "--per-class", "12", "--size", "32", capsys=capsys).returncode == 0
+    assert cli("synth", "--out", out, "--per-class", "10", "--size", "16", capsys=capsys).returncode == 0
+    from PIL import Image
+
+    images = sorted(out.rglob("*.jpg"))
+    assert len(images) == 150 and {Image.open(p).size for p in images} == {(16, 16)}  # none of the 32-px set left
+    assert "10 per class, 16 px" in (out / "SYNTHETIC.txt").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no staging folder left
+    (out / "notes.txt").write_text("mine")
+    done = cli("synth", "--out", out, "--per-class", "10", capsys=capsys)
+    assert done.returncode == 1 and "(e.g. notes.txt)" in error_line(done)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli("synth", "--out", empty, "--per-class", "10", "--size", "16", capsys=capsys).returncode == 0
+    assert len(list(empty.rglob("*.jpg"))) == 150
+
+
+def test_weights_given_as_a_folder_say_so(tmp_path, capsys):
+    done = cli("study", "--smoke", "--no-render", "--weights", tmp_path, "--results-dir", tmp_path / "r", capsys=capsys)
+    line = error_line(done)
+    assert done.returncode == 1 and f"--weights {tmp_path} is a folder; pass the weights file itself" in line, line
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_refused_study_leaves_no_lock_no_log_and_points_to_no_log(tmp_path, monkeypatch, capsys):
+    """Refused at its checks (here, weights that are a folder, seen once the results folder is locked): nothing
+    left in the temporary folder, and the sentence points to no log holding only TensorFlow's start-up lines."""
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    done = cli("study", "--smoke", "--no-render", "--weights", tmp_path, "--results-dir", tmp_path / "r", capsys=capsys)
+    assert done.returncode == 1 and "log" not in error_line(done)
+    assert sorted(p.name for p in scratch.iterdir()) == [] and not (tmp_path / "r").exists()
+
+
+def test_the_results_lock_is_removed_when_released_and_can_be_taken_again(tmp_path, monkeypatch):
+    import tempfile
+
+    from lionpoc.study import checks
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    held = checks.lock_results(tmp_path / "r")
+    with pytest.raises(LionpocError, match="another lionpoc study is writing into"):
+        checks.lock_results(tmp_path / "r")
+    checks.unlock(held)
+    assert list(scratch.iterdir()) == []
+    again = checks.lock_results(tmp_path / "r")
+    checks.unlock(again)
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_download_that_fails_leaves_no_empty_data_folder(tmp_path, capsys):
+    target = tmp_path / "my" / "dogs"
+    done = cli("download", "--data-dir", target, capsys=capsys)
+    assert done.returncode == 1 and f"into {target} yourself" in error_line(done)
+    assert not (tmp_path / "my").exists()

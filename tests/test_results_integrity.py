@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from test_cli import ENV, error_line, fake_quarto, lionpoc, partial_files, snapshot
+from test_cli import ENV, cli, error_line, fake_quarto, lionpoc, partial_files, snapshot
 
 
 def copy_of(results: Path, tmp_path: Path) -> Path:
@@ -352,3 +352,70 @@ def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_p
     line = error_line(done)
     assert done.returncode == 1 and "(lion seed 1: grid {learning_rate: [0.001]" in line, line
     assert "against lion seed 0's {learning_rate: [0.0003]" in line
+
+
+# ------------------------------------------------------------------ round 4: the render's refusals and its final copy
+def test_a_garbled_study_record_is_refused_with_the_study_s_own_command(tmp_path, project_root, results_dir, capsys):
+    """A `study.json` cut short: the report would say "study.json absent"; the render says it is damaged and
+    how to rewrite it, with the study's own options (read from its runs) and the runs kept."""
+    out = copy_of(results_dir, tmp_path)
+    (out / "study.json").write_text('{"optimizers": ["adam", "adamw", "li')
+    done = cli("render", "--results-dir", out, capsys=capsys, cwd=project_root)
+    line = error_line(done)
+    assert done.returncode == 1 and f"{out}/study.json is damaged (not JSON): run `lionpoc study --optimizers " \
+                                    "adam,adamw,lion --smoke --seeds 2" in line, line
+    assert f"--results-dir {out}` again, which keeps the runs and rewrites it" in line
+    assert not (out / "_output").exists()
+    (out / "study.json").write_text("[1, 2]")
+    assert "is damaged (not a JSON mapping)" in error_line(cli("render", "--results-dir", out, capsys=capsys,
+                                                               cwd=project_root))
+
+
+def test_runs_from_other_inputs_are_refused_at_render_with_the_study_s_own_options(tmp_path, project_root,
+                                                                                   results_dir, capsys):
+    """`epochs:` changed for one run: the remedy keeps --smoke, the seeds and the data (it used to drop them and
+    so started the real study)."""
+    out = copy_of(results_dir, tmp_path)
+    path = out / "lion" / "seed-1" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["params"]["epochs"] = 5
+    path.write_text(json.dumps(metrics))
+    done = cli("render", "--results-dir", out, capsys=capsys, cwd=project_root)
+    line = error_line(done)
+    record = json.loads((out / "study.json").read_text())
+    assert done.returncode == 1 and "(lion seed 1: epochs 5 against adam seed 0's 15)" in line, line
+    assert f"run `lionpoc study --optimizers adam,adamw,lion --smoke --seeds 2 --data-dir {record['data_dir']} " \
+           f"--image-size 71 --backbone xception --results-dir {out} --force` to redo them all" in line
+
+
+def test_a_full_disk_during_the_render_s_final_copy_is_one_sentence(tmp_path, project_root, results_dir, monkeypatch,
+                                                                    capsys):
+    """Quarto (a stand-in writing a 600-kB report) succeeds; the report's folder is on a 400-kB disk."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        env = fake_quarto(tmp_path, "mkdir -p _output/report\nhead -c 600000 /dev/urandom > _output/report/index.html\n"
+                                    "echo pdf > _output/report/index.pdf\n")
+        monkeypatch.setenv("PATH", env["PATH"])
+        out = copy_of(results_dir, tmp_path)
+        done = cli("render", "--results-dir", out, "--output-dir", mount / "site", capsys=capsys, cwd=project_root)
+        line = error_line(done)
+        assert done.returncode == 1 and line == (
+            f"lionpoc: error: the report was rendered but could not be copied into {mount / 'site'} (No space left "
+            "on device), so it holds no report now: free some space (or pass --output-dir) and run `lionpoc render` "
+            "again."), line
+        assert "lionpoc-render-" not in line and "previous version is intact" not in line
+        assert partial_files(mount) == [] and not (mount / "site").exists()  # no empty folder either
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_failed_render_leaves_no_empty_report_folder(tmp_path, project_root, results_dir, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", fake_quarto(tmp_path, "echo 'ERROR: broken'\nexit 1\n")["PATH"])
+    out = copy_of(results_dir, tmp_path)
+    done = cli("render", "--results-dir", out, "--output-dir", tmp_path / "site" / "lionpoc", capsys=capsys,
+               cwd=project_root)
+    assert done.returncode == 1 and "quarto render failed (exit code 1)" in error_line(done)
+    assert not (tmp_path / "site").exists()

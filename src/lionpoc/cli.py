@@ -9,6 +9,7 @@ from pathlib import Path
 
 from lionpoc.study.config import SMOKE_OVERRIDES, SPLITS, RunConfig
 from lionpoc.console import native_stderr_to, quiet_environment, quiet_shutdown
+from lionpoc import files
 from lionpoc.errors import LionpocError
 from lionpoc.model import backbones
 
@@ -97,16 +98,17 @@ def parser() -> argparse.ArgumentParser:
 
 
 def study_log() -> Path:
-    """Where the study's native log lines go while it runs: a file in the temporary folder, copied to
+    """Where the study's native log lines go while it runs: a file in the temporary folder, moved to
     ``<results>/logs/study.log`` once the study has written there (a study that fails at its checks
-    leaves the results folder exactly as it was)."""
+    leaves the results folder exactly as it was, and no log: its own sentence says what is wrong)."""
     import tempfile
 
     return Path(tempfile.gettempdir()) / f"lionpoc-study-{os.getpid()}.log"
 
 
 def keep_log(log_file: Path | None, results_dir, wrote: bool) -> Path | None:
-    """Copy the study's log under ``<results>/logs/`` when the study wrote there (``wrote``); return where it is."""
+    """Move the study's log under ``<results>/logs/`` when the study wrote there (``wrote``) and remove it
+    otherwise (it then holds only TensorFlow's start-up lines); return where it is kept, if anywhere."""
     import shutil
 
     from lionpoc.study import layout
@@ -114,21 +116,17 @@ def keep_log(log_file: Path | None, results_dir, wrote: bool) -> Path | None:
     if log_file is None or not log_file.is_file():
         return None
     logs = layout.results_dir(results_dir) / "logs"
-    if not wrote:  # the results folder is as it was: an empty log is not worth keeping
-        if log_file.stat().st_size == 0:
-            log_file.unlink()
-            return None
-        return log_file
-    try:
-        logs.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return log_file
-    try:
-        shutil.copy(log_file, logs / "study.log")
-    except OSError:
-        return log_file
-    log_file.unlink(missing_ok=True)  # the copy under the results is the one to read
-    return logs / "study.log"
+    if wrote and log_file.stat().st_size > 0:
+        try:
+            logs.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log_file, logs / "study.log")
+        except OSError:
+            pass
+        else:
+            log_file.unlink(missing_ok=True)
+            return logs / "study.log"
+    log_file.unlink(missing_ok=True)
+    return None
 
 
 def log(message: str) -> None:
@@ -141,7 +139,13 @@ def run(args: argparse.Namespace) -> None:
         from lionpoc.data.images import resolve_data_dir
         from lionpoc.data.download import download_dataset
 
-        download_dataset(resolve_data_dir(args.data_dir))
+        target = resolve_data_dir(args.data_dir)
+        made = files.missing_folders(target)
+        try:
+            download_dataset(target)
+        except BaseException:
+            files.remove_if_empty(made)  # a partial archive is kept (the download resumes); empty folders are not
+            raise
     elif args.command == "synth":
         from lionpoc.data.synth import make_synthetic
 
@@ -166,12 +170,7 @@ def run(args: argparse.Namespace) -> None:
                                       sensitivity=args.sensitivity)
                 with pipeline.executor_for(args.cluster, args.scheduler_file, log) as executor:
                     pipeline.run(study, executor, log)
-            except LionpocError as exc:
-                kept = keep_log(log_file, args.results_dir, study is not None and study.writing)
-                if kept and "kernel log" not in str(exc):
-                    raise LionpocError(f"{exc} (full log: {kept})") from None
-                raise
-            finally:
+            finally:  # the native lines (TensorFlow's start-up) are kept with the results, never pointed to
                 keep_log(log_file, args.results_dir, study is not None and study.writing)
     elif args.command == "render":
         from lionpoc.study import layout
@@ -183,16 +182,18 @@ def run(args: argparse.Namespace) -> None:
         from lionpoc.bench import run_benchmark
 
         with native_stderr_to(study_log()) as log_file:
-            if args.cluster:
-                from lionpoc.bench import run_cluster_benchmark
+            try:
+                if args.cluster:
+                    from lionpoc.bench import run_cluster_benchmark
 
-                run_cluster_benchmark(layout.results_dir(args.results_dir), args.cluster, args.data_dir,
-                                      args.image_size, args.seeds, log)
-            else:
-                run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
-                              smoke_study=not args.skip_smoke_study, log=log)
-        if log_file is not None:  # measured and written: TensorFlow's start-up lines are not worth keeping
-            log_file.unlink(missing_ok=True)
+                    run_cluster_benchmark(layout.results_dir(args.results_dir), args.cluster, args.data_dir,
+                                          args.image_size, args.seeds, log)
+                else:
+                    run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
+                                  smoke_study=not args.skip_smoke_study, log=log)
+            finally:  # TensorFlow's start-up lines are not worth keeping, whatever happened
+                if log_file is not None:
+                    log_file.unlink(missing_ok=True)
 
 
 def kept_runs(args: argparse.Namespace) -> str:

@@ -46,12 +46,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp)
     os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes it 0600: give it the mode any new file would have
+    existed = path.exists()
     try:
         yield tmp
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise LionpocError(f"could not write {path}: {exc.strerror or exc}; the previous version is intact.") from None
+        raise LionpocError(f"could not write {path}: {reason(exc)}; {_left(existed)}.") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -76,6 +77,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         staging.mkdir(parents=True)
     except OSError as exc:
         raise LionpocError(f"cannot write in {path.parent}: {exc.strerror or exc}.") from None
+    existed = path.exists()
     try:
         yield staging
         if path.exists():
@@ -86,12 +88,44 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         if old.exists() and not path.exists():
             os.replace(old, path)
-        raise LionpocError(f"could not write {path}: {exc.strerror or exc}; the previous version is intact.") from None
+        raise LionpocError(f"could not write {path}: {reason(exc)}; {_left(existed)}.") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if old.exists() and not path.exists():
             os.replace(old, path)
         raise
+
+
+def missing_folders(path: str | Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first: what a command that creates
+    ``path`` makes, and removes again (:func:`remove_if_empty`) when it fails."""
+    path = Path(path).absolute()
+    return [folder for folder in (path, *path.parents) if not folder.exists()]
+
+
+def remove_if_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that exists and is empty: no empty folder left by a failure."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # absent, or holding something (a partial download kept to resume): kept
+            pass
+
+
+def reason(exc: OSError) -> str:
+    """Why a write failed, in words: ``No space left on device``, also for the list of (source, target, why)
+    that ``shutil.copytree`` raises, whose temporary paths mean nothing to a reader."""
+    import re
+    import shutil
+
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        why = str(exc.args[0][0][-1])
+        return re.sub(r"^\[Errno \d+\]\s*|:\s*'.*$", "", why).strip() or "an error while copying"
+    return exc.strerror or str(exc)
+
+
+def _left(existed: bool) -> str:
+    return "the previous version is intact" if existed else "nothing was written there"
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -1,9 +1,11 @@
 """What the run was made with: library versions and the machine."""
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from importlib import metadata
+from pathlib import Path
 
 PACKAGES = ("tensorflow", "keras", "numpy", "scikit-learn", "pandas", "matplotlib", "papermill", "lionpoc")
 
@@ -15,6 +17,42 @@ def versions() -> dict:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = None
+    found["lionpoc_code"] = code()
+    return found
+
+
+# The package's code that makes a run's numbers: everything but the report's (which only presents them).
+PRESENTATION = ("report",)
+
+
+@functools.lru_cache(maxsize=None)
+def code() -> dict:
+    """The identity of the project's code this process runs: a hash of the package's Python sources (their
+    paths and bytes, the report's excepted), and, in a git checkout, its commit and whether the sources
+    differ from it (``dirty``). The installed version number says nothing of an edited checkout; the hash does.
+    """
+    import hashlib
+    import subprocess
+
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] in PRESENTATION or "__pycache__" in relative.parts:
+            continue
+        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    found = {"sha256": digest.hexdigest()[:16], "commit": None, "dirty": None}
+    try:
+        def git(*args):
+            return subprocess.run(["git", "-C", str(package), *args], capture_output=True, text=True, timeout=10)
+
+        head = git("rev-parse", "HEAD")
+        if head.returncode == 0:
+            status = git("status", "--porcelain", "--", ".")
+            found["commit"] = head.stdout.strip()
+            found["dirty"] = bool(status.stdout.strip()) if status.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):  # no git here: the hash alone
+        pass
     return found
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import colorsys
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,28 +25,78 @@ SHAPES = ("disc", "square", "triangle", "cross", "ring")
 def make_synthetic(out: str | Path, per_class: int = 40, size: int = 96, seed: int = 0) -> Path:
     """Write ``per_class`` JPEGs for each of the 15 breed folders under ``out``; return ``out``.
 
-    Deterministic for a given seed. Existing files with the same names are overwritten.
+    Deterministic for a given seed. ``out`` is new, empty, or holds an earlier output of this function, which
+    the new set replaces whole (made in a sibling folder and renamed into place: never a mix of two sets, nor
+    half a set); a folder holding anything else (photos, other files) is refused, so a data folder is never
+    mixed with synthetic images.
     """
+    import shutil
+    import tempfile
+
     if per_class < 1 or size < 16:
         raise LionpocError(f"per_class must be >= 1 and size >= 16, got {per_class} and {size}.")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise LionpocError(f"{out} is a file, not a folder: pass --out with a folder (new or existing).")
-    rng = np.random.default_rng(seed)
+    foreign = foreign_files(out)
+    if foreign:
+        raise LionpocError(f"{out} already holds {len(foreign)} file(s) that `lionpoc synth` did not write (e.g. "
+                           f"{foreign[0]}): synthetic images are never mixed into another data folder; pass --out "
+                           "a new or empty folder.")
     try:
-        for label, folder in enumerate(breeds.FOLDERS):
-            target = out / folder
-            target.mkdir(parents=True, exist_ok=True)
-            for i in range(per_class):
-                image = _draw(label, size, rng)
-                image.save(target / f"{breeds.wnid(folder)}_{i:05d}.jpg", quality=90)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     except OSError as exc:
         raise LionpocError(f"cannot write the synthetic images in {out} ({exc.strerror or exc}); "
                            "pass --out with a folder you can write to.") from None
+    try:
+        _write(staging, per_class, size, seed)
+        if out.is_dir() and any(out.iterdir()):  # an earlier set: replaced whole
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.rename(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out)  # onto an empty folder too
+    except OSError as exc:
+        raise LionpocError(f"cannot write the synthetic images in {out} ({exc.strerror or exc}); "
+                           "pass --out with a folder you can write to.") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def foreign_files(out: Path) -> list[str]:
+    """What ``out`` holds besides an earlier output of ``make_synthetic`` (its marker, then its breed folders of
+    ``<wnid>_<nnnnn>.jpg``), as paths relative to ``out``: its files, or its folders when it has none. Without the marker, everything is
+    foreign: real photos have the same kind of names."""
+    if not out.is_dir():
+        return []
+    marked = (out / SYNTHETIC_MARKER).is_file()
+    own = {folder: re.compile(rf"{re.escape(breeds.wnid(folder))}_\d{{5}}\.jpg") for folder in breeds.FOLDERS}
+    found = []
+    for path in sorted(out.rglob("*")):
+        parts = path.relative_to(out).parts
+        mine = marked and (parts == (SYNTHETIC_MARKER,)
+                           or (parts[0] in own and path.is_dir() and len(parts) == 1)
+                           or (parts[0] in own and path.is_file() and len(parts) == 2
+                               and own[parts[0]].fullmatch(parts[1]) is not None))
+        if not mine:
+            found.append("/".join(parts) + ("/" if path.is_dir() else ""))
+    return [f for f in found if not f.endswith("/")] or found  # the files; else the folders that are not synth's
+
+
+def _write(out: Path, per_class: int, size: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for label, folder in enumerate(breeds.FOLDERS):
+        target = out / folder
+        target.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            image = _draw(label, size, rng)
+            image.save(target / f"{breeds.wnid(folder)}_{i:05d}.jpg", quality=90)
     atomic_write_text(out / SYNTHETIC_MARKER,
                       f"Synthetic images made by `lionpoc synth` (seed {seed}, {per_class} per class, "
                       f"{size} px). Not photographs of dogs.\n")
-    return out
 
 
 def make_synthetic_once(out: str | Path, per_class: int = 40, size: int = 96, seed: int = 0) -> Path:

@@ -82,6 +82,9 @@ def weights_id(weights: str) -> str:
     if weights in ("imagenet", "none"):
         return weights
     path = Path(weights)
+    if path.is_dir():
+        raise LionpocError(f"--weights {path} is a folder; pass the weights file itself (a Keras .weights.h5 of "
+                           "the backbone without its top), or imagenet, or none.")
     if not path.is_file():
         raise LionpocError(f"weights file {path} does not exist; pass --weights imagenet, none, or an existing file.")
     return "file:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]

@@ -39,6 +39,10 @@ SPEC_KEYS = ("name", "label", "colour", "class", "arguments", "decay", "coordina
 REQUIRED_KEYS = ("class", "decay")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Keras's abstract optimizers: named as classes, but they cannot take a step.
+ABSTRACT = ("Optimizer",)
+NOT_CHOICES = ("Optimizer", "LossScaleOptimizer")  # the latter wraps another optimizer
+_STEPPED: set = set()   # (class, arguments, decay) whose trial step passed in this process
 FALLBACK_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
@@ -101,15 +105,21 @@ class OptimizerSpec:
             if key in ("learning_rate", "weight_decay"):
                 raise LionpocError(f"{source}: `arguments:` cannot fix {key}: it comes from the grid.")
             _no_text_number(arg, f"optimizer.arguments.{key}", source)
+            _finite(arg, f"optimizer.arguments.{key}", source)
         colour = value.get("colour")
         if colour is not None and (not isinstance(colour, str) or not COLOUR.match(colour)):
             raise LionpocError(f"{source}: `colour: {colour}` must be a quoted hex colour such as \"#1f77b4\".")
         fine = {**DEFAULT_FINE_TUNE, **(value.get("fine_tune") or {})}
         factors = fine.get("learning_rate_factors")
         if set(fine) != {"learning_rate_factors"} or not isinstance(factors, list) or not factors or not all(
-                isinstance(f, (int, float)) and not isinstance(f, bool) and f > 0 for f in factors):
+                isinstance(f, (int, float)) and not isinstance(f, bool) and math.isfinite(f) and f > 0
+                for f in factors):
             raise LionpocError(f"{source}: `fine_tune:` must be `{{learning_rate_factors: [positive numbers]}}`, "
                                f"got {value.get('fine_tune')!r}.")
+        reference = value.get("reference")
+        if reference is not None and (not isinstance(reference, str) or not re.fullmatch(r"[\w:.-]+", reference)):
+            raise LionpocError(f"{source}: `reference: {reference}` must be one key of report/references.bib "
+                               "(letters, digits, _ - : .), e.g. chen2023lion.")
         for flag in ("coordinatewise", "focus", "default_study"):
             if flag in value and not isinstance(value[flag], bool):
                 raise LionpocError(f"{source}: `{flag}:` must be true or false, got {value[flag]!r}.")
@@ -163,7 +173,9 @@ class OptimizerSpec:
         return cls(**config)
 
     def check_buildable(self, source: str = "parameters") -> None:
-        """Fail with one sentence when the class is unknown or refuses the arguments (checked with a cheap build)."""
+        """Fail with one sentence when the class is unknown, abstract, or refuses the arguments, checked with a
+        cheap build and one training step on a small variable, which must stay finite (once per process for
+        each class and arguments)."""
         import inspect
 
         import keras
@@ -171,20 +183,45 @@ class OptimizerSpec:
         import lionpoc.model.lion  # noqa: F401
 
         cls = keras.saving.get_registered_object(self.keras_class) or getattr(keras.optimizers, self.keras_class, None)
+        known = sorted(n for n in dir(keras.optimizers) if inspect.isclass(getattr(keras.optimizers, n))
+                       and issubclass(getattr(keras.optimizers, n), keras.optimizers.Optimizer)
+                       and n not in NOT_CHOICES)
+        if self.keras_class in ABSTRACT:
+            raise LionpocError(f"{source}: `class: {self.keras_class}` is Keras's base class of optimizers, which "
+                               f"cannot train anything by itself; use one of {', '.join(known)}, or lionpoc>Lion.")
         if not (inspect.isclass(cls) and issubclass(cls, keras.optimizers.Optimizer)):
-            known = sorted(n for n in dir(keras.optimizers) if inspect.isclass(getattr(keras.optimizers, n))
-                           and issubclass(getattr(keras.optimizers, n), keras.optimizers.Optimizer)
-                           and n not in ("Optimizer", "LossScaleOptimizer"))
             raise LionpocError(f"{source}: unknown optimizer class {self.keras_class!r}; use one of keras.optimizers "
                                f"({', '.join(known)}) or a registered one such as lionpoc>Lion.")
-        if self.decay == "decoupled" and "weight_decay" not in inspect.signature(cls.__init__).parameters:
+        parameters = inspect.signature(cls.__init__).parameters
+        if self.decay == "decoupled" and "weight_decay" not in parameters:
             raise LionpocError(f"{source}: {self.keras_class} takes no weight_decay argument, so its decay cannot be "
                                f"`decoupled`; use `decay: l2` or `decay: none`.")
+        for key, value in self.arguments.items():
+            default = parameters[key].default if key in parameters else None
+            numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+            if numeric and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                raise LionpocError(f"{source}: optimizer.arguments.{key} is {value!r}, but {self.keras_class}'s "
+                                   f"{key} is a number (its default is {default!r}).")
+        identity = (self.keras_class, repr(sorted(self.arguments.items())), self.decay)
+        if identity in _STEPPED:
+            return
         try:
-            self.build(1e-3, 0.01 if self.decay == "decoupled" else 0.0)
+            optimizer = self.build(1e-3, 0.01 if self.decay == "decoupled" else 0.0)
         except (TypeError, ValueError) as exc:
             raise LionpocError(f"{source}: {self.keras_class} refuses its arguments {self.arguments!r}: "
-                               f"{str(exc).splitlines()[0][:200]}") from None
+                               f"{_first_line(exc)}") from None
+        try:
+            weights = keras.Variable(np.ones((2, 3), "float32"))
+            optimizer.apply([keras.ops.convert_to_tensor(np.full((2, 3), 0.5, "float32"))], [weights])
+            stepped = np.asarray(weights)
+        except Exception as exc:  # noqa: BLE001 - whatever Keras or TensorFlow raise, it is the arguments' fault
+            raise LionpocError(f"{source}: {self.keras_class} with the arguments {self.arguments!r} cannot take a "
+                               f"training step: {_first_line(exc)}") from None
+        if not np.all(np.isfinite(stepped)):
+            raise LionpocError(f"{source}: {self.keras_class} with the arguments {self.arguments!r} turns finite "
+                               "weights and gradients into NaN or infinite values in one step (a beta of 1 or "
+                               "more? an epsilon of 0?): every run would train to NaN; fix its `arguments:`.")
+        _STEPPED.add(identity)
 
 
 def make_optimizer(spec: OptimizerSpec, learning_rate, decay=0.0):
@@ -227,7 +264,9 @@ def load(name: str, root: Path | None = None) -> OptimizerSpec:
     if not path.is_file():
         raise LionpocError(f"unknown optimizer {name!r}: there is no {path}; known optimizers: "
                            f"{', '.join(available(root)) or 'none'} (adding one = adding its parameter file).")
-    return OptimizerSpec.from_mapping(read_param_file(path).get("optimizer"), name, str(path))
+    spec = OptimizerSpec.from_mapping(read_param_file(path).get("optimizer"), name, str(path))
+    check_reference(spec, root or params_dir(root).parents[1], str(path))
+    return spec
 
 
 def registry(root: Path | None = None) -> dict[str, OptimizerSpec]:
@@ -256,6 +295,38 @@ def _no_text_number(value: Any, key: str, source: str) -> None:
     if isinstance(value, str) and _looks_numeric(value):
         raise LionpocError(f"{source}: {key} is {value!r}, which YAML reads as text, not a number; write it with a "
                            f"decimal point and a signed exponent, e.g. {_yaml_number(value)}.")
+
+
+def _finite(value: Any, key: str, source: str) -> None:
+    """A number that enters a study (here, an optimizer's fixed argument) is finite: ``.nan`` or ``.inf``
+    would train every configuration to NaN and leave no sign of it but a test accuracy at chance."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LionpocError(f"{source}: {key} is {value}, which is not a finite number; write the value itself.")
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _finite(item, key, source)
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _finite(item, f"{key}.{name}", source)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line, without TensorFlow's ``{{function_node ...}}`` prefix."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    text = re.sub(r"\{\{[^}]*\}\}\s*", "", lines[0]) if lines else ""
+    return (text.strip() or type(exc).__name__)[:200]
+
+
+def check_reference(spec: OptimizerSpec, root: Path, source: str) -> None:
+    """The optimizer's ``reference:`` is a key of ``report/references.bib``, else the report would print a
+    citation to nothing."""
+    bib = Path(root) / "report" / "references.bib"
+    if spec.reference is None or not bib.is_file():
+        return
+    keys = re.findall(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf-8", errors="replace"), re.MULTILINE)
+    if spec.reference not in keys:
+        raise LionpocError(f"{source}: `reference: {spec.reference}` is not a key of {bib} (whose keys are "
+                           f"{', '.join(sorted(keys))}): add its BibTeX entry there, or correct the key.")
 
 
 def _looks_numeric(text: str) -> bool:

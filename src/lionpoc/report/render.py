@@ -91,7 +91,9 @@ def render(results_dir: Path, log=print, output: Path | None = None) -> list[Pat
     checks.outside_sources(output, root, "--output-dir")  # publishing replaces its report/ folder
     try:
         missing = check_results(results_dir)
-        checks.mixed_inputs(results_dir)
+        names = aggregate.study_order(results_dir) or sorted(layout.find_runs(results_dir)["optimizer"].unique())
+        checks.readable_record(results_dir)
+        checks.mixed_inputs(results_dir, resume_command(results_dir, names) + " --force")  # the study's own options
         checks.split_matches_runs(results_dir)
     except LionpocError:
         remove_previous(output, log)
@@ -103,7 +105,16 @@ def render(results_dir: Path, log=print, output: Path | None = None) -> list[Pat
     quarto = quarto_binary()
     if quarto is None:
         raise LionpocError(f"the quarto command is not installed: {INSTALL_HINT}.")
+    made = files.missing_folders(output)  # removed again if the render fails: no empty _output/ left
     ensure_output(output)
+    try:
+        return _render(results_dir, output, quarto, root, log)
+    except BaseException:
+        files.remove_if_empty([output / "report", *made])
+        raise
+
+
+def _render(results_dir: Path, output: Path, quarto: str, root: Path, log=print) -> list[Path]:
     env = {**os.environ, **QUIET_ENV, layout.RESULTS_ENV: str(results_dir)}
     log(f"render: quarto render (HTML and PDF) from {results_dir}...")
     log_file = render_log(results_dir)
@@ -116,7 +127,12 @@ def render(results_dir: Path, log=print, output: Path | None = None) -> list[Pat
                 log(f"  {line}")
             raise LionpocError(f"quarto render failed (exit code {code}); its last messages are above, all of them "
                                f"in {log_file}.")
-        publish(work / OUTPUT_DIR, output)
+        try:
+            publish(work / OUTPUT_DIR, output)
+        except LionpocError as exc:  # a full disk during the final copy: nothing half-published
+            raise LionpocError(f"the report was rendered but could not be copied into {output} "
+                               f"({str(exc).split(': ', 1)[-1].split(';')[0]}), so it holds no report now: free "
+                               f"some space (or pass --output-dir) and run `lionpoc render` again.") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     publish_notebooks(results_dir, output)

@@ -26,6 +26,41 @@ STUDY_INPUTS = ("backbone", "image_size", "split", "split_seed", "train_fraction
 IDENTITY = ("feature_key", "weights_id")
 
 
+# What the parameter files of one study must agree on (besides STUDY_INPUTS): where the images come from,
+# the backbone's weights, and how each grid may grow. Only `optimizer:` and `grid:` differ per optimizer.
+AGREED = STUDY_INPUTS + ("data_dir", "weights", "extend_grid", "sensitivity")
+
+
+def configs_agree(configs, root: Path) -> None:
+    """Refuse, before any work, a study whose parameter files set an input differently for one optimizer
+    (``image_size: 96`` in one file: one optimizer would be compared on other features, other images or another
+    budget), naming the file and the key."""
+    from lionpoc.model.optimizers import params_dir
+    from lionpoc.study.config import read_param_file
+
+    if len(configs) < 2:
+        return
+    first = configs[0].to_params()
+    for cfg in configs[1:]:
+        params = cfg.to_params()
+        for key in AGREED:
+            if params.get(key) == first.get(key):
+                continue
+            files_ = {c.optimizer: params_dir(root) / f"{c.optimizer}.yaml" for c in (configs[0], cfg)}
+            said = []
+            for c, value in ((cfg, params.get(key)), (configs[0], first.get(key))):
+                path = files_[c.optimizer]
+                try:
+                    sets = key in read_param_file(path)
+                except LionpocError:
+                    sets = False
+                said.append(f"{path} {'sets' if sets else 'leaves'} {key}{':' if sets else ' at'} {_show(value)}")
+            raise LionpocError(
+                f"the optimizers of this study would not be compared on the same inputs: {said[0]} while "
+                f"{said[1]}; only `optimizer:` and `grid:` may differ between a study's parameter files (see the "
+                f"README): give {key} the same value in each of them, or remove it.")
+
+
 def inputs(metrics: dict) -> dict:
     """The study-level inputs a run was made from, as recorded in its ``metrics.json``."""
     params = metrics.get("params") or {}
@@ -99,24 +134,49 @@ def others_share_inputs(configs, results_dir: Path, feature_key: str | None = No
 
 
 def lock_results(results_dir: Path):
-    """Hold the results folder for this study until the process ends; refuse when another study holds it.
+    """Hold the results folder for this study until :func:`unlock` (or the process's end); refuse when another
+    study holds it.
 
     Two studies writing one folder at once would mix their runs and tables. The lock file lives in the
-    temporary folder, so that a study refused at its checks leaves the results folder exactly as it was.
+    temporary folder, so that a study refused at its checks leaves the results folder exactly as it was, and
+    :func:`unlock` removes it. A lock file removed by the study that held it while another had it open is
+    not held: that one opens it again.
     """
     import fcntl
     import hashlib
+    import os
     import tempfile
 
     name = hashlib.sha256(str(Path(results_dir).resolve()).encode()).hexdigest()[:16]
-    handle = open(Path(tempfile.gettempdir()) / f"lionpoc-results-{name}.lock", "a+")  # noqa: SIM115 - held
+    path = Path(tempfile.gettempdir()) / f"lionpoc-results-{name}.lock"
+    for _ in range(10):
+        handle = open(path, "a+")  # noqa: SIM115 - held until unlock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise LionpocError(f"another lionpoc study is writing into {results_dir}: wait for it to end, or pass "
+                               "another --results-dir.") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()  # removed (and perhaps made again) by the study that held it: open the current one
+    raise LionpocError(f"cannot lock {results_dir}: its lock file {path} keeps being replaced.")
+
+
+def unlock(handle) -> None:
+    """Release the folder :func:`lock_results` holds and remove its lock file (removed first, while held)."""
+    import os
+
+    if handle is None or handle.closed:
+        return
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(handle.name)
     except OSError:
-        handle.close()
-        raise LionpocError(f"another lionpoc study is writing into {results_dir}: wait for it to end, or pass "
-                           "another --results-dir.") from None
-    return handle
+        pass
+    handle.close()
 
 
 def outside_sources(folder: Path, root: Path, option: str = "--results-dir") -> None:
@@ -130,9 +190,53 @@ def outside_sources(folder: Path, root: Path, option: str = "--results-dir") -> 
                                "folder of its own (e.g. results-2).")
 
 
-def mixed_inputs(results_dir: Path) -> None:
+def command_from_runs(results_dir: Path) -> str:
+    """The command that made the runs in ``results_dir``, read from their ``metrics.json`` (for when the
+    study's own record is unreadable): its optimizers, seeds, data, weights, sizes and results folder."""
+    import shlex
+
+    found = [r for r in layout.find_runs(results_dir).itertuples() if not layout.is_damaged(r.path)]
+    names = list(dict.fromkeys(r.optimizer for r in found))
+    parts = ["lionpoc study"] + ([f"--optimizers {','.join(names)}"] if names else [])
+    try:
+        params = files.read_json(Path(found[0].path) / "metrics.json").get("params") or {}
+    except (IndexError, OSError, ValueError):
+        params = {}
+    if params.get("smoke"):
+        parts.append("--smoke")
+    seeds = max((int(r.seed) for r in found), default=-1) + 1
+    if seeds:
+        parts.append(f"--seeds {seeds}")
+    for key, option in (("data_dir", "--data-dir"), ("weights", "--weights"), ("image_size", "--image-size"),
+                        ("backbone", "--backbone")):
+        if params.get(key) is not None and not (key == "weights" and params.get("smoke")):
+            parts.append(f"{option} {shlex.quote(str(params[key]))}")
+    if params.get("fine_tune"):
+        parts.append("--fine-tune")
+    return " ".join(parts + [f"--results-dir {shlex.quote(str(results_dir))}"])
+
+
+def readable_record(results_dir: Path) -> None:
+    """Refuse to report a study whose ``study.json`` is there but damaged (cut short, edited): the report would
+    say it is absent. The study's own command rewrites it and keeps the runs."""
+    path = Path(results_dir) / "study.json"
+    if not path.exists():
+        return
+    command = command_from_runs(results_dir)
+    try:
+        record = files.read_json(path)
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or "not JSON"
+        raise LionpocError(f"{path} is damaged ({why}): run `{command}` again, which keeps the runs and rewrites "
+                           "it, then render.") from None
+    if not isinstance(record, dict):
+        raise LionpocError(f"{path} is damaged (not a JSON mapping): run `{command}` again, which keeps the runs "
+                           "and rewrites it, then render.")
+
+
+def mixed_inputs(results_dir: Path, command: str | None = None) -> None:
     """Refuse to report runs made from different inputs (a notebook run by hand, a folder assembled by hand,
-    seeds of one optimizer with different grids)."""
+    seeds of one optimizer with different grids); ``command`` redoes the study with its own options."""
     runs = [r for r in layout.find_runs(results_dir).itertuples() if not layout.is_damaged(r.path)]
     reference, firsts = None, {}  # the study's first run; each optimizer's first run
     for run in runs:
@@ -148,8 +252,9 @@ def mixed_inputs(results_dir: Path) -> None:
                                for c in changed[:3])
             raise LionpocError(
                 f"the runs in {results_dir} were made from different inputs ({run.optimizer} seed {run.seed}: "
-                f"{detail}), so they cannot be compared in one report: run `lionpoc study --force --results-dir "
-                f"{results_dir}` to redo them all with the same inputs.")
+                f"{detail}), so they cannot be compared in one report: run `"
+                + (command or f"lionpoc study --force --results-dir {results_dir}")
+                + "` to redo them all with the same inputs.")
 
 
 def split_matches_runs(results_dir: Path) -> None:

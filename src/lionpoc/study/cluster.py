@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from lionpoc import files
+from lionpoc import machine
 from lionpoc.errors import LionpocError
 from lionpoc.study import execute
 from lionpoc.study import layout
@@ -87,16 +88,15 @@ def connect(address: str | None = None, scheduler_file: str | Path | None = None
                                  silence_logs=logging.CRITICAL)
         client = Client(local)
     else:
-        if scheduler_file and not Path(scheduler_file).is_file():
-            raise LionpocError(f"the scheduler file {scheduler_file} does not exist; start the scheduler with "
-                               f"`dask scheduler --scheduler-file {scheduler_file}` first.")
+        if scheduler_file:
+            check_scheduler_file(Path(scheduler_file))
         if address and "://" not in address:
             raise LionpocError(f"--cluster {address}: give a scheduler address such as tcp://host:8786, or local:N.")
         try:
             client = (Client(scheduler_file=str(scheduler_file), timeout=CONNECT_TIMEOUT) if scheduler_file
                       else Client(address, timeout=CONNECT_TIMEOUT))
-        except (OSError, TimeoutError, ValueError) as exc:
-            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        except Exception as exc:  # noqa: BLE001 - whatever distributed raises, the scheduler is not there
+            reason = _first_line(exc)
             raise LionpocError(f"cannot reach the Dask scheduler at {where} ({reason}); start it with `dask scheduler` "
                                "or check the address.") from None
     engine = DaskExecutor(client, local, where)
@@ -107,23 +107,58 @@ def connect(address: str | None = None, scheduler_file: str | Path | None = None
         raise LionpocError(f"the Dask scheduler at {where} has no worker; start some with `dask worker {where}`.") \
             from None
     try:
-        client.run(worker_check)
+        codes = client.run(worker_check)
     except Exception as exc:  # the function itself cannot be unpickled where lionpoc is missing
         engine.close()
         raise LionpocError(f"the workers of {where} cannot run lionpoc ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0][:160] if str(exc) else ''}); install it on every worker.") \
             from None
+    here = machine.code()["sha256"]
+    other = {address: found for address, found in sorted(codes.items()) if found != here}
+    if other:
+        engine.close()
+        address, found = next(iter(other.items()))
+        raise LionpocError(f"{len(other)} of the {len(codes)} worker(s) of {where} run other lionpoc code than this "
+                           f"checkout ({address}: code {found}, here {here}), and their runs would be mixed with "
+                           "this code's under the same inputs: install this checkout on every worker (pip install "
+                           "-e . from it) and start the workers again.")
     info = engine.describe()
     log(f"cluster: {info['workers']} worker(s), {info['threads']} thread(s), {info['gpus']} GPU(s) on "
         f"{len(info['hosts'])} host(s) ({where})")
     return engine
 
 
-def worker_check() -> str:
-    """Runs on every worker when the study connects: lionpoc is importable there."""
-    import lionpoc
+def check_scheduler_file(path: Path) -> None:
+    """A scheduler file is what ``dask scheduler --scheduler-file`` writes: a JSON mapping with the scheduler's
+    ``address``. Anything else is one sentence, before trying to connect."""
+    start = f"start the scheduler with `dask scheduler --scheduler-file {path}`, which writes it"
+    if path.is_dir():
+        raise LionpocError(f"--scheduler-file {path} is a folder; give the file the scheduler wrote ({start}).")
+    if not path.is_file():
+        raise LionpocError(f"the scheduler file {path} does not exist; {start}, first.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LionpocError(f"the scheduler file {path} cannot be read ({getattr(exc, 'strerror', None) or exc}).") \
+            from None
+    if not text.strip():
+        raise LionpocError(f"the scheduler file {path} is empty: the scheduler has not written it yet, or it was "
+                           f"cut short; {start}.")
+    try:
+        found = json.loads(text)
+    except ValueError:
+        raise LionpocError(f"the scheduler file {path} is not a scheduler file (not JSON); {start}.") from None
+    if not isinstance(found, dict) or not isinstance(found.get("address"), str) or "://" not in found["address"]:
+        raise LionpocError(f"the scheduler file {path} holds no scheduler address (a JSON mapping with "
+                           f"\"address\": \"tcp://...\" is expected); {start}.")
 
-    return lionpoc.__name__
+
+def worker_check() -> str:
+    """Runs on every worker when the study connects: lionpoc is importable there; returns the identity of
+    its code (:func:`lionpoc.machine.code`), which must be the client's."""
+    from lionpoc import machine as worker_machine
+
+    return worker_machine.code()["sha256"]
 
 
 # ---------------------------------------------------------------------------------- the executor

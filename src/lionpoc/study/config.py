@@ -17,12 +17,17 @@ import yaml
 
 from lionpoc.errors import LionpocError
 from lionpoc.model import backbones
+from lionpoc.model import bracket
 from lionpoc.model.optimizers import OptimizerSpec, _no_text_number
 
 SPLITS = ("random", "official")
 # Larger inputs gain nothing on photos of about 224 px, and a batch of them needs gigabytes: at 100,000 px
 # one image alone would take 120 GB.
 MAX_IMAGE_SIZE = 1024
+# The most configurations one run's grid may reach, counting the values its edges may add (EXTENSIONS per axis,
+# model/bracket.py): the shipped 3 x 3 grids reach 25; 20 x 18 would reach 440, refused.
+MAX_GRID_CONFIGURATIONS = 400
+EXTENSIONS = bracket.MAX_EXTENSIONS
 
 # What --smoke changes: synthetic data, random weights, tiny images, short training.
 SMOKE_OVERRIDES = {"weights": "none", "image_size": 71, "epochs": 30, "patience": 5, "fine_tune_epochs": 2,
@@ -188,6 +193,13 @@ class RunConfig:
             _check(all(v >= 0 for v in self.grid[second]), f"grid.{second} must be >= 0, got {list(self.grid[second])}.")
         for axis, values in self.grid.items():
             _check(len(set(values)) == len(values), f"grid.{axis} repeats a value: {list(values)}.")
+        sizes = [len(self.grid[axis]) for axis in expected]
+        most = math.prod(n + EXTENSIONS for n in sizes)  # each axis may grow by EXTENSIONS values at its edges
+        _check(most <= MAX_GRID_CONFIGURATIONS,
+               f"the grid of {self.optimizer} has {' x '.join(map(str, sizes))} = {math.prod(sizes)} configurations, "
+               f"up to {most} once its edges are extended, more than the {MAX_GRID_CONFIGURATIONS} a run trains "
+               f"(each configuration is a column of one weight matrix, with its own optimizer state and activations: "
+               f"a 100 x 100 grid's kernel passed 9 GB in two minutes); narrow it, e.g. to 3 to 7 values per axis.")
 
     # ------------------------------------------------------------------ derived
     def grid_points(self) -> list[dict]:
@@ -204,7 +216,7 @@ def load_run(name: str, root: Path, overrides: Mapping[str, Any] | None = None) 
 
     The optimizer comes from the file (its ``optimizer:`` mapping, named for the file), never from a default.
     """
-    from lionpoc.model.optimizers import available, params_dir
+    from lionpoc.model.optimizers import available, check_reference, params_dir
 
     path = params_dir(root) / f"{name}.yaml"
     if not path.is_file():
@@ -214,7 +226,9 @@ def load_run(name: str, root: Path, overrides: Mapping[str, Any] | None = None) 
     if not isinstance(params.get("optimizer"), Mapping):
         # Validate the description first, so that the sentence is about the file's optimizer entry.
         OptimizerSpec.from_mapping(params.get("optimizer"), name, str(path))
-    return RunConfig.from_params({**params, **(overrides or {}), "optimizer_name": name}, source=str(path))
+    run = RunConfig.from_params({**params, **(overrides or {}), "optimizer_name": name}, source=str(path))
+    check_reference(run.spec, root, str(path))
+    return run
 
 
 def read_param_file(path: str | Path) -> dict:

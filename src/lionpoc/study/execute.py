@@ -104,6 +104,9 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set
                             kernel_manager_class=quiet_kernel_manager(log_file, env, kernels), extra_arguments=KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as exc:
         _move(partial, failed)
+        if exc.ename == "LionpocError":  # our own sentence, raised in the notebook: said as it is
+            raise LionpocError(f"the {cfg.optimizer} notebook stopped in cell {exc.exec_count}: "
+                               f"{_first_line(exc.evalue)} (executed notebook: {failed}).") from None
         raise LionpocError(f"the {cfg.optimizer} notebook failed in cell {exc.exec_count}: {exc.ename}: "
                            f"{_first_line(exc.evalue)} (executed notebook: {failed}; kernel log: {log_file}).") from None
     except OSError as exc:  # disk full, folder gone: papermill could not write the notebook

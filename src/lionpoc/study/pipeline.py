@@ -125,6 +125,7 @@ def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_di
     if jobs is not None and jobs < 1:
         raise LionpocError(f"--jobs must be at least 1, got {jobs}.")
     configs = run_configs(optimizers, seeds, overrides, root)
+    checks.configs_agree(configs, root)  # one optimizer on other images, sizes or budget: refused before any work
     # All executions at once, even past the core count: each kernel is single-threaded for most of an
     # epoch, so three kernels on two cores finish sooner than two, then one (measured: 76 s vs 107 s).
     # With fine-tuning, one execution at a time with every core: fine-tuning dominates, runs as fast
@@ -189,10 +190,15 @@ def check_data(configs: list[RunConfig], log=print) -> None:
 
         log(f"data: {data_dir} does not exist; downloading the official Stanford Dogs archive into it "
             "(about 790 MB, resumable)")
+        made = files.missing_folders(data_dir)
         try:
             download_dataset(data_dir)
         except LionpocError as exc:
+            files.remove_if_empty(made)
             raise LionpocError(f"data directory {data_dir} does not exist and could not be downloaded: {exc}") from None
+        except BaseException:
+            files.remove_if_empty(made)
+            raise
     listing = data.read(data_dir)
     data.make_split(listing.table, cfg.split, data_dir, (cfg.train_fraction, cfg.val_fraction, cfg.test_fraction),
                     cfg.split_seed, list(listing.dataset.folders))
@@ -389,18 +395,34 @@ def run(study: Study, executor=None, log=print) -> Path:
     it stopped; the feature cache is shared by every run.
     """
     try:
-        check_inputs(study, log)
-        extract_features(study, log, getattr(executor, "extract", None))  # a cluster also runs the pass
-        run_executions(study, executor, log)
-        aggregate_results(study, log)
-    except BaseException:
-        if study.created and not study.writing:  # a study that fails at its checks leaves no empty folder
-            shutil.rmtree(study.results_dir, ignore_errors=True)
-        raise
-    record(study, log)
-    if study.render:
-        render_report(study, log)
+        try:
+            check_inputs(study, log)
+            extract_features(study, log, getattr(executor, "extract", None))  # a cluster also runs the pass
+            run_executions(study, executor, log)
+            aggregate_results(study, log)
+        except BaseException:
+            if study.created and not study.writing:  # a study that fails at its checks leaves no empty folder
+                shutil.rmtree(study.results_dir, ignore_errors=True)
+            elif study.writing:
+                remove_empty_folders(study)  # e.g. lion/ of an execution that never started
+            raise
+        record(study, log)
+        if study.render:
+            render_report(study, log)
+    finally:
+        checks.unlock(study.lock)  # no lock file left in the temporary folder
+        study.lock = None
     return study.results_dir
+
+
+def remove_empty_folders(study: Study) -> None:
+    """The optimizers' folders a failed or interrupted study made and left empty (``lion/``, ``lion/logs``)."""
+    for cfg in study.configs:
+        for folder in (study.results_dir / cfg.optimizer, study.results_dir / "logs"):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                pass
 
 
 def executor_for(cluster: str | None = None, scheduler_file=None, log=print):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from lionpoc import files
 from lionpoc import machine
+from lionpoc.errors import LionpocError
 from lionpoc.model import backbones
 from lionpoc.model import features
 from lionpoc.model.bracket import Bracketing
@@ -49,7 +50,10 @@ def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
               if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force", "sensitivity")}
     # How the report shows the optimizer (label, colour, ...) does not change its numbers.
     params["optimizer"] = {k: v for k, v in params["optimizer"].items() if k not in PRESENTATION_KEYS}
-    payload = json.dumps({"params": params, "seed": seed, "features": feature_key}, sort_keys=True)
+    # The code that trained it: a run made by other code (an edited checkout, a worker with another install)
+    # is not the same run.
+    payload = json.dumps({"params": params, "seed": seed, "features": feature_key,
+                          "code": machine.code()["sha256"]}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -101,6 +105,30 @@ def fine_tune_metrics(ft, evaluation: Evaluation) -> dict:
             "ft_state_bytes": ft.state_bytes, "ft_peak_memory_bytes": ft.peak_memory_bytes}
 
 
+def finite_or_failed(cfg: RunConfig, seed: int, fit: Fit, evaluation: Evaluation, tuned=None) -> None:
+    """A run whose training diverged (a loss or a score that is not a finite number) is a failed run, never a
+    result: its test accuracy would sit at chance among the others, as if the optimizer had simply lost."""
+    import numpy as np
+
+    parts = [("head", fit.history, fit.config)]
+    if tuned is not None:
+        parts.append(("fine-tuning", tuned[0].history, tuned[0].config))
+    for what, history, config in parts:
+        losses = history[[c for c in ("loss", "val_loss") if c in history]].to_numpy(dtype=float)
+        bad = ~np.isfinite(losses).all(axis=1)
+        if bad.any():
+            first = int(history["epoch"].iloc[int(np.argmax(bad))]) if "epoch" in history else int(np.argmax(bad)) + 1
+            chosen = ", ".join(f"{k} {v:g}" for k, v in config.items() if isinstance(v, (int, float)))
+            raise LionpocError(
+                f"{cfg.optimizer} seed {seed}: the {what} training diverged, its loss is not a finite number at "
+                f"epoch {first} ({chosen}), so the run failed and nothing of it was kept; lower the learning "
+                f"rates of `grid:` or check `optimizer: arguments:` in analysis/params/{cfg.optimizer}.yaml.")
+    scores = [evaluation.accuracy, evaluation.macro_f1, fit.val_accuracy, fit.val_loss]
+    if not all(np.isfinite(float(v)) for v in scores):
+        raise LionpocError(f"{cfg.optimizer} seed {seed}: its scores are not finite numbers (validation loss "
+                           f"{fit.val_loss}), so the run failed and nothing of it was kept.")
+
+
 def save(prep: "Prepared", seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
          figures: dict | None = None, log=print, tuned=None, bracketing: Bracketing | None = None,
          varied: pd.DataFrame | None = None) -> Path:
@@ -110,6 +138,7 @@ def save(prep: "Prepared", seed: int, fit: Fit, tuning: pd.DataFrame, evaluation
     never half of each; ``metrics.json`` is written last, so a folder without it is not a run.
     """
     cfg = prep.cfg
+    finite_or_failed(cfg, seed, fit, evaluation, tuned)
     out = layout.run_dir(cfg.results_dir, cfg.optimizer, seed)
     files.write_csv(Path(cfg.results_dir) / "split.csv", prep.table[["file", "breed", "label", "split"]])
     with files.atomic_dir(out) as folder:
