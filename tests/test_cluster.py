@@ -13,7 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pathlib import Path
+
+import lionpoc as lionpoc_package
 from lionpoc import report
+from test_cli import cli, error_line
 from lionpoc.model import features
 from lionpoc.report import prose
 
@@ -64,12 +68,67 @@ def test_an_unreachable_scheduler_is_one_sentence_and_writes_nothing(tmp_path, p
     (["--cluster", "local:0"], "a local cluster is written local:N"),
     (["--cluster", "somewhere"], "give a scheduler address such as tcp://host:8786"),
     (["--scheduler-file", "/nonexistent/scheduler.json"], "the scheduler file /nonexistent/scheduler.json does not exist"),
+    # What the scheduler did not write (they took 10 s, then an AssertionError or a TypeError).
+    (["--scheduler-file", "{tmp}/empty.json"], "the scheduler file {tmp}/empty.json is empty: the scheduler has not "
+                                               "written it yet, or it was cut short"),
+    (["--scheduler-file", "{tmp}/garbled.json"], "the scheduler file {tmp}/garbled.json is not a scheduler file (not JSON)"),
+    (["--scheduler-file", "{tmp}/list.json"], "the scheduler file {tmp}/list.json holds no scheduler address"),
+    (["--scheduler-file", "{tmp}/other.json"], "the scheduler file {tmp}/other.json holds no scheduler address"),
+    (["--scheduler-file", "{tmp}"], "--scheduler-file {tmp} is a folder; give the file the scheduler wrote"),
 ])
-def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, message):
-    done = lionpoc("study", "--smoke", "--no-render", *args, "--results-dir", str(tmp_path / "r"), cwd=project_root,
-                   timeout=120)
-    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, message, capsys, monkeypatch):
+    import distributed
+
+    def no_connection(*args, **kwargs):
+        raise AssertionError("a connection was tried: each of these is said before any")
+
+    monkeypatch.setattr(distributed, "Client", no_connection)
+    (tmp_path / "empty.json").write_text("")
+    (tmp_path / "garbled.json").write_text('{"address": "tcp://127.0.0.1:87')
+    (tmp_path / "list.json").write_text('["tcp://127.0.0.1:8786"]')
+    (tmp_path / "other.json").write_text('{"type": "Scheduler", "id": "x"}')
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    done = cli("study", "--smoke", "--no-render", *args, "--results-dir", tmp_path / "r", capsys=capsys,
+               cwd=project_root)
+    assert done.returncode == 1 and message.replace("{tmp}", str(tmp_path)) in error_line(done)
     assert not (tmp_path / "r").exists()
+
+
+def test_workers_running_other_code_are_refused_before_any_work(tmp_path, project_root, capsys):
+    """A worker whose lionpoc has a changed grid.py: its runs would be mixed with this code's under the same
+    run key. The study compares each worker's code identity with its own and refuses before any work."""
+    other = tmp_path / "other-src"
+    shutil.copytree(Path(lionpoc_package.__file__).parents[1], other,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    grid = other / "lionpoc" / "model" / "grid.py"
+    grid.write_text(grid.read_text() + "\n# changed on this worker only\n")
+    scheduler_file = tmp_path / "scheduler.json"
+    dask = str(Path(sys.executable).parent / "dask")
+    scheduler = subprocess.Popen([dask, "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
+                                  "--dashboard-address", ":0"], env=ENV, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.monotonic() + 120
+        while not scheduler_file.is_file() and time.monotonic() < deadline:  # a state: the file it writes
+            time.sleep(0.1)
+        worker = subprocess.Popen([dask, "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
+                                   "--no-dashboard"], env={**ENV, "PYTHONPATH": str(other)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in worker.stderr:  # a state again: the worker says it has registered
+            if "Registered to" in line:
+                break
+        done = cli("study", "--smoke", "--no-render", "--scheduler-file", scheduler_file, "--results-dir",
+                   tmp_path / "r", capsys=capsys, cwd=project_root)
+        line = error_line(done)
+        assert done.returncode == 1 and f"1 of the 1 worker(s) of {scheduler_file} run other lionpoc code than this " \
+                                        "checkout" in line, line
+        assert "install this checkout on every worker" in line and not (tmp_path / "r").exists()
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
 
 
 def test_executions_are_one_per_run_when_all_fit_at_once_else_an_optimizers_seeds_grouped_longest_first():

@@ -44,6 +44,18 @@ def test_lion_grid_follows_the_papers_advice():
     ({"grid": {"learning_rate": [1e-4], "l2": [0.1]}}, r"decay: decoupled\) must have exactly the key\(s\) "
                                                        "learning_rate, weight_decay"),
     ({"epochs": "ten"}, "epochs must be of type int"),
+    # Numbers that are not finite, wherever they enter (YAML's .nan and .inf are floats).
+    ({"dropout": float("nan")}, r"dropout must be in \[0, 1\), got nan"),
+    ({"train_fraction": float("nan")}, "split fractions must each lie strictly between 0 and 1"),
+    ({"grid": {"learning_rate": [float("inf")], "weight_decay": [0.1]}}, "grid.learning_rate must hold numbers, got inf"),
+    ({"grid": {"learning_rate": [1e-4], "weight_decay": [float("nan")]}}, "grid.weight_decay must hold numbers, got nan"),
+    ({"optimizer": {**LION, "arguments": {"beta_1": float("nan")}}},
+     "optimizer.arguments.beta_1 is nan, which is not a finite number"),
+    ({"optimizer": {**LION, "fine_tune": {"learning_rate_factors": [0.1, float("inf")]}}}, "`fine_tune:` must be"),
+    # A grid's bound, with its numbers: 100 x 100 once passed 9 GB in its kernel.
+    ({"grid": {"learning_rate": [i * 1e-5 for i in range(1, 101)], "weight_decay": [i * 0.1 for i in range(100)]}},
+     r"the grid of lion has 100 x 100 = 10000 configurations, up to 10404 once its edges are extended, more than "
+     r"the 400 a run trains"),
 ])
 def test_bad_values_are_refused_with_a_clear_sentence(changes, message):
     with pytest.raises(LionpocError, match=message):
@@ -63,3 +75,47 @@ def test_grid_points_cover_the_product_in_order():
     cfg = run_config("adam", grid={"learning_rate": [1e-3, 1e-2], "l2": [0.0, 1e-4]})
     assert cfg.grid_points() == [{"learning_rate": 1e-3, "l2": 0.0}, {"learning_rate": 1e-3, "l2": 1e-4},
                                  {"learning_rate": 1e-2, "l2": 0.0}, {"learning_rate": 1e-2, "l2": 1e-4}]
+
+
+def test_the_largest_grid_allowed_is_the_bound_with_its_extensions():
+    """18 x 18 (20 x 20 = 400 once both axes are extended twice) is accepted; one value more is refused."""
+    grid = {"learning_rate": [i * 1e-5 for i in range(1, 19)], "weight_decay": [i * 0.1 for i in range(18)]}
+    assert len(RunConfig.from_params({"optimizer": LION, "grid": grid}).grid_points()) == 324
+    with pytest.raises(LionpocError, match="up to 420 once its edges are extended"):
+        RunConfig.from_params({"optimizer": LION, "grid": {**grid, "weight_decay": [i * 0.1 for i in range(19)]}})
+
+
+def test_the_run_key_holds_the_code_that_trains_it(tmp_path, monkeypatch):
+    """A run made by other code (an edited checkout, a worker with another install) is not kept as this code's."""
+    import shutil
+    import subprocess
+    import sys
+
+    import lionpoc
+    from lionpoc import machine
+    from lionpoc.study import run_files
+
+    cfg = run_config("lion")
+    key = run_files.run_key(cfg, 0, "features")
+    monkeypatch.setattr(machine, "code", lambda: {"sha256": "0" * 16, "commit": None, "dirty": None})
+    assert run_files.run_key(cfg, 0, "features") != key
+    monkeypatch.undo()
+    # The identity is a hash of the package's sources: one changed line in model/grid.py changes it, the
+    # report's code does not (it only presents the numbers).
+    package = Path(lionpoc.__file__).parent
+    copy = tmp_path / "src"
+    shutil.copytree(package, copy / "lionpoc", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def identity():
+        done = subprocess.run([sys.executable, "-c", "from lionpoc import machine; print(machine.code()['sha256'])"],
+                              env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                              check=True, cwd=tmp_path)
+        return done.stdout.strip()
+
+    assert identity() == machine.code()["sha256"]
+    (copy / "lionpoc" / "report" / "prose.py").write_text("# reworded\n", encoding="utf-8")
+    assert identity() == machine.code()["sha256"]
+    grid = copy / "lionpoc" / "model" / "grid.py"
+    grid.write_text(grid.read_text() + "\n# changed\n")
+    assert identity() != machine.code()["sha256"]
+    assert machine.versions()["lionpoc_code"]["sha256"] == machine.code()["sha256"]

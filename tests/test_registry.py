@@ -56,6 +56,16 @@ def test_each_spec_builds_what_its_file_says():
     ({"fine_tune": {"learning_rate_factors": []}}, "`fine_tune:` must be"),
     ({"coordinatewise": "yes"}, "`coordinatewise:` must be true or false"),
     ({"betas": [0.9, 0.99]}, "unknown key\\(s\\) under `optimizer:`: betas"),
+    # Checked here, not as "NotImplementedError: in user code" or a NaN loss inside the notebook.
+    ({"class": "Optimizer"}, "`class: Optimizer` is Keras's base class of optimizers, which cannot train anything"),
+    ({"arguments": {"beta_1": "abc"}}, "optimizer.arguments.beta_1 is 'abc', but AdamW's beta_1 is a number"),
+    ({"arguments": {"beta_1": float("nan")}}, "optimizer.arguments.beta_1 is nan, which is not a finite number"),
+    ({"arguments": {"epsilon": float("inf")}}, "optimizer.arguments.epsilon is inf, which is not a finite number"),
+    ({"arguments": {"beta_1": 1.0}}, r"AdamW with the arguments \{'beta_1': 1.0\} turns finite weights and gradients "
+                                      "into NaN or infinite values in one step"),
+    ({"arguments": {"beta_1": [0.9, 0.99]}}, r"optimizer.arguments.beta_1 is \[0.9, 0.99\], but AdamW's beta_1 is a "
+                                              "number"),
+    ({"reference": ["a", "b"]}, "must be one key of report/references.bib"),
 ])
 def test_a_bad_description_is_refused_with_one_sentence(changes, message):
     with pytest.raises(LionpocError, match=message):
@@ -153,3 +163,17 @@ def test_papermill_by_hand_runs_every_parameter_file_and_refuses_an_empty_one(tm
             assert done.returncode == 0, done.stderr[-2000:]
             metrics = json.loads((results / name / "seed-0" / "metrics.json").read_text())
             assert metrics["optimizer"] == name and metrics["params"]["optimizer"]["name"] == name
+
+
+def test_a_reference_missing_from_the_bibliography_is_refused(tmp_path):
+    """The report would cite nothing (Quarto only warns); the file and the key are named, with the keys there are."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "analysis", project / "analysis")
+    shutil.copytree(ROOT / "report", project / "report")
+    path = project / "analysis" / "params" / "adamw.yaml"
+    path.write_text(path.read_text().replace("reference: loshchilov2019adamw", "reference: loshchilov2019"))
+    with pytest.raises(LionpocError) as refused:
+        optimizers.load("adamw", project)
+    assert str(refused.value).startswith(f"{path}: `reference: loshchilov2019` is not a key of "
+                                         f"{project / 'report' / 'references.bib'} (whose keys are ")
+    assert "loshchilov2019adamw" in str(refused.value)
