@@ -403,15 +403,19 @@ def test_too_few_images_per_breed_is_refused_before_extraction(tmp_path, project
 @pytest.mark.parametrize("args, message", [
     (["synth", "--per-class", "1", "--out", "{tmp}/s"], "--per-class must be at least 10"),
     (["synth", "--out", "{file}"], "is a file, not a folder"),
+    # A side of 100,000 px needed 30 GB for one image (a MemoryError); a billion images filled the disk.
+    (["synth", "--size", "100000", "--out", "{tmp}/s"], "--size at most 1024 pixels (what a study accepts; one image "
+                                                        "of 100000 px would need 27.9 GiB), got 40 and 100000."),
+    (["synth", "--per-class", "1000000000", "--out", "{tmp}/s"], "--per-class must be at most 5000"),
     (["bench", "--image-size", "10", "--results-dir", "{tmp}/b"], "--image-size must be at least 71"),
     (["bench", "--images", "0", "--results-dir", "{tmp}/b"], "--images must be at least 15"),
     (["study", "--smoke", "--jobs", "0", "--results-dir", "{tmp}/r"], "--jobs must be at least 1"),
 ])
-def test_bad_command_values_get_one_sentence(tmp_path, project_root, args, message):
+def test_bad_command_values_get_one_sentence(tmp_path, project_root, args, message, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     args = [a.replace("{tmp}", str(tmp_path)).replace("{file}", str(blocker)) for a in args]
-    done = lionpoc(*args, cwd=project_root)
+    done = cli(*args, capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and message in error_line(done)
     assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists() and not (tmp_path / "r").exists()
 
@@ -649,3 +653,17 @@ def test_a_download_that_fails_leaves_no_empty_data_folder(tmp_path, capsys):
     done = cli("download", "--data-dir", target, capsys=capsys)
     assert done.returncode == 1 and f"into {target} yourself" in error_line(done)
     assert not (tmp_path / "my").exists()
+
+
+def test_a_bench_that_stops_leaves_no_empty_results_folder(tmp_path, monkeypatch, capsys):
+    """Interrupted after it made its results folder (here at once: the measurements themselves take minutes)."""
+    from lionpoc import bench
+
+    def interrupted(results_dir, *args, **kwargs):
+        Path(results_dir).mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench, "run_benchmark", interrupted)
+    done = cli("bench", "--results-dir", tmp_path / "b" / "bench", capsys=capsys)
+    assert done.returncode == 130 and "interrupted; nothing partial was left." in done.stderr
+    assert not (tmp_path / "b").exists()

@@ -7,11 +7,14 @@ import signal
 import sys
 from pathlib import Path
 
-from lionpoc.study.config import SMOKE_OVERRIDES, SPLITS, RunConfig
+from lionpoc.study.config import MAX_IMAGE_SIZE, SMOKE_OVERRIDES, SPLITS, RunConfig
 from lionpoc.console import native_stderr_to, quiet_environment, quiet_shutdown
 from lionpoc import files
 from lionpoc.errors import LionpocError
 from lionpoc.model import backbones
+
+
+SYNTH_MAX_PER_CLASS = 5000  # 75,000 images: far more than any study here needs
 
 
 def _optimizer_list(text: str) -> list[str]:
@@ -155,6 +158,11 @@ def run(args: argparse.Namespace) -> None:
         if args.per_class < needed or args.size < 16:
             raise LionpocError(f"--per-class must be at least {needed} (what the study's 80/10/10 split needs for each "
                                f"breed) and --size at least 16, got {args.per_class} and {args.size}.")
+        if args.per_class > SYNTH_MAX_PER_CLASS or args.size > MAX_IMAGE_SIZE:
+            raise LionpocError(f"--per-class must be at most {SYNTH_MAX_PER_CLASS} (the real breeds have 150 to 250 "
+                               f"photos each) and --size at most {MAX_IMAGE_SIZE} pixels (what a study accepts; one "
+                               f"image of {args.size} px would need {3 * args.size ** 2 / 2 ** 30:.1f} GiB), got "
+                               f"{args.per_class} and {args.size}.")
         out = make_synthetic(args.out, args.per_class, args.size, args.seed)
         print(f"wrote {15 * args.per_class} synthetic images ({args.size} px) to {out}")
     elif args.command == "study":
@@ -181,6 +189,7 @@ def run(args: argparse.Namespace) -> None:
         from lionpoc.study import layout
         from lionpoc.bench import run_benchmark
 
+        made = files.missing_folders(layout.results_dir(args.results_dir))
         with native_stderr_to(study_log()) as log_file:
             try:
                 if args.cluster:
@@ -191,6 +200,9 @@ def run(args: argparse.Namespace) -> None:
                 else:
                     run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
                                   smoke_study=not args.skip_smoke_study, log=log)
+            except BaseException:
+                files.remove_if_empty(made)  # an interrupted or failed bench leaves no empty results folder
+                raise
             finally:  # TensorFlow's start-up lines are not worth keeping, whatever happened
                 if log_file is not None:
                     log_file.unlink(missing_ok=True)

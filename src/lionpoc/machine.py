@@ -17,7 +17,6 @@ def versions() -> dict:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = None
-    found["lionpoc_code"] = code()
     return found
 
 

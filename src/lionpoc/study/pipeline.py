@@ -357,7 +357,7 @@ def study_record(study: Study) -> dict:
         "trainings_to_features": wall / features_pass if features_pass and features_pass > 0 else None,
         **({"cluster": study.cluster} if study.cluster else {}),
         "total_seconds": time.perf_counter() - study.started, "machine": machine.machine(),
-        "versions": machine.versions(),
+        "versions": machine.versions(), "code": machine.code(),
     }
 
 

@@ -87,7 +87,8 @@ def metrics(prep: "Prepared", seed: int, fit: Fit, tuning: pd.DataFrame, evaluat
         "feature_key": prep.features.key, "feature_seconds": prep.features.seconds,
         "skipped_files": prep.features.skipped, "notes": prep.notes,
         "run_key": run_key(cfg, seed, prep.features.key),
-        "params": {**{k: v for k, v in cfg.to_params().items() if k not in ("seeds", "force")}, "seed": seed}, "versions": machine.versions(), "machine": machine.machine(),
+        "params": {**{k: v for k, v in cfg.to_params().items() if k not in ("seeds", "force")}, "seed": seed}, "versions": machine.versions(), "code": machine.code(),
+        "machine": machine.machine(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
