@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import cli_runner
 from conftest import run_config
 
 from lionpoc.study import runs
@@ -22,9 +23,10 @@ from lionpoc.errors import LionpocError
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def lionpoc(*args, cwd, timeout=600):
-    return subprocess.run([sys.executable, "-m", "lionpoc.cli", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=timeout)
+def lionpoc(*args, cwd, timeout=None):
+    """The command, run in this process (see cli_runner): a refused command takes a second, not a new Python.
+    (``timeout`` is accepted for the callers written for a subprocess; a command in process is not timed.)"""
+    return cli_runner.run(*args, cwd=cwd)
 
 
 class Done:
@@ -166,13 +168,35 @@ LION_ENTRY = LION_FILE[:LION_FILE.index("grid:")]  # the file without its grid: 
     ("optimizer: lion\n", "names an optimizer without describing it"),
 ])
 def test_bad_parameter_files_stop_the_notebook(tmp_path, project_root, content, message):
+    """The notebook's own check of its parameters, run as its cells run it: the parameters cell's defaults, then
+    the parameter file as papermill injects it (YAML), then ``RunConfig.from_namespace``."""
+    import yaml
+
+    from lionpoc.study.config import RunConfig
+
+    notebook = json.loads((project_root / "analysis" / "train.ipynb").read_text(encoding="utf-8"))
+    defaults = next("".join(c["source"]) for c in notebook["cells"]
+                    if "parameters" in c.get("metadata", {}).get("tags", []))
+    out = tmp_path / "results"
+    namespace: dict = {}
+    exec(defaults, namespace)  # noqa: S102 - the project's own template
+    namespace.update(yaml.safe_load(content) or {})
+    namespace["results_dir"] = str(out)
+    with pytest.raises(LionpocError) as refused:
+        RunConfig.from_namespace(namespace)
+    assert message in str(refused.value)
+    assert not out.exists()
+
+
+def test_a_bad_parameter_file_stops_the_notebook_run_by_hand(tmp_path, project_root):
+    """The same check through papermill, as a user who runs the notebook by hand meets it."""
     params = tmp_path / "bad.yaml"
-    params.write_text(content)
+    params.write_text(LION_FILE + "epochs: ten\n")
     out = tmp_path / "results"
     done = subprocess.run([sys.executable, "-m", "papermill", "analysis/train.ipynb", str(tmp_path / "o.ipynb"),
                            "-f", str(params), "-p", "results_dir", str(out)],
                           cwd=project_root, env=ENV, capture_output=True, text=True, timeout=600)
-    assert done.returncode != 0 and message in done.stderr
+    assert done.returncode != 0 and "parameter epochs must be of type int" in done.stderr
     assert not out.exists()
 
 
