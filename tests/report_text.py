@@ -34,7 +34,9 @@ def _figure(fig) -> str:
         value = text.get_text().strip()
         if value and not NUMBER.match(value) and value not in words:
             words.append(value)
-    return "[figure : " + " | ".join(words) + "]"
+    from lionpoc.report.markup import escape
+
+    return "[figure : " + " | ".join(escape(w) for w in words) + "]"  # the figure's words, as literal Markdown
 
 
 def _shown(value, options: dict) -> str:
@@ -115,14 +117,21 @@ def _conditions(text: str, meta: dict, fmt: str) -> str:
     return text
 
 
-def document(results_dir: Path, fmt: str = "html") -> str:
-    """The report's Markdown for ``results_dir`` (its pre-render metadata first, then the body)."""
+def document(results, fmt: str = "html", spaces: bool = True) -> str:
+    """The report's Markdown for ``results``: a results folder, or data already loaded (a ``ReportData``, which
+    may have been changed in memory); its pre-render metadata first, then the body. ``spaces``: the narrow
+    no-break spaces that ``report/french.lua`` puts before : ; ? ! (off: the text as the code wrote it)."""
     from lionpoc.report import title
+    from lionpoc.report.data import ReportData
+    from lionpoc.report.values import Values
 
+    loaded = results if isinstance(results, ReportData) else None
+    results_dir = Path(loaded.results_dir if loaded else results)
     previous = os.environ.get("LIONPOC_RESULTS")
     os.environ["LIONPOC_RESULTS"] = str(results_dir)
     try:
-        meta = title.metadata(title.report_data.load(results_dir))
+        d = loaded or title.report_data.load(results_dir)
+        meta = title.metadata(d)
         source = QMD.read_text(encoding="utf-8")
         front = re.match(r"^---\n(.*?)\n---\n", source, re.S)
         body = source[front.end():] if front else source
@@ -130,10 +139,12 @@ def document(results_dir: Path, fmt: str = "html") -> str:
         body = _conditions(RAW.sub("", body), meta, fmt)
         namespace: dict = {}
         parts, position = [], 0
-        for cell in CELL.finditer(body):
+        for n, cell in enumerate(CELL.finditer(body)):
             parts.append(_inline(body[position:cell.start()], namespace))
             options, code = _options(cell.group(1))
             printed, value = _run(code, namespace)
+            if n == 0:  # the setup cell: the data given, not reloaded
+                namespace["d"], namespace["v"] = d, Values(d)
             if options.get("include") is not False:
                 parts.append(printed if options.get("output") == "asis" else _shown(value, options) + "\n")
             position = cell.end()
@@ -145,8 +156,9 @@ def document(results_dir: Path, fmt: str = "html") -> str:
             os.environ.pop("LIONPOC_RESULTS", None)
         else:
             os.environ["LIONPOC_RESULTS"] = previous
-    text = text.replace(str(Path(results_dir).resolve()), "<résultats>").replace(str(results_dir), "<résultats>")
-    return _french_spaces(re.sub(r"\n{3,}", "\n\n", text).strip() + "\n")
+    text = text.replace(str(results_dir.resolve()), "<résultats>").replace(str(results_dir), "<résultats>")
+    text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return _french_spaces(text) if spaces else text
 
 
 def _french_spaces(text: str) -> str:

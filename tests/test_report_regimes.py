@@ -16,6 +16,7 @@ from lionpoc import report
 from lionpoc.data import breeds
 from lionpoc.report import display, figures, french, plots, prose, tables
 from lionpoc.study import aggregate, stats, timing
+from report_text import document
 
 PROSE = Path(prose.__file__)
 QMD = Path(__file__).resolve().parents[1] / "report" / "index.qmd"
@@ -53,20 +54,15 @@ def subset(results_dir, tmp_path, keep):
     return out
 
 
+def flat(text) -> str:
+    """Every run of spaces and line ends made one space, as in ``every_text``."""
+    return re.sub(r"[ \n]+", " ", str(text))
+
+
 def every_text(d) -> str:
-    """Everything the report's code writes (as the qmd calls it), joined."""
-    source = QMD.read_text(encoding="utf-8")
-    namespace = {}
-    first = re.findall(r"```\{python\}\n(.*?)```", source, flags=re.S)[0]
-    exec("\n".join(line for line in first.splitlines() if line.startswith(("from ", "import "))), namespace)
-    namespace["d"] = d
-    out = [str(eval(e, namespace)) for e in re.findall(r"`\{python\} ([^`]+)`", source)]
-    for cell in re.findall(r"```\{python\}\n(.*?)```", source, flags=re.S)[1:]:
-        code = "\n".join(line for line in cell.splitlines() if not line.startswith("#|")).strip()
-        code = code.removeprefix("print(").removesuffix(")") if code.startswith("print(") else code
-        value = eval(code, namespace)
-        out.append("" if value is None or hasattr(value, "savefig") else str(value))
-    return "\n".join(out)
+    """The whole report as its reader gets it (every cell and inline expression run, the regime's conditional
+    blocks chosen), before pandoc (``tests/report_text.py``), every run of spaces and line ends made one space."""
+    return re.sub(r"[ \n]+", " ", document(d, spaces=False))
 
 
 # ---------------------------------------------------------------------------------- weights and backbone
@@ -75,21 +71,21 @@ def test_a_pretrained_backbone_reads_as_pretrained(d):
     assert prose.warnings(p) == ""  # no page-1 warning when none applies
     assert "MobileNetV2 pré-entraîné sur ImageNet" in prose.question(p)
     assert prose.backbone_section(p).startswith("## MobileNetV2")
-    assert "1\u202f280 caractéristiques" in prose.model_text(p) and "2\u202f048" not in prose.model_text(p)
-    assert "MobileNetV2 a été pré-entraîné" in prose.imagenet_overlap(p)
+    text = every_text(p)
+    assert "1\u202f280 caractéristiques" in text and "2\u202f048" not in text
     # ImageNet holds these breeds: said in the abstract, where the results are read, and in the limits.
-    assert "viennent d'ImageNet, sur lequel MobileNetV2 a été pré-entraîné" in prose.abstract(p)
-    results = QMD.read_text(encoding="utf-8").split("# Résultats")[1].split("\n# ")[0]
-    assert "prose.imagenet_overlap(d)" in results.split("## Résultats par race")[0]
-    assert "ImageNet, d'où viennent ces photos" in prose.limits(p)
+    abstract, results = text.split("# Introduction")[0], text.split("# Résultats {")[1].split(" # ")[0]
+    assert "viennent d'ImageNet, sur lequel MobileNetV2 a été pré-entraîné" in abstract
+    assert "sur lequel MobileNetV2 a été pré-entraîné" in results.split("## Résultats par race")[0]
+    assert "ImageNet, d'où viennent ces photos" in text.split("# Conclusion")[1]
     assert prose.conclusion(p).startswith("Réponse à la question posée : ")
-    assert "un autre réseau de base (MobileNetV2 au lieu de Xception)" in prose.study_2023(p)
+    assert "un autre réseau de base (MobileNetV2 au lieu de Xception)" in prose.differs_2023(p)
     # 2023's per-breed F1 came from a pretrained Xception on uncropped photos: beside MobileNetV2, refused, and said why.
-    assert not prose.comparable_2023(p) and "autre réseau de base (MobileNetV2)" in prose.classes_intro(p)
+    assert not prose.comparable_2023(p) and "autre réseau de base (MobileNetV2)" in text
     x = regime(d, pretrained=True)
     assert prose.comparable_2023(x) and "2023" in tables.classes(x, True).frame.columns[-1]
-    assert "côté des F1 publiés en 2023" in prose.classes_intro(x)
-    assert "pré-entraîné sur ImageNet" in prose.transfer(p)
+    assert "côté des F1 publiés en 2023" in every_text(x)
+    assert "Ici, le réseau de base est un MobileNetV2 pré-entraîné sur ImageNet" in text
     assert prose.title(p) == "Lion face à Adam et AdamW pour l'apprentissage par transfert"
     assert prose.subtitle(p).startswith("MobileNetV2 et quinze races")
     assert "Lion est notre propre implémentation" in prose.implementations(p)
@@ -99,12 +95,12 @@ def test_a_pretrained_backbone_reads_as_pretrained(d):
 
 def test_random_weights_never_speak_as_if_pretrained(d):
     r = regime(d, pretrained=False)
-    assert "Xception sans pré-entraînement" in prose.warnings(r) and "Données synthétiques" not in prose.warnings(r)
+    text = every_text(r)
+    assert "## Xception sans pré-entraînement" in text and "Données synthétiques" not in text
     assert "poids aléatoires" in prose.question(r) and "pré-entraîné sur ImageNet à" not in prose.question(r)
-    assert prose.imagenet_overlap(r) == "" and "déjà" not in prose.imagenet_overlap(r)
-    assert "Réserve" not in prose.abstract(r) and "d'où viennent ces photos" not in prose.limits(r)
+    assert "a été pré-entraîné" not in text and "Réserve" not in text and "d'où viennent ces photos" not in text
     assert "Réponse à la question posée" not in prose.conclusion(r)
-    assert "poids aléatoires" in prose.transfer(r) and "ici ImageNet" not in every_text(r)
+    assert "son Xception garde des poids aléatoires" in text and "ici ImageNet" not in text
     assert not prose.comparable_2023(r)
     assert prose.backbone_section(r).startswith("## Xception")
     assert "convolutions 1\u202f×\u202f1 des raccourcis" in prose.backbone_section(r).replace(" × ", "\u202f×\u202f")
@@ -116,8 +112,9 @@ def test_box_cropped_photos_are_said(d, tmp_path):
     (photos / "README.md").write_text("each photo was cropped to its annotated dog bounding box")
     p = regime(d, pretrained=True)
     p.study["data_dir"] = str(photos / "Images")
-    assert p.cropped_photos and "recadrées sur le chien" in prose.data_origin(p)
-    assert "recadrées" in prose.abstract(p) and "recadrées" in prose.study_2023(p)
+    text = every_text(p)
+    assert p.cropped_photos and "copies recadrées sur le chien (d'après les boîtes annotées" in text
+    assert "recadrées" in text.split("# Introduction")[0] and "recadrées" in prose.differs_2023(p)
     assert not regime(d, pretrained=True).cropped_photos
 
 
@@ -128,7 +125,7 @@ def test_every_difference_is_focus_minus_rival_and_agrees_everywhere(d, results_
     assert rows["adam"]["diff_accuracy"] == pytest.approx(raw.loc[("lion", "adam"), "diff_accuracy"])
     assert rows["adam"]["ci_low"] == pytest.approx(raw.loc[("lion", "adam"), "ci_low"])
     table = tables.pairs(d).frame.set_index("Paire")
-    abstract = prose.abstract(d)
+    abstract = prose.abstract_findings(d)
     for rival, label in (("adam", "Adam"), ("adamw", "AdamW")):
         p = rows[rival]
         number = french.points(p["diff_accuracy"]).split("\u202f")[0]
@@ -137,7 +134,7 @@ def test_every_difference_is_focus_minus_rival_and_agrees_everywhere(d, results_
         assert f"Lion − {label} : {number} {tables.interval(p['ci_low'], p['ci_high'], points=True)}" in abstract
     figure = plots.differences(d)
     assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["Lion − Adam", "Lion − AdamW"]
-    assert f"{label} − Lion" not in abstract + prose.conclusion(d) + prose.differences_text(d)
+    assert f"{label} − Lion" not in every_text(d)
 
 
 def test_what_the_data_exclude_comes_first_and_holm_adjusts_the_family(d):
@@ -149,7 +146,8 @@ def test_what_the_data_exclude_comes_first_and_holm_adjusts_the_family(d):
     elif all(prose.verdict(x) == "noise" for x in p):  # intervals clear of zero, tests not significant after Holm
         assert "l'intervalle exclut zéro mais le test ne conclut pas" in said
     assert [x["p_adjusted"] for x in p] == stats.holm([x["p_value"] for x in p])
-    assert "Holm" in prose.statistics(d) and "10\u202f000" in prose.statistics(d) and "est exact" in prose.statistics(d)
+    method = every_text(d).split("## Tests appariés")[1].split(" # ")[0]
+    assert "Holm" in method and "10\u202f000" in method and "est exact" in method
     better = {"a": "lion", "b": "adam", "diff_accuracy": 0.03, "ci_low": 0.012, "ci_high": 0.048, "p_value": 0.001,
               "p_adjusted": 0.002}
     assert prose.verdict(better) == "significant"
@@ -182,9 +180,9 @@ def test_speed_is_said_only_beyond_the_spread(d):
     # The reason follows the direction: a grid trained in one block makes the study faster, shared cores slower.
     slower = float(d.row("lion")["seconds_per_epoch"]) > float(table[table["optimizer"] == "lion"]["seconds_per_epoch"].median())
     assert ("grille entraînée d'un bloc" in prose.timing_gap(d, "lion")) != slower
-    assert d.study["jobs"] == 1 and "partag" not in prose.timing_intro(d) + words  # one notebook at a time
+    assert d.study["jobs"] == 1 and "partag" not in prose.and_shared_cores(d) + words  # one notebook at a time
     shared = dataclasses.replace(d, study={**d.study, "jobs": 3, "machine": {**d.study["machine"], "cores": 2}})
-    assert "trois carnets se partageaient les deux cœurs de la machine" in prose.timing_intro(shared)
+    assert "trois carnets se partageaient les deux cœurs de la machine" in prose.and_shared_cores(shared)
     assert "aux cœurs partagés" in prose.speed(shared)
     column = tables.time_to_accuracy(d).frame["Époque seule"]
     assert len({value.split("\u202f")[-1] for value in column}) == 1  # one unit for the whole column
@@ -315,7 +313,7 @@ def test_two_optimizers_say_nothing_of_a_third(results_dir, tmp_path):
     d = report.load(subset(results_dir, tmp_path, ["adam", "lion"]))
     assert d.optimizers == ["adam", "lion"] and d.rivals == ["adam"] and not d.missing
     text = every_text(d)
-    outside_2023 = text.replace(str(prose.study_2023(d)), "").replace(str(tables.comparison_2023(d)), "")
+    outside_2023 = text.replace(flat(prose.study_2023(d)), "").replace(flat(tables.comparison_2023(d)), "")
     assert "AdamW" not in outside_2023 and "trois optimiseurs" not in outside_2023 and "deux autres" not in outside_2023
     assert "meilleur de ses rivaux" not in text
     assert prose.title(d) == "Lion face à Adam pour l'apprentissage par transfert"
@@ -328,9 +326,9 @@ def test_one_optimizer_says_why_there_is_no_comparison(results_dir, tmp_path):
     d = report.load(subset(results_dir, tmp_path, ["lion"]))
     assert d.optimizers == ["lion"] and not d.compared
     text = every_text(d)  # every cell and inline expression of the report runs
-    assert "AdamW" not in text.replace(str(prose.study_2023(d)), "").replace(str(tables.comparison_2023(d)), "")
+    assert "AdamW" not in text.replace(flat(prose.study_2023(d)), "").replace(flat(tables.comparison_2023(d)), "")
     assert prose.alone(d).startswith("Cette étude n'a entraîné que Lion")
-    assert prose.alone(d) in prose.abstract(d) and plots.differences(d) is None
+    assert prose.alone(d) in prose.abstract_findings(d) and plots.differences(d) is None
     assert tables.pairs(d).frame.iloc[0, 0] == prose.alone(d)
     assert prose.title(d) == "Lion pour l'apprentissage par transfert"
 
@@ -338,7 +336,7 @@ def test_one_optimizer_says_why_there_is_no_comparison(results_dir, tmp_path):
 def test_no_results_render_nothing_but_the_warning(tmp_path):
     d = report.load(tmp_path / "nothing")
     assert "Aucun résultat" in prose.warnings(d)
-    every_text(d)  # no cell crashes before any study
+    assert "Aucun résultat n'est encore disponible" in every_text(d)  # no cell crashes before any study
 
 
 def test_the_report_gives_the_command_that_remakes_this_study(results_dir, tmp_path):

@@ -128,5 +128,7 @@ def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, reques
     d = report.load(out)
     assert "@tbl-ajustement" in prose.fine_tune(d) and len(tables.fine_tune(d).frame) == 2
     said = prose.fine_tune_abstract(d)  # a score sentence, or the warning that every optimizer collapsed
-    assert "ajustement fin" in said.lower() and said in prose.abstract(d)
-    assert "Ces résultats ne comportent pas d'ajustement fin" in prose.fine_tune(report.load(tmp_path / "none"))
+    assert "ajustement fin" in said.lower() and said in prose.abstract_findings(d)
+    from report_text import document
+
+    assert "Ces résultats ne comportent pas d'ajustement fin" in document(report.load(tmp_path / "none"))

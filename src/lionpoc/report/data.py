@@ -11,6 +11,7 @@ from lionpoc.study import aggregate
 from lionpoc.study import layout
 from lionpoc import files
 from lionpoc.model import optimizers as registry
+from lionpoc.report import markup
 
 # What the report assumes of results written before the study recorded its backbone: Xception, 2,048 features.
 FALLBACK_BACKBONE = {"backbone": "xception", "backbone_label": "Xception", "feature_dim": 2048}
@@ -132,15 +133,22 @@ class ReportData:
             return name if key == "label" else None
 
     def label(self, name: str) -> str:
-        """How the report names an optimizer (``Adam``, ``AdamW``, ``Lion``, ...)."""
-        return self._spec(name, "label")
+        """How the report's text names an optimizer (``Adam``, ``AdamW``, ``Lion``, ...): its recorded label as
+        literal Markdown (``markup.escape``: a label is user-given, it never becomes markup)."""
+        return markup.escape(self._spec(name, "label"))
+
+    def figure_label(self, name: str) -> str:
+        """The optimizer's label as a figure draws it: the recorded text, ``$`` kept literal for matplotlib."""
+        return markup.in_figure(self._spec(name, "label"))
 
     def colour(self, name: str) -> str:
         """The optimizer's colour in every figure."""
         return self._spec(name, "colour") or f"C{self.optimizers.index(name) % 10 if name in self.optimizers else 0}"
 
-    def labels(self, names: list[str] | None = None) -> dict[str, str]:
-        return {name: self.label(name) for name in (self.optimizers if names is None else names)}
+    def labels(self, names: list[str] | None = None, figure: bool = False) -> dict[str, str]:
+        """Each optimizer's label, for the text (escaped Markdown) or for a ``figure`` (matplotlib)."""
+        label = self.figure_label if figure else self.label
+        return {name: label(name) for name in (self.optimizers if names is None else names)}
 
     def colours(self, names: list[str] | None = None) -> dict[str, str]:
         return {name: self.colour(name) for name in (self.optimizers if names is None else names)}
@@ -155,7 +163,7 @@ class ReportData:
         """How the report names the backbone (``Xception``, ``MobileNetV2``)."""
         label = self._recorded("backbone_label")
         if label:
-            return str(label)
+            return markup.escape(label)
         return FALLBACK_BACKBONE["backbone_label"] if self.backbone == FALLBACK_BACKBONE["backbone"] else self.backbone
 
     @property

@@ -1,6 +1,8 @@
 """How report values reach Quarto: text shown as is, tables as Markdown pipe tables, callouts."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 
@@ -60,9 +62,43 @@ def markdown_table(frame: pd.DataFrame, align: str | None = None, widths: list[i
     rule = {"l": lambda n: ":" + "-" * n, "r": lambda n: "-" * n + ":", "c": lambda n: ":" + "-" * n + ":"}
     lines = ["| " + " | ".join(columns) + " |", "|" + "|".join(rule[a](n) for a, n in zip(align, dashes)) + "|"]
     for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |")
+        lines.append("| " + " | ".join(re.sub(r"(?<!\\)\|", r"\\|", str(v)) for v in row) + " |")
     return "\n".join(lines)
 
 
 def callout(kind: str, title: str, body: str) -> str:
     return f"::: {{.callout-{kind}}}\n## {title}\n\n{body}\n:::"
+
+
+# ---------------------------------------------------------------------------------- user-given text
+# Every text that comes from a user (an optimizer's label, a backbone's label, a path, a file name, a machine's
+# name) reaches the report through one of these, never raw: Markdown would read ``<script>`` as HTML, ``@key`` as
+# a citation, ``$...$`` as mathematics, ``|`` as a table's column, and matplotlib ``$...$`` as mathtext.
+MARKDOWN_SPECIALS = "\\`*_[]{}<>#|~^@$&!"
+
+
+def escape(text) -> str:
+    """``text`` as literal Markdown: every character pandoc could read as markup is backslash-escaped, so that
+    HTML and Typst both show it as typed (``<b>`` stays ``<b>``, ``@key`` is no citation)."""
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in str(text)).replace("\n", " ")
+
+
+def code(text) -> str:
+    """``text`` as inline code, whatever backticks it holds: the fence is one backtick longer than its longest run."""
+    text = str(text).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def code_block(text: str, language: str = "") -> str:
+    """A fenced code block whose fence no line of ``text`` can close."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}{language}\n{text}\n{fence}"
+
+
+def in_figure(text) -> str:
+    """``text`` as matplotlib draws it literally: a ``$`` would open mathtext (``$\\foo$`` fails the render)."""
+    return str(text).replace("$", r"\$")

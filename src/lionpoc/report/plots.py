@@ -30,7 +30,7 @@ def histories(d: ReportData, which: str = "head"):
         run = d.run_paths(name)[0]
         if (run / file).is_file():
             runs[name] = (pd.read_csv(run / file), int(files.read_json(run / "metrics.json")[key]))
-    return _shown_once(figures.histories(runs, d.labels(), d.colours())) if runs else _empty()
+    return _shown_once(figures.histories(runs, d.labels(figure=True), d.colours())) if runs else _empty()
 
 
 def fine_tune_histories(d: ReportData):
@@ -42,7 +42,7 @@ def confusions(d: ReportData):
     """The three normalised confusion matrices side by side (summed over seeds), on one figure."""
     if d.empty:
         return _empty()
-    return _shown_once(figures.confusions_grid(d.confusions(), d.labels()))
+    return _shown_once(figures.confusions_grid(d.confusions(), d.labels(figure=True)))
 
 
 def timing(d: ReportData):
@@ -57,7 +57,7 @@ def timing(d: ReportData):
     else:
         epochs["epochs_to_95"] = float("nan")
     epochs = epochs.reindex([n for n in d.optimizers if n in epochs.index])
-    return _shown_once(figures.timing(prose.timing_samples(d), epochs, d.labels(), d.colours()))
+    return _shown_once(figures.timing(prose.timing_samples(d), epochs, d.labels(figure=True), d.colours()))
 
 
 def differences(d: ReportData):
@@ -69,4 +69,4 @@ def differences(d: ReportData):
     rows = [{**p, "stage": "head"} for p in prose.focus_pairs(d)]
     if not d.fine_tune_pairs.empty:
         rows += [{**p, "stage": "fine_tune"} for p in prose.focus_pairs(d, "fine_tune")]
-    return _shown_once(figures.differences(rows, d.labels(), d.colours())) if rows else None
+    return _shown_once(figures.differences(rows, d.labels(figure=True), d.colours())) if rows else None

@@ -10,7 +10,9 @@ written "focus − rival", the same way in the abstract, the text, the tables an
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,7 @@ from lionpoc.report.french import de, enumeration, equals, in_words, of, que, qu
 from lionpoc.report import render
 from lionpoc.study import stats
 from lionpoc.report.data import ReportData
-from lionpoc.report.markup import Text, callout
+from lionpoc.report.markup import Text, callout, code, code_block, escape
 from lionpoc.report import sensitivity as report_sensitivity
 from lionpoc.report.tables import interval, p_value
 
@@ -30,6 +32,7 @@ ALPHA = 0.05          # significance level of every test in the report
 LEVEL = 1 - ALPHA     # the confidence level of every interval
 CLOSE = 0.10          # two ratios within 10 % of each other are "about the same"
 OVERFIT = 0.05        # training accuracy this far above validation at the kept epoch: the head overfits
+SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a registry name (optimizer, backbone), as parameter files require
 LION_SMALL_BATCH = 64  # Chen et al. (2023), section 6: Lion's gain shrinks below this batch size
 
 
@@ -127,10 +130,10 @@ def warnings(d: ReportData) -> Text:
     parts = []
     if d.empty:
         parts.append(callout("important", "Aucun résultat",
-                             f"Le dossier `{d.results_dir}` ne contient aucun résultat. Lancez `lionpoc study` "
+                             f"Le dossier {code(d.results_dir)} ne contient aucun résultat. Lancez `lionpoc study` "
                              "(ou `lionpoc study --smoke` pour un essai rapide), puis `lionpoc render`."))
     if d.damaged:
-        names = ", ".join(f"{d.label(x['optimizer'])} graine {x['seed']} (`{x['path']}`)" for x in d.damaged)
+        names = ", ".join(f"{d.label(x['optimizer'])} graine {x['seed']} ({code(x['path'])})" for x in d.damaged)
         parts.append(callout("warning", "Essais endommagés",
                              f"Ces essais ont un fichier `metrics.json` illisible et sont ignorés : {names}. "
                              "`lionpoc study` les refait."))
@@ -144,7 +147,7 @@ def missing_warning(d: ReportData) -> Text:
     names = ", ".join(d.label(m) for m in d.missing)
     return Text(callout("warning", "Résultats incomplets",
                         f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
-                        f"autres optimiseurs. Pour les produire : `{render.resume_command(d.results_dir, d.missing)}`."))
+                        f"autres optimiseurs. Pour les produire : {code(render.resume_command(d.results_dir, d.missing))}."))
 
 
 def weights_words(d: ReportData) -> Text:
@@ -172,7 +175,7 @@ def setting(d: ReportData, key: str) -> Text:
         learned = "ceux appris sur ImageNet, lus" if d.pretrained else "lus"
         return Text({"imagenet": "ceux appris sur ImageNet",
                      "none": "aléatoires (aucun pré-entraînement)"}.get(value, f"{learned} dans le fichier "
-                                                                               f"`{Path(value).name}`"))
+                                                                               f"{code(Path(value).name)}"))
     if isinstance(value, float):
         return Text(french.number(value, 2).rstrip("0").rstrip(","))
     return Text(str(value))
@@ -207,7 +210,7 @@ def skipped(d: ReportData) -> Text:
     if not files:
         return Text("Toutes les images ont pu être lues.")
     return Text(f"{french.plural(len(files), 'fichier illisible a', 'fichiers illisibles ont')} été écartés : "
-                + ", ".join(f"`{s['file']}`" for s in files[:5]) + ("…" if len(files) > 5 else "") + ".")
+                + ", ".join(code(s['file']) for s in files[:5]) + ("…" if len(files) > 5 else "") + ".")
 
 
 def noise(d: ReportData) -> Text:
@@ -641,14 +644,15 @@ def optimizer_sections(d: ReportData) -> Text:
     """The state of the art of each optimizer that ran (``report/optimizers/<name>.md``), in study order."""
     folder = Path(__file__).resolve().parents[3] / "report" / "optimizers"
     names = d.optimizers or d.planned
-    parts = [(folder / f"{n}.md").read_text(encoding="utf-8").strip() for n in names if (folder / f"{n}.md").is_file()]
+    parts = [(folder / f"{n}.md").read_text(encoding="utf-8").strip() for n in names
+             if SAFE_NAME.match(n) and (folder / f"{n}.md").is_file()]  # a recorded name never reaches another file
     return Text("\n\n".join(parts).replace("<!-- study-batch -->", small_batches(d)))
 
 
 def backbone_section(d: ReportData) -> Text:
     """The backbone's own state of the art (``report/backbones/<name>.md``), or one honest sentence."""
     path = Path(__file__).resolve().parents[3] / "report" / "backbones" / f"{d.backbone}.md"
-    if path.is_file():
+    if SAFE_NAME.match(d.backbone) and path.is_file():
         return Text(path.read_text(encoding="utf-8").strip())
     dim = f" ; sa sortie moyennée spatialement compte {french.integer(d.feature_dim)} caractéristiques" \
         if d.feature_dim else ""
@@ -919,7 +923,7 @@ def performance(d: ReportData) -> Text:
     cached = s.get("features_from_cache")
     features = (s.get("cached_features_seconds") or s["features_extraction_seconds"]) if cached \
         else s["features_extraction_seconds"]
-    text = [f"L'étude qui a produit ces résultats a tourné sur {french.plural(m['cores'], 'cœur')} ({m['cpu']}) : "
+    text = [f"L'étude qui a produit ces résultats a tourné sur {french.plural(m['cores'], 'cœur')} ({escape(m['cpu'])}) : "
             f"{french.integer(s['images'])} images de {s['image_size']} pixels, "
             f"{french.plural(len(s['optimizers']), 'optimiseur')}, {french.plural(s['seeds'], 'graine')} et "
             f"{s['grid_size']} configurations par grille."]
@@ -968,7 +972,7 @@ def cluster(d: ReportData) -> Text:
             f"{french.seconds(wall)} de temps écoulé, soit une accélération de "
             f"{french.number(c['busy_seconds'] / wall if wall > 0 else math.nan, 1)}\u202f; les travailleurs sont restés "
             f"inoccupés {french.seconds(c['idle_seconds'])} en tout.")
-    links = [f"[{d.label(run.optimizer)}, graine {run.seed}](../results/{run.optimizer}/seed-{run.seed}"
+    links = [f"[{d.label(run.optimizer)}, graine {run.seed}](../results/{quote(run.optimizer)}/seed-{run.seed}"
              f"/training.html)" for run in d.runs.itertuples()
              if (Path(run.path) / "training.html").is_file()]
     if links:
@@ -1004,7 +1008,7 @@ def notebook_links(d: ReportData) -> Text:
     lines = []
     for name in d.optimizers:
         n = int((d.runs["optimizer"] == name).sum())
-        rel = f"../results/{name}/training"
+        rel = f"../results/{quote(name)}/training"
         lines.append(f"- {d.label(name)} ({french.plural(n, 'graine')}) : [carnet exécuté]({rel}.html) "
                      f"([.ipynb]({rel}.ipynb))")
     return Text("\n".join(lines) if lines else "Aucun carnet exécuté.")
@@ -1115,4 +1119,4 @@ def rerun_command(d: ReportData) -> Text:
     # A code block, not inline code: the PDF would cut an option across lines ("--" / "smoke").
     # One option per line: none is cut across lines, and the block pastes into a shell as it is.
     lines = resume_command(d.results_dir, names, with_results_dir=False, separator=" \\\n    ")
-    return Text(f"Cette étude-ci se refait avec :\n\n```sh\n{lines}\n```\n")
+    return Text(f"Cette étude-ci se refait avec :\n\n{code_block(lines, 'sh')}\n")

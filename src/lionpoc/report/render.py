@@ -40,7 +40,7 @@ def resume_command(results_dir: Path, names: list[str], with_results_dir: bool =
         record = files.read_json(Path(results_dir) / "study.json")
     except (OSError, ValueError):
         record = {}
-    parts = ["lionpoc study", "--optimizers " + ",".join(names)]
+    parts = ["lionpoc study", "--optimizers " + shlex.quote(",".join(names))]
     if record.get("smoke"):
         parts.append("--smoke")
     if record.get("seeds"):

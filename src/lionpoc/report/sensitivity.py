@@ -385,7 +385,7 @@ def figure(d: ReportData):
         y = 100 * rows["test_accuracy"].to_numpy()
         low = 100 * (rows["test_accuracy"] - rows["ci_low"]).fillna(0).to_numpy()
         high = 100 * (rows["ci_high"] - rows["test_accuracy"]).fillna(0).to_numpy()
-        ax.errorbar(x, y, yerr=[low, high], marker="o", capsize=3, color=d.colour(name), label=d.label(name))
+        ax.errorbar(x, y, yerr=[low, high], marker="o", capsize=3, color=d.colour(name), label=d.figure_label(name))
     ax.set_xscale("log", base=2)
     batches = sorted(s["batch_size"].unique())
     ax.set_xticks(batches, [str(b) for b in batches])

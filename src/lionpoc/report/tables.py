@@ -10,7 +10,7 @@ from lionpoc.data import breeds
 from lionpoc.model import backbones
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
-from lionpoc.report.markup import Table
+from lionpoc.report.markup import Table, escape
 
 AXIS_NAMES = {"learning_rate": "taux", "weight_decay": "décroissance", "l2": "pénalité L2"}
 
@@ -62,10 +62,10 @@ def environment(d: ReportData) -> Table:
         return _empty("aucun résultat")
     m = d.first()
     machine, versions = m["machine"], m["versions"]
-    rows = [("Processeur", f"{machine['cpu']}, {machine['cores']} cœurs, "
+    rows = [("Processeur", f"{escape(machine['cpu'])}, {machine['cores']} cœurs, "
                            f"{french.number(machine['ram_gib'], 0)}{french.NNBSP}Gio de mémoire"),
-            ("GPU", ", ".join(machine["gpu"]) or "aucun"), ("Système", machine["system"]),
-            ("Bibliothèques", ", ".join(f"{name} {version or 'absent'}" for name, version in versions.items()))]
+            ("GPU", escape(", ".join(machine["gpu"])) or "aucun"), ("Système", escape(machine["system"])),
+            ("Bibliothèques", escape(", ".join(f"{name} {version or 'absent'}" for name, version in versions.items())))]
     return Table(pd.DataFrame(rows, columns=["Élément", "Valeur"]), "ll", [1, 4])
 
 
@@ -86,7 +86,7 @@ def grid(d: ReportData) -> Table:
         rows.append({
             "Optimiseur": d.label(name),
             "Taux η": " ; ".join(french.scientific(v) for v in params["grid"][first]),
-            "Second axe": (f"{AXIS_NAMES.get(second, second)} : "
+            "Second axe": (f"{AXIS_NAMES.get(second, escape(second))} : "
                            + " ; ".join(french.scientific(v) for v in params["grid"][second])) if second else "aucun",
             "Retenu (η ; second axe)": " / ".join(" ; ".join(french.scientific(v) for v in np.atleast_1d(key))
                                                   + (f" ({n}×)" if len(chosen) > 1 else "")
