@@ -98,3 +98,34 @@ def test_nothing_is_said_without_a_comparison(tmp_path):
     alone = load(tmp_path)
     assert resolution.intervals(alone) == "" and resolution.detectable(alone) == ""
     pd.testing.assert_frame_equal(alone.table("nothing.csv"), pd.DataFrame())
+
+
+def test_tuning_views_draw_every_configuration_and_compare_at_a_common_budget(d):
+    from lionpoc.report import tuning_views
+
+    said = tuning_views.budget(d)
+    curve = d.table("expected_best.csv")
+    # the recorded grids differ in size (Lion's has 4 rates): counts differ, compared at 7 configurations
+    assert "Les optimiseurs n'ont pas essayé le même nombre de configurations" in said
+    assert "7 pour Adam, 7 pour AdamW et 9 pour Lion" in said and "après 7\u00a0configurations" in said
+    lion = curve[(curve["optimizer"] == "lion") & (curve["n_configurations"] == 7)].iloc[0]
+    assert f"Lion {french.percent(lion['expected_best_val_accuracy'], 1)}" in said
+    heat = tuning_views.heatmaps(d)
+    assert len(heat.axes) == 4  # three optimizers and the colour bar
+    texts = [t.get_text() for t in heat.axes[2].texts]
+    assert sum("(" in t for t in texts) >= 1  # the chosen cells say how many seeds chose them
+    rates = tuning_views.learning_rates(d)
+    assert [t.get_text() for t in rates.axes[0].get_legend().get_texts()] == ["Adam", "AdamW", "Lion"]
+    assert len(tuning_views.expected_best(d).axes[0].lines) == 6  # a curve and a budget line per optimizer
+
+
+def test_equal_budgets_are_said_equal(d):
+    from lionpoc.report import tuning_views
+
+    curve = d.computed["expected_best.csv"]
+    saved = curve.copy()
+    try:
+        curve["tried_mean"] = 9.0
+        assert tuning_views.budget(d).startswith("Chaque optimiseur a essayé le même nombre de configurations, 9 par")
+    finally:
+        d.computed["expected_best.csv"] = saved
