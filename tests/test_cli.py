@@ -97,7 +97,7 @@ def partial_files(folder: Path) -> list[str]:
                  "'n02111889-Samoyed' only in case or spacing"),
     ("short", "too few readable images to split for: n02112018-Pomeranian (3); each class needs at least 10"),
 ])
-def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message):
+def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message, capsys):
     data_dir = tmp_path / "dogs"
     if setup == "empty":
         data_dir.mkdir()
@@ -109,19 +109,19 @@ def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message):
         for extra in sorted((data_dir / "n02112018-Pomeranian").iterdir())[3:]:
             extra.unlink()
     out = tmp_path / "results"
-    done = lionpoc("study", "--data-dir", str(data_dir), "--weights", "none", "--results-dir", str(out),
-                   "--no-render", cwd=project_root)
+    done = cli("study", "--data-dir", str(data_dir), "--weights", "none", "--results-dir", str(out),
+               "--no-render", capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and message.format(data_dir=data_dir) in error_line(done)
     assert not list(out.rglob("*.json")) and not list(out.rglob("*.csv"))
 
 
-def test_unknown_optimizer_lists_the_valid_ones(project_root):
-    done = lionpoc("study", "--smoke", "--optimizers", "adam,nadamx", cwd=project_root)
+def test_unknown_optimizer_lists_the_valid_ones(project_root, capsys):
+    done = cli("study", "--smoke", "--optimizers", "adam,nadamx", capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and "known optimizers: adam, adamw, lion, sgd" in error_line(done)
     assert "nadamx" in error_line(done) and "Traceback" not in done.stderr
-    twice = lionpoc("study", "--smoke", "--optimizers", "adam,adam", cwd=project_root)
+    twice = cli("study", "--smoke", "--optimizers", "adam,adam", capsys=capsys, cwd=project_root)
     assert twice.returncode == 1 and "named twice: adam" in error_line(twice)
-    focus = lionpoc("study", "--smoke", "--optimizers", "adam,lion", "--focus", "sgd", cwd=project_root)
+    focus = cli("study", "--smoke", "--optimizers", "adam,lion", "--focus", "sgd", capsys=capsys, cwd=project_root)
     assert focus.returncode == 1 and "--focus sgd" in error_line(focus)
 
 
@@ -132,23 +132,25 @@ def test_unknown_optimizer_lists_the_valid_ones(project_root):
      "--image-size must be at least 32 pixels (MobileNetV2's minimum), got 10."),
     (["--weights", "/nonexistent/xception.h5"], "does not exist"),
 ])
-def test_invalid_numbers_and_weights(tmp_path, project_root, args, message):
-    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(tmp_path / "r"), *args, cwd=project_root)
+def test_invalid_numbers_and_weights(tmp_path, project_root, args, message, capsys):
+    done = cli("study", "--smoke", "--no-render", "--results-dir", str(tmp_path / "r"), *args,
+               capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and message in error_line(done) and "analysis/params" not in error_line(done)
 
 
-def test_a_file_that_is_not_keras_weights(tmp_path, project_root, synthetic_dir):
+def test_a_file_that_is_not_keras_weights(tmp_path, project_root, synthetic_dir, capsys):
     junk = tmp_path / "junk.weights.h5"
     junk.write_bytes(b"\x89HDF\r\n not really")
-    done = lionpoc("study", "--data-dir", str(synthetic_dir), "--weights", str(junk), "--image-size", "71",
-                   "--results-dir", str(tmp_path / "r"), "--no-render", cwd=project_root)
+    done = cli("study", "--data-dir", str(synthetic_dir), "--weights", str(junk), "--image-size", "71",
+               "--results-dir", str(tmp_path / "r"), "--no-render", capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and "is not a Keras weights file" in error_line(done)
 
 
-def test_results_folder_not_writable(tmp_path, project_root):
+def test_results_folder_not_writable(tmp_path, project_root, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
-    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(blocker / "results"), cwd=project_root)
+    done = cli("study", "--smoke", "--no-render", "--results-dir", str(blocker / "results"),
+               capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and "is not writable" in error_line(done)
 
 
@@ -410,17 +412,17 @@ def test_an_interrupted_study_ends_cleanly_and_resumes(tmp_path, project_root, s
 
 
 # ------------------------------------------------------------------ inputs that crash
-def test_too_few_images_per_breed_is_refused_before_extraction(tmp_path, project_root):
+def test_too_few_images_per_breed_is_refused_before_extraction(tmp_path, project_root, capsys):
     small = tmp_path / "small"
-    made = lionpoc("synth", "--out", str(small), "--per-class", "10", "--size", "32", cwd=project_root)
+    made = cli("synth", "--out", small, "--per-class", "10", "--size", "32", capsys=capsys, cwd=project_root)
     assert made.returncode == 0
     for folder in small.iterdir():  # 8 images per breed
         for image in sorted(folder.glob("*.jpg"))[8:]:
             image.unlink()
     (small / "SYNTHETIC.txt").unlink()
     done = lionpoc("study", "--data-dir", str(small), "--weights", "none", "--no-render",
-                   "--results-dir", str(tmp_path / "r"), cwd=project_root)
-    assert done.returncode == 1 and "each breed needs at least 10" in error_line(done)
+                   "--results-dir", str(tmp_path / "r"), cwd=project_root)  # a process: its progress bars are seen
+    assert done.returncode == 1 and "each class needs at least 10" in error_line(done)
     assert "Xception features" not in done.stderr and not (tmp_path / "r").exists()
 
 
@@ -513,9 +515,9 @@ def test_a_weights_file_of_another_backbone_is_refused_before_anything(tmp_path,
     assert len(done.stderr.splitlines()) <= 3 and "UserWarning" not in done.stderr
 
 
-def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root):
+def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root, capsys):
     target = tmp_path / "my" / "dogs"
-    done = lionpoc("download", "--data-dir", str(target), cwd=project_root)
+    done = cli("download", "--data-dir", str(target), capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and f"into {target} yourself" in error_line(done)
 
 
@@ -691,3 +693,21 @@ def test_a_bench_that_stops_leaves_no_empty_results_folder(tmp_path, monkeypatch
     done = cli("bench", "--results-dir", tmp_path / "b" / "bench", capsys=capsys)
     assert done.returncode == 130 and "interrupted; nothing partial was left." in done.stderr
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("binary", "parameter file {path} is not UTF-8 text (byte 2): save it as UTF-8 YAML."),
+    ("folder", "parameter file {path} is a folder, not a YAML file."),
+])
+def test_a_parameter_file_that_is_not_text_is_one_sentence(tmp_path, project_root, damage, message, capsys):
+    """A binary file (or one saved as Latin-1) raised a UnicodeDecodeError traceback; a folder was "unknown"."""
+    project = copied_project(tmp_path, project_root)
+    path = project / "analysis" / "params" / "lion.yaml"
+    if damage == "binary":
+        path.write_bytes(b"# \xe9t\xe9\n" + LION_FILE.encode())
+    else:
+        path.unlink()
+        path.mkdir()
+    done = cli("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", tmp_path / "r",
+               capsys=capsys, cwd=project)
+    assert done.returncode == 1 and error_line(done) == f"lionpoc: error: {message.format(path=path)}"

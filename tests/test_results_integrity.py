@@ -131,22 +131,23 @@ def test_a_run_done_again_says_why(smoke_results, tmp_path, project_root):
         assert mode(path) == 0o666 & ~layout_umask(), path  # written by the study: readable as the umask allows
 
 
-def test_image_size_has_an_upper_bound(tmp_path, project_root):
-    done = lionpoc("study", "--smoke", "--no-render", "--image-size", "100000", "--results-dir", str(tmp_path / "r"),
-                   cwd=project_root)
+def test_image_size_has_an_upper_bound(tmp_path, project_root, capsys):
+    done = cli("study", "--smoke", "--no-render", "--image-size", "100000", "--results-dir", str(tmp_path / "r"),
+               capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and "image_size must be at most 1024 pixels" in error_line(done)
-    bench = lionpoc("bench", "--image-size", "100000", "--results-dir", str(tmp_path / "b"), cwd=project_root)
+    bench = cli("bench", "--image-size", "100000", "--results-dir", str(tmp_path / "b"),
+                capsys=capsys, cwd=project_root)
     assert bench.returncode == 1 and "--image-size must be at most 1024 pixels" in error_line(bench)
     assert not (tmp_path / "r").exists() and not (tmp_path / "b").exists()
 
 
 # ------------------------------------------------------------------ what the report shows
-def test_a_split_edited_by_hand_is_refused_at_render(tmp_path, project_root, results_dir):
+def test_a_split_edited_by_hand_is_refused_at_render(tmp_path, project_root, results_dir, capsys):
     out = copy_of(results_dir, tmp_path)
     split = pd.read_csv(out / "split.csv")
     tested = int((split["split"] == "test").sum())
     split.drop(index=split.index[split["split"] == "test"][:10]).to_csv(out / "split.csv", index=False)
-    done = lionpoc("render", "--results-dir", str(out), cwd=project_root)
+    done = cli("render", "--results-dir", str(out), capsys=capsys, cwd=project_root)
     line = error_line(done)
     assert done.returncode == 1 and f"split.csv lists {tested - 10} test images but the runs were tested on {tested}" in line, line
     assert "it keeps the runs and rewrites it" in line and not (out / "_output").exists()
@@ -237,13 +238,13 @@ def test_two_smoke_studies_at_once_share_one_synthetic_set(tmp_path, project_roo
     assert partial_files(project / "data") == []
 
 
-def test_the_same_results_folder_is_never_written_by_two_studies_at_once(tmp_path, project_root):
+def test_the_same_results_folder_is_never_written_by_two_studies_at_once(tmp_path, project_root, capsys):
     from lionpoc.study import checks
 
     out = tmp_path / "results"
     held = checks.lock_results(out)  # as a running study holds it
     try:
-        done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=project_root)
+        done = cli("study", "--smoke", "--no-render", "--results-dir", str(out), capsys=capsys, cwd=project_root)
         assert done.returncode == 1 and f"another lionpoc study is writing into {out}" in error_line(done)
         assert not out.exists()
     finally:
@@ -254,11 +255,12 @@ def test_the_same_results_folder_is_never_written_by_two_studies_at_once(tmp_pat
     ("study", "."), ("study", "report"), ("study", "analysis/params"),
     ("render", "."),  # publishing the report into the project would replace report/, its sources
 ])
-def test_results_and_reports_never_go_into_the_project_s_own_folders(project_root, results_dir, command, folder):
+def test_results_and_reports_never_go_into_the_project_s_own_folders(project_root, results_dir, command, folder,
+                                                                     capsys):
     before = sorted(p.name for p in (project_root / "report").iterdir())
     args = (["study", "--smoke", "--no-render", "--results-dir", folder] if command == "study"
             else ["render", "--results-dir", str(results_dir), "--output-dir", folder])
-    done = lionpoc(*args, cwd=project_root)
+    done = cli(*args, capsys=capsys, cwd=project_root)
     assert done.returncode == 1 and "would mix with the project's own" in error_line(done)
     assert sorted(p.name for p in (project_root / "report").iterdir()) == before
 
@@ -278,6 +280,9 @@ def read_only_copy(tmp_path, results_dir):
 
 def test_read_only_results_can_be_rendered(tmp_path, project_root, read_only_copy):
     env = fake_quarto(tmp_path, REPORT_OF)
+    scratch = tmp_path / "tmp"  # where the render's log goes when the results are read-only
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
     args = [sys.executable, "-m", "lionpoc.cli", "render", "--results-dir", str(read_only_copy)]
     refused = subprocess.run(args, cwd=project_root, env=env, capture_output=True, text=True, timeout=120)
     line = error_line(refused)
@@ -288,6 +293,7 @@ def test_read_only_results_can_be_rendered(tmp_path, project_root, read_only_cop
     assert done.returncode == 0, done.stderr[-2000:]
     assert (report / "report" / "index.html").read_text().strip() == str(read_only_copy)
     assert (report / "results" / "adam" / "training.ipynb").is_file()
+    assert list(scratch.iterdir()) == []  # no log left behind once the render succeeded
 
 
 def test_files_follow_the_umask(tmp_path, project_root, results_dir):
@@ -340,7 +346,7 @@ def test_runs_copied_renamed_or_edited_by_hand_are_named_not_counted(tmp_path, p
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_path, project_root, results_dir):
+def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_path, project_root, results_dir, capsys):
     """`--seeds 1` after a grid change redoes seed 0 and keeps seed 1 (the study refuses that too): the report
     would print one grid for runs made with two."""
     out = copy_of(results_dir, tmp_path)
@@ -348,7 +354,7 @@ def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_p
     metrics = json.loads(path.read_text())
     metrics["params"]["grid"]["learning_rate"] = [1e-3]
     path.write_text(json.dumps(metrics))
-    done = lionpoc("render", "--results-dir", str(out), cwd=project_root)
+    done = cli("render", "--results-dir", str(out), capsys=capsys, cwd=project_root)
     line = error_line(done)
     assert done.returncode == 1 and "(lion seed 1: grid {learning_rate: [0.001]" in line, line
     assert "against lion seed 0's {learning_rate: [0.0003]" in line

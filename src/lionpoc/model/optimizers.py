@@ -261,7 +261,7 @@ def load(name: str, root: Path | None = None) -> OptimizerSpec:
     from lionpoc.study.config import read_param_file
 
     path = params_dir(root) / f"{name}.yaml"
-    if not path.is_file():
+    if not path.exists():
         raise LionpocError(f"unknown optimizer {name!r}: there is no {path}; known optimizers: "
                            f"{', '.join(available(root)) or 'none'} (adding one = adding its parameter file).")
     spec = OptimizerSpec.from_mapping(read_param_file(path).get("optimizer"), name, str(path))

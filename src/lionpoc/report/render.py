@@ -136,6 +136,8 @@ def _render(results_dir: Path, output: Path, quarto: str, root: Path, log=print)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     publish_notebooks(results_dir, output)
+    if log_file.parent != Path(results_dir) / "logs":  # read-only results: a log in the temporary folder,
+        log_file.unlink(missing_ok=True)              # not worth keeping once the render succeeded
     outputs = sorted(p for p in (output / "report").glob("index.*") if p.suffix in (".html", ".pdf"))
     for path in outputs:
         log(f"render: wrote {path}")

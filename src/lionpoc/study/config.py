@@ -219,7 +219,7 @@ def load_run(name: str, root: Path, overrides: Mapping[str, Any] | None = None) 
     from lionpoc.model.optimizers import available, check_reference, params_dir
 
     path = params_dir(root) / f"{name}.yaml"
-    if not path.is_file():
+    if not path.exists():
         raise LionpocError(f"unknown optimizer {name!r}: there is no {path}; known optimizers: "
                            f"{', '.join(available(root)) or 'none'} (adding one = adding its parameter file).")
     params = read_param_file(path)
@@ -234,12 +234,17 @@ def load_run(name: str, root: Path, overrides: Mapping[str, Any] | None = None) 
 def read_param_file(path: str | Path) -> dict:
     """Load a YAML parameter file as a mapping, with a clear error when it is not one."""
     path = Path(path)
+    if path.is_dir():
+        raise LionpocError(f"parameter file {path} is a folder, not a YAML file.")
     if not path.is_file():
         raise LionpocError(f"parameter file {path} does not exist.")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise LionpocError(f"parameter file {path} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:  # a binary file, or another encoding than UTF-8
+        raise LionpocError(f"parameter file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 YAML.") \
+            from None
     if data is None:
         return {}
     if not isinstance(data, dict):
