@@ -50,7 +50,7 @@ def heatmaps(d: ReportData):
     per_cell = 100 * trials.groupby(["optimizer", "decay", "learning_rate"])["val_accuracy"].mean()
     high = float(per_cell.max())
     low = max(float(per_cell.min()), float(np.percentile(per_cell, 10)) - 0.5)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 3.4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, len(names), figsize=(2.6 * len(names) + 0.6, 3.0), squeeze=False, layout="constrained")
     image = None
     for ax, name in zip(axes[0], names):
         group = trials[trials["optimizer"] == name]
