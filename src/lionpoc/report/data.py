@@ -224,6 +224,52 @@ class ReportData:
                 continue
         return False
 
+    # ------------------------------------------------------------------ the data set
+    @property
+    def dataset(self):
+        """The data set the study recorded (``study.json``'s ``data``); for results without that record, the 15
+        breeds, or a data set of the class folders in ``split.csv`` when the runs say they came from another folder."""
+        from lionpoc.data import datasets
+
+        record = (self.study or {}).get("data")
+        if isinstance(record, dict) and record.get("folders"):
+            try:
+                return datasets.from_record(record)
+            except (KeyError, TypeError, ValueError):
+                pass
+        other = not self.empty and "dataset" in self.runs.columns and (self.runs["dataset"] == "folder").any()
+        if other and not self.split.empty:
+            folders = self.split.drop_duplicates("label").sort_values("label")["breed"].astype(str).tolist()
+            return datasets.for_folders(folders, "") if len(folders) > 1 else datasets.STANFORD_DOGS_15
+        return datasets.STANFORD_DOGS_15
+
+    @property
+    def stanford_dogs(self) -> bool:
+        """The 15 Stanford Dogs breeds of the registry (their photos, or ``lionpoc synth``'s shapes in their folders)."""
+        from lionpoc.data import datasets
+
+        return self.dataset.key == datasets.STANFORD_DOGS_15.key
+
+    @property
+    def data_record(self) -> dict:
+        """``study.json``'s ``data`` (empty for results that predate it)."""
+        record = (self.study or {}).get("data")
+        return record if isinstance(record, dict) else {}
+
+    def class_scores(self) -> pd.DataFrame:
+        """Per optimizer and class: mean precision, recall and F1 over the runs present, rank by F1."""
+        from lionpoc.study import classes
+
+        return classes.class_scores(self.results_dir, self.dataset, self.optimizers) if not self.empty else \
+            pd.DataFrame()
+
+    def frequent_confusions(self, top: int = 20) -> pd.DataFrame:
+        """Per optimizer, the most frequent confusions over the runs present (``study.classes.confusions``)."""
+        from lionpoc.study import classes
+
+        return classes.confusions(self.results_dir, self.dataset, self.optimizers, top) if not self.empty else \
+            pd.DataFrame()
+
     # ------------------------------------------------------------------ status
     @property
     def empty(self) -> bool:

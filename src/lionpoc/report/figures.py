@@ -173,10 +173,12 @@ def confusion_level(matrices: dict[str, pd.DataFrame]) -> float | None:
     return CONFUSION_LEVELS[-1]
 
 
-def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = None):
+def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = None, names=None,
+                    words: tuple[str, str] = ("race", "races")):
     """Several optimizers' row-normalised confusion matrices on one figure, one shared colour scale.
 
-    Breeds are numbered 1-15 (study order) on the axes and named once, in a legend panel: with
+    Breeds (``names``, the 15 breeds' French names by default) are numbered 1-15 (study order) on the axes and named
+    once, in a legend panel: with
     three optimizers the figure is a 2 x 2 grid that fits an A4 page and stays readable. Shares are in
     percent; every confusion of at least ``confusion_level(matrices)`` is written in its cell.
     """
@@ -194,8 +196,8 @@ def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = Non
         ticks = np.arange(len(matrix))
         ax.set_xticks(ticks, [str(i + 1) for i in ticks], fontsize=8)
         ax.set_yticks(ticks, [str(i + 1) for i in ticks], fontsize=8)
-        ax.set_xlabel("Race prédite")
-        ax.set_ylabel("Race réelle")
+        ax.set_xlabel(f"{words[0].capitalize()} prédite")
+        ax.set_ylabel(f"{words[0].capitalize()} réelle")
         ax.set_title(name_of(name, labels), fontsize=12)
         confused = off_diagonal(matrix)
         for i, j in zip(*np.nonzero(confused >= level)) if level is not None else ():
@@ -203,13 +205,13 @@ def confusions_grid(matrices: dict[str, pd.DataFrame], labels: dict | None = Non
                     color="black")
     legend = flat[len(matrices)]
     legend.axis("off")
-    legend.text(0.02, 1.0, "\n".join(f"{i + 1:>2}  {name}" for i, name in enumerate(breeds.FRENCH)),
+    legend.text(0.02, 1.0, "\n".join(f"{i + 1:>2}  {name}" for i, name in enumerate(names or breeds.FRENCH)),
                 va="top", ha="left", fontsize=8.5, family="DejaVu Sans", linespacing=1.35,
                 transform=legend.transAxes)
     for ax in flat[len(matrices) + 1:]:
         ax.axis("off")
     bar = legend.inset_axes([0.04, 0.0, 0.85, 0.05])
-    fig.colorbar(image, cax=bar, orientation="horizontal", label="Part des images de la race réelle (%)")
+    fig.colorbar(image, cax=bar, orientation="horizontal", label=f"Part des images de la {words[0]} réelle (%)")
     return french_axes(fig)
 
 

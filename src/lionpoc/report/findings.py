@@ -13,6 +13,9 @@ from lionpoc.data import breeds
 from lionpoc.report.data import ReportData
 
 CHANCE = 1 / len(breeds.FOLDERS)
+# Beyond this many classes, full confusion matrices and per-class tables no longer fit a page: the report shows the
+# best and worst classes and the most frequent confusions instead.
+MANY_CLASSES = 20
 
 
 class Images(enum.Enum):
@@ -27,9 +30,9 @@ class Weights(enum.Enum):
     PRETRAINED = "pretrained"
 
 
-def collapsed(accuracy: float) -> bool:
-    """Fine-tuning destroyed the head: accuracy at most 1.5 x chance (1/15)."""
-    return accuracy <= 1.5 * CHANCE
+def collapsed(accuracy: float, classes: int = 15) -> bool:
+    """Fine-tuning destroyed the head: accuracy at most 1.5 x chance (1/15 for the 15 breeds)."""
+    return accuracy <= 1.5 / classes
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,16 @@ class Regime:
     cluster: bool
     tuning_recorded: bool   # the runs recorded their grid extensions
     grids_extended: bool    # every grid was extended at its edges (not --no-extend)
+    # The data set (``d.dataset``): the 15 Stanford Dogs breeds (their photos or the smoke shapes in their folders),
+    # or any other folder of classes.
+    stanford_dogs: bool = True
+    breeds: bool = True           # the classes are dog breeds: the report says "races", else "classes"
+    imagenet_classes: bool = True  # every class is an ImageNet class (the pretrained base has seen them)
+    classes: int = 15
+    described: bool = False       # the data folder's dataset.yaml gave a paragraph for the report
+    given_split: bool = False     # train/ val/ test/ folders, used as they are
+    imbalanced: bool = False      # largest class / smallest class at least records.IMBALANCE_RATIO
+    thumbnails: bool = False      # the study drew a few images of each class (up to 20 classes)
 
     @property
     def empty(self) -> bool:
@@ -77,11 +90,14 @@ class Regime:
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
                       "cropped": self.images is Images.CROPPED, "several_rivals": self.rivals > 1,
                       "fine_tune_worked": self.fine_tune and not self.fine_tune_collapsed,
-                      "imagenet_overlap": self.pretrained, "one_rival": self.rivals == 1,
+                      "imagenet_overlap": self.pretrained and self.imagenet_classes, "one_rival": self.rivals == 1,
+                      "other_data": not self.stanford_dogs, "many_classes": self.classes > MANY_CLASSES,
+                      "few_classes": self.classes <= MANY_CLASSES,
                       "pretrained_weights": self.weights is Weights.PRETRAINED,
                       "fixed_grids": self.tuning_recorded and not self.grids_extended,
                       # 2023's per-breed F1 came from a pretrained Xception on uncropped photos: only that compares.
-                      "comparable_2023": self.pretrained and self.xception and self.images is Images.PHOTOS})
+                      "comparable_2023": self.pretrained and self.xception and self.images is Images.PHOTOS
+                      and self.stanford_dogs})
         return dict(sorted(flags.items()))
 
 
@@ -99,8 +115,21 @@ def regime(d: ReportData) -> Regime:
     return Regime(images=images, weights=Weights.PRETRAINED if d.pretrained else Weights.RANDOM,
                   xception=d.xception, compared=d.compared, rivals=len(d.rivals) if d.compared else 0,
                   fine_tune=tuned,
-                  fine_tune_collapsed=tuned and all(collapsed(v) for v in d.fine_tune["after_mean"]),
+                  fine_tune_collapsed=tuned and all(collapsed(v, d.dataset.n_classes) for v in d.fine_tune["after_mean"]),
                   sensitivity=not d.empty and sensitivity.exists(d), timed=not d.timing.empty,
                   recorded=bool(d.study), benchmark=d.benchmark is not None,
                   baseline=bool((d.baseline or {}).get("available")), cluster=bool((d.study or {}).get("cluster")),
-                  tuning_recorded=not rows.empty, grids_extended=not rows.empty and bool(rows["extend"].all()))
+                  tuning_recorded=not rows.empty, grids_extended=not rows.empty and bool(rows["extend"].all()),
+                  **data_set(d))
+
+
+def data_set(d: ReportData) -> dict:
+    """The regime's fields that come from the data set."""
+    from lionpoc.data import datasets
+
+    dataset, record = d.dataset, d.data_record
+    return {"stanford_dogs": d.stanford_dogs, "breeds": dataset.words == datasets.BREED_WORDS,
+            "imagenet_classes": dataset.imagenet_index is not None, "classes": dataset.n_classes,
+            "described": bool(dataset.description), "given_split": str(record.get("split", "")).startswith("given"),
+            "imbalanced": bool((record.get("imbalance") or {}).get("imbalanced")),
+            "thumbnails": (d.results_dir / "thumbnails.png").is_file()}

@@ -42,7 +42,25 @@ def confusions(d: ReportData):
     """The three normalised confusion matrices side by side (summed over seeds), on one figure."""
     if d.empty:
         return _empty()
-    return _shown_once(figures.confusions_grid(d.confusions(), d.labels(figure=True)))
+    return _shown_once(figures.confusions_grid(d.confusions(), d.labels(figure=True), list(d.dataset.display),
+                                               d.dataset.words))
+
+
+def thumbnails(d: ReportData):
+    """The study's few training images of each class (``thumbnails.png``, drawn by the study from the images), or
+    nothing when it has none (more than 20 classes, or results without it)."""
+    import matplotlib.image
+
+    path = d.results_dir / "thumbnails.png"
+    if not path.is_file():
+        return None
+    pixels = matplotlib.image.imread(path)
+    height, width = pixels.shape[:2]
+    fig, ax = plt.subplots(figsize=(6.5, 6.5 * height / width))
+    ax.imshow(pixels, interpolation="lanczos")
+    ax.axis("off")
+    fig.subplots_adjust(0, 0, 1, 1)
+    return _shown_once(fig)
 
 
 def timing(d: ReportData):

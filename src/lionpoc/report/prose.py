@@ -19,6 +19,7 @@ import pandas as pd
 
 from lionpoc.data import breeds
 from lionpoc.report import figures
+from lionpoc.report import findings
 from lionpoc.report import french
 from lionpoc.report.french import de, enumeration, equals, in_words, of, que, quoted, sentence  # noqa: F401
 from lionpoc.report import render
@@ -120,7 +121,16 @@ def title(d: ReportData) -> str:
 
 
 def subtitle(d: ReportData) -> str:
+    if not d.stanford_dogs:
+        return f"{d.backbone_label} et {data_set(d)} : une étude reproductible"
     return f"{d.backbone_label} et quinze races de chiens de Stanford Dogs : une étude reproductible"
+
+
+def data_set(d: ReportData) -> str:
+    """``le jeu d'images « Arbres » (trois classes)``: a data set other than the 15 breeds, named."""
+    dataset = d.dataset
+    return (f"le jeu d'images {quoted(dataset.name)} ({french.in_words(dataset.n_classes)} "
+            f"{dataset.words[1]})")
 
 
 # ---------------------------------------------------------------------------------- warnings
@@ -201,6 +211,78 @@ def metric(d: ReportData, optimizer: str, column: str = "test_accuracy_mean") ->
     if optimizer not in d.optimizers or d.summary.empty:
         return Text("n.d.")
     return Text(french.percent(float(d.row(optimizer)[column])))
+
+
+def data_split(d: ReportData) -> Text:
+    """How the images of a data set other than the 15 breeds were split, with the counts (``Prototype``)."""
+    if d.empty:
+        return Text("")
+    record, race = d.data_record, d.dataset.words[0]
+    counts = (f"{count(d)} images au total, dont {count(d, 'train')} pour l'entraînement, {count(d, 'val')} pour la "
+              f"validation et {count(d, 'test')} pour le test")
+    split = str(record.get("split", "random"))
+    folders = record.get("given_folders") or {}
+    named = enumeration([f"`{name}/`" for name in folders.values()])
+    if split == "given":
+        return Text(f"Le découpage est celui que donne le jeu lui-même, ses dossiers {named}, utilisé tel quel : "
+                    f"{counts}.")
+    if split.startswith("given"):
+        return Text(f"Le jeu donne ses images d'entraînement et de test (dossiers {named}) ; la validation est tirée "
+                    f"de l'entraînement, de façon stratifiée (chaque {race} y garde sa proportion), avec une graine "
+                    f"fixe : {counts}.")
+    return Text(f"Les images des {french.in_words(d.dataset.n_classes)} {d.dataset.words[1]} sont lues dans l'ordre "
+                f"alphabétique des fichiers, puis découpées de façon stratifiée (chaque {race} garde les mêmes "
+                f"proportions) en entraînement, validation et test, avec une graine fixe : {counts}.")
+
+
+def confusions_caption(d: ReportData) -> str:
+    """The frequent-confusions table's caption, for a data set other than the 15 breeds."""
+    race = d.dataset.words[0]
+    return (f"Confusions les plus fréquentes : nombre d'images de test d'une {race} réelle prédites comme une autre "
+            f"{race}, en moyenne sur les graines, par optimiseur.")
+
+
+def split_caption(d: ReportData) -> str:
+    """The split table's caption for a data set other than the 15 breeds (a summary beyond 20 classes)."""
+    race = d.dataset.words[0]
+    if d.dataset.n_classes > findings.MANY_CLASSES:
+        return (f"Nombre d'images par partie du découpage : pour la plus petite {race}, la médiane des "
+                f"{d.dataset.words[1]}, la plus grande, et au total.")
+    return f"Nombre d'images par {race} et par partie du découpage."
+
+
+def data_origin(d: ReportData) -> Text:
+    """The data section for a data set other than the 15 breeds: what it holds, how unequal its classes are,
+    what was left out, with the description file's paragraph and reference when there is one."""
+    dataset, record = d.dataset, d.data_record
+    race, races = dataset.words
+    text = []
+    if dataset.description:
+        text.append(dataset.description)
+    images = record.get("images") or (len(d.split) if not d.split.empty else 0)
+    shown = [quoted(name) for name in dataset.display]
+    listed = enumeration(shown) if len(shown) <= 20 else ", ".join(shown[:20]) + \
+        f", et {french.integer(len(shown) - 20)} autres"
+    text.append(f"Les {french.integer(images)} images lisibles se répartissent en {french.in_words(dataset.n_classes)} "
+                f"{races}, une par dossier : {listed}.")
+    imbalance = record.get("imbalance") or {}
+    if imbalance.get("imbalanced"):
+        text.append(f"Les {races} sont déséquilibrées : la plus grande, {quoted(imbalance['largest']['display'])}, "
+                    f"compte {french.integer(imbalance['largest']['images'])} images, la plus petite, "
+                    f"{quoted(imbalance['smallest']['display'])}, {french.integer(imbalance['smallest']['images'])} "
+                    f"({french.number(imbalance['ratio'], 1)} fois moins). L'exactitude y favorise les grandes "
+                    f"{races} ; le F1 macro, où chaque {race} pèse autant, est le score à lire.")
+    elif imbalance:
+        text.append(f"Les {races} sont de tailles comparables (de {french.integer(imbalance['smallest']['images'])} "
+                    f"à {french.integer(imbalance['largest']['images'])} images).")
+    left = (record.get("same_bytes_across_classes") or {}).get("files_left_out", 0)
+    if left:
+        text.append(f"{french.plural(left, 'fichier présent', 'fichiers présents')} à l'identique dans deux {races} "
+                    f"ou plus {'a' if left == 1 else 'ont'} été écarté{'' if left == 1 else 's'} : une image n'a "
+                    f"qu'une {race}.")
+    if dataset.reference:
+        text.append(f"Source : {dataset.reference}.")
+    return Text(" ".join(text))
 
 
 def skipped(d: ReportData) -> Text:
@@ -381,13 +463,16 @@ def question(d: ReportData, caveat: bool = True) -> Text:
         who = f"{focus(d)} fait-il mieux {que(rivals(d))}"
     else:
         who = f"Que fait {enumeration([d.label(n) for n in d.optimizers or d.planned])}"
+    if d.pretrained and not d.synthetic and not d.stanford_dogs:
+        return Text(f"{who} pour adapter un {d.backbone_label} pré-entraîné sur ImageNet au {data_set(d)[3:]} ?")
     if d.pretrained and not d.synthetic:
         return Text(f"{who} pour adapter un {d.backbone_label} pré-entraîné sur ImageNet à quinze races de chiens de "
                     f"Stanford Dogs ?")
     if not caveat:
         return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ?")
     images = (", et ses images sont synthétiques" if d.synthetic else
-              ", même si ses images sont de vraies photos des quinze races de Stanford Dogs")
+              ", même si ses images sont de vraies photos des quinze races de Stanford Dogs" if d.stanford_dogs else
+              f", même si ses images sont celles du {data_set(d)[3:]}")
     return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ? Cette étude-ci "
                 f"ne peut que vérifier la chaîne : son {d.backbone_label} a des poids aléatoires{images}.")
 
@@ -420,7 +505,7 @@ def fine_tune_abstract(d: ReportData) -> str:
     if d.fine_tune.empty:
         return ""
     f = d.fine_tune.set_index("optimizer")
-    if all(collapsed(v) for v in f["after_mean"]):
+    if all(collapsed(v, d.dataset.n_classes) for v in f["after_mean"]):
         return ("L'ajustement fin a ramené tous les optimiseurs au niveau du hasard : son budget est à revoir avant "
                 "toute conclusion.")
     scores = " ; ".join(f"{d.label(o)} {french.percent(f.loc[o, 'after_mean'])}" for o in d.optimizers if o in f.index)
@@ -521,7 +606,7 @@ def conclusion(d: ReportData) -> Text:
         sentences.append(said)
     if not d.fine_tune.empty:
         f = d.fine_tune.set_index("optimizer")
-        if all(collapsed(v) for v in f["after_mean"]):
+        if all(collapsed(v, d.dataset.n_classes) for v in f["after_mean"]):
             sentences.append("L'ajustement fin n'apporte rien ici : il ramène tous les optimiseurs au hasard (voir la "
                              "@sec-ajustement).")
         elif d.compared:
@@ -633,7 +718,7 @@ def small_batches(d: ReportData) -> str:
         return ""
     batch = int(d.first()["params"]["batch_size"])
     old = d.old.get("batch_size")
-    same = ", comme celle de 2023," if old and int(old) == batch else ""
+    same = ", comme celle de 2023," if old and int(old) == batch and d.stanford_dogs else ""
     where = ("en dessous de ce seuil : Lion pourrait y être désavantagé" if batch < LION_SMALL_BATCH else
              "au-dessus de ce seuil" if batch > LION_SMALL_BATCH else "à ce seuil")
     return (f"Ils situent la limite vers {LION_SMALL_BATCH} exemples par lot. Cette étude{same} entraîne ses têtes "
@@ -709,13 +794,14 @@ def curves_text(d: ReportData) -> Text:
 def confusion_caption(d: ReportData) -> Text:
     """The confusion figure's caption, with the share from which a confusion is written in its cell
     (``figures.confusion_level``: lowered from the usual level when some matrix never reaches it)."""
-    text = ("Matrices de confusion normalisées par race réelle, cumulées sur les graines, en pourcentage des images "
-            "de la race réelle ; les races sont numérotées comme dans la légende")
+    race, races = d.dataset.words
+    text = (f"Matrices de confusion normalisées par {race} réelle, cumulées sur les graines, en pourcentage des images "
+            f"de la {race} réelle ; les {races} sont numérotées comme dans la légende")
     matrices = d.confusions() if not d.empty else {}
     level = figures.confusion_level(matrices)
     usual = figures.CONFUSION_LEVELS[0]
     if level is None:
-        return Text(f"{text}. Aucune image de test n'y est attribuée à une autre race.")
+        return Text(f"{text}. Aucune image de test n'y est attribuée à une autre {race}.")
     if level == usual:
         return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées.")
     every = all(figures.off_diagonal(m).max() >= level for m in matrices.values())
@@ -736,35 +822,40 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
     recall = np.diag(total) / rows
     confused = figures.off_diagonal(pd.DataFrame(total))
     together = "Tous optimiseurs et graines confondus" if len(matrices) > 1 else "Toutes graines confondues"
+    shown, (race, races) = d.dataset.display, d.dataset.words
+
     def named(which: float) -> str:
-        return enumeration([quoted(breeds.FRENCH[i]) for i in np.flatnonzero(recall == which)])
+        return enumeration([quoted(shown[i]) for i in np.flatnonzero(recall == which)])
 
     low, high = float(recall.min()), float(recall.max())
     if low == high:
-        text = [f"{together}, chaque race a {french.percent(low, 0)} de ses images de test bien classées."]
+        text = [f"{together}, chaque {race} a {french.percent(low, 0)} de ses images de test bien classées."]
     else:
-        worst = "la race la moins bien reconnue est" if (recall == low).sum() == 1 else "les races les moins bien reconnues sont"
+        worst = (f"la {race} la moins bien reconnue est" if (recall == low).sum() == 1
+                 else f"les {races} les moins bien reconnues sont")
         best = "la mieux reconnue" if (recall == high).sum() == 1 else "les mieux reconnues"
         text = [f"{together}, {worst} {named(low)} ({french.percent(low, 0)} de ses images de test bien classées), "
                 f"{best} {named(high)} ({french.percent(high, 0)})."]
     order = np.dstack(np.unravel_index(np.argsort(-confused, axis=None, kind="stable"), confused.shape))[0][:top]
     pairs_ = [(int(i), int(j)) for i, j in order if confused[i, j] > 0]
     if not pairs_:
-        text.append("Aucune image de test n'est attribuée à une autre race.")
+        text.append(f"Aucune image de test n'est attribuée à une autre {race}.")
         return Text(" ".join(text))
     runs = len(d.runs) or 1  # every optimizer's seeds: the confusions' images per run
     said = []
     pictures = "photos" if d.real_photos else "images"
     for i, j in pairs_:
         images = total[i, j] / runs
-        said.append(f"{french.percent(confused[i, j], 0)} des {pictures} {de(breeds.FRENCH[i])} sont classées "
-                    f"{quoted(breeds.FRENCH[j])} (environ {french.number(images, 1)} "
+        said.append(f"{french.percent(confused[i, j], 0)} des {pictures} {de(shown[i])} sont classées "
+                    f"{quoted(shown[j])} (environ {french.number(images, 1)} "
                     f"{'images' if round(images, 1) >= 2 else 'image'} par essai)")
     many = len(pairs_) > 1
     text.append(("Les confusions les plus fréquentes sont les suivantes : " if many else
                  "Une seule confusion se présente : ") + " ; ".join(said) + ".")
     # Shapes, not dogs, in a synthetic study: no look-alike to expect.
-    expected = [] if d.synthetic else [breeds.lookalikes(breeds.FOLDERS[i], breeds.FOLDERS[j]) for i, j in pairs_]
+    folders = d.dataset.folders  # look-alikes only where the data set announces some (the breeds)
+    expected = [] if d.synthetic or not d.dataset.lookalikes else \
+        [d.dataset.lookalike(folders[i], folders[j]) for i, j in pairs_]
     if not expected:
         pass
     elif all(expected):
@@ -774,7 +865,7 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
         text.append(f"{'Aucune' if many else 'Elle'} n'oppose {'de' if many else 'pas de'} "
                     f"races que l'introduction annonçait proches.")
     else:
-        which = enumeration([f"{quoted(breeds.FRENCH[i])} et {quoted(breeds.FRENCH[j])}"
+        which = enumeration([f"{quoted(shown[i])} et {quoted(shown[j])}"
                              for (i, j), e in zip(pairs_, expected) if e])
         text.append(f"Seule la confusion entre {which} était annoncée en introduction.")
     if len(matrices) > 1:
@@ -869,7 +960,7 @@ def split_2023(d: ReportData) -> Text:
 
 def comparable_2023(d: ReportData) -> bool:
     """Per-breed F1 compare with 2023's only as 2023 made them: a pretrained Xception on uncropped photos."""
-    return d.real_photos and d.pretrained and d.xception and not d.cropped_photos
+    return d.real_photos and d.pretrained and d.xception and not d.cropped_photos and d.stanford_dogs
 
 
 def unlike_2023(d: ReportData) -> list[str]:
@@ -902,6 +993,9 @@ def baseline_reason(d: ReportData) -> Text:
     """Why the untrained reference could not be computed, and what to do when something can be done."""
     b = d.baseline or {"available": False, "reason": "baseline.json absent"}
     reason = b.get("reason") or ""
+    if b.get("imagenet_classes") is False:
+        return Text(f"les {d.dataset.words[1]} de ce jeu ne sont pas toutes des classes d'ImageNet : le classifieur "
+                    f"d'origine de {d.backbone_label} ne sait pas les nommer")
     if "downloadable" in reason:
         return Text(f"elle exige les poids de {d.backbone_label} avec son classifieur ImageNet, ni présents dans "
                     f"`~/.keras/models` ni téléchargeables ; copiez-les là puis relancez `lionpoc study`")
@@ -940,9 +1034,12 @@ def performance(d: ReportData) -> Text:
     else:
         text.append("Aucun entraînement n'a été refait : tous les essais étaient déjà faits avec les mêmes entrées.")
     total = s["total_seconds"]
-    text.append(f"L'étude complète a duré {french.seconds(total)} ; celle de 2023, {d.old['total_minutes']} minutes "
-                f"sur {french.plural(d.old['cores'], 'cœur')}, pour un seul essai par optimiseur et, semble-t-il, sans cache "
-                f"(voir la @sec-2023).")
+    if d.stanford_dogs:
+        text.append(f"L'étude complète a duré {french.seconds(total)} ; celle de 2023, {d.old['total_minutes']} minutes "
+                    f"sur {french.plural(d.old['cores'], 'cœur')}, pour un seul essai par optimiseur et, semble-t-il, "
+                    f"sans cache (voir la @sec-2023).")
+    else:
+        text.append(f"L'étude complète a duré {french.seconds(total)}.")
     if s.get("smoke"):
         text.append("Il s'agit d'une étude de démonstration, sur de petites images synthétiques.")
     return Text(" ".join(text))
@@ -1018,9 +1115,9 @@ def notebook_links(d: ReportData) -> Text:
 CHANCE = 1 / len(breeds.FOLDERS)
 
 
-def collapsed(accuracy: float) -> bool:
+def collapsed(accuracy: float, classes: int = 15) -> bool:
     """Fine-tuning destroyed the head: accuracy at most 1.5 x chance (1/15)."""
-    return accuracy <= 1.5 * CHANCE
+    return accuracy <= 1.5 / classes
 
 
 def separates(head_spread: float, tuned_spread: float, any_significant: bool) -> str:
@@ -1055,7 +1152,7 @@ def fine_tune(d: ReportData) -> Text:
     tuned_spread = float(f["after_mean"].max() - f["after_mean"].min())
     tuned_pairs = focus_pairs(d, "fine_tune") if d.compared else []
     significant = any(verdict(p) == "significant" for p in tuned_pairs)
-    if len(f) > 1 and not all(collapsed(v) for v in f["after_mean"]):
+    if len(f) > 1 and not all(collapsed(v, d.dataset.n_classes) for v in f["after_mean"]):
         words = {"yes": f"sépare {focus(d)} d'au moins un rival, ce que la tête seule ne faisait pas",
                  "wider": "écarte davantage les optimiseurs que la tête seule, sans qu'aucun test apparié ne soit "
                           "significatif",

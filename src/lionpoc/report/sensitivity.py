@@ -232,7 +232,7 @@ def coincidences(d: ReportData) -> Text:
             share = agreement(d, a, b)
             if share is None or not coincide(share):
                 continue
-            text = (f"{d.label(a)} et {d.label(b)} prédisent la même race pour {french.percent(share)} des images "
+            text = (f"{d.label(a)} et {d.label(b)} prédisent la même {d.dataset.words[0]} pour {french.percent(share)} des images "
                     f"de test (toutes graines confondues). Ils partent de la même tête et voient les lots dans le "
                     f"même ordre avec les mêmes masques de *dropout* (mêmes graines)")
             same = same_rule(a, b)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from lionpoc.data import breeds
 from lionpoc.model import backbones
+from lionpoc.report import findings
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Table, escape
@@ -41,16 +42,25 @@ def _caption(table: Table, caption: str, label: str) -> Table:
 
 # ---------------------------------------------------------------------------------- protocol
 def split(d: ReportData) -> Table:
-    """Images per breed and per part of the split, with a total row."""
+    """Images per class and per part of the split, with a total row; beyond ``findings.MANY_CLASSES`` classes,
+    the fewest, median and most images of a class in each part, and the totals."""
     if d.split.empty:
         return _empty("split.csv absent : relancer `lionpoc study`")
+    dataset = d.dataset
     counts = pd.crosstab(d.split["breed"], d.split["split"]).reindex(
-        index=list(breeds.FOLDERS), columns=["train", "val", "test"], fill_value=0)
+        index=list(dataset.folders), columns=["train", "val", "test"], fill_value=0)
     counts["total"] = counts.sum(axis=1)
+    if dataset.n_classes > findings.MANY_CLASSES:
+        race = dataset.words[0]
+        frame = pd.DataFrame({"Par " + race: [f"Plus petite {race}", "Médiane", f"Plus grande {race}", "**Total**"]})
+        for column, name in zip(counts.columns, ["Entraînement", "Validation", "Test", "Total"]):
+            values = [counts[column].min(), counts[column].median(), counts[column].max(), counts[column].sum()]
+            frame[name] = [french.number(v, 1) if v != int(v) else french.integer(v) for v in values]
+        return Table(frame, widths=[4, 2, 2, 2, 2])
     counts.loc["total"] = counts.sum()
-    counts.index = [*breeds.FRENCH, "**Total**"]
+    counts.index = [*dataset.display, "**Total**"]
     frame = counts.reset_index()
-    frame.columns = ["Race", "Entraînement", "Validation", "Test", "Total"]
+    frame.columns = [dataset.words[0].capitalize(), "Entraînement", "Validation", "Test", "Total"]
     for column in frame.columns[1:]:
         frame[column] = frame[column].map(french.integer)
     return Table(frame, widths=[3, 2, 2, 2, 2])
@@ -122,21 +132,22 @@ def per_breed_f1(d: ReportData) -> pd.DataFrame:
     """F1 per breed (rows, study order) and optimizer (columns), averaged over seeds; support too."""
     columns, support = {}, None
     for name in d.optimizers:
-        reports = [pd.read_csv(p / "classification_report.csv", index_col=0).loc[list(breeds.NAMES)]
+        reports = [pd.read_csv(p / "classification_report.csv", index_col=0).loc[list(d.dataset.names)]
                    for p in d.run_paths(name)]
         columns[name] = np.mean([r["f1-score"].to_numpy() for r in reports], axis=0)
         support = reports[0]["support"].to_numpy()
-    frame = pd.DataFrame(columns, index=list(breeds.FRENCH))
+    frame = pd.DataFrame(columns, index=list(d.dataset.display))
     frame["support"] = support if support is not None else np.nan
     return frame
 
 
 def classes(d: ReportData, with_2023: bool = True) -> Table:
     """Per breed, the F1 of each optimizer (mean over seeds); the 2023 F1 beside them when ``with_2023``."""
+    race = d.dataset.words[0]
     if d.empty:
-        return _empty("aucun résultat").captioned("F1 par race sur le test.", "tbl-classes")
+        return _empty("aucun résultat").captioned(f"F1 par {race} sur le test.", "tbl-classes")
     f1 = per_breed_f1(d)
-    frame = pd.DataFrame({"Race": f1.index, "Images": f1["support"].map(french.integer)})
+    frame = pd.DataFrame({race.capitalize(): f1.index, "Images": f1["support"].map(french.integer)})
     for name in d.optimizers:
         frame[d.label(name)] = f1[name].map(lambda v: french.number(v, 2))
     if with_2023:
@@ -144,11 +155,35 @@ def classes(d: ReportData, with_2023: bool = True) -> Table:
             frame[f"{d.label(name)} 2023"] = [french.number(r[2], 2) for r in scores]
     frame = frame.reset_index(drop=True)
     widths = [5, 2] + [2] * (len(frame.columns) - 2)
-    caption = "F1 par race sur le test (moyenne sur les graines) ; « Images » : nombre d'images de test de la race"
+    caption = f"F1 par {race} sur le test (moyenne sur les graines) ; « Images » : nombre d'images de test de la {race}"
     if with_2023:
         caption += (f" ; colonnes 2023 : F1 publiés par l'étude de 2023 (un essai, {french.integer(d.old['n_test'])} "
                     f"images de test, autre découpage)")
     return Table(frame, widths=widths).captioned(caption + ".", "tbl-classes")
+
+
+def best_and_worst(d: ReportData, count: int = 5) -> Table:
+    """With many classes: the ``count`` classes with the best F1 and the ``count`` with the worst (F1 averaged
+    over the optimizers, and each optimizer's own), sorted from best to worst, with their test images."""
+    race = d.dataset.words[0]
+    caption = (f"Les {french.in_words(count)} {d.dataset.words[1]} les mieux et les moins bien reconnues : F1 sur le "
+               f"test (moyenne sur les graines), {race}s triées du meilleur F1 moyen au plus faible ; « Images » : "
+               f"images de test de la {race}.")
+    if d.empty:
+        return _empty("aucun résultat").captioned(caption, "tbl-classes")
+    f1 = per_breed_f1(d)
+    f1["mean"] = f1[list(d.optimizers)].mean(axis=1)
+    ranked = f1.sort_values("mean", ascending=False, kind="stable")
+    chosen = pd.concat([ranked.head(count), ranked.tail(count)]) if len(ranked) > 2 * count else ranked
+    frame = pd.DataFrame({race.capitalize(): chosen.index, "Images": chosen["support"].map(french.integer)})
+    for name in d.optimizers:
+        frame[d.label(name)] = chosen[name].map(lambda v: french.number(v, 2)).to_numpy()
+    frame["Moyenne"] = chosen["mean"].map(lambda v: french.number(v, 2)).to_numpy()
+    if len(ranked) > 2 * count:
+        gap = pd.DataFrame([{c: ("…" if i == 0 else "") for i, c in enumerate(frame.columns)}])
+        frame = pd.concat([frame.iloc[:count], gap, frame.iloc[count:]], ignore_index=True)
+    return Table(frame.reset_index(drop=True), widths=[5, 2] + [2] * (len(frame.columns) - 2)).captioned(
+        caption, "tbl-classes")
 
 
 def confused_pairs(d: ReportData, top: int = 6) -> Table:
@@ -166,8 +201,9 @@ def confused_pairs(d: ReportData, top: int = 6) -> Table:
     order = [(i, j) for i, j in order if total[i, j] > 0]
     if not order:
         return _empty("aucune confusion")
-    frame = pd.DataFrame({"Race réelle": [breeds.FRENCH[i] for i, _ in order],
-                          "Prédite": [breeds.FRENCH[j] for _, j in order]})
+    shown = d.dataset.display
+    frame = pd.DataFrame({f"{d.dataset.words[0].capitalize()} réelle": [shown[i] for i, _ in order],
+                          "Prédite": [shown[j] for _, j in order]})
     for name in d.optimizers:
         frame[d.label(name)] = french.counts([per_optimizer[name][i, j] for i, j in order])
     return Table(frame, "ll" + "r" * len(d.optimizers), [4, 4] + [2] * len(d.optimizers))
@@ -313,8 +349,9 @@ def performance(d: ReportData) -> Table:
     if s.get("render_seconds"):
         rows.append(("Rendu du rapport (à la fin de l’étude)", french.seconds(s["render_seconds"])))
     rows.append(("**Étude complète**", f"**{french.seconds(s['total_seconds'])}**"))
-    rows.append((f"Étude de 2023 ({len(d.old['optimizers'])} entraînements, pour comparaison)",
-                 f"{d.old['total_minutes']}{french.NNBSP}min"))
+    if d.stanford_dogs:
+        rows.append((f"Étude de 2023 ({len(d.old['optimizers'])} entraînements, pour comparaison)",
+                     f"{d.old['total_minutes']}{french.NNBSP}min"))
     return Table(pd.DataFrame(rows, columns=["Étape", "Durée"]), "lr", [5, 2])
 
 

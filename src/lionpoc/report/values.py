@@ -68,7 +68,7 @@ class Values:
 
     @property
     def chance(self) -> Text:
-        return Text(french.percent(findings.CHANCE))
+        return Text(french.percent(1 / self.d.dataset.n_classes))
 
     # ------------------------------------------------------------------ the protocol
     def setting(self, key: str) -> Text:
@@ -82,7 +82,63 @@ class Values:
 
     @property
     def classes(self) -> Text:
-        return Text(french.integer(len(breeds.FOLDERS)))
+        return Text(french.integer(self.d.dataset.n_classes))
+
+    # ------------------------------------------------------------------ the data set
+    @property
+    def dataset(self) -> Text:
+        """The data set's name (its description file's, else its folder's)."""
+        return Text(self.d.dataset.name)
+
+    @property
+    def n_classes(self) -> Text:
+        """``trois``, ``40``: how many classes (in words up to ten)."""
+        n = self.d.dataset.n_classes
+        return Text(french.in_words(n))
+
+    @property
+    def race(self) -> Text:
+        """``race`` for breeds, ``classe`` otherwise (both feminine: the sentence around agrees either way)."""
+        return Text(self.d.dataset.words[0])
+
+    @property
+    def races(self) -> Text:
+        return Text(self.d.dataset.words[1])
+
+    @property
+    def class_list(self) -> Text:
+        """The classes as the report names them, listed (the first 20, then how many more)."""
+        names = list(self.d.dataset.display)
+        shown = [french.quoted(n) for n in names[:20]]
+        more = f" et {french.integer(len(names) - 20)} autres" if len(names) > 20 else ""
+        return Text(", ".join(shown) + more if more else french.enumeration(shown))
+
+    @property
+    def description(self) -> Text:
+        return Text(self.d.dataset.description or "")
+
+    @property
+    def reference(self) -> Text:
+        return Text(self.d.dataset.reference or "")
+
+    @property
+    def data_folder(self) -> Text:
+        return Text(f"`{self.d.data_record.get('data_dir') or self.d.dataset.name}`")
+
+    @property
+    def imbalance(self) -> Text:
+        """``la plus grande classe, « chats », a 2,5 fois plus d'images que la plus petite, « lapins »``."""
+        found = self.d.data_record.get("imbalance") or {}
+        if not found:
+            return Text("")
+        return Text(f"la plus grande {self.race}, {french.quoted(found['largest']['display'])}, a "
+                    f"{french.number(found['ratio'], 1)} fois plus d'images que la plus petite, "
+                    f"{french.quoted(found['smallest']['display'])}")
+
+    @property
+    def given_folders(self) -> Text:
+        parts = self.d.data_record.get("given_folders") or {}
+        return Text(french.enumeration([f"`{v}/`" for v in parts.values()]))
 
     @property
     def features(self) -> Text:
