@@ -251,6 +251,20 @@ class ReportData:
         return self.dataset.key == datasets.STANFORD_DOGS_15.key
 
     @property
+    def class_names(self) -> list[str]:
+        """The classes as the text names them: the data set's display names as literal Markdown (a user's folder
+        or description file may hold ``*``, ``_``, ``<``...)."""
+        from lionpoc.report.markup import escape
+
+        return [escape(name) for name in self.dataset.display]
+
+    @property
+    def dataset_name(self) -> str:
+        from lionpoc.report.markup import escape
+
+        return escape(self.dataset.name)
+
+    @property
     def data_record(self) -> dict:
         """``study.json``'s ``data`` (empty for results that predate it)."""
         record = (self.study or {}).get("data")

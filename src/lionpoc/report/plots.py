@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from lionpoc.report import figures
+from lionpoc.report import markup
 from lionpoc import files
 from lionpoc.report.data import ReportData
 
@@ -42,7 +43,8 @@ def confusions(d: ReportData):
     """The three normalised confusion matrices side by side (summed over seeds), on one figure."""
     if d.empty:
         return _empty()
-    return _shown_once(figures.confusions_grid(d.confusions(), d.labels(figure=True), list(d.dataset.display),
+    return _shown_once(figures.confusions_grid(d.confusions(), d.labels(figure=True),
+                                               [markup.in_figure(n) for n in d.dataset.display],
                                                d.dataset.words))
 
 

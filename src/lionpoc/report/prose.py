@@ -129,7 +129,7 @@ def subtitle(d: ReportData) -> str:
 def data_set(d: ReportData) -> str:
     """``le jeu d'images « Arbres » (trois classes)``: a data set other than the 15 breeds, named."""
     dataset = d.dataset
-    return (f"le jeu d'images {quoted(dataset.name)} ({french.in_words(dataset.n_classes)} "
+    return (f"le jeu d'images {quoted(d.dataset_name)} ({french.in_words(dataset.n_classes)} "
             f"{dataset.words[1]})")
 
 
@@ -258,18 +258,18 @@ def data_origin(d: ReportData) -> Text:
     race, races = dataset.words
     text = []
     if dataset.description:
-        text.append(dataset.description)
+        text.append(escape(dataset.description))
     images = record.get("images") or (len(d.split) if not d.split.empty else 0)
-    shown = [quoted(name) for name in dataset.display]
+    shown = [quoted(name) for name in d.class_names]
     listed = enumeration(shown) if len(shown) <= 20 else ", ".join(shown[:20]) + \
         f", et {french.integer(len(shown) - 20)} autres"
     text.append(f"Les {french.integer(images)} images lisibles se répartissent en {french.in_words(dataset.n_classes)} "
                 f"{races}, une par dossier : {listed}.")
     imbalance = record.get("imbalance") or {}
     if imbalance.get("imbalanced"):
-        text.append(f"Les {races} sont déséquilibrées : la plus grande, {quoted(imbalance['largest']['display'])}, "
+        text.append(f"Les {races} sont déséquilibrées : la plus grande, {quoted(escape(imbalance['largest']['display']))}, "
                     f"compte {french.integer(imbalance['largest']['images'])} images, la plus petite, "
-                    f"{quoted(imbalance['smallest']['display'])}, {french.integer(imbalance['smallest']['images'])} "
+                    f"{quoted(escape(imbalance['smallest']['display']))}, {french.integer(imbalance['smallest']['images'])} "
                     f"({french.number(imbalance['ratio'], 1)} fois moins). L'exactitude y favorise les grandes "
                     f"{races} ; le F1 macro, où chaque {race} pèse autant, est le score à lire.")
     elif imbalance:
@@ -281,7 +281,7 @@ def data_origin(d: ReportData) -> Text:
                     f"ou plus {'a' if left == 1 else 'ont'} été écarté{'' if left == 1 else 's'} : une image n'a "
                     f"qu'une {race}.")
     if dataset.reference:
-        text.append(f"Source : {dataset.reference}.")
+        text.append(f"Source : {escape(dataset.reference)}.")
     return Text(" ".join(text))
 
 
@@ -822,7 +822,7 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
     recall = np.diag(total) / rows
     confused = figures.off_diagonal(pd.DataFrame(total))
     together = "Tous optimiseurs et graines confondus" if len(matrices) > 1 else "Toutes graines confondues"
-    shown, (race, races) = d.dataset.display, d.dataset.words
+    shown, (race, races) = d.class_names, d.dataset.words
 
     def named(which: float) -> str:
         return enumeration([quoted(shown[i]) for i in np.flatnonzero(recall == which)])

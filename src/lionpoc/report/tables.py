@@ -58,7 +58,7 @@ def split(d: ReportData) -> Table:
             frame[name] = [french.number(v, 1) if v != int(v) else french.integer(v) for v in values]
         return Table(frame, widths=[4, 2, 2, 2, 2])
     counts.loc["total"] = counts.sum()
-    counts.index = [*dataset.display, "**Total**"]
+    counts.index = [*d.class_names, "**Total**"]
     frame = counts.reset_index()
     frame.columns = [dataset.words[0].capitalize(), "Entraînement", "Validation", "Test", "Total"]
     for column in frame.columns[1:]:
@@ -136,7 +136,7 @@ def per_breed_f1(d: ReportData) -> pd.DataFrame:
                    for p in d.run_paths(name)]
         columns[name] = np.mean([r["f1-score"].to_numpy() for r in reports], axis=0)
         support = reports[0]["support"].to_numpy()
-    frame = pd.DataFrame(columns, index=list(d.dataset.display))
+    frame = pd.DataFrame(columns, index=d.class_names)
     frame["support"] = support if support is not None else np.nan
     return frame
 
@@ -201,7 +201,7 @@ def confused_pairs(d: ReportData, top: int = 6) -> Table:
     order = [(i, j) for i, j in order if total[i, j] > 0]
     if not order:
         return _empty("aucune confusion")
-    shown = d.dataset.display
+    shown = d.class_names
     frame = pd.DataFrame({f"{d.dataset.words[0].capitalize()} réelle": [shown[i] for i, _ in order],
                           "Prédite": [shown[j] for _, j in order]})
     for name in d.optimizers:

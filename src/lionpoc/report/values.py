@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 
-from lionpoc.data import breeds
 from lionpoc.report import findings
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
-from lionpoc.report.markup import Text
+from lionpoc.report.markup import Text, escape
 from lionpoc.study import stats
 
 ALPHA = 0.05          # significance level of every test in the report
@@ -88,7 +87,7 @@ class Values:
     @property
     def dataset(self) -> Text:
         """The data set's name (its description file's, else its folder's)."""
-        return Text(self.d.dataset.name)
+        return Text(self.d.dataset_name)
 
     @property
     def n_classes(self) -> Text:
@@ -108,18 +107,18 @@ class Values:
     @property
     def class_list(self) -> Text:
         """The classes as the report names them, listed (the first 20, then how many more)."""
-        names = list(self.d.dataset.display)
+        names = self.d.class_names
         shown = [french.quoted(n) for n in names[:20]]
         more = f" et {french.integer(len(names) - 20)} autres" if len(names) > 20 else ""
         return Text(", ".join(shown) + more if more else french.enumeration(shown))
 
     @property
     def description(self) -> Text:
-        return Text(self.d.dataset.description or "")
+        return Text(escape(self.d.dataset.description or ""))
 
     @property
     def reference(self) -> Text:
-        return Text(self.d.dataset.reference or "")
+        return Text(escape(self.d.dataset.reference or ""))
 
     @property
     def data_folder(self) -> Text:
@@ -131,9 +130,9 @@ class Values:
         found = self.d.data_record.get("imbalance") or {}
         if not found:
             return Text("")
-        return Text(f"la plus grande {self.race}, {french.quoted(found['largest']['display'])}, a "
+        return Text(f"la plus grande {self.race}, {french.quoted(escape(found['largest']['display']))}, a "
                     f"{french.number(found['ratio'], 1)} fois plus d'images que la plus petite, "
-                    f"{french.quoted(found['smallest']['display'])}")
+                    f"{french.quoted(escape(found['smallest']['display']))}")
 
     @property
     def given_folders(self) -> Text:

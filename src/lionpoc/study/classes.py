@@ -109,8 +109,8 @@ def thumbnails(table: pd.DataFrame, root: Path, dataset: datasets.DataSet, per_c
     fig, ax = plt.subplots(figsize=(2.2 + per_class * 0.62, height), constrained_layout=True)
     ax.imshow(grid)
     ax.set_xticks([])
-    ax.set_yticks([row * (pixels + 4) + 2 + pixels / 2 for row in range(dataset.n_classes)], list(dataset.display),
-                  fontsize=9)
+    ax.set_yticks([row * (pixels + 4) + 2 + pixels / 2 for row in range(dataset.n_classes)],
+                  [name.replace("$", r"\$") for name in dataset.display], fontsize=9)  # "$" would open mathtext
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
