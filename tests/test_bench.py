@@ -32,3 +32,26 @@ def test_task_overheads_exclude_waiting_for_a_busy_worker():
         {"worker": "b", "submitted": 5.0, "started": 5.3, "ended": 9.0, "received": 9.0},
     ]
     assert [round(x, 6) for x in task_overheads(tasks)] == [0.3, 0.3, 0.8]  # in order of start
+
+
+@pytest.mark.slow  # three small studies, a profile and a fine-tuning epoch: minutes
+def test_seed_benchmark_writes_the_ratio_the_profile_and_the_fine_tuning_floor(tmp_path, synthetic_dir):
+    from lionpoc.bench import run_seed_benchmark
+
+    report = run_seed_benchmark(tmp_path, synthetic_dir, "mobilenet_v2", "none", seeds=(1, 2), image_size=32,
+                                cache_dir=tmp_path / "cache", log=lambda *_: None)
+    saved = json.loads((tmp_path / "benchmark_seeds.json").read_text())
+    assert [s["seeds"] for s in saved["studies"]] == [1, 2]
+    few, many = (s["trainings_seconds"] for s in saved["studies"])
+    assert saved["trainings_ratio"] == pytest.approx(many / few)
+    profile = saved["profile"]
+    assert profile["optimizer"] == "lion" and profile["seeds"] == 1 and profile["cpu_seconds"] > 0
+    # The buckets are parts of the profiled time, and the compiled epochs are among them.
+    assert 0 < profile["buckets"]["compiled epochs (XLA execution, first call compiles)"] <= profile["cpu_seconds"]
+    assert profile["top_own_time"][0]["own_seconds"] >= profile["top_own_time"][-1]["own_seconds"]
+    tuned = saved["fine_tune"]
+    # MobileNetV2's retrained part at 32 px (1 x 1 maps): block 16 and the final convolution, 0.88 M weights,
+    # so about 0.88 M multiply-adds an image, plus the head's 1,280 x 15.
+    assert 0.8e6 < tuned["macs_per_image"] < 1.0e6
+    assert tuned["floor_seconds"] > 0 and tuned["ratio"] == pytest.approx(tuned["epoch_seconds"] / tuned["floor_seconds"])
+    assert report["trainings_ratio"] == saved["trainings_ratio"]

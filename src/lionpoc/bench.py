@@ -4,6 +4,7 @@ Timings are never asserted in tests; this prints ratios and writes ``results/ben
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -252,4 +253,195 @@ def run_cluster_benchmark(results_dir: Path, cluster: str, data_dir: Path | None
               **bench_cluster(cluster, data_dir, image_size, seeds, log)}
     files.write_json(Path(results_dir) / "benchmark_cluster.json", report)
     log(f"bench: wrote {Path(results_dir) / 'benchmark_cluster.json'}")
+    return report
+
+
+# ---------------------------------------------------------------------------------- the cost of a seed
+PROFILE_BUCKETS = (  # what a seed's time goes to, by the functions that spend it (cumulative times)
+    ("compiled epochs (XLA execution, first call compiles)", "TFE_Py_Execute", "tottime"),
+    ("tracing the epoch (Python side of compiling)", "trace_function", "cumtime"),
+    ("figures (matplotlib)", "savefig|figures.py", "cumtime"),
+    ("grid's Python loop (dropout masks, early stopping)", "grid.py:train", "tottime"),
+    ("test split scored", "runs.py:test", "cumtime"),
+    ("files written", "run_files.py:save", "cumtime"),
+)
+
+
+def profile_seeds(cfg: RunConfig, log=print) -> dict:
+    """Run one optimizer's seeds in this process as its notebook does, under cProfile with a CPU-time clock
+    (on a shared machine wall time counts the other processes too), and name where the time goes: the top
+    functions by their own time and the buckets of ``PROFILE_BUCKETS``."""
+    import cProfile
+    import pstats
+    import re
+
+    from lionpoc.study import runs
+
+    quiet = lambda *_: None  # noqa: E731
+    prep = runs.prepare(cfg, quiet)
+    profiler = cProfile.Profile(time.process_time)
+    start, wall = time.process_time(), time.perf_counter()
+    profiler.enable()
+    runs.run_all(prep, quiet)
+    profiler.disable()
+    total, wall = time.process_time() - start, time.perf_counter() - wall
+    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (calls, primitive, tottime, cumtime, callers)
+
+    def label(key):
+        file, line, name = key
+        return f"{Path(file).name}:{name}" if file != "~" else name
+
+    top = sorted(stats.items(), key=lambda item: -item[1][2])[:8]
+    buckets = {}
+    for name, pattern, column in PROFILE_BUCKETS:
+        matching = [v for k, v in stats.items() if re.search(pattern, f"{k[0]}:{k[2]}" if k[0] != "~" else k[2])]
+        index = 2 if column == "tottime" else 3
+        # Cumulative times of recursive or nested entries would count twice: the outermost call is the largest.
+        buckets[name] = (sum(v[index] for v in matching) if column == "tottime"
+                         else max((v[index] for v in matching), default=0.0))
+    seeds = len(cfg.seeds)
+    log(f"bench: profile of {cfg.optimizer}'s {seeds} seeds in one process: {total:.1f} s of CPU "
+        f"({wall:.1f} s of wall time), {total / seeds:.2f} s a seed")
+    for name, seconds in sorted(buckets.items(), key=lambda item: -item[1]):
+        log(f"bench:   {name}: {seconds:.1f} s ({seconds / total:.0%})")
+    return {"optimizer": cfg.optimizer, "seeds": seeds, "cpu_seconds": total, "wall_seconds": wall,
+            "cpu_seconds_per_seed": total / seeds, "buckets": buckets,
+            "top_own_time": [{"function": label(k), "calls": v[0], "own_seconds": v[2], "cumulative_seconds": v[3]}
+                             for k, v in top]}
+
+
+def fine_tune_epoch(prep, log=print) -> dict:
+    """One fine-tuning epoch (the retrained layers + head on the cached activations, ``fit`` as the study
+    runs it) against its floor: the multiply-adds of those layers (forward, and twice that backward) over
+    the training images, plus the forward pass over the validation images, at the rate a 1 x 1 convolution
+    of the retrained shapes reaches on this machine."""
+    import keras
+    import tensorflow as tf
+
+    from lionpoc.model import finetune
+    from lionpoc.model.grid import standardisation
+    from lionpoc.model.head import head_from_weights
+
+    cfg = prep.cfg
+    x_pooled, _, _ = prep.part("train")
+    mean, variance = standardisation(x_pooled)
+    head = head_from_weights(mean, variance, np.zeros((len(mean), len(breeds.FOLDERS)), np.float32),
+                             np.zeros(len(breeds.FOLDERS), np.float32), cfg.dropout)
+    train, val = (prep.table[prep.table["split"] == s] for s in ("train", "val"))
+    x, y = prep.features.cut(train["file"].tolist()), train["label"].to_numpy()
+    x_val, y_val = prep.features.cut(val["file"].tolist()), val["label"].to_numpy()
+    base = features.build_base(cfg.weights, cfg.image_size, cfg.backbone)
+    model = finetune.build(base, head, backbone=cfg.backbone)
+    model.compile(optimizer=make_optimizer(cfg.spec, 1e-5, finetune.probe_decay(cfg.spec)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    fit = lambda: model.fit(x, y, validation_data=(x_val, y_val), epochs=1,  # noqa: E731
+                            batch_size=finetune.BATCH_SIZE, shuffle=True, verbose=0)
+    fit()  # compiles the step
+    macs, widest = 0, None
+    for layer in model.layers:
+        if not layer.weights or isinstance(layer, keras.layers.BatchNormalization):
+            continue
+        out = layer.output.shape
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            count = out[1] * out[2] * out[3] * int(np.prod(layer.kernel_size))
+        elif isinstance(layer, keras.layers.Conv2D):
+            count = out[1] * out[2] * out[3] * int(np.prod(layer.kernel_size)) * layer.input.shape[-1]
+            if tuple(layer.kernel_size) == (1, 1) and (widest is None or count > widest[1]):
+                widest = (layer, count)
+        elif isinstance(layer, keras.layers.SeparableConv2D):
+            depth = layer.input.shape[-1]
+            count = out[1] * out[2] * depth * (int(np.prod(layer.kernel_size)) + out[3])
+        else:  # the head (a nested model): its dense layer
+            count = sum(int(np.prod(w.shape)) for w in layer.weights if len(w.shape) == 2)
+        macs += count
+    # The rate: the largest 1 x 1 convolution of the retrained layers, alone, forward, on a training batch.
+    conv = widest[0] if widest else None
+    shape = (finetune.BATCH_SIZE, *conv.input.shape[1:]) if conv is not None else (finetune.BATCH_SIZE, 7, 7, 320)
+    filters = conv.filters if conv is not None else 1280
+    inputs = tf.constant(np.random.default_rng(0).normal(size=shape).astype(np.float32))
+    kernel = tf.constant(np.random.default_rng(1).normal(size=(1, 1, shape[-1], filters)).astype(np.float32))
+    conv_call = tf.function(lambda: tf.nn.conv2d(inputs, kernel, 1, "SAME"))
+    conv_call()
+    repeats = 50
+    # Interleaved, best of each: on a shared machine the load moves between two measurements.
+    seconds, epochs = [], []
+    for _ in range(2):
+        seconds.append(_best_of(lambda: [conv_call() for _ in range(repeats)], repeat=3) / repeats)
+        epochs.append(_best_of(fit, repeat=1))
+    seconds.append(_best_of(lambda: [conv_call() for _ in range(repeats)], repeat=3) / repeats)
+    epoch = min(epochs)
+    rate = shape[0] * shape[1] * shape[2] * shape[3] * filters / min(seconds)
+    floor = macs * (3 * len(x) + len(x_val)) / rate
+    log(f"bench: one fine-tuning epoch ({backbones.spec(cfg.backbone).fine_tune_label}, {len(x)} images) takes "
+        f"{epoch:.2f} s; its floor is {floor:.2f} s ({macs / 1e6:.0f} M multiply-adds an image, at the "
+        f"{rate / 1e9:.1f} G multiply-adds/s of a 1 x 1 convolution of its shapes): {epoch / floor:.2f}x")
+    return {"epoch_seconds": epoch, "floor_seconds": floor, "ratio": epoch / floor, "macs_per_image": macs,
+            "conv_macs_per_second": rate, "train_images": len(x), "val_images": len(x_val)}
+
+
+def seed_studies(seed_counts, data_dir, backbone, weights, cache_dir, repeats: int = 1, image_size=None,
+                 log=print) -> list[dict]:
+    """The default study (its optimizers, no render) at each number of seeds, the feature cache in place,
+    ``repeats`` times in turn: the trainings' wall time of each (``study.json``)."""
+    from lionpoc.study.pipeline import run_study
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(repeats):
+            for seeds in seed_counts:
+                start = time.perf_counter()
+                out = run_study(seeds=seeds, data_dir=data_dir, results_dir=Path(tmp) / f"{seeds}-{repeat}",
+                                weights=weights, backbone=backbone, image_size=image_size, render_report=False,
+                                cache_dir=cache_dir,
+                                force=True, log=lambda *_: None)
+                study = files.read_json(out / "study.json")
+                rows.append({"seeds": seeds, "repeat": repeat, "trainings_seconds": study["trainings_seconds"],
+                             "total_seconds": time.perf_counter() - start,
+                             "load_average": list(os.getloadavg())})
+                log(f"bench: {seeds}-seed study: trainings {study['trainings_seconds']:.0f} s, "
+                    f"{rows[-1]['total_seconds']:.0f} s in all (load average {rows[-1]['load_average'][0]:.1f})")
+    return rows
+
+
+def run_seed_benchmark(results_dir: Path, data_dir=None, backbone: str | None = None, weights: str = "imagenet",
+                       optimizer: str | None = None, seeds: tuple = (3, 10), repeats: int = 1,
+                       image_size: int | None = None, cache_dir=None, log=print) -> dict:
+    """``lionpoc bench --seed-cost``: what a seed costs, into ``results/benchmark_seeds.json``.
+
+    1. A profile of one optimizer's seeds (the focus's by default, ``seeds[0]`` of them); 2. the default
+    study's trainings with ``seeds[0]`` and ``seeds[1]`` seeds, their ratio (issue 27's goal: 10 seeds
+    at most 1.5x the time of 3); 3. one fine-tuning epoch against its floor (goal: within 2x). The feature
+    cache of the project serves every step (filled by the first study when empty)."""
+    from lionpoc.study.pipeline import ensure_writable, plan
+    from lionpoc.study import runs
+
+    ensure_writable(Path(results_dir))
+    cache_dir = Path(cache_dir) if cache_dir else layout.project_root() / "data" / "processed"
+    studies = seed_studies(seeds, data_dir, backbone, weights, cache_dir, repeats, image_size, log)
+    ratios = []
+    for repeat in range(repeats):
+        few, many = (next(r["trainings_seconds"] for r in studies if r["seeds"] == n and r["repeat"] == repeat)
+                     for n in seeds[:2])
+        ratios.append(many / few)
+    log(f"bench: trainings of {seeds[1]} seeds / {seeds[0]} seeds: " + ", ".join(f"{r:.2f}x" for r in ratios)
+        + " (goal <= 1.5x)")
+    study = plan([optimizer] if optimizer else None, seeds[0], data_dir=data_dir, weights=weights, backbone=backbone,
+                 image_size=image_size,
+                 results_dir=Path(tempfile.mkdtemp(prefix="lionpoc-seeds-")), force=True, render_report=False,
+                 cache_dir=cache_dir)
+    cfg = next((c for c in study.configs if c.optimizer == (optimizer or study.focus)), study.configs[0])
+    try:
+        profile = profile_seeds(cfg, log)
+        tuned = fine_tune_epoch(runs.prepare(cfg, lambda *_: None), log)
+    finally:
+        import shutil
+
+        shutil.rmtree(cfg.results_dir, ignore_errors=True)
+    report = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine.machine(),
+              "versions": machine.versions(), "backbone": cfg.backbone, "weights": weights,
+              "data_dir": str(data_dir), "studies": studies, "seed_counts": list(seeds[:2]),
+              "trainings_ratio": float(np.median(ratios)), "trainings_ratios": ratios,
+              "profile": profile, "fine_tune": tuned}
+    files.write_json(Path(results_dir) / "benchmark_seeds.json", report)
+    log(f"bench: wrote {Path(results_dir) / 'benchmark_seeds.json'}")
     return report

@@ -97,6 +97,13 @@ def parser() -> argparse.ArgumentParser:
                         "feature pass, overhead per task; writes results/benchmark_cluster.json")
     p.add_argument("--data-dir", type=Path, help="with --cluster: the photos to study (default: the smoke set)")
     p.add_argument("--seeds", type=int, default=3, help="with --cluster: seeds per optimizer (default 3)")
+    p.add_argument("--seed-cost", action="store_true",
+                   help="instead, what a seed costs: a profile of one optimizer's seeds, the default study's "
+                        "trainings at 3 and 10 seeds (their ratio), a fine-tuning epoch against its floor, on "
+                        "--data-dir with --backbone/--weights; writes results/benchmark_seeds.json")
+    p.add_argument("--backbone", help="with --seed-cost: the backbone (default xception)")
+    p.add_argument("--weights", default="imagenet", help="with --seed-cost: imagenet, none or FILE")
+    p.add_argument("--repeats", type=int, default=1, help="with --seed-cost: times each study runs (default 1)")
     return main
 
 
@@ -192,7 +199,12 @@ def run(args: argparse.Namespace) -> None:
         made = files.missing_folders(layout.results_dir(args.results_dir))
         with native_stderr_to(study_log()) as log_file:
             try:
-                if args.cluster:
+                if args.seed_cost:
+                    from lionpoc.bench import run_seed_benchmark
+
+                    run_seed_benchmark(layout.results_dir(args.results_dir), args.data_dir, args.backbone,
+                                       args.weights, repeats=args.repeats, log=log)
+                elif args.cluster:
                     from lionpoc.bench import run_cluster_benchmark
 
                     run_cluster_benchmark(layout.results_dir(args.results_dir), args.cluster, args.data_dir,

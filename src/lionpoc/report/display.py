@@ -67,6 +67,48 @@ def seed(run) -> None:
             display(Image(filename=str(run.folder / f"{name}.png"), width=700))
 
 
+def seeds(runs, label: str | None = None) -> None:
+    """Display every seed (``seed``), then the figures of all of them, drawn once for the optimizer: the
+    validation curves of each seed's chosen configuration (and of its fine-tuning), and the confusion
+    matrix of the test split summed over the seeds."""
+    import io
+
+    from IPython.display import Image, Markdown, display
+
+    from lionpoc.report import figures
+
+    for run in runs:
+        seed(run)
+    if not runs:
+        return
+    name = runs[0].metrics.get("optimizer", "")
+    label = label or figures.LABELS[name]
+    colour = figures.colour_of(name, None)
+    count = french.plural(len(runs), "graine")
+    drawn = [("Courbes de validation de la configuration retenue, par graine",
+              figures.seeds_history({r.seed: _history(r.folder / "history.csv", r.metrics["best_epoch"])
+                                     for r in runs}, f"{label}, {count}", colour))]
+    tuned = [r for r in runs if (r.folder / "fine_tune_history.csv").is_file()]
+    if tuned:
+        drawn.append(("Ajustement fin : courbes de validation, par graine",
+                      figures.seeds_history({r.seed: _history(r.folder / "fine_tune_history.csv",
+                                                              r.metrics["ft_best_epoch"]) for r in tuned},
+                                            f"{label}, ajustement fin", colour)))
+    summed = sum(pd.read_csv(r.folder / "confusion.csv", index_col=0) for r in runs)
+    drawn.append(("Matrice de confusion du test, sommée sur les graines",
+                  figures.confusion(summed, f"{label}, {count} (test)")))
+    display(Markdown("### Toutes les graines"))
+    for caption, fig in drawn:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+        figures.close(fig)
+        display(Markdown(f"*{caption}*"), Image(data=buffer.getvalue(), width=700))
+
+
+def _history(path, best: int):
+    return pd.read_csv(path), int(best)
+
+
 def split_counts(table: pd.DataFrame, dataset=None) -> pd.DataFrame:
     """Images per class (the report's names, study order) and per part of the split; ``dataset``: the
     study's data set (``Prepared.dataset``; the 15 breeds when not given)."""

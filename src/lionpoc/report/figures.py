@@ -280,3 +280,28 @@ def differences(rows: list[dict], labels: dict | None = None, colours: dict | No
 def close(fig) -> None:
     """Release a figure once it is saved (a notebook that runs several seeds would otherwise keep them all)."""
     plt.close(fig)
+
+
+def seeds_history(runs: dict, title: str = "", colour: str = "#d62728"):
+    """Validation loss and accuracy per epoch of every seed's chosen configuration in one pair of panels
+    (``runs``: seed -> (history, best epoch)), each seed's kept epoch marked by a dot: one figure per
+    optimizer, however many seeds it ran."""
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    longest = pd.Series(dtype=float)
+    for seed, (hist, best) in runs.items():
+        for ax, key in ((loss_ax, "val_loss"), (acc_ax, "val_accuracy")):
+            ax.plot(hist["epoch"], hist[key], color=colour, alpha=0.55, linewidth=1)
+            kept = hist[hist["epoch"] == best]
+            ax.plot(kept["epoch"], kept[key], "o", color=colour, markersize=3)
+        longest = hist["epoch"] if len(hist) > len(longest) else longest
+    for ax, label in ((loss_ax, "Perte de validation"), (acc_ax, "Exactitude de validation")):
+        ax.set_xlabel("Époque")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if len(longest):
+            epoch_axis(ax, longest)
+    acc_ax.plot([], [], "o", color=colour, markersize=3, label="époque retenue")
+    acc_ax.legend(loc="lower right", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return french_axes(fig)

@@ -16,7 +16,6 @@ import pandas as pd
 from lionpoc import data
 from lionpoc.data import datasets
 from lionpoc.model import features
-from lionpoc.report import figures
 from lionpoc import machine
 from lionpoc import files
 from lionpoc.study import layout
@@ -150,19 +149,18 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     fit, tuning, bracketing = search(prep, seed, log)
     evaluation = test(prep, fit)
     varied = sensitivity.run(prep, seed, fit, log) if cfg.sensitivity else None
-    title = f"{cfg.optimizer}, graine {seed}"
-    figs = {"history": figures.history(fit.history, fit.best_epoch, title),
-            "confusion": figures.confusion(evaluation.confusion, title)}
     tuned = None
     if cfg.fine_tune:
         remaining = len(cfg.seeds) - cfg.seeds.index(seed)
         tuned = fine_tune_seed(prep, seed, fit, log, remaining)
-        figs["fine_tune_history"] = figures.history(tuned[0].history, tuned[0].best_epoch,
-                                                    f"{title}, ajustement fin")
-    run_files.save(prep, seed, fit, tuning, evaluation, figs, log, tuned, bracketing, varied)
-    for fig in figs.values():
-        figures.close(fig)
+    # No figure here: the notebook draws them once for all the seeds (``report.display.seeds``).
+    run_files.save(prep, seed, fit, tuning, evaluation, None, log, tuned, bracketing, varied)
     return SeedRun(seed, out, files.read_json(out / "metrics.json"), tuning, False)
+
+
+def run_all(prep: Prepared, log=print) -> list[SeedRun]:
+    """Every seed of the run (``cfg.seeds``), in order: what the notebook runs."""
+    return [run_seed(prep, seed, log) for seed in prep.cfg.seeds]
 
 
 def fine_tune_seed(prep: Prepared, seed: int, fit: Fit, log=print, remaining: int = 1):
