@@ -170,39 +170,55 @@ class GridTrainer:
         for variable in self.opt.variables:  # iterations, momentums, velocities: all start at zero
             variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
 
-    def train(self, x_train, y_train, x_val, y_val, *, epochs: int, patience: int, seed: int) -> list[HeadResult]:
+    def train(self, x_train, y_train, x_val, y_val, *, epochs: int, patience: int, seed: int,
+              heads: int | None = None, resize=None) -> list[HeadResult]:
         """Train every head with early stopping; return each head at its best epoch.
 
-        ``x_train`` and ``x_val`` are standardised features (see ``standardise``).
+        ``x_train`` and ``x_val`` are standardised features (see ``standardise``). ``heads``: only the
+        first ``heads`` configurations are trained and returned, the others pad the trainer to its size.
+        ``resize(h)``, when given, returns a trainer of ``h`` heads (same optimizer and shapes): once no
+        more than half of the current heads are still training, the heads still training move to the
+        smallest power of two that holds them, weights and optimizer state with them, and the epoch
+        costs their arithmetic instead of the whole grid's. A head's numbers do not depend on the heads
+        beside it (nothing couples them but the shared shuffle and masks, drawn the same way).
         """
         import tensorflow as tf
 
         self.reset(seed)
+        n = self.h if heads is None else heads
         rng = np.random.default_rng(seed)
         pad = self.steps * self.batch_size - self.n_train
         weight = np.concatenate([np.ones(self.n_train), np.zeros(pad)]).astype(np.float32).reshape(
             self.steps, self.batch_size)
         args = [tf.constant(np.asarray(x_train, np.float32)), tf.constant(np.asarray(y_train, np.int32)),
                 tf.constant(np.asarray(x_val, np.float32)), tf.constant(np.asarray(y_val, np.int32))]
-        best_loss = np.full(self.h, np.inf)
-        best_epoch = np.zeros(self.h, int)
-        wait = np.zeros(self.h, int)
-        stopped = np.zeros(self.h, bool)
-        best_weights = self.weights.numpy()
-        rows = [[] for _ in range(self.h)]
+        best_loss = np.full(n, np.inf)
+        best_epoch = np.zeros(n, int)
+        wait = np.zeros(n, int)
+        stopped = np.zeros(n, bool)
+        best_weights = self.weights.numpy()[:, :n * self.c].copy()
+        rows = [[] for _ in range(n)]
+        current, slots = self, np.array(list(range(n)) + [-1] * (self.h - n))  # slot -> head (-1: padding)
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             order = np.concatenate([rng.permutation(self.n_train), np.zeros(pad, int)]).astype(np.int32)
             keep = rng.random((self.steps, self.batch_size, self.d), dtype=np.float32) >= self.dropout
-            loss, accuracy, val_loss, val_accuracy = (
-                v.numpy() for v in self._epoch(*args, order.reshape(self.steps, self.batch_size), weight, keep))
-            seconds = (time.perf_counter() - start) / self.h  # each head's share of the joint epoch
-            improved = (val_loss < best_loss) & ~stopped
+            outputs = [v.numpy() for v in current._epoch(*args, order.reshape(self.steps, self.batch_size), weight,
+                                                         keep)]
+            seconds = (time.perf_counter() - start) / current.h  # each head's share of the joint epoch
+            real = slots >= 0
+            here = slots[real]
+            loss, accuracy, val_loss, val_accuracy = (np.full(n, np.nan) for _ in range(4))
+            for values, out in zip((loss, accuracy, val_loss, val_accuracy), outputs):
+                values[here] = out[real]
+            improved = np.zeros(n, bool)
+            improved[here] = (val_loss[here] < best_loss[here]) & ~stopped[here]
             if improved.any():
-                current = self.weights.numpy()
-                for h in np.flatnonzero(improved):
-                    cols = slice(h * self.c, (h + 1) * self.c)
-                    best_weights[:, cols] = current[:, cols]
+                now = current.weights.numpy()
+                for slot in np.flatnonzero(real):
+                    h = slots[slot]
+                    if improved[h]:
+                        best_weights[:, h * self.c:(h + 1) * self.c] = now[:, slot * self.c:(slot + 1) * self.c]
             for h in np.flatnonzero(~stopped):
                 rows[h].append((epoch, loss[h], accuracy[h], val_loss[h], val_accuracy[h], seconds))
                 if improved[h]:
@@ -212,9 +228,13 @@ class GridTrainer:
                     stopped[h] = wait[h] >= patience and epoch > 1
             if stopped.all():
                 break
+            active = np.flatnonzero(~stopped)
+            size = 1 << int(np.ceil(np.log2(len(active))))
+            if resize is not None and size <= current.h // 2:
+                current, slots = self._move(current, slots, active, resize(size))
         out = []
         columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-        for h, point in enumerate(self.points):
+        for h, point in enumerate(self.points[:n]):
             history = pd.DataFrame(rows[h], columns=columns).astype({"epoch": int})
             b = int(best_epoch[h])
             cols = slice(h * self.c, (h + 1) * self.c)
@@ -222,6 +242,21 @@ class GridTrainer:
                                   float(history["val_accuracy"].iloc[b - 1]), best_weights[:-1, cols].copy(),
                                   best_weights[-1, cols].copy()))
         return out
+
+    def _move(self, source: "GridTrainer", slots: np.ndarray, active: np.ndarray, target: "GridTrainer"):
+        """The heads ``active`` (of this training) from their slots in ``source`` to the first slots of
+        ``target``, with their weights and optimizer state (its step count too); the rest of ``target``
+        repeats the first of them and is not recorded. Returns ``target`` and its slots."""
+        at = [int(np.flatnonzero(slots == h)[0]) for h in active]
+        padding = target.h - len(active)
+        at += [at[0]] * padding
+        target.set_points([self.points[h] for h in active] + [self.points[active[0]]] * padding)
+        cols = np.concatenate([np.arange(s * self.c, (s + 1) * self.c) for s in at])
+        target.weights.assign(source.weights.numpy()[:, cols])
+        for old, new in zip(source.opt.variables, target.opt.variables):
+            value = old.numpy()
+            new.assign(value[:, cols] if value.ndim == 2 else value)
+        return target, np.array(list(active) + [-1] * padding)
 
 
 class OneAtATime:
