@@ -11,6 +11,7 @@ from lionpoc.study import aggregate
 from report_text import document
 from lionpoc.data import breeds
 from lionpoc.report import figures
+from lionpoc.report import findings
 from lionpoc.report import french
 from lionpoc import report
 from lionpoc.report import plots
@@ -128,12 +129,12 @@ def test_robustness_speed_memory_tables(d):
 
 def test_performance_part_comes_from_study_json(d, results_dir):
     study = json.loads((results_dir / "study.json").read_text())
-    text = prose.performance(d)
+    text = every_text(d).split("# Reproduire cette étude")[1]
     assert french.seconds(study["total_seconds"]) in text and "194 minutes" in text and "@sec-2023" in text
     assert "Tous les entraînements (les têtes) ont ensuite pris" in text  # no fine-tuning in this study
     steps = tables.performance(d).frame["Étape"].tolist()
     assert steps[0].startswith("Passage de Xception") and any("Carnet Lion" in s for s in steps)
-    assert "lionpoc bench" in prose.benchmark(d)  # no benchmark.json in these results
+    assert "lancez `lionpoc bench` : ses chiffres apparaîtront ici" in text  # no benchmark.json in these results
 
 
 def test_warnings_flag_synthetic_data_random_weights_and_missing_optimizers(results_dir, tmp_path):
@@ -182,7 +183,7 @@ def test_verdict_rule(pair, expected):
 
 
 def test_decoding_and_elision_rules():
-    assert prose.decoding(0.96) == "negligible" and prose.decoding(0.8) == "some" and prose.decoding(0.5) == "strong"
+    assert [findings.Decoding.of(f).value for f in (0.96, 0.8, 0.5)] == ["negligible", "some", "strong"]
     assert prose.de("AdamW") == "d'AdamW" and prose.de("Lion") == "de Lion" and prose.que("AdamW") == "qu'AdamW"
     assert prose.of("le bloc 14 de Xception") == "du bloc 14 de Xception" and prose.of("Lion") == "de Lion"
     assert prose.enumeration(["A", "B", "C"]) == "A, B et C" and prose.in_words(3) == "trois"

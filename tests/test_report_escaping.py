@@ -77,7 +77,7 @@ def _labelled(d) -> str:
     """Report parts that carry the labels and no citation of their own."""
     return "\n\n".join([str(tables.summary(d)), str(tables.pairs(d)), str(prose.short_answer(d)),
                         str(prose.notebook_links(d)), str(tables.environment(d)), str(prose.setting(d, "weights")),
-                        str(prose.performance(d)), str(report_sensitivity.section(d))])
+                        str(report_sensitivity.section(d)), document(d).split("# Reproduire cette étude")[1]])
 
 
 def test_html_shows_the_labels_as_text(hostile):

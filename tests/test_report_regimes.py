@@ -203,8 +203,9 @@ def test_time_to_accuracy_uses_targets_common_to_every_optimizer(d, results_dir)
         per_seed = aggregate.time_to_accuracy(d.runs[d.runs.seed == 0]).set_index("optimizer")
         assert per_seed.loc[run.optimizer, "epochs_to_95"] == (reached[0] + 1 if len(reached) else pytest.approx(np.nan,
                                                                                                              nan_ok=True))
-    caption = tables.time_to_accuracy(d).caption
-    assert "cibles communes" in caption and "l'un des optimiseurs dans la même graine" in caption
+    text = every_text(d)
+    assert "cibles communes à tous les optimiseurs" in text  # the caption, in index.qmd
+    assert f"les deux cibles valent en moyenne {prose.targets(d)}" in text
 
 
 # ---------------------------------------------------------------------------------- typing and formatting

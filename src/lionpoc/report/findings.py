@@ -30,6 +30,18 @@ class Weights(enum.Enum):
     PRETRAINED = "pretrained"
 
 
+class Decoding(enum.Enum):
+    """How much decoding the images slows the feature pass, from ``lionpoc bench``: the pipeline's throughput as a
+    fraction of the bare forward pass, ``negligible`` from 90 %, ``some`` from 70 %, else ``strong``."""
+    NEGLIGIBLE = "negligible"
+    SOME = "some"
+    STRONG = "strong"
+
+    @classmethod
+    def of(cls, fraction: float) -> "Decoding":
+        return cls.NEGLIGIBLE if fraction >= 0.9 else cls.SOME if fraction >= 0.7 else cls.STRONG
+
+
 def collapsed(accuracy: float, classes: int = 15) -> bool:
     """Fine-tuning destroyed the head: accuracy at most 1.5 x chance (1/15 for the 15 breeds)."""
     return accuracy <= 1.5 / classes
@@ -54,6 +66,10 @@ class Regime:
     cluster: bool
     tuning_recorded: bool   # the runs recorded their grid extensions
     grids_extended: bool    # every grid was extended at its edges (not --no-extend)
+    features_cached: bool   # the one pass over the images ran in an earlier study
+    trained: bool           # this study trained something (not every run kept from an earlier one)
+    smoke: bool             # lionpoc study --smoke
+    decoding: Decoding | None  # how much decoding the images slows the feature pass (lionpoc bench)
     # The data set (``d.dataset``): the 15 Stanford Dogs breeds (their photos or the smoke shapes in their folders),
     # or any other folder of classes.
     stanford_dogs: bool = True
@@ -86,6 +102,7 @@ class Regime:
     def flags(self) -> dict:
         """The regime as the report's metadata: every key a boolean (``when-meta`` reads truthiness)."""
         flags = {k: v for k, v in asdict(self).items() if isinstance(v, bool)}
+        flags.update({f"decoding_{kind.value}": self.decoding is kind for kind in Decoding})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
                       "cropped": self.images is Images.CROPPED, "several_rivals": self.rivals > 1,
@@ -111,6 +128,7 @@ def regime(d: ReportData) -> Regime:
     from lionpoc.report import sensitivity  # the sensitivity table is read there
 
     tuned = not d.fine_tune.empty
+    study = d.study or {}
     rows = sensitivity.tuning_rows(d)
     return Regime(images=images, weights=Weights.PRETRAINED if d.pretrained else Weights.RANDOM,
                   xception=d.xception, compared=d.compared, rivals=len(d.rivals) if d.compared else 0,
@@ -120,6 +138,9 @@ def regime(d: ReportData) -> Regime:
                   recorded=bool(d.study), benchmark=d.benchmark is not None,
                   baseline=bool((d.baseline or {}).get("available")), cluster=bool((d.study or {}).get("cluster")),
                   tuning_recorded=not rows.empty, grids_extended=not rows.empty and bool(rows["extend"].all()),
+                  features_cached=bool(study.get("features_from_cache")), trained=bool(study.get("executions")),
+                  smoke=bool(study.get("smoke")),
+                  decoding=Decoding.of(d.benchmark["extraction"]["pipeline_fraction_of_bare"]) if d.benchmark else None,
                   **data_set(d))
 
 

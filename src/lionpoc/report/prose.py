@@ -61,10 +61,6 @@ def faster(mine, theirs) -> str:
     return "same"
 
 
-def decoding(fraction: float) -> str:
-    """How much decoding the images slows the feature pass: ``negligible`` (>= 90 % of the bare
-    forward pass), ``some`` (>= 70 %), ``strong`` (below)."""
-    return "negligible" if fraction >= 0.9 else "some" if fraction >= 0.7 else "strong"
 
 
 def overfits(gap: float) -> bool:
@@ -532,10 +528,10 @@ def shared_cores(d: ReportData) -> str:
             f"{'cœurs' if cores > 1 else 'cœur'} de la machine")
 
 
-def and_shared_cores(d: ReportData) -> Text:
+def and_shared_cores(d: ReportData, joint: str = ", et") -> Text:
     """``, et trois carnets se partageaient les deux cœurs de la machine`` when they did, else nothing."""
     shared = shared_cores(d)
-    return Text(f", et {shared}" if shared else "")
+    return Text(f"{joint} {shared}" if shared else "")
 
 
 def timing_gap(d: ReportData, name: str) -> str:
@@ -1008,41 +1004,6 @@ def baseline_reason(d: ReportData) -> Text:
 
 
 # ---------------------------------------------------------------------------------- performance
-def performance(d: ReportData) -> Text:
-    """The study's own timings (``study.json``), compared with the 2023 total, ratio as measured."""
-    s = d.study
-    if not s:
-        return Text("Ce dossier ne contient pas `study.json` : relancez `lionpoc study` pour mesurer l'étude.")
-    m = s["machine"]
-    cached = s.get("features_from_cache")
-    features = (s.get("cached_features_seconds") or s["features_extraction_seconds"]) if cached \
-        else s["features_extraction_seconds"]
-    text = [f"L'étude qui a produit ces résultats a tourné sur {french.plural(m['cores'], 'cœur')} ({escape(m['cpu'])}) : "
-            f"{french.integer(s['images'])} images de {s['image_size']} pixels, "
-            f"{french.plural(len(s['optimizers']), 'optimiseur')}, {french.plural(s['seeds'], 'graine')} et "
-            f"{s['grid_size']} configurations par grille."]
-    text.append(f"Le passage unique de {d.backbone_label} sur les images a pris {french.seconds(features)}"
-                + (" lors d'une étude précédente : cette fois, les caractéristiques venaient du cache, et cette "
-                   "durée ne compte pas dans celle de l'étude" if cached else "") + ".")
-    if s.get("executions"):
-        ratio = s["trainings_seconds"] / features if features > 0 else math.nan
-        what = "les têtes et l'ajustement fin" if s.get("fine_tune") else "les têtes"
-        shared = shared_cores(d)
-        text.append(f"Tous les entraînements ({what}) ont ensuite pris {french.seconds(s['trainings_seconds'])} "
-                    f"de temps écoulé, soit {french.number(ratio, 2)} fois ce passage{' ; ' + shared if shared else ''}"
-                    f" : ces durées ne servent pas à comparer les optimiseurs.")
-    else:
-        text.append("Aucun entraînement n'a été refait : tous les essais étaient déjà faits avec les mêmes entrées.")
-    total = s["total_seconds"]
-    if d.stanford_dogs:
-        text.append(f"L'étude complète a duré {french.seconds(total)} ; celle de 2023, {d.old['total_minutes']} minutes "
-                    f"sur {french.plural(d.old['cores'], 'cœur')}, pour un seul essai par optimiseur et, semble-t-il, "
-                    f"sans cache (voir la @sec-2023).")
-    else:
-        text.append(f"L'étude complète a duré {french.seconds(total)}.")
-    if s.get("smoke"):
-        text.append("Il s'agit d'une étude de démonstration, sur de petites images synthétiques.")
-    return Text(" ".join(text))
 
 
 def cluster(d: ReportData) -> Text:
@@ -1078,26 +1039,6 @@ def cluster(d: ReportData) -> Text:
     return Text(text)
 
 
-def benchmark(d: ReportData) -> Text:
-    b = d.benchmark
-    if b is None:
-        return Text("Pour des mesures plus fines (durée d'un pas d'optimisation, débit de l'extraction), lancez `lionpoc bench` : "
-                    "ses chiffres apparaîtront ici.")
-    cache, extraction = b["cache"], b["extraction"]
-    day = "/".join(reversed(b["created_at"][:10].split("-")))
-    fraction = extraction["pipeline_fraction_of_bare"]
-    words = {"negligible": "le décodage des images, fait en parallèle, ne freine presque pas le modèle",
-             "some": "le décodage des images freine un peu le modèle",
-             "strong": "le décodage des images freine nettement le modèle"}[decoding(fraction)]
-    naive = cache["naive_epoch_seconds_per_image"] * cache["train_vectors"]
-    return Text(f"`lionpoc bench`, le {day} sur {french.plural(b['machine']['cores'], 'cœur')}, à "
-                f"{cache['image_size']} pixels : une époque de tête sur les {french.integer(cache['train_vectors'])} "
-                f"vecteurs en cache prend {french.seconds(cache['cached_epoch_seconds'])} (sa part d'une époque où les "
-                f"{cache['grid_size']} configurations s'entraînent ensemble), contre environ {french.seconds(naive)} "
-                f"si chaque époque refaisait passer les images dans la base (mesuré sur {cache['images']} images), "
-                f"soit {french.number(cache['speedup'], 0)} fois moins. L'extraction traite "
-                f"{french.number(extraction['pipeline_images_per_second'], 1)} images par seconde, "
-                f"{french.percent(fraction, 0)} du débit du seul passage avant : {words}.")
 
 
 def notebook_links(d: ReportData) -> Text:
@@ -1174,6 +1115,14 @@ def fine_tune(d: ReportData) -> Text:
                         + (f", pendant que {shared_cores(d)}" if shared_cores(d) else "")
                         + " : elles ne départagent pas les optimiseurs.")
     return Text(" ".join(text))
+
+
+def targets(d: ReportData, which: str = "head") -> Text:
+    """``89,3 % et 93,1 %``: the common targets of time to accuracy, averaged over the seeds."""
+    table = d.time_to_accuracy if which == "head" else d.fine_tune_time
+    if table.empty or "target_95" not in table.columns:
+        return Text("n.d.")
+    return Text(" et ".join(french.percent(table[f"target_{t}"].mean()) for t in (95, 99)))
 
 
 def target_percent(fraction: float) -> Text:

@@ -102,11 +102,7 @@ def grid(d: ReportData) -> Table:
                                                   + (f" ({n}×)" if len(chosen) > 1 else "")
                                                   for key, n in chosen.items()),
         })
-    table = Table(pd.DataFrame(rows), "llll", [2, 4, 5, 5]) if rows else _empty("aucun résultat")
-    return table.captioned("Grilles de réglage : taux d'apprentissage η testés, valeurs du second axe "
-                           "(pénalité L2 ou décroissance découplée des poids, selon l'optimiseur) et configuration "
-                           "retenue sur la validation (avec, s'il y a lieu, le nombre de graines qui l'ont retenue).",
-                           "tbl-grille")
+    return Table(pd.DataFrame(rows), "llll", [2, 4, 5, 5]) if rows else _empty("aucun résultat")
 
 
 # ---------------------------------------------------------------------------------- results
@@ -270,14 +266,13 @@ def pairs(d: ReportData, which: str = "head") -> Table:
 
 def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
     """Epochs to the common targets (per seed, a fraction of the best validation accuracy of any
-    optimizer), with how many seeds reached them; seconds from the per-epoch time measured alone."""
+    optimizer), with how many seeds reached them; seconds from the per-epoch time measured alone (the caption
+    is the .qmd's)."""
     from lionpoc.report import prose
 
     table = d.time_to_accuracy if which == "head" else d.fine_tune_time
-    label = "tbl-vitesse" if which == "head" else "tbl-ajustement-vitesse"
     if table.empty or "target_95" not in table.columns:
-        return _empty("aucun résultat, ou un tableau d'une version antérieure : relancer `lionpoc study`").captioned(
-            "Époques nécessaires pour atteindre une exactitude de validation commune.", label)
+        return _empty("aucun résultat, ou un tableau d'une version antérieure : relancer `lionpoc study`")
     table = table[table.optimizer.isin(d.optimizers)]
     samples = prose.timing_samples(d) if which == "head" else {}
     per_epoch = {name: float(np.median(v)) for name, v in samples.items()}
@@ -294,15 +289,7 @@ def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
             frame[f"Temps {tag} %"] = [v if v != "n.d." else "—" for v in spent]
     else:
         frame["Par époque (étude)"] = french.durations(table.seconds_per_epoch)
-    targets = " et ".join(french.percent(table[f"target_{t}"].mean()) for t in (95, 99))
-    whom = "l'un des optimiseurs" if len(d.optimizers) > 1 else "l'optimiseur"
-    what = "Tête" if which == "head" else "Ajustement fin"
-    caption = (f"{what} : époques nécessaires pour atteindre des cibles communes à tous les optimiseurs, 95 % et 99 % "
-               f"de la meilleure exactitude de validation atteinte par {whom} dans la même graine (en moyenne "
-               f"{targets}) ; moyennes sur les graines qui l'atteignent (entre parenthèses, combien l'atteignent quand toutes ne l'atteignent pas)")
-    caption += (" ; temps par époque de la configuration retenue mesurée seule (médiane des répétitions) et temps "
-                "correspondant." if per_epoch else " ; temps par époque mesuré pendant l'étude.")
-    return Table(frame, widths=[3] + [2] * (len(frame.columns) - 1)).captioned(caption, label)
+    return Table(frame, widths=[3] + [2] * (len(frame.columns) - 1))
 
 
 def _model(d: ReportData, model: str) -> str:

@@ -10,6 +10,7 @@ import math
 
 from lionpoc.report import findings
 from lionpoc.report import french
+from lionpoc.report import markup
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Text, escape
 from lionpoc.study import stats
@@ -205,5 +206,55 @@ class Values:
         return Text(french.number(first["minutes"] * 60 / int(first["epochs"]), 0))
 
     @property
+    def old_cores(self) -> Text:
+        return Text(french.plural(self.d.old["cores"], "cœur"))
+
+    @property
     def old_baseline(self) -> Text:
         return Text(french.percent(self.d.old["baseline_accuracy"], 0))
+
+    # ------------------------------------------------------------------ the study's own timings (study.json)
+    def study(self, key: str) -> Text:
+        """A figure of the study as ``study.json`` recorded it, formatted: ``cores``, ``cpu``, ``images``,
+        ``image_size``, ``optimizers``, ``seeds``, ``grid_size``, ``features`` (the one pass), ``trainings``,
+        ``ratio`` (trainings over the pass), ``total``, ``trained`` (what was trained), ``shared`` (cores)."""
+        s = self.d.study
+        if not s:
+            return Text("n.d.")
+        cached = s.get("features_from_cache")
+        features = (s.get("cached_features_seconds") or s["features_extraction_seconds"]) if cached \
+            else s["features_extraction_seconds"]
+        m = s.get("machine") or {}
+        values = {
+            "cores": lambda: french.plural(m["cores"], "cœur"), "cpu": lambda: markup.escape(m["cpu"]),
+            "images": lambda: french.integer(s["images"]), "image_size": lambda: str(s["image_size"]),
+            "optimizers": lambda: french.plural(len(s["optimizers"]), "optimiseur"),
+            "seeds": lambda: french.plural(s["seeds"], "graine"), "grid_size": lambda: str(s["grid_size"]),
+            "features": lambda: french.seconds(features),
+            "trainings": lambda: french.seconds(s["trainings_seconds"]),
+            "ratio": lambda: french.number(s["trainings_seconds"] / features if features > 0 else math.nan, 2),
+            "total": lambda: french.seconds(s["total_seconds"]),
+            "trained": lambda: "les têtes et l'ajustement fin" if s.get("fine_tune") else "les têtes",
+        }
+        return Text(values[key]())
+
+    # ------------------------------------------------------------------ lionpoc bench (benchmark.json)
+    def bench(self, key: str) -> Text:
+        """A figure of ``lionpoc bench``: ``day``, ``cores``, ``image_size``, ``vectors``, ``cached_epoch``,
+        ``grid_size``, ``naive_epoch``, ``images``, ``speedup``, ``images_per_second``, ``fraction``."""
+        b = self.d.benchmark
+        if not b:
+            return Text("n.d.")
+        cache, extraction = b["cache"], b["extraction"]
+        values = {
+            "day": lambda: "/".join(reversed(b["created_at"][:10].split("-"))),
+            "cores": lambda: french.plural(b["machine"]["cores"], "cœur"),
+            "image_size": lambda: str(cache["image_size"]), "vectors": lambda: french.integer(cache["train_vectors"]),
+            "cached_epoch": lambda: french.seconds(cache["cached_epoch_seconds"]),
+            "grid_size": lambda: str(cache["grid_size"]),
+            "naive_epoch": lambda: french.seconds(cache["naive_epoch_seconds_per_image"] * cache["train_vectors"]),
+            "images": lambda: str(cache["images"]), "speedup": lambda: french.number(cache["speedup"], 0),
+            "images_per_second": lambda: french.number(extraction["pipeline_images_per_second"], 1),
+            "fraction": lambda: french.percent(extraction["pipeline_fraction_of_bare"], 0),
+        }
+        return Text(values[key]())
