@@ -171,8 +171,8 @@ def test_speed_is_said_only_beyond_the_spread(d):
     assert (table.groupby("repeat")["order"].apply(sorted).apply(list) == [[0, 1, 2]] * table["repeat"].nunique()).all()
     first = table.sort_values(["repeat", "order"]).groupby("repeat")["optimizer"].first().tolist()
     assert len(set(first)) > 1  # the order rotates: no optimizer is always timed first
-    words = prose.speed(d)
-    assert "médiane" in words and "intervalles interquartiles" in words
+    words = prose.speed(d) + " " + prose.timing_gap(d)
+    assert "médiane" in words and "intervalles interquartiles des répétitions" in every_text(d)
     # Why the summary table's durations differ from the ones measured alone, with both numbers.
     during = french.seconds(float(d.row("lion")["seconds_per_epoch"]))
     alone = french.seconds(float(table[table["optimizer"] == "lion"]["seconds_per_epoch"].median()))
@@ -183,7 +183,7 @@ def test_speed_is_said_only_beyond_the_spread(d):
     assert d.study["jobs"] == 1 and "partag" not in prose.and_shared_cores(d) + words  # one notebook at a time
     shared = dataclasses.replace(d, study={**d.study, "jobs": 3, "machine": {**d.study["machine"], "cores": 2}})
     assert "trois carnets se partageaient les deux cœurs de la machine" in prose.and_shared_cores(shared)
-    assert "aux cœurs partagés" in prose.speed(shared)
+    assert "aux cœurs partagés" in prose.timing_gap(shared)
     column = tables.time_to_accuracy(d).frame["Époque seule"]
     assert len({value.split("\u202f")[-1] for value in column}) == 1  # one unit for the whole column
 

@@ -70,6 +70,9 @@ class Regime:
     trained: bool           # this study trained something (not every run kept from an earlier one)
     smoke: bool             # lionpoc study --smoke
     decoding: Decoding | None  # how much decoding the images slows the feature pass (lionpoc bench)
+    batch_trend: str | None    # the focus's gap against the batch size: flat, grows, shrinks, varies (sensitivity.trend)
+    fine_tune_separates: str | None  # yes, wider, no (prose.separates); None without a comparison to make
+    speed: bool             # the focus's epoch timed alone is compared with its rivals'
     # The data set (``d.dataset``): the 15 Stanford Dogs breeds (their photos or the smoke shapes in their folders),
     # or any other folder of classes.
     stanford_dogs: bool = True
@@ -103,6 +106,9 @@ class Regime:
         """The regime as the report's metadata: every key a boolean (``when-meta`` reads truthiness)."""
         flags = {k: v for k, v in asdict(self).items() if isinstance(v, bool)}
         flags.update({f"decoding_{kind.value}": self.decoding is kind for kind in Decoding})
+        flags.update({f"batch_{kind}": self.batch_trend == kind for kind in ("flat", "grows", "shrinks", "varies")})
+        flags.update({f"separates_{kind}": self.fine_tune_separates == kind for kind in ("yes", "wider", "no")})
+        flags["fine_tune_spread"] = self.fine_tune_separates is not None
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
                       "cropped": self.images is Images.CROPPED, "several_rivals": self.rivals > 1,
@@ -141,7 +147,25 @@ def regime(d: ReportData) -> Regime:
                   features_cached=bool(study.get("features_from_cache")), trained=bool(study.get("executions")),
                   smoke=bool(study.get("smoke")),
                   decoding=Decoding.of(d.benchmark["extraction"]["pipeline_fraction_of_bare"]) if d.benchmark else None,
+                  batch_trend=sensitivity.batch_trend(d) if not d.empty else None,
+                  fine_tune_separates=_separates(d), speed=_speed(d),
                   **data_set(d))
+
+
+def _speed(d: ReportData) -> bool:
+    from lionpoc.report import prose
+
+    samples = prose.timing_samples(d)
+    return d.compared and d.focus in samples and any(r in samples for r in d.rivals)
+
+
+def _separates(d: ReportData) -> str | None:
+    """Does fine-tuning tell the optimizers apart more than the head alone (``prose.separates``)?"""
+    if d.fine_tune.empty or len(d.fine_tune) < 2 or all(collapsed(v, d.dataset.n_classes) for v in d.fine_tune["after_mean"]):
+        return None
+    from lionpoc.report import prose
+
+    return prose.separates(*prose.spreads(d), prose.fine_tune_significant(d))
 
 
 def data_set(d: ReportData) -> dict:

@@ -134,16 +134,17 @@ def warnings(d: ReportData) -> Text:
     """Visible callouts, before anything else, only when they apply: no results, damaged runs (the regime's
     own warnings, synthetic data or random weights, are written in ``index.qmd``)."""
     parts = []
-    if d.empty:
-        parts.append(callout("important", "Aucun résultat",
-                             f"Le dossier {code(d.results_dir)} ne contient aucun résultat. Lancez `lionpoc study` "
-                             "(ou `lionpoc study --smoke` pour un essai rapide), puis `lionpoc render`."))
     if d.damaged:
         names = ", ".join(f"{d.label(x['optimizer'])} graine {x['seed']} ({code(x['path'])})" for x in d.damaged)
         parts.append(callout("warning", "Essais endommagés",
                              f"Ces essais ont un fichier `metrics.json` illisible et sont ignorés : {names}. "
                              "`lionpoc study` les refait."))
     return Text("\n\n".join(parts))
+
+
+def results_folder(d: ReportData) -> Text:
+    """The results folder, as inline code."""
+    return Text(code(d.results_dir))
 
 
 def missing_warning(d: ReportData) -> Text:
@@ -534,11 +535,12 @@ def and_shared_cores(d: ReportData, joint: str = ", et") -> Text:
     return Text(f"{joint} {shared}" if shared else "")
 
 
-def timing_gap(d: ReportData, name: str) -> str:
-    """How the study's mean epoch of ``name`` compares with its epoch timed alone, and why they differ."""
+def timing_gap(d: ReportData, name: str | None = None) -> Text:
+    """How the study's mean epoch of ``name`` (the focus) compares with its epoch timed alone, and why they differ."""
+    name = name or d.focus
     samples = timing_samples(d)
     if d.summary.empty or name not in samples or name not in set(d.summary["optimizer"]):
-        return ""
+        return Text("")
     during = float(d.row(name)["seconds_per_epoch"])
     alone = float(np.median(samples[name]))
     shared = bool(shared_cores(d))
@@ -547,8 +549,8 @@ def timing_gap(d: ReportData, name: str) -> str:
                + (", malgré les cœurs partagés" if shared else ""))
     else:  # slower in the study: the notebooks shared the cores (or the measure's conditions differed)
         why = "aux cœurs partagés entre les carnets pendant l'étude" if shared else "aux conditions de la mesure"
-    return (f"Pendant l'étude, la même époque durait en moyenne {french.seconds(during)} avec {d.label(name)}, "
-            f"contre {french.seconds(alone)} seule : l'écart tient {why}, non à l'optimiseur.")
+    return Text(f"Pendant l'étude, la même époque durait en moyenne {french.seconds(during)} avec {d.label(name)}, "
+                f"contre {french.seconds(alone)} seule : l'écart tient {why}, non à l'optimiseur.")
 
 
 def speed(d: ReportData, short: bool = False) -> Text:
@@ -576,10 +578,7 @@ def speed(d: ReportData, short: bool = False) -> Text:
     if short and not differ:
         return Text(f"Mesuré seul, {in_words(repeats)} fois en alternance, le temps d'une époque ne distingue "
                     f"{focus(d)} {'ni ' + ' ni '.join(de(n) for n in same) if len(same) > 1 else de(same[0])} au-delà de la dispersion des mesures.")
-    if short:
-        return Text(said)
-    return Text(said + (" On ne conclut à une différence que si les intervalles interquartiles des répétitions ne se "
-                            "recouvrent pas. ") + timing_gap(d, d.focus))
+    return Text(said)
 
 
 def conclusion(d: ReportData) -> Text:
@@ -609,9 +608,6 @@ def conclusion(d: ReportData) -> Text:
             sentences.append(short_answer(d, "fine_tune", listed=False, lead="après ajustement fin (voir la "
                                                                                   "@sec-ajustement),"))
     sentences += [said for said in (report_sensitivity.conclusion(d),) if said]
-    if d.synthetic or not d.pretrained:
-        sentences.append(f"Ces chiffres proviennent d'un {d.backbone_label} sans pré-entraînement : ils valident la "
-                         f"chaîne, pas la comparaison des optimiseurs.")
     return Text(" ".join(sentences))
 
 
@@ -788,11 +784,9 @@ def curves_text(d: ReportData) -> Text:
 
 
 def confusion_caption(d: ReportData) -> Text:
-    """The confusion figure's caption, with the share from which a confusion is written in its cell
+    """The end of the confusion figure's caption: the share from which a confusion is written in its cell
     (``figures.confusion_level``: lowered from the usual level when some matrix never reaches it)."""
-    race, races = d.dataset.words
-    text = (f"Matrices de confusion normalisées par {race} réelle, cumulées sur les graines, en pourcentage des images "
-            f"de la {race} réelle ; les {races} sont numérotées comme dans la légende")
+    text = ""  # the caption's start is index.qmd's
     matrices = d.confusions() if not d.empty else {}
     level = figures.confusion_level(matrices)
     usual = figures.CONFUSION_LEVELS[0]
@@ -1081,27 +1075,36 @@ def fine_tune_value(d: ReportData, key: str) -> Text:
     return Text(french.plural(epochs, "époque"))
 
 
+def spreads(d: ReportData) -> tuple[float, float]:
+    """The spread (best minus worst mean test accuracy) of the heads alone and after fine-tuning."""
+    head = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
+        if not d.summary.empty else 0.0
+    tuned = float(d.fine_tune["after_mean"].max() - d.fine_tune["after_mean"].min()) if not d.fine_tune.empty else 0.0
+    return head, tuned
+
+
+def spread(d: ReportData, which: str) -> Text:
+    """``4,0 points``: the spread of the ``head`` alone or ``tuned`` after fine-tuning."""
+    head, tuned = spreads(d)
+    return Text(french.points(tuned if which == "tuned" else head).lstrip("+"))
+
+
+def fine_tune_significant(d: ReportData) -> bool:
+    return any(verdict(p) == "significant" for p in (focus_pairs(d, "fine_tune") if d.compared else []))
+
+
+def fine_tune_answer(d: ReportData) -> Text:
+    """The answer after fine-tuning, when the focus has a rival (nothing otherwise)."""
+    return short_answer(d, "fine_tune") if d.compared and not d.fine_tune.empty else Text("")
+
+
 def fine_tune(d: ReportData) -> Text:
-    """What fine-tuning found: how far it separates the optimizers, and the memory of the focus's state (the
-    section's method is written in ``index.qmd``)."""
+    """The memory the focus's state takes for the fine-tuned weights (the section's method and its spread are
+    written in ``index.qmd``)."""
     if d.fine_tune.empty:
         return Text("")
     f = d.fine_tune.set_index("optimizer")
     text = []
-    head_spread = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
-        if not d.summary.empty else 0.0
-    tuned_spread = float(f["after_mean"].max() - f["after_mean"].min())
-    tuned_pairs = focus_pairs(d, "fine_tune") if d.compared else []
-    significant = any(verdict(p) == "significant" for p in tuned_pairs)
-    if len(f) > 1 and not all(collapsed(v, d.dataset.n_classes) for v in f["after_mean"]):
-        words = {"yes": f"sépare {focus(d)} d'au moins un rival, ce que la tête seule ne faisait pas",
-                 "wider": "écarte davantage les optimiseurs que la tête seule, sans qu'aucun test apparié ne soit "
-                          "significatif",
-                 "no": "ne les sépare pas davantage que la tête seule"}[separates(head_spread, tuned_spread, significant)]
-        text.append(f"L'écart entre la meilleure et la moins bonne exactitude moyenne vaut "
-                    f"{french.points(tuned_spread).lstrip('+')} après ajustement, contre "
-                    f"{french.points(head_spread).lstrip('+')} pour la tête seule : l'ajustement fin {words} "
-                    f"(@tbl-ajustement-paires). " + (short_answer(d, "fine_tune") if d.compared else ""))
     if d.compared and d.focus in f.index:
         others = f.drop(index=d.focus)
         if len(others):
