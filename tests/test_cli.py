@@ -29,36 +29,6 @@ def lionpoc(*args, cwd, timeout=None):
     return cli_runner.run(*args, cwd=cwd)
 
 
-class Done:
-    """What a command run in this process returned and printed (the shape of ``subprocess.run``'s result)."""
-
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-def cli(*args, capsys, cwd=None):
-    """``lionpoc ARGS`` run in this process by its own ``main`` (no new interpreter, no second TensorFlow
-    start): the exit status and what it printed. ``cwd``: the project folder it is typed in."""
-    import logging
-
-    from lionpoc.cli import main
-
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    here = os.getcwd()
-    capsys.readouterr()
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        code = main([str(a) for a in args])
-    finally:
-        os.chdir(here)
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
-        logging.disable(logging.NOTSET)  # main silences logging once it has said how it ended
-    out = capsys.readouterr()
-    return Done(code, out.out, out.err)
-
-
 def copied_project(tmp_path, project_root, **files_) -> Path:
     """A copy of the project's parameter files and report, with ``files_`` (name -> text) written into
     ``analysis/params``: a study typed there reads them."""
@@ -97,7 +67,7 @@ def partial_files(folder: Path) -> list[str]:
                  "'n02111889-Samoyed' only in case or spacing"),
     ("short", "too few readable images to split for: n02112018-Pomeranian (3); each class needs at least 10"),
 ])
-def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message, capsys):
+def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message):
     data_dir = tmp_path / "dogs"
     if setup == "empty":
         data_dir.mkdir()
@@ -109,19 +79,19 @@ def test_bad_data_dirs(tmp_path, synthetic_dir, project_root, setup, message, ca
         for extra in sorted((data_dir / "n02112018-Pomeranian").iterdir())[3:]:
             extra.unlink()
     out = tmp_path / "results"
-    done = cli("study", "--data-dir", str(data_dir), "--weights", "none", "--results-dir", str(out),
-               "--no-render", capsys=capsys, cwd=project_root)
+    done = lionpoc("study", "--data-dir", str(data_dir), "--weights", "none", "--results-dir", str(out),
+                   "--no-render", cwd=project_root)
     assert done.returncode == 1 and message.format(data_dir=data_dir) in error_line(done)
     assert not list(out.rglob("*.json")) and not list(out.rglob("*.csv"))
 
 
-def test_unknown_optimizer_lists_the_valid_ones(project_root, capsys):
-    done = cli("study", "--smoke", "--optimizers", "adam,nadamx", capsys=capsys, cwd=project_root)
+def test_unknown_optimizer_lists_the_valid_ones(project_root):
+    done = lionpoc("study", "--smoke", "--optimizers", "adam,nadamx", cwd=project_root)
     assert done.returncode == 1 and "known optimizers: adam, adamw, lion, sgd" in error_line(done)
     assert "nadamx" in error_line(done) and "Traceback" not in done.stderr
-    twice = cli("study", "--smoke", "--optimizers", "adam,adam", capsys=capsys, cwd=project_root)
+    twice = lionpoc("study", "--smoke", "--optimizers", "adam,adam", cwd=project_root)
     assert twice.returncode == 1 and "named twice: adam" in error_line(twice)
-    focus = cli("study", "--smoke", "--optimizers", "adam,lion", "--focus", "sgd", capsys=capsys, cwd=project_root)
+    focus = lionpoc("study", "--smoke", "--optimizers", "adam,lion", "--focus", "sgd", cwd=project_root)
     assert focus.returncode == 1 and "--focus sgd" in error_line(focus)
 
 
@@ -132,25 +102,25 @@ def test_unknown_optimizer_lists_the_valid_ones(project_root, capsys):
      "--image-size must be at least 32 pixels (MobileNetV2's minimum), got 10."),
     (["--weights", "/nonexistent/xception.h5"], "does not exist"),
 ])
-def test_invalid_numbers_and_weights(tmp_path, project_root, args, message, capsys):
-    done = cli("study", "--smoke", "--no-render", "--results-dir", str(tmp_path / "r"), *args,
-               capsys=capsys, cwd=project_root)
+def test_invalid_numbers_and_weights(tmp_path, project_root, args, message):
+    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(tmp_path / "r"), *args,
+                   cwd=project_root)
     assert done.returncode == 1 and message in error_line(done) and "analysis/params" not in error_line(done)
 
 
-def test_a_file_that_is_not_keras_weights(tmp_path, project_root, synthetic_dir, capsys):
+def test_a_file_that_is_not_keras_weights(tmp_path, project_root, synthetic_dir):
     junk = tmp_path / "junk.weights.h5"
     junk.write_bytes(b"\x89HDF\r\n not really")
-    done = cli("study", "--data-dir", str(synthetic_dir), "--weights", str(junk), "--image-size", "71",
-               "--results-dir", str(tmp_path / "r"), "--no-render", capsys=capsys, cwd=project_root)
+    done = lionpoc("study", "--data-dir", str(synthetic_dir), "--weights", str(junk), "--image-size", "71",
+                   "--results-dir", str(tmp_path / "r"), "--no-render", cwd=project_root)
     assert done.returncode == 1 and "is not a Keras weights file" in error_line(done)
 
 
-def test_results_folder_not_writable(tmp_path, project_root, capsys):
+def test_results_folder_not_writable(tmp_path, project_root):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
-    done = cli("study", "--smoke", "--no-render", "--results-dir", str(blocker / "results"),
-               capsys=capsys, cwd=project_root)
+    done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(blocker / "results"),
+                   cwd=project_root)
     assert done.returncode == 1 and "is not writable" in error_line(done)
 
 
@@ -370,6 +340,7 @@ def test_a_full_disk_gives_one_sentence_and_no_partial_file(tiny_disk, project_r
     done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=project_root)
     assert done.returncode == 1 and "No space left on device" in error_line(done)
     assert partial_files(tiny_disk) == []
+    assert [str(p) for p in tiny_disk.rglob("*") if p.is_dir() and not any(p.iterdir())] == []  # no empty folder
     for metrics in tiny_disk.rglob("metrics.json"):  # what was written is whole: complete runs only
         assert json.loads(metrics.read_text())["optimizer"] and layout.is_complete(metrics.parent)
     for notebook in tiny_disk.rglob("*.ipynb"):
@@ -412,16 +383,16 @@ def test_an_interrupted_study_ends_cleanly_and_resumes(tmp_path, project_root, s
 
 
 # ------------------------------------------------------------------ inputs that crash
-def test_too_few_images_per_breed_is_refused_before_extraction(tmp_path, project_root, capsys):
+def test_too_few_images_per_breed_is_refused_before_extraction(tmp_path, project_root):
     small = tmp_path / "small"
-    made = cli("synth", "--out", small, "--per-class", "10", "--size", "32", capsys=capsys, cwd=project_root)
+    made = lionpoc("synth", "--out", small, "--per-class", "10", "--size", "32", cwd=project_root)
     assert made.returncode == 0
     for folder in small.iterdir():  # 8 images per breed
         for image in sorted(folder.glob("*.jpg"))[8:]:
             image.unlink()
     (small / "SYNTHETIC.txt").unlink()
     done = lionpoc("study", "--data-dir", str(small), "--weights", "none", "--no-render",
-                   "--results-dir", str(tmp_path / "r"), cwd=project_root)  # a process: its progress bars are seen
+                   "--results-dir", str(tmp_path / "r"), cwd=project_root)
     assert done.returncode == 1 and "each class needs at least 10" in error_line(done)
     assert "Xception features" not in done.stderr and not (tmp_path / "r").exists()
 
@@ -437,11 +408,11 @@ def test_too_few_images_per_breed_is_refused_before_extraction(tmp_path, project
     (["bench", "--images", "0", "--results-dir", "{tmp}/b"], "--images must be at least 15"),
     (["study", "--smoke", "--jobs", "0", "--results-dir", "{tmp}/r"], "--jobs must be at least 1"),
 ])
-def test_bad_command_values_get_one_sentence(tmp_path, project_root, args, message, capsys):
+def test_bad_command_values_get_one_sentence(tmp_path, project_root, args, message):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     args = [a.replace("{tmp}", str(tmp_path)).replace("{file}", str(blocker)) for a in args]
-    done = cli(*args, capsys=capsys, cwd=project_root)
+    done = lionpoc(*args, cwd=project_root)
     assert done.returncode == 1 and message in error_line(done)
     assert not (tmp_path / "b").exists() and not (tmp_path / "s").exists() and not (tmp_path / "r").exists()
 
@@ -481,10 +452,10 @@ def test_synth_on_a_read_only_filesystem(tmp_path, project_root):
     (LION_FILE.replace("reference: chen2023lion", "fine_tune: {learning_rate_factors: [.inf]}\n  reference: chen2023lion"),
      "`fine_tune:` must be `{learning_rate_factors: [positive numbers]}`"),
 ])
-def test_bad_parameter_files_name_the_file_and_the_key(tmp_path, project_root, content, message, capsys):
+def test_bad_parameter_files_name_the_file_and_the_key(tmp_path, project_root, content, message):
     project = copied_project(tmp_path, project_root, lion=content)
-    done = cli("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", tmp_path / "r",
-               capsys=capsys, cwd=project)
+    done = lionpoc("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", tmp_path / "r",
+                   cwd=project)
     line = error_line(done)
     assert done.returncode == 1 and message in line and "analysis/params/lion.yaml" in line
     assert not (tmp_path / "r").exists()
@@ -515,9 +486,9 @@ def test_a_weights_file_of_another_backbone_is_refused_before_anything(tmp_path,
     assert len(done.stderr.splitlines()) <= 3 and "UserWarning" not in done.stderr
 
 
-def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root, capsys):
+def test_download_offline_names_the_folder_the_user_gave(tmp_path, project_root):
     target = tmp_path / "my" / "dogs"
-    done = cli("download", "--data-dir", str(target), capsys=capsys, cwd=project_root)
+    done = lionpoc("download", "--data-dir", str(target), cwd=project_root)
     assert done.returncode == 1 and f"into {target} yourself" in error_line(done)
 
 
@@ -549,12 +520,12 @@ ADAM_FILE = (Path(__file__).resolve().parents[1] / "analysis" / "params" / "adam
     ("split_seed: 3\n", "sets split_seed: 3"),
 ])
 def test_a_study_whose_parameter_files_disagree_is_refused_before_any_work(tmp_path, project_root, lion_adds,
-                                                                            message, capsys):
+                                                                            message):
     """One optimizer on 96-px features against 71-px ones, on other test images, or with another budget: refused
     before the feature pass, naming the file and the key (only `optimizer:` and `grid:` may differ)."""
     project = copied_project(tmp_path, project_root, lion=LION_FILE + lion_adds)
-    done = cli("study", "--smoke", "--optimizers", "adam,lion", "--no-render", "--results-dir", tmp_path / "r",
-               capsys=capsys, cwd=project)
+    done = lionpoc("study", "--smoke", "--optimizers", "adam,lion", "--no-render", "--results-dir", tmp_path / "r",
+                   cwd=project)
     line = error_line(done)
     adam = project / "analysis" / "params" / "adam.yaml"
     assert done.returncode == 1 and message.format(adam=adam) in line, line
@@ -562,7 +533,7 @@ def test_a_study_whose_parameter_files_disagree_is_refused_before_any_work(tmp_p
     assert not (tmp_path / "r").exists() and "features" not in done.stdout
 
 
-def test_the_same_setting_in_every_file_is_accepted(tmp_path, project_root, capsys):
+def test_the_same_setting_in_every_file_is_accepted(tmp_path, project_root):
     from lionpoc.study import pipeline
 
     project = copied_project(tmp_path, project_root, lion=LION_FILE + "epochs: 5\n", adam=ADAM_FILE + "epochs: 5\n")
@@ -591,10 +562,10 @@ def test_a_run_whose_training_diverges_is_a_failed_run_not_a_result(tmp_path, sy
     assert not (tmp_path / "r" / "sgd").exists() and layout.find_runs(tmp_path / "r").empty
 
 
-def test_synth_never_mixes_its_images_into_another_folder(tmp_path, real_dir_or_photos, capsys):
+def test_synth_never_mixes_its_images_into_another_folder(tmp_path, real_dir_or_photos):
     photos = real_dir_or_photos
     before = snapshot(photos)
-    done = cli("synth", "--out", photos, "--per-class", "10", "--size", "16", capsys=capsys)
+    done = lionpoc("synth", "--out", photos, "--per-class", "10", "--size", "16", cwd=tmp_path)
     line = error_line(done)
     assert done.returncode == 1 and f"{photos} already holds {len(before)} file(s) that `lionpoc synth` did not " \
                                     "write" in line and "pass --out a new or empty folder" in line, line
@@ -617,10 +588,10 @@ def real_dir_or_photos(tmp_path):
     return folder
 
 
-def test_synth_replaces_its_own_earlier_set_whole(tmp_path, capsys):
+def test_synth_replaces_its_own_earlier_set_whole(tmp_path):
     out = tmp_path / "s"
-    assert cli("synth", "--out", out, "--per-class", "12", "--size", "32", capsys=capsys).returncode == 0
-    assert cli("synth", "--out", out, "--per-class", "10", "--size", "16", capsys=capsys).returncode == 0
+    assert lionpoc("synth", "--out", out, "--per-class", "12", "--size", "32", cwd=tmp_path).returncode == 0
+    assert lionpoc("synth", "--out", out, "--per-class", "10", "--size", "16", cwd=tmp_path).returncode == 0
     from PIL import Image
 
     images = sorted(out.rglob("*.jpg"))
@@ -628,22 +599,23 @@ def test_synth_replaces_its_own_earlier_set_whole(tmp_path, capsys):
     assert "10 per class, 16 px" in (out / "SYNTHETIC.txt").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no staging folder left
     (out / "notes.txt").write_text("mine")
-    done = cli("synth", "--out", out, "--per-class", "10", capsys=capsys)
+    done = lionpoc("synth", "--out", out, "--per-class", "10", cwd=tmp_path)
     assert done.returncode == 1 and "(e.g. notes.txt)" in error_line(done)
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert cli("synth", "--out", empty, "--per-class", "10", "--size", "16", capsys=capsys).returncode == 0
+    assert lionpoc("synth", "--out", empty, "--per-class", "10", "--size", "16", cwd=tmp_path).returncode == 0
     assert len(list(empty.rglob("*.jpg"))) == 150
 
 
-def test_weights_given_as_a_folder_say_so(tmp_path, capsys):
-    done = cli("study", "--smoke", "--no-render", "--weights", tmp_path, "--results-dir", tmp_path / "r", capsys=capsys)
+def test_weights_given_as_a_folder_say_so(tmp_path, project_root):
+    done = lionpoc("study", "--smoke", "--no-render", "--weights", tmp_path, "--results-dir", tmp_path / "r",
+                   cwd=project_root)
     line = error_line(done)
     assert done.returncode == 1 and f"--weights {tmp_path} is a folder; pass the weights file itself" in line, line
     assert not (tmp_path / "r").exists()
 
 
-def test_a_refused_study_leaves_no_lock_no_log_and_points_to_no_log(tmp_path, monkeypatch, capsys):
+def test_a_refused_study_leaves_no_lock_no_log_and_points_to_no_log(tmp_path, monkeypatch, project_root):
     """Refused at its checks (here, weights that are a folder, seen once the results folder is locked): nothing
     left in the temporary folder, and the sentence points to no log holding only TensorFlow's start-up lines."""
     import tempfile
@@ -651,7 +623,8 @@ def test_a_refused_study_leaves_no_lock_no_log_and_points_to_no_log(tmp_path, mo
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    done = cli("study", "--smoke", "--no-render", "--weights", tmp_path, "--results-dir", tmp_path / "r", capsys=capsys)
+    done = lionpoc("study", "--smoke", "--no-render", "--weights", tmp_path, "--results-dir", tmp_path / "r",
+                   cwd=project_root)
     assert done.returncode == 1 and "log" not in error_line(done)
     assert sorted(p.name for p in scratch.iterdir()) == [] and not (tmp_path / "r").exists()
 
@@ -674,14 +647,14 @@ def test_the_results_lock_is_removed_when_released_and_can_be_taken_again(tmp_pa
     assert list(scratch.iterdir()) == []
 
 
-def test_a_download_that_fails_leaves_no_empty_data_folder(tmp_path, capsys):
+def test_a_download_that_fails_leaves_no_empty_data_folder(tmp_path):
     target = tmp_path / "my" / "dogs"
-    done = cli("download", "--data-dir", target, capsys=capsys)
+    done = lionpoc("download", "--data-dir", target, cwd=tmp_path)
     assert done.returncode == 1 and f"into {target} yourself" in error_line(done)
     assert not (tmp_path / "my").exists()
 
 
-def test_a_bench_that_stops_leaves_no_empty_results_folder(tmp_path, monkeypatch, capsys):
+def test_a_bench_that_stops_leaves_no_empty_results_folder(tmp_path, monkeypatch, project_root):
     """Interrupted after it made its results folder (here at once: the measurements themselves take minutes)."""
     from lionpoc import bench
 
@@ -690,7 +663,7 @@ def test_a_bench_that_stops_leaves_no_empty_results_folder(tmp_path, monkeypatch
         raise KeyboardInterrupt
 
     monkeypatch.setattr(bench, "run_benchmark", interrupted)
-    done = cli("bench", "--results-dir", tmp_path / "b" / "bench", capsys=capsys)
+    done = lionpoc("bench", "--results-dir", tmp_path / "b" / "bench", cwd=project_root)
     assert done.returncode == 130 and "interrupted; nothing partial was left." in done.stderr
     assert not (tmp_path / "b").exists()
 
@@ -699,7 +672,7 @@ def test_a_bench_that_stops_leaves_no_empty_results_folder(tmp_path, monkeypatch
     ("binary", "parameter file {path} is not UTF-8 text (byte 2): save it as UTF-8 YAML."),
     ("folder", "parameter file {path} is a folder, not a YAML file."),
 ])
-def test_a_parameter_file_that_is_not_text_is_one_sentence(tmp_path, project_root, damage, message, capsys):
+def test_a_parameter_file_that_is_not_text_is_one_sentence(tmp_path, project_root, damage, message):
     """A binary file (or one saved as Latin-1) raised a UnicodeDecodeError traceback; a folder was "unknown"."""
     project = copied_project(tmp_path, project_root)
     path = project / "analysis" / "params" / "lion.yaml"
@@ -708,6 +681,6 @@ def test_a_parameter_file_that_is_not_text_is_one_sentence(tmp_path, project_roo
     else:
         path.unlink()
         path.mkdir()
-    done = cli("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", tmp_path / "r",
-               capsys=capsys, cwd=project)
+    done = lionpoc("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", tmp_path / "r",
+                   cwd=project)
     assert done.returncode == 1 and error_line(done) == f"lionpoc: error: {message.format(path=path)}"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import lionpoc as lionpoc_package
 from lionpoc import report
-from test_cli import cli, error_line
+import cli_runner
+from test_cli import error_line
 from lionpoc.model import features
 from lionpoc.report import prose
 
@@ -76,7 +77,7 @@ def test_an_unreachable_scheduler_is_one_sentence_and_writes_nothing(tmp_path, p
     (["--scheduler-file", "{tmp}/other.json"], "the scheduler file {tmp}/other.json holds no scheduler address"),
     (["--scheduler-file", "{tmp}"], "--scheduler-file {tmp} is a folder; give the file the scheduler wrote"),
 ])
-def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, message, capsys, monkeypatch):
+def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, message, monkeypatch):
     import distributed
 
     def no_connection(*args, **kwargs):
@@ -88,13 +89,13 @@ def test_bad_cluster_options_are_one_sentence(tmp_path, project_root, args, mess
     (tmp_path / "list.json").write_text('["tcp://127.0.0.1:8786"]')
     (tmp_path / "other.json").write_text('{"type": "Scheduler", "id": "x"}')
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    done = cli("study", "--smoke", "--no-render", *args, "--results-dir", tmp_path / "r", capsys=capsys,
-               cwd=project_root)
+    done = cli_runner.run("study", "--smoke", "--no-render", *args, "--results-dir", tmp_path / "r",
+                          cwd=project_root)
     assert done.returncode == 1 and message.replace("{tmp}", str(tmp_path)) in error_line(done)
     assert not (tmp_path / "r").exists()
 
 
-def test_workers_running_other_code_are_refused_before_any_work(tmp_path, project_root, capsys):
+def test_workers_running_other_code_are_refused_before_any_work(tmp_path, project_root):
     """A worker whose lionpoc has a changed grid.py: its runs would be mixed with this code's under the same
     run key. The study compares each worker's code identity with its own and refuses before any work."""
     other = tmp_path / "other-src"
@@ -118,8 +119,8 @@ def test_workers_running_other_code_are_refused_before_any_work(tmp_path, projec
         for line in worker.stderr:  # a state again: the worker says it has registered
             if "Registered to" in line:
                 break
-        done = cli("study", "--smoke", "--no-render", "--scheduler-file", scheduler_file, "--results-dir",
-                   tmp_path / "r", capsys=capsys, cwd=project_root)
+        done = cli_runner.run("study", "--smoke", "--no-render", "--scheduler-file", scheduler_file, "--results-dir",
+                              tmp_path / "r", cwd=project_root)
         line = error_line(done)
         assert done.returncode == 1 and f"1 of the 1 worker(s) of {scheduler_file} run other lionpoc code than this " \
                                         "checkout" in line, line

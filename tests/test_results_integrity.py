@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from test_cli import ENV, cli, error_line, fake_quarto, lionpoc, partial_files, snapshot
+from test_cli import ENV, error_line, fake_quarto, lionpoc, partial_files, snapshot
 
 
 def copy_of(results: Path, tmp_path: Path) -> Path:
@@ -131,23 +131,23 @@ def test_a_run_done_again_says_why(smoke_results, tmp_path, project_root):
         assert mode(path) == 0o666 & ~layout_umask(), path  # written by the study: readable as the umask allows
 
 
-def test_image_size_has_an_upper_bound(tmp_path, project_root, capsys):
-    done = cli("study", "--smoke", "--no-render", "--image-size", "100000", "--results-dir", str(tmp_path / "r"),
-               capsys=capsys, cwd=project_root)
+def test_image_size_has_an_upper_bound(tmp_path, project_root):
+    done = lionpoc("study", "--smoke", "--no-render", "--image-size", "100000", "--results-dir", str(tmp_path / "r"),
+                   cwd=project_root)
     assert done.returncode == 1 and "image_size must be at most 1024 pixels" in error_line(done)
-    bench = cli("bench", "--image-size", "100000", "--results-dir", str(tmp_path / "b"),
-                capsys=capsys, cwd=project_root)
+    bench = lionpoc("bench", "--image-size", "100000", "--results-dir", str(tmp_path / "b"),
+                    cwd=project_root)
     assert bench.returncode == 1 and "--image-size must be at most 1024 pixels" in error_line(bench)
     assert not (tmp_path / "r").exists() and not (tmp_path / "b").exists()
 
 
 # ------------------------------------------------------------------ what the report shows
-def test_a_split_edited_by_hand_is_refused_at_render(tmp_path, project_root, results_dir, capsys):
+def test_a_split_edited_by_hand_is_refused_at_render(tmp_path, project_root, results_dir):
     out = copy_of(results_dir, tmp_path)
     split = pd.read_csv(out / "split.csv")
     tested = int((split["split"] == "test").sum())
     split.drop(index=split.index[split["split"] == "test"][:10]).to_csv(out / "split.csv", index=False)
-    done = cli("render", "--results-dir", str(out), capsys=capsys, cwd=project_root)
+    done = lionpoc("render", "--results-dir", str(out), cwd=project_root)
     line = error_line(done)
     assert done.returncode == 1 and f"split.csv lists {tested - 10} test images but the runs were tested on {tested}" in line, line
     assert "it keeps the runs and rewrites it" in line and not (out / "_output").exists()
@@ -238,13 +238,13 @@ def test_two_smoke_studies_at_once_share_one_synthetic_set(tmp_path, project_roo
     assert partial_files(project / "data") == []
 
 
-def test_the_same_results_folder_is_never_written_by_two_studies_at_once(tmp_path, project_root, capsys):
+def test_the_same_results_folder_is_never_written_by_two_studies_at_once(tmp_path, project_root):
     from lionpoc.study import checks
 
     out = tmp_path / "results"
     held = checks.lock_results(out)  # as a running study holds it
     try:
-        done = cli("study", "--smoke", "--no-render", "--results-dir", str(out), capsys=capsys, cwd=project_root)
+        done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(out), cwd=project_root)
         assert done.returncode == 1 and f"another lionpoc study is writing into {out}" in error_line(done)
         assert not out.exists()
     finally:
@@ -255,12 +255,11 @@ def test_the_same_results_folder_is_never_written_by_two_studies_at_once(tmp_pat
     ("study", "."), ("study", "report"), ("study", "analysis/params"),
     ("render", "."),  # publishing the report into the project would replace report/, its sources
 ])
-def test_results_and_reports_never_go_into_the_project_s_own_folders(project_root, results_dir, command, folder,
-                                                                     capsys):
+def test_results_and_reports_never_go_into_the_project_s_own_folders(project_root, results_dir, command, folder):
     before = sorted(p.name for p in (project_root / "report").iterdir())
     args = (["study", "--smoke", "--no-render", "--results-dir", folder] if command == "study"
             else ["render", "--results-dir", str(results_dir), "--output-dir", folder])
-    done = cli(*args, capsys=capsys, cwd=project_root)
+    done = lionpoc(*args, cwd=project_root)
     assert done.returncode == 1 and "would mix with the project's own" in error_line(done)
     assert sorted(p.name for p in (project_root / "report").iterdir()) == before
 
@@ -346,7 +345,7 @@ def test_runs_copied_renamed_or_edited_by_hand_are_named_not_counted(tmp_path, p
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_path, project_root, results_dir, capsys):
+def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_path, project_root, results_dir):
     """`--seeds 1` after a grid change redoes seed 0 and keeps seed 1 (the study refuses that too): the report
     would print one grid for runs made with two."""
     out = copy_of(results_dir, tmp_path)
@@ -354,31 +353,31 @@ def test_seeds_of_one_optimizer_with_different_grids_are_refused_at_render(tmp_p
     metrics = json.loads(path.read_text())
     metrics["params"]["grid"]["learning_rate"] = [1e-3]
     path.write_text(json.dumps(metrics))
-    done = cli("render", "--results-dir", str(out), capsys=capsys, cwd=project_root)
+    done = lionpoc("render", "--results-dir", str(out), cwd=project_root)
     line = error_line(done)
     assert done.returncode == 1 and "(lion seed 1: grid {learning_rate: [0.001]" in line, line
     assert "against lion seed 0's {learning_rate: [0.0003]" in line
 
 
 # ------------------------------------------------------------------ round 4: the render's refusals and its final copy
-def test_a_garbled_study_record_is_refused_with_the_study_s_own_command(tmp_path, project_root, results_dir, capsys):
+def test_a_garbled_study_record_is_refused_with_the_study_s_own_command(tmp_path, project_root, results_dir):
     """A `study.json` cut short: the report would say "study.json absent"; the render says it is damaged and
     how to rewrite it, with the study's own options (read from its runs) and the runs kept."""
     out = copy_of(results_dir, tmp_path)
     (out / "study.json").write_text('{"optimizers": ["adam", "adamw", "li')
-    done = cli("render", "--results-dir", out, capsys=capsys, cwd=project_root)
+    done = lionpoc("render", "--results-dir", out, cwd=project_root)
     line = error_line(done)
     assert done.returncode == 1 and f"{out}/study.json is damaged (not JSON): run `lionpoc study --optimizers " \
                                     "adam,adamw,lion --smoke --seeds 2" in line, line
     assert f"--results-dir {out}` again, which keeps the runs and rewrites it" in line
     assert not (out / "_output").exists()
     (out / "study.json").write_text("[1, 2]")
-    assert "is damaged (not a JSON mapping)" in error_line(cli("render", "--results-dir", out, capsys=capsys,
-                                                               cwd=project_root))
+    assert "is damaged (not a JSON mapping)" in error_line(lionpoc("render", "--results-dir", out,
+                                                                   cwd=project_root))
 
 
 def test_runs_from_other_inputs_are_refused_at_render_with_the_study_s_own_options(tmp_path, project_root,
-                                                                                   results_dir, capsys):
+                                                                                   results_dir):
     """`epochs:` changed for one run: the remedy keeps --smoke, the seeds and the data (it used to drop them and
     so started the real study)."""
     out = copy_of(results_dir, tmp_path)
@@ -386,7 +385,7 @@ def test_runs_from_other_inputs_are_refused_at_render_with_the_study_s_own_optio
     metrics = json.loads(path.read_text())
     metrics["params"]["epochs"] = 5
     path.write_text(json.dumps(metrics))
-    done = cli("render", "--results-dir", out, capsys=capsys, cwd=project_root)
+    done = lionpoc("render", "--results-dir", out, cwd=project_root)
     line = error_line(done)
     record = json.loads((out / "study.json").read_text())
     assert done.returncode == 1 and "(lion seed 1: epochs 5 against adam seed 0's 15)" in line, line
@@ -394,8 +393,7 @@ def test_runs_from_other_inputs_are_refused_at_render_with_the_study_s_own_optio
            f"--image-size 71 --backbone xception --results-dir {out} --force` to redo them all" in line
 
 
-def test_a_full_disk_during_the_render_s_final_copy_is_one_sentence(tmp_path, project_root, results_dir, monkeypatch,
-                                                                    capsys):
+def test_a_full_disk_during_the_render_s_final_copy_is_one_sentence(tmp_path, project_root, results_dir, monkeypatch):
     """Quarto (a stand-in writing a 600-kB report) succeeds; the report's folder is on a 400-kB disk."""
     mount = tmp_path / "disk"
     mount.mkdir()
@@ -406,7 +404,7 @@ def test_a_full_disk_during_the_render_s_final_copy_is_one_sentence(tmp_path, pr
                                     "echo pdf > _output/report/index.pdf\n")
         monkeypatch.setenv("PATH", env["PATH"])
         out = copy_of(results_dir, tmp_path)
-        done = cli("render", "--results-dir", out, "--output-dir", mount / "site", capsys=capsys, cwd=project_root)
+        done = lionpoc("render", "--results-dir", out, "--output-dir", mount / "site", cwd=project_root)
         line = error_line(done)
         assert done.returncode == 1 and line == (
             f"lionpoc: error: the report was rendered but could not be copied into {mount / 'site'} (No space left "
@@ -418,10 +416,28 @@ def test_a_full_disk_during_the_render_s_final_copy_is_one_sentence(tmp_path, pr
         subprocess.run(["umount", str(mount)], capture_output=True)
 
 
-def test_a_failed_render_leaves_no_empty_report_folder(tmp_path, project_root, results_dir, monkeypatch, capsys):
+def test_a_failed_render_leaves_no_empty_report_folder(tmp_path, project_root, results_dir, monkeypatch):
     monkeypatch.setenv("PATH", fake_quarto(tmp_path, "echo 'ERROR: broken'\nexit 1\n")["PATH"])
     out = copy_of(results_dir, tmp_path)
-    done = cli("render", "--results-dir", out, "--output-dir", tmp_path / "site" / "lionpoc", capsys=capsys,
-               cwd=project_root)
+    done = lionpoc("render", "--results-dir", out, "--output-dir", tmp_path / "site" / "lionpoc",
+                   cwd=project_root)
     assert done.returncode == 1 and "quarto render failed (exit code 1)" in error_line(done)
     assert not (tmp_path / "site").exists()
+
+
+def test_runs_made_by_other_code_are_not_compared_at_render(tmp_path, project_root, results_dir):
+    """A seed trained by an edited checkout (or a worker with another install) copied beside the others."""
+    out = copy_of(results_dir, tmp_path)
+    path = out / "lion" / "seed-1" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    here = metrics["code"]["sha256"]
+    metrics["code"] = {**metrics["code"], "sha256": "0123456789abcdef", "commit": "another"}
+    path.write_text(json.dumps(metrics))
+    done = lionpoc("render", "--results-dir", out, cwd=project_root)
+    line = error_line(done)
+    assert done.returncode == 1 and f"(lion seed 1: lionpoc code 0123456789abcdef against adam seed 0's {here})" in line
+    metrics["code"] = {**metrics["code"], "sha256": here}  # the same sources under another commit: the same code
+    path.write_text(json.dumps(metrics))
+    from lionpoc.study import checks
+
+    checks.mixed_inputs(out)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from lionpoc import files
+from lionpoc import machine
 from lionpoc.errors import LionpocError
 from lionpoc.study import layout
 
@@ -23,7 +24,7 @@ STUDY_INPUTS = ("backbone", "image_size", "split", "split_seed", "train_fraction
                 "fine_tune_patience")
 # What identifies the inputs beyond the parameters: the images and their features (file names, sizes,
 # image size, base and weights, hashed), and the weights' content (a path may differ, the file not).
-IDENTITY = ("feature_key", "weights_id")
+IDENTITY = ("feature_key", "weights_id", "code")   # code: the hash of lionpoc's sources that trained it
 
 
 # What the parameter files of one study must agree on (besides STUDY_INPUTS): where the images come from,
@@ -65,7 +66,9 @@ def inputs(metrics: dict) -> dict:
     """The study-level inputs a run was made from, as recorded in its ``metrics.json``."""
     params = metrics.get("params") or {}
     found = {k: params[k] for k in STUDY_INPUTS if k in params}
-    found.update({k: metrics[k] for k in IDENTITY if k in metrics})
+    found.update({k: metrics[k] for k in IDENTITY if k in metrics and k != "code"})
+    if isinstance(metrics.get("code"), dict) and metrics["code"].get("sha256"):
+        found["code"] = metrics["code"]["sha256"]  # not its commit: the same sources committed are the same code
     return found
 
 
@@ -76,13 +79,14 @@ def planned_inputs(cfg, feature_key: str | None = None) -> dict:
     params = cfg.to_params()
     found = {k: params[k] for k in STUDY_INPUTS if k in params}
     found["weights_id"] = features.weights_id(cfg.weights)
+    found["code"] = machine.code()["sha256"]
     if feature_key is not None:
         found["feature_key"] = feature_key
     return found
 
 
 # How a refusal names the inputs that are hashes rather than settings.
-NAMES = {"feature_key": "feature key of the images", "weights_id": "weights"}
+NAMES = {"feature_key": "feature key of the images", "weights_id": "weights", "code": "lionpoc code"}
 
 
 def differences(old: dict, new: dict) -> list[str]:
