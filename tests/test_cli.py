@@ -535,12 +535,13 @@ def test_a_study_whose_parameter_files_disagree_is_refused_before_any_work(tmp_p
 
 def test_the_same_setting_in_every_file_is_accepted(tmp_path, project_root):
     from lionpoc.study import pipeline
+    from lionpoc.study.options import StudyOptions
 
     project = copied_project(tmp_path, project_root, lion=LION_FILE + "epochs: 5\n", adam=ADAM_FILE + "epochs: 5\n")
     here = os.getcwd()
     os.chdir(project)
     try:
-        study = pipeline.plan(["adam", "lion"], smoke=True, results_dir=tmp_path / "r")
+        study = pipeline.plan(StudyOptions(optimizers=("adam", "lion"), smoke=True, results_dir=tmp_path / "r"))
     finally:
         os.chdir(here)
     assert [c.epochs for c in study.configs] == [5, 5]

@@ -10,7 +10,7 @@ import pytest
 from lionpoc.study import aggregate
 from report_text import document
 from lionpoc.data import breeds
-from lionpoc.report import figures
+from lionpoc.study import figures
 from lionpoc.report import findings
 from lionpoc.report import french
 from lionpoc import report

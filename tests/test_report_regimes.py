@@ -14,7 +14,8 @@ import pytest
 
 from lionpoc import report
 from lionpoc.data import breeds
-from lionpoc.report import display, figures, french, plots, prose, tables
+from lionpoc.study import figures
+from lionpoc.report import display, french, plots, prose, tables
 from lionpoc.study import aggregate, stats, timing
 from report_text import document
 

@@ -135,7 +135,7 @@ def bench_optimizers(image_size: int, runs: list[RunConfig], log=print) -> list[
 
 def bench_smoke_study(log=print) -> dict:
     """Wall time of a whole smoke study in a fresh results folder, split by stage."""
-    from lionpoc.study.pipeline import run_study
+    from lionpoc.workflow import run_study
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -202,7 +202,7 @@ def task_overheads(tasks: list[dict]) -> list[float]:
 def bench_cluster(cluster: str, data_dir: Path | None, image_size: int, seeds: int, log=print) -> dict:
     """The same study on this machine and on ``cluster`` (fresh caches, so both do the feature pass):
     wall times, the feature pass's images per second, and the engine's overhead per task."""
-    from lionpoc.study.pipeline import run_study
+    from lionpoc.workflow import run_study
 
     quiet = lambda *_: None  # noqa: E731
     runs = {}
@@ -210,7 +210,7 @@ def bench_cluster(cluster: str, data_dir: Path | None, image_size: int, seeds: i
         for name, where in (("local", None), ("cluster", cluster)):
             start = time.perf_counter()
             out = run_study(seeds=seeds, smoke=data_dir is None, data_dir=data_dir, results_dir=Path(tmp) / name,
-                            weights="none", image_size=image_size, render_report=False,
+                            weights="none", image_size=image_size, render=False,
                             cache_dir=Path(tmp) / f"cache-{name}", cluster=where, log=quiet)
             study = files.read_json(out / "study.json")
             study["wall_seconds"] = time.perf_counter() - start

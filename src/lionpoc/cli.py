@@ -173,18 +173,16 @@ def run(args: argparse.Namespace) -> None:
         out = make_synthetic(args.out, args.per_class, args.size, args.seed)
         print(f"wrote {15 * args.per_class} synthetic images ({args.size} px) to {out}")
     elif args.command == "study":
+        from lionpoc import workflow
         from lionpoc.study import pipeline
+        from lionpoc.study.options import StudyOptions
 
         with native_stderr_to(study_log()) as log_file:
             study = None
             try:
-                study = pipeline.plan(args.optimizers, args.seeds, args.smoke, args.data_dir, args.results_dir,
-                                      args.weights, args.image_size, args.split, args.force, not args.no_render,
-                                      jobs=args.jobs, fine_tune=args.fine_tune, fine_tune_epochs=args.fine_tune_epochs,
-                                      focus=args.focus, backbone=args.backbone, extend_grid=args.extend_grid,
-                                      sensitivity=args.sensitivity)
+                study = pipeline.plan(StudyOptions.from_args(args))
                 with pipeline.executor_for(args.cluster, args.scheduler_file, log) as executor:
-                    pipeline.run(study, executor, log)
+                    workflow.run(study, executor, log)
             finally:  # the native lines (TensorFlow's start-up) are kept with the results, never pointed to
                 keep_log(log_file, args.results_dir, study is not None and study.writing)
     elif args.command == "render":

@@ -175,6 +175,63 @@ def cache_key(files: list[str], root: Path, image_size: int, weights: str,
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
+@dataclass(frozen=True)
+class FeatureCache:
+    """The feature cache of one (backbone, key) in a folder: its two files and how they read and write.
+
+    ``features-<backbone>-<key>.npz`` holds the pooled features (files, values, unreadable files, the pass's
+    seconds, whether the weights were learnt); ``activations-<backbone>-<key>.npy`` the float16 activations
+    where fine-tuning starts, rows in the same order. The pooled file is written last: it is what says "both
+    are there". The local pass and the cluster's bundles (``lionpoc.study.bundle``) both go through here."""
+
+    folder: Path
+    backbone: str
+    key: str
+
+    @property
+    def features_path(self) -> Path:
+        return Path(self.folder) / f"features-{self.backbone}-{self.key}.npz"
+
+    @property
+    def activations_path(self) -> Path:
+        return Path(self.folder) / f"activations-{self.backbone}-{self.key}.npy"
+
+    def exists(self) -> bool:
+        return self.features_path.is_file() and self.activations_path.is_file()
+
+    def read(self, activations: bool = True) -> Features:
+        """The cached features, checked for shape; raises what a damaged file raises (see ``DAMAGE``).
+        ``activations=False``: the activations file may be absent (a cluster's bundle for head training only)."""
+        cut = self.activations_path if activations or self.activations_path.is_file() else None
+        with np.load(self.features_path, allow_pickle=False) as cached:
+            features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
+                                self.key, float(cached["seconds"]), True, cut, self.backbone,
+                                bool(cached["pretrained"]))
+        if features.values.ndim != 2 or len(features.values) != len(features.files):
+            raise ValueError(f"{self.features_path.name} holds {features.values.shape} values for "
+                             f"{len(features.files)} images")
+        rows = np.load(cut, mmap_mode="r").shape[0] if cut is not None else len(features.files)
+        if rows != len(features.files):
+            raise ValueError(f"{self.activations_path.name} holds {rows} rows for {len(features.files)} images")
+        return features
+
+    def write(self, features: Features, activations: np.ndarray) -> None:
+        """Both files, atomically, the activations first."""
+        with atomic_path(self.activations_path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, activations)
+        with atomic_path(self.features_path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, files=np.array(features.files), values=features.values,
+                         skipped=json.dumps(features.skipped), seconds=features.seconds, backbone=self.backbone,
+                         pretrained=bool(features.pretrained))
+        features.activations = self.activations_path
+
+
+# What a truncated or emptied cache file raises when read (a full disk, a copy cut short).
+DAMAGE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
 def load_or_extract(files: list[str], root: Path, image_size: int, weights: str, cache_dir: Path,
                     batch_size: int = 32, log=print, backbone: str = backbones.DEFAULT, extractor=None) -> Features:
     """Features of ``files`` (relative to ``root``) from the cache, or computed once and cached.
@@ -183,25 +240,16 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
     ``lionpoc.study.cluster`` passes one that runs the pass in shards on a Dask cluster).
     """
     key = cache_key(files, root, image_size, weights, backbone)
-    path = Path(cache_dir) / f"features-{backbone}-{key}.npz"
-    cut_path = Path(cache_dir) / f"activations-{backbone}-{key}.npy"
-    if path.is_file() and cut_path.is_file():
+    cache = FeatureCache(Path(cache_dir), backbone, key)
+    path = cache.features_path
+    if cache.exists():
         try:
-            with np.load(path, allow_pickle=False) as cached:
-                features = Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])),
-                                    key, float(cached["seconds"]), True, cut_path, backbone,
-                                    bool(cached["pretrained"]))
-            if features.values.ndim != 2 or len(features.values) != len(features.files):
-                raise ValueError(f"{path.name} holds {features.values.shape} values for {len(features.files)} images")
-            shape = np.load(cut_path, mmap_mode="r").shape
-            if shape[0] != len(features.files):
-                raise ValueError(f"{cut_path.name} holds {shape[0]} rows for {len(features.files)} images")
+            features = cache.read()
             log(f"features: {len(features.files)} images read from the cache {path}")
             for item in features.skipped:  # said again on every study, not only the one that made the cache
                 log(f"features: skipped unreadable file {item['file']} ({item['reason']}; noted when the cache was made)")
             return features
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-            # A truncated or emptied cache (a full disk, a copy cut short) is rebuilt, never fatal.
+        except DAMAGE as exc:  # a damaged cache is rebuilt, never fatal
             log(f"features: cache {path} is unreadable ({type(exc).__name__}: {str(exc)[:160]}); extracting again")
     others = sorted(Path(cache_dir).glob("features-*.npz")) if Path(cache_dir).is_dir() else []
     if others:
@@ -209,17 +257,9 @@ def load_or_extract(files: list[str], root: Path, image_size: int, weights: str,
             "kept")
     features, activations = (extractor or extract)(files, root, image_size, weights, batch_size, log, backbone)
     features.key = key
-    with atomic_path(cut_path) as tmp:  # first: the pooled cache is what says "both are there"
-        with open(tmp, "wb") as handle:
-            np.save(handle, activations)
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, files=np.array(features.files), values=features.values,
-                     skipped=json.dumps(features.skipped), seconds=features.seconds, backbone=backbone,
-                     pretrained=bool(features.pretrained))
-    features.activations = cut_path
-    log(f"features: cached in {path} and {cut_path.name} ({activations.nbytes / 2**20:.0f} MiB of activations "
-        f"where fine-tuning starts, the input of {backbones.spec(backbone).fine_tune_layers[0]})")
+    cache.write(features, activations)
+    log(f"features: cached in {path} and {cache.activations_path.name} ({activations.nbytes / 2**20:.0f} MiB of "
+        f"activations where fine-tuning starts, the input of {backbones.spec(backbone).fine_tune_layers[0]})")
     return features
 
 

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from lionpoc import project
 from lionpoc.errors import LionpocError
 
 # The grid's second axis, by what the optimizer's decay means: a penalty added to the loss (coupled,
@@ -244,10 +245,7 @@ def state_bytes(optimizer, variables) -> dict:
 
 
 # ---------------------------------------------------------------------------------- the registry
-def params_dir(root: Path | None = None) -> Path:
-    from lionpoc.study.layout import project_root
-
-    return (root or project_root()) / "analysis" / "params"
+params_dir = project.params_dir
 
 
 def available(root: Path | None = None) -> list[str]:
@@ -258,13 +256,11 @@ def available(root: Path | None = None) -> list[str]:
 
 def load(name: str, root: Path | None = None) -> OptimizerSpec:
     """The spec of ``name`` from ``analysis/params/<name>.yaml``."""
-    from lionpoc.study.config import read_param_file
-
     path = params_dir(root) / f"{name}.yaml"
     if not path.exists():
         raise LionpocError(f"unknown optimizer {name!r}: there is no {path}; known optimizers: "
                            f"{', '.join(available(root)) or 'none'} (adding one = adding its parameter file).")
-    spec = OptimizerSpec.from_mapping(read_param_file(path).get("optimizer"), name, str(path))
+    spec = OptimizerSpec.from_mapping(project.read_param_file(path).get("optimizer"), name, str(path))
     check_reference(spec, root or params_dir(root).parents[1], str(path))
     return spec
 

@@ -75,7 +75,7 @@ def seeds(runs, label: str | None = None) -> None:
 
     from IPython.display import Image, Markdown, display
 
-    from lionpoc.report import figures
+    from lionpoc.study import figures
 
     for run in runs:
         seed(run)

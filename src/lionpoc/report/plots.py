@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from lionpoc.report import figures
+from lionpoc.study import figures
 from lionpoc.report import markup
 from lionpoc import files
 from lionpoc.report.data import ReportData

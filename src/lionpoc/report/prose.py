@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lionpoc.data import breeds
-from lionpoc.report import figures
+from lionpoc.study import figures
 from lionpoc.report import findings
 from lionpoc.report import french
 from lionpoc.report.french import de, enumeration, equals, in_words, of, que, quoted, sentence  # noqa: F401

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from lionpoc.report import figures
+from lionpoc.study import figures
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Text

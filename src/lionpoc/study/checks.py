@@ -37,7 +37,7 @@ def configs_agree(configs, root: Path) -> None:
     (``image_size: 96`` in one file: one optimizer would be compared on other features, other images or another
     budget), naming the file and the key."""
     from lionpoc.model.optimizers import params_dir
-    from lionpoc.study.config import read_param_file
+    from lionpoc.project import read_param_file
 
     if len(configs) < 2:
         return

@@ -39,6 +39,7 @@ import pandas as pd
 from lionpoc import files
 from lionpoc import machine
 from lionpoc.errors import LionpocError
+from lionpoc.study import bundle
 from lionpoc.study import execute
 from lionpoc.study import layout
 from lionpoc.study.config import RunConfig
@@ -300,7 +301,7 @@ class DaskExecutor:
         # The bundle is a task of its own rather than scattered data: a worker fetches it once from a peer,
         # and when the workers that held it die (scattered data would then be lost for good, Dask's memory
         # manager keeping one replica), the scheduler makes it again from the task.
-        shared = self.client.submit(received, pack(study.prep, study.root, activations=study.configs[0].fine_tune),
+        shared = self.client.submit(received, bundle.pack(study.prep, study.root, activations=study.configs[0].fine_tune),
                                     key=f"bundle-{token}", pure=False)
         futures = Submitted()
         by_label = {}
@@ -399,9 +400,9 @@ def _read_bytes(path: Path) -> bytes:
 
 
 # ---------------------------------------------------------------------------------- on the workers
-def received(bundle: dict) -> dict:
+def received(shared: dict) -> dict:
     """The bundle, as a task's result: what every execution of the study depends on."""
-    return bundle
+    return shared
 
 
 def host_threads(hosts: dict) -> int:
@@ -459,7 +460,7 @@ def extract_shard(names: list[str], blobs: list[bytes], image_size: int, weights
     return {**result, **_where(), "started": started, "ended": time.time(), "task_seconds": time.time() - started}
 
 
-def execute_seeds(bundle: dict, params: dict, seeds: list[int], hosts: dict, share: bool = False) -> dict:
+def execute_seeds(shared: dict, params: dict, seeds: list[int], hosts: dict, share: bool = False) -> dict:
     """One execution of the template for an optimizer's ``seeds``, in a temporary folder of this worker;
     returns its files. ``share``: the task leaves the worker's thread pool once its inputs are unpacked, so
     that the worker may start another execution while this one's kernel runs (CPU kernels share cores)."""
@@ -467,7 +468,7 @@ def execute_seeds(bundle: dict, params: dict, seeds: list[int], hosts: dict, sha
 
     started = time.time()
     base = Path(get_worker().local_directory)
-    folder = unpack(bundle, base)
+    folder = bundle.unpack(shared, base)
     if share:
         secede()
     threads = host_threads(hosts)
@@ -507,65 +508,6 @@ def collect(results: Path) -> dict:
     """Every file an execution wrote, as ``{relative path: bytes}`` (the split is the client's own)."""
     return {str(p.relative_to(results)): p.read_bytes() for p in sorted(results.rglob("*"))
             if p.is_file() and p.name != "split.csv"}
-
-
-# ---------------------------------------------------------------------------------- what workers receive
-def pack(prep, root: Path, activations: bool) -> dict:
-    """What an execution needs instead of the images: the split, the feature cache (with the block-13
-    activations when fine-tuning), the notebook template."""
-    key, backbone = prep.features.key, prep.features.backbone
-    cache = Path(prep.cfg.cache_dir)
-    template = (root / execute.TEMPLATE).read_bytes()
-    token = f"{backbone}-{key}-{'ft' if activations else 'head'}-{hashlib.sha256(template).hexdigest()[:8]}"
-    return {"token": token, "key": key, "backbone": backbone, "table": prep.table,
-            "meta": {"key": key, "backbone": backbone, "data_dir": str(prep.data_dir), "kind": prep.kind,
-                     "notes": prep.notes, "dataset": prep.dataset.record()},
-            "features": (cache / f"features-{backbone}-{key}.npz").read_bytes(),
-            "activations": Path(prep.features.activations).read_bytes() if activations else None,
-            "template": template}
-
-
-def unpack(bundle: dict, base: Path) -> Path:
-    """Write the bundle into a folder of this worker, once (the next executions find it there)."""
-    folder = base / f"lionpoc-{bundle['token']}"
-    if (folder / "ready").is_file():
-        return folder
-    staging = Path(tempfile.mkdtemp(prefix=".lionpoc-unpack-", dir=base))
-    name = f"{bundle['backbone']}-{bundle['key']}"  # the cache's own file names
-    (staging / "cache").mkdir()
-    (staging / "cache" / f"features-{name}.npz").write_bytes(bundle["features"])
-    if bundle["activations"] is not None:
-        (staging / "cache" / f"activations-{name}.npy").write_bytes(bundle["activations"])
-    bundle["table"].to_pickle(staging / "table.pkl")
-    (staging / "meta.json").write_text(json.dumps(bundle["meta"]), encoding="utf-8")
-    (staging / execute.TEMPLATE).parent.mkdir(parents=True)
-    (staging / execute.TEMPLATE).write_bytes(bundle["template"])
-    (staging / "ready").write_text("ok")
-    try:
-        os.replace(staging, folder)
-    except OSError:  # another task of this worker unpacked it first
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder
-
-
-def load_prepared(folder: Path, cfg: RunConfig, log=print):
-    """``runs.prepare`` in a kernel started by a worker: the split and features the study sent."""
-    from lionpoc.model import features
-    from lionpoc.study import runs
-
-    meta = files.read_json(folder / "meta.json")
-    table = pd.read_pickle(folder / "table.pkl")
-    key, backbone = meta["key"], meta["backbone"]
-    cut = folder / "cache" / f"activations-{backbone}-{key}.npy"
-    with np.load(folder / "cache" / f"features-{backbone}-{key}.npz", allow_pickle=False) as cached:
-        found = features.Features(list(cached["files"]), cached["values"], json.loads(str(cached["skipped"])), key,
-                                  float(cached["seconds"]), True, cut if cut.is_file() else None, backbone,
-                                  bool(cached["pretrained"]))
-    from lionpoc.data import datasets
-
-    dataset = datasets.from_record(meta["dataset"])
-    log(runs.describe(table, Path(meta["data_dir"]), meta["kind"], found, dataset))
-    return runs.Prepared(cfg, Path(meta["data_dir"]), meta["kind"], table, found, meta["notes"], dataset)
 
 
 # ---------------------------------------------------------------------------------- back on the client

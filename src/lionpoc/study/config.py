@@ -13,9 +13,9 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 from lionpoc.errors import LionpocError
+from lionpoc.project import read_param_file
 from lionpoc.model import backbones
 from lionpoc.model import bracket
 from lionpoc.model.optimizers import OptimizerSpec, _no_text_number
@@ -229,27 +229,6 @@ def load_run(name: str, root: Path, overrides: Mapping[str, Any] | None = None) 
     run = RunConfig.from_params({**params, **(overrides or {}), "optimizer_name": name}, source=str(path))
     check_reference(run.spec, root, str(path))
     return run
-
-
-def read_param_file(path: str | Path) -> dict:
-    """Load a YAML parameter file as a mapping, with a clear error when it is not one."""
-    path = Path(path)
-    if path.is_dir():
-        raise LionpocError(f"parameter file {path} is a folder, not a YAML file.")
-    if not path.is_file():
-        raise LionpocError(f"parameter file {path} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise LionpocError(f"parameter file {path} is not valid YAML: {exc}") from None
-    except UnicodeDecodeError as exc:  # a binary file, or another encoding than UTF-8
-        raise LionpocError(f"parameter file {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 YAML.") \
-            from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise LionpocError(f"parameter file {path} must hold a mapping of parameter names to values.")
-    return data
 
 
 def _check(condition: bool, message: str) -> None:

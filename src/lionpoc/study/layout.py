@@ -16,6 +16,7 @@ import pandas as pd
 
 from lionpoc.errors import LionpocError
 from lionpoc.files import read_json
+from lionpoc.project import project_root  # noqa: F401 - layout.project_root() is how the study asks
 
 RESULTS_ENV = "LIONPOC_RESULTS"
 RUN_FILES = ("metrics.json", "history.csv", "tuning.csv", "predictions.csv", "confusion.csv",
@@ -33,20 +34,6 @@ STUDY_TABLES = ("split.csv", "summary.csv", "runs.csv", "pairs.csv", "pairs_by_s
 TIMING_KEYS = ("created_at", "train_seconds", "seconds_per_epoch", "tuning_seconds", "feature_seconds", "machine",
                "ft_train_seconds", "ft_seconds_per_epoch", "ft_all_seconds", "ft_wall_seconds", "ft_estimated_seconds",
                "ft_peak_memory_bytes")
-
-
-def project_root(start: str | Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: the working directory) holding ``_quarto.yml``,
-    else the source checkout this package was installed from in editable mode."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_quarto.yml").is_file() and (folder / "analysis").is_dir():
-            return folder
-    checkout = Path(__file__).resolve().parents[3]
-    if (checkout / "_quarto.yml").is_file():
-        return checkout
-    raise LionpocError("cannot find the lionpoc project (a folder with _quarto.yml and analysis/): "
-                       "run the command from inside the project.")
 
 
 def results_dir(explicit: str | Path | None = None, root: Path | None = None) -> Path:

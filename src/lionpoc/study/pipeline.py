@@ -1,7 +1,7 @@
-"""The whole study as named steps: plan -> check inputs -> features -> executions -> aggregate -> record -> render.
+"""The whole study as named steps: plan -> check inputs -> features -> executions -> aggregate -> record.
 
 Each step is a function of a :class:`Study` (what the study is and what it has done so far) and can be
-called alone; :func:`run` calls them in order and :func:`run_study` is the one-call form the command uses.
+called alone; :func:`run` calls them in order (``lionpoc.workflow`` adds the report's render after them).
 Order matters for safety: every input is checked before anything in the results folder changes, and a
 real study removes old smoke results only after its own feature pass has succeeded. Paths are absolute
 (the synthetic set and the cache live under the project root), whatever the caller's working directory.
@@ -23,7 +23,6 @@ from lionpoc.errors import LionpocError
 from lionpoc.model import backbones
 from lionpoc.model import baseline
 from lionpoc.model import memory
-from lionpoc.report import render
 from lionpoc.study import aggregate
 from lionpoc.study import checks
 from lionpoc.study import classes as study_classes
@@ -35,6 +34,7 @@ from lionpoc.study import timing
 from lionpoc.model import optimizers as registry
 from lionpoc.study import sensitivity as study_sensitivity
 from lionpoc.study.config import RunConfig, load_run
+from lionpoc.study.options import StudyOptions
 
 
 # Seeds per optimizer when --seeds is not given: chosen from measurements (README, "Statistics"): with 10 seeds
@@ -89,14 +89,13 @@ def check_optimizer_names(optimizers, root: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------- step 0: plan
-def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None, results_dir=None,
-         weights: str | None = None, image_size: int | None = None, split: str = "random", force: bool = False,
-         render_report: bool = True, cache_dir=None, jobs: int | None = None, fine_tune: bool = False,
-         fine_tune_epochs: int | None = None, focus: str | None = None, backbone: str | None = None,
-         extend_grid: bool = True, sensitivity: bool = False) -> Study:
+def plan(options: StudyOptions = StudyOptions()) -> Study:
     """Read and validate the command's options and the parameter files; write nothing."""
+    o = options
     root = layout.project_root()
-    results_dir = layout.results_dir(results_dir, root)
+    optimizers, seeds, smoke, focus = o.optimizers, o.seeds, o.smoke, o.focus
+    fine_tune, fine_tune_epochs, jobs, image_size = o.fine_tune, o.fine_tune_epochs, o.jobs, o.image_size
+    results_dir = layout.results_dir(o.results_dir, root)
     optimizers = list(optimizers) if optimizers is not None else registry.default_study(root)
     check_optimizer_names(optimizers, root)
     if focus is not None and focus not in optimizers:
@@ -105,20 +104,20 @@ def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_di
     seeds = seeds if seeds is not None else (1 if smoke else DEFAULT_SEEDS)
     if seeds < 1:
         raise LionpocError(f"--seeds must be at least 1, got {seeds}.")
-    base = backbones.spec(backbone)  # an unknown name: one sentence listing the valid ones
+    base = backbones.spec(o.backbone)  # an unknown name: one sentence listing the valid ones
     if image_size is not None and image_size < base.min_size:  # said here, not blamed on a parameter file
         raise LionpocError(f"--image-size must be at least {base.min_size} pixels ({base.label}'s minimum), "
                            f"got {image_size}.")
-    cache_dir = Path(cache_dir).resolve() if cache_dir else root / "data" / "processed"
-    overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir), "force": force,
-                 "split": split, "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+    cache_dir = Path(o.cache_dir).resolve() if o.cache_dir else root / "data" / "processed"
+    overrides = {"smoke": smoke, "results_dir": str(results_dir), "cache_dir": str(cache_dir), "force": o.force,
+                 "split": o.split, "data_dir": str(Path(o.data_dir).resolve()) if o.data_dir else None,
                  "backbone": base.name}
-    overrides.update({k: v for k, v in (("weights", weights), ("image_size", image_size),
+    overrides.update({k: v for k, v in (("weights", o.weights), ("image_size", image_size),
                                         ("fine_tune_epochs", fine_tune_epochs)) if v is not None})
     if fine_tune_epochs is not None and not fine_tune:
         raise LionpocError("--fine-tune-epochs needs --fine-tune.")
     overrides["fine_tune"] = fine_tune
-    overrides["extend_grid"], overrides["sensitivity"] = extend_grid, sensitivity
+    overrides["extend_grid"], overrides["sensitivity"] = o.extend_grid, o.sensitivity
     if overrides["data_dir"] is None and not smoke:
         default = data.resolve_data_dir()  # $LIONPOC_DATA, or data/raw/stanford_dogs under the project
         overrides["data_dir"] = str(default if default.is_absolute() else root / default)
@@ -134,7 +133,7 @@ def plan(optimizers=None, seeds: int | None = None, smoke: bool = False, data_di
     # 139 s here, same numbers; each notebook's own estimate is measured under the same sharing).
     jobs = jobs or (1 if fine_tune and not smoke else len(configs))
     focus = focus or next((c.optimizer for c in configs if c.spec.focus), configs[-1].optimizer)
-    return Study(configs, root, results_dir, jobs, render_report, focus=focus)
+    return Study(configs, root, results_dir, jobs, o.render, focus=focus)
 
 
 # ---------------------------------------------------------------------------------- step 1: check inputs
@@ -377,19 +376,11 @@ def record(study: Study, log=print) -> dict:
     return study.record
 
 
-# ---------------------------------------------------------------------------------- step 6: render
-def render_report(study: Study, log=print) -> None:
-    """Step 6: render the report when Quarto is there; its time goes into ``study.json``."""
-    t0 = time.perf_counter()
-    if render.render_or_explain(study.results_dir, log):
-        study.record["render_seconds"] = time.perf_counter() - t0
-        study.record["total_seconds"] = time.perf_counter() - study.started
-        files.write_json(study.results_dir / "study.json", study.record)
-
-
 # ---------------------------------------------------------------------------------- the steps in order
-def run(study: Study, executor=None, log=print) -> Path:
-    """Run (or resume) a planned study; return its results folder.
+def run(study: Study, executor=None, log=print, publish=None) -> Path:
+    """Run (or resume) a planned study; return its results folder. ``publish(study, log)``, when given, runs
+    last while the study still holds its results folder (``lionpoc.workflow`` passes the report's render: the
+    study itself knows nothing of the report).
 
     Finished seeds whose inputs have not changed are kept, so an interrupted study resumes where
     it stopped; the feature cache is shared by every run.
@@ -407,8 +398,8 @@ def run(study: Study, executor=None, log=print) -> Path:
                 remove_empty_folders(study)  # e.g. lion/ of an execution that never started
             raise
         record(study, log)
-        if study.render:
-            render_report(study, log)
+        if publish is not None:
+            publish(study, log)
     finally:
         checks.unlock(study.lock)  # no lock file left in the temporary folder
         study.lock = None
@@ -434,19 +425,3 @@ def executor_for(cluster: str | None = None, scheduler_file=None, log=print):
     from lionpoc.study import cluster as dask_cluster
 
     return dask_cluster.connect(cluster, scheduler_file, log)
-
-
-def run_study(optimizers=None, seeds: int | None = None, smoke: bool = False, data_dir=None,
-              results_dir=None, weights: str | None = None, image_size: int | None = None, split: str = "random",
-              force: bool = False, render_report: bool = True, cache_dir=None, jobs: int | None = None,
-              fine_tune: bool = False, fine_tune_epochs: int | None = None, executor=None, focus: str | None = None,
-              backbone: str | None = None, extend_grid: bool = True, sensitivity: bool = False,
-              cluster: str | None = None, scheduler_file=None, log=print) -> Path:
-    """Plan the study and run its steps (on a Dask cluster when ``cluster`` or ``scheduler_file`` is
-    given, or through ``executor``); return the results folder."""
-    study = plan(optimizers, seeds, smoke, data_dir, results_dir, weights, image_size, split, force, render_report,
-                 cache_dir, jobs, fine_tune, fine_tune_epochs, focus, backbone, extend_grid, sensitivity)
-    if executor is not None:
-        return run(study, executor, log)
-    with executor_for(cluster, scheduler_file, log) as chosen:
-        return run(study, chosen, log)

@@ -10,7 +10,6 @@ import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,9 +25,8 @@ from lionpoc.model.head import Fit
 from lionpoc.study import layout
 from lionpoc.study import sensitivity
 from lionpoc.study.config import RunConfig
+from lionpoc.study.prepared import Prepared
 
-if TYPE_CHECKING:
-    from lionpoc.study.runs import Prepared
 
 PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study")
 
@@ -57,7 +55,7 @@ def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def metrics(prep: "Prepared", seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
+def metrics(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
             bracketing: Bracketing | None = None) -> dict:
     """The flat, machine-readable summary of a run (``metrics.json``)."""
     cfg = prep.cfg
@@ -130,7 +128,7 @@ def finite_or_failed(cfg: RunConfig, seed: int, fit: Fit, evaluation: Evaluation
                            f"{fit.val_loss}), so the run failed and nothing of it was kept.")
 
 
-def save(prep: "Prepared", seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
+def save(prep: Prepared, seed: int, fit: Fit, tuning: pd.DataFrame, evaluation: Evaluation,
          figures: dict | None = None, log=print, tuned=None, bracketing: Bracketing | None = None,
          varied: pd.DataFrame | None = None) -> Path:
     """Write the seed's files into ``<results_dir>/<optimizer>/seed-<k>/`` and the split into ``<results_dir>``.

@@ -18,7 +18,9 @@ from lionpoc.data import datasets
 from lionpoc.model import features
 from lionpoc import machine
 from lionpoc import files
+from lionpoc.study import bundle
 from lionpoc.study import layout
+from lionpoc.study.prepared import Prepared
 from lionpoc.study import run_files
 from lionpoc.study import sensitivity
 from lionpoc.study.config import RunConfig
@@ -31,25 +33,6 @@ SYNTHETIC_DIR = Path("data/synthetic")  # under the project root
 PREPARED_ENV = "LIONPOC_PREPARED"  # set by a cluster worker for its kernel: the folder of what the study sent
 SMOKE_PER_CLASS = 60
 SMOKE_IMAGE_PIXELS = 96
-
-
-@dataclass
-class Prepared:
-    """Everything a run needs before training: the split table and the features of each split."""
-
-    cfg: RunConfig
-    data_dir: Path
-    kind: str
-    table: pd.DataFrame                      # file, breed (the class folder), label, split (readable images only)
-    features: features.Features
-    notes: list[str] = field(default_factory=list)
-    dataset: datasets.DataSet = datasets.STANFORD_DOGS_15   # the classes (folders, names, display names...)
-    listing: data.Listing | None = field(default=None, repr=False)  # the data folder as read (not in a worker)
-    trainers: dict = field(default_factory=dict, repr=False)  # compiled trainers by configurations, reused by seeds
-
-    def part(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        rows = self.table[self.table["split"] == name]
-        return features.align(self.features, rows), rows["label"].to_numpy(), rows["file"].tolist()
 
 
 def data_dir_for(cfg: RunConfig, log=print) -> Path:
@@ -69,9 +52,9 @@ def prepare(cfg: RunConfig, log=print, extractor=None) -> Prepared:
     and the features are the ones the study sent: the worker has no access to the images."""
     machine.limit_threads()
     if os.environ.get(PREPARED_ENV):
-        from lionpoc.study import cluster
-
-        return cluster.load_prepared(Path(os.environ[PREPARED_ENV]), cfg, log)
+        meta, table, found, dataset = bundle.read(Path(os.environ[PREPARED_ENV]))
+        log(describe(table, Path(meta["data_dir"]), meta["kind"], found, dataset))
+        return Prepared(cfg, Path(meta["data_dir"]), meta["kind"], table, found, meta["notes"], dataset)
     data_dir = data_dir_for(cfg, log)
     listing = data.read(data_dir)
     table, notes, dataset = listing.table, listing.notes, listing.dataset
