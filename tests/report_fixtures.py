@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.metrics import classification_report, f1_score
 
 from lionpoc.data import breeds
+from lionpoc.data import datasets
 from lionpoc.model import optimizers as registry
 from lionpoc.study import aggregate
 from lionpoc.study import sensitivity as study_sensitivity
@@ -53,6 +54,22 @@ class Regime:
     benchmark: bool = False                          # results/benchmark.json from lionpoc bench
     image_size: int = 224
     seed: int = 0
+    classes: tuple | None = None                     # class folders of another data set than the 15 breeds
+    per_class_extra: int = 0                         # the first class's extra training images (an imbalance)
+    description: dict | None = None                  # that data set's dataset.yaml (name, classes, description...)
+
+
+def _dataset(regime: Regime) -> datasets.DataSet:
+    """The 15 breeds, or the data set of ``regime.classes`` with its description."""
+    if regime.classes is None:
+        return datasets.STANFORD_DOGS_15
+    import dataclasses
+
+    found = datasets.for_folders(regime.classes, "images")
+    described = regime.description or {}
+    shown = [described.get("classes", {}).get(f, name) for f, name in zip(found.folders, found.display)]
+    return dataclasses.replace(found, name=described.get("name", found.name), display=tuple(shown),
+                               description=described.get("description"), reference=described.get("reference"))
 
 
 def _study_labels(regime: Regime) -> list[str]:
@@ -62,20 +79,23 @@ def _study_labels(regime: Regime) -> list[str]:
 def _split(regime: Regime) -> pd.DataFrame:
     """80/10/10 per breed, with ``per_breed_test`` test images per breed."""
     rows = []
-    for label, folder in enumerate(breeds.FOLDERS):
+    for label, folder in enumerate(_dataset(regime).folders):
         n_test = regime.per_breed_test
-        parts = ["test"] * n_test + ["val"] * n_test + ["train"] * (8 * n_test)
+        parts = ["test"] * n_test + ["val"] * n_test + ["train"] * (8 * n_test + (regime.per_class_extra if label == 0
+                                                                                 else 0))
+        stem = breeds.wnid(folder) if regime.classes is None else "img"
         for i, part in enumerate(parts):
-            rows.append({"file": f"{folder}/{breeds.wnid(folder)}_{i:05d}.jpg", "breed": folder, "label": label,
+            rows.append({"file": f"{folder}/{stem}_{i:05d}.jpg", "breed": folder, "label": label,
                          "split": part})
     return pd.DataFrame(rows)
 
 
-def _lookalike(i: int, rng) -> int:
+def _lookalike(i: int, rng, dataset: datasets.DataSet = datasets.STANFORD_DOGS_15) -> int:
     """A breed the ``i``-th is confused with: one of its announced look-alikes when it has one, else a neighbour."""
-    folder = breeds.FOLDERS[i]
-    group = [breeds.FOLDERS.index(b) for g in breeds.LOOKALIKES if folder in g for b in g if b != folder]
-    return int(rng.choice(group)) if group else (i + 1) % len(breeds.FOLDERS)
+    folders = dataset.folders
+    folder = folders[i]
+    group = [folders.index(b) for g in dataset.lookalikes if folder in g for b in g if b != folder]
+    return int(rng.choice(group)) if group else (i + 1) % len(folders)
 
 
 def _history(epochs_run: int, best: int, final_val: float, rng, start: float = 0.3) -> pd.DataFrame:
@@ -94,16 +114,18 @@ def _grid(spec) -> dict:
         if spec.decay_axis else {"learning_rate": [3e-4, 1e-3, 3e-3]}
 
 
-def _predictions(files: list[str], truth: np.ndarray, correct: np.ndarray, rng) -> pd.DataFrame:
-    predicted = np.array([t if ok else _lookalike(int(t), rng) for t, ok in zip(truth, correct)])
-    return pd.DataFrame({"file": files, "true": [breeds.NAMES[t] for t in truth],
-                         "predicted": [breeds.NAMES[p] for p in predicted], "correct": correct.astype(int),
+def _predictions(files: list[str], truth: np.ndarray, correct: np.ndarray, rng,
+                 dataset: datasets.DataSet = datasets.STANFORD_DOGS_15) -> pd.DataFrame:
+    predicted = np.array([t if ok else _lookalike(int(t), rng, dataset) for t, ok in zip(truth, correct)])
+    return pd.DataFrame({"file": files, "true": [dataset.names[t] for t in truth],
+                         "predicted": [dataset.names[p] for p in predicted], "correct": correct.astype(int),
                          "confidence": np.round(rng.uniform(0.4, 1.0, len(files)), 6)})
 
 
-def _reports(predictions: pd.DataFrame, out: Path, prefix: str = "") -> float:
+def _reports(predictions: pd.DataFrame, out: Path, prefix: str = "",
+             dataset: datasets.DataSet = datasets.STANFORD_DOGS_15) -> float:
     """Confusion matrix and per-breed report beside the predictions; the macro-F1."""
-    names = list(breeds.NAMES)
+    names = list(dataset.names)
     matrix = pd.crosstab(pd.Categorical(predictions["true"], names), pd.Categorical(predictions["predicted"], names),
                          dropna=False)
     matrix.index.name, matrix.columns.name = "true", None
@@ -135,6 +157,7 @@ def write(out: Path, regime: Regime) -> Path:
     out = Path(out)
     out.mkdir(parents=True)
     rng = np.random.default_rng(regime.seed)
+    dataset = _dataset(regime)
     split = _split(regime)
     split.to_csv(out / "split.csv", index=False)
     test = split[split["split"] == "test"]
@@ -149,7 +172,7 @@ def write(out: Path, regime: Regime) -> Path:
         (out / "data" / "README.md").write_text("Each photo was cropped to its annotated dog bounding box.\n")
     specs = {name: registry.load(name) for name in regime.optimizers}
     focus = regime.focus or registry.default_focus(list(regime.optimizers))
-    data_kind = "synthetic" if regime.synthetic else "stanford_dogs"
+    data_kind = "synthetic" if regime.synthetic else dataset.kind
     weights_id = regime.weights if regime.weights in ("imagenet", "none") else "file:0123456789ab"
     timing, sensitivity, executions, clock = [], [], [], 0.0
     for k, name in enumerate(regime.optimizers):
@@ -164,8 +187,8 @@ def write(out: Path, regime: Regime) -> Path:
             run_rng = np.random.default_rng([regime.seed, k, seed])
             accuracy = regime.accuracy[name] + 0.007 * (seed - (regime.seeds - 1) / 2)  # seeds differ a little
             correct = _correct(regime, accuracy, n_test, base[seed], run_rng)
-            predictions = _predictions(files, truth, correct, run_rng)
-            macro_f1 = _reports(predictions, folder)
+            predictions = _predictions(files, truth, correct, run_rng, dataset)
+            macro_f1 = _reports(predictions, folder, dataset=dataset)
             ran = min(epochs_run + seed, regime.epochs)
             best = max(ran - 10, 1) if ran < regime.epochs else ran - 2
             history = _history(ran, best, regime.accuracy[name] + 0.01, run_rng)
@@ -209,7 +232,7 @@ def write(out: Path, regime: Regime) -> Path:
                        "weights": regime.weights, "weights_id": weights_id}
             if regime.fine_tune is not None:
                 tuned = _correct(regime, regime.fine_tune[name], n_test, base[seed], run_rng)
-                ft_f1 = _reports(_predictions(files, truth, tuned, run_rng), folder, "fine_tune_")
+                ft_f1 = _reports(_predictions(files, truth, tuned, run_rng, dataset), folder, "fine_tune_", dataset)
                 ft_ran = 12 + k
                 _history(ft_ran, ft_ran - 5, regime.fine_tune[name] + 0.01, run_rng,
                          start=regime.accuracy[name]).to_csv(folder / "fine_tune_history.csv", index=False)
@@ -258,7 +281,7 @@ def write(out: Path, regime: Regime) -> Path:
     memory = []
     for name in regime.optimizers:
         slots = 1 if name == "lion" else (1 if name == "sgd" else 2)
-        for model, parameters in (("head", dim * 15 + 15), (regime.backbone, full_params)):
+        for model, parameters in (("head", (dim + 1) * dataset.n_classes), (regime.backbone, full_params)):
             memory.append({"model": model, "optimizer": name, "parameters": parameters, "weights_bytes": 4 * parameters,
                            "state_bytes": 4 * parameters * slots, "slots_per_weight": slots})
     pd.DataFrame(memory).to_csv(out / "memory.csv", index=False)
@@ -268,6 +291,10 @@ def write(out: Path, regime: Regime) -> Path:
                  "reason": f"needs the ImageNet weights of {label}'s classifier (this study used weights="
                            f"{regime.weights if regime.weights in ('imagenet', 'none') else 'a file'}, without the "
                            f"classifier)"})
+    if regime.classes is not None:  # a user's classes: not ImageNet's, no zero-training baseline
+        baseline = {"accuracy": None, "available": False, "backbone": regime.backbone, "n_test": n_test,
+                    "reason": "the classes of this data set are not all ImageNet classes, so ImageNet's classifier "
+                              "cannot name them", "imagenet_classes": False}
     (out / "baseline.json").write_text(json.dumps(baseline, indent=1))
     study = {"aggregate_seconds": 4.0, "backbone": regime.backbone, "backbone_label": label,
              "cached_features_seconds": None, "data_dir": str(data_dir), "data_kind": data_kind,
@@ -280,6 +307,11 @@ def write(out: Path, regime: Regime) -> Path:
              "started_at": "2026-12-01T10:00:00+00:00", "total_seconds": clock + 400.0,
              "trained_together": {n: True for n in regime.optimizers}, "trainings_seconds": clock + 250.0,
              "trainings_to_features": (clock + 250.0) / 61.5, "versions": VERSIONS, "weights": regime.weights}
+    if regime.classes is not None:  # the data record a study of another folder writes
+        from lionpoc.data import folders, records
+
+        listing = folders.Listing(data_dir, data_dir, dataset, split.drop(columns="split"))
+        study["data"] = records.record(listing, split, "random")
     (out / "study.json").write_text(json.dumps(study, indent=1))
     if regime.benchmark:
         bench = {"created_at": "2026-12-02T09:30:00+00:00", "machine": MACHINE,
@@ -319,6 +351,18 @@ REGIMES = {
     "fine_tune": Regime(fine_tune={"adam": 0.9, "adamw": 0.91, "lion": 0.95}, seeds=2),
     # The sensitivity study.
     "sensitivity": Regime(sensitivity=True, seeds=2),
+    # A folder of three classes of the user's, described by its dataset.yaml, the first class larger.
+    "folder_classes": Regime(classes=("chêne_vert", "Érable champêtre", "frêne"), per_breed_test=12, seeds=2,
+                             per_class_extra=120, cropped=False, weights="imagenet", backbone="mobilenet_v2",
+                             accuracy={"adam": 0.8, "adamw": 0.81, "lion": 0.83},
+                             description={"name": "Feuilles de nos arbres",
+                                          "classes": {"frêne": "Frêne commun"},
+                                          "description": "Une feuille par photo, sur fond clair.",
+                                          "reference": "M. Dupont, 2024"}),
+    # Forty classes named by their folders.
+    "forty_classes": Regime(classes=tuple(f"classe_{i:02d}" for i in range(40)), per_breed_test=3, seeds=2,
+                            cropped=False, weights="imagenet", backbone="mobilenet_v2",
+                            accuracy={"adam": 0.7, "adamw": 0.7, "lion": 0.72}),
 }
 
 
