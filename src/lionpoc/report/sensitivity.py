@@ -259,11 +259,11 @@ def coincidences(d: ReportData) -> Text:
                     text += (" D'une graine à l'autre, la décroissance a donc pesé très différemment : l'accord "
                              "ne tient pas à une décroissance négligeable")
                     text += (". Sur les caractéristiques du réseau figé, les deux têtes linéaires aboutissent aux mêmes frontières "
-                             "entre races pour presque toutes les images, quel que soit le chemin suivi."
+                             f"entre {d.dataset.words[1]} pour presque toutes les images, quel que soit le chemin suivi."
                              if not same else ".")
             elif not same:
                 text += (" Sur les caractéristiques du réseau figé, les deux têtes linéaires aboutissent aux mêmes frontières entre "
-                         "races pour presque toutes les images, quel que soit le chemin suivi.")
+                         f"{d.dataset.words[1]} pour presque toutes les images, quel que soit le chemin suivi.")
             sentences.append(text)
     return Text(french.typeset(" ".join(sentences)))
 
