@@ -146,3 +146,29 @@ def test_chosen_head_scores_the_test_split_as_its_keras_model_does():
     direct = fit.probabilities(xt)
     assert fit._model is None  # nothing built so far
     np.testing.assert_array_equal(direct, np.asarray(fit.model.predict(xt, verbose=0)))
+
+
+def test_heads_that_stopped_leave_the_epoch_without_changing_the_others():
+    """Once at most half the heads still train, they move to a smaller trainer (weights, optimizer state and
+    step count with them): every head's curve, best epoch and weights are those of the full-width training."""
+    from lionpoc.model.grid import GridTrainer
+
+    (x, y), (xv, yv), _ = learnable_features()
+    # Large rates stop within a few epochs, small ones train on: the grid shrinks 4 -> 2 -> 1 on the way.
+    points = [{"learning_rate": lr, "l2": 1e-4} for lr in (3e-1, 1e-1, 3e-2, 1e-4)]
+    options = dict(n_train=len(x), batch_size=32, dropout=0.2)
+    made = []
+
+    def resize(h):
+        made.append(GridTrainer(spec("adam"), points[:h], x.shape[1], 15, **options))
+        return made[-1]
+
+    wide = GridTrainer(spec("adam"), points, x.shape[1], 15, **options).train(x, y, xv, yv, epochs=30, patience=3,
+                                                                              seed=4)
+    moved = GridTrainer(spec("adam"), points, x.shape[1], 15, **options).train(x, y, xv, yv, epochs=30, patience=3,
+                                                                               seed=4, resize=resize)
+    assert [t.h for t in made] and all(t.h < len(points) for t in made)  # it did move
+    for a, b in zip(wide, moved):
+        assert a.config == b.config and a.best_epoch == b.best_epoch and len(a.history) == len(b.history)
+        np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-5)
+        np.testing.assert_allclose(a.kernel, b.kernel, rtol=1e-4, atol=1e-6)
