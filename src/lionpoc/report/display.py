@@ -96,7 +96,7 @@ def seeds(runs, label: str | None = None) -> None:
                                             f"{label}, ajustement fin", colour)))
     summed = sum(pd.read_csv(r.folder / "confusion.csv", index_col=0) for r in runs)
     drawn.append(("Matrice de confusion du test, sommée sur les graines",
-                  figures.confusion(summed, f"{label}, {count} (test)")))
+                  figures.confusion(summed, f"{label}, {count} (test)", words=_words(summed))))
     display(Markdown("### Toutes les graines"))
     for caption, fig in drawn:
         buffer = io.BytesIO()
@@ -121,3 +121,10 @@ def split_counts(table: pd.DataFrame, dataset=None) -> pd.DataFrame:
     counts.columns = ["Entraînement", "Validation", "Test"]
     counts.index.name = dataset.words[0].capitalize()
     return counts
+
+
+def _words(confusion: pd.DataFrame) -> tuple[str, str]:
+    """``("race", "races")`` when the classes of a confusion matrix are breeds, else ``("classe", "classes")``."""
+    from lionpoc.data import breeds
+
+    return ("race", "races") if set(confusion.index) <= set(breeds.NAMES) else ("classe", "classes")

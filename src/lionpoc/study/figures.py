@@ -118,25 +118,36 @@ def histories(runs: dict[str, tuple[pd.DataFrame, int]], labels: dict | None = N
     return french_axes(fig)
 
 
-def confusion(matrix: pd.DataFrame, title: str = "", ax=None):
-    """Row-normalised confusion matrix (each row sums to 1), readable breed names."""
+def _literal(name) -> str:
+    """A class name as matplotlib draws it literally (a ``$`` would open mathtext)."""
+    return str(name).replace("$", r"\$")
+
+
+def confusion(matrix: pd.DataFrame, title: str = "", ax=None, words: tuple[str, str] = ("race", "races")):
+    """Row-normalised confusion matrix (each row sums to 1), readable class names (``words``: what a class is
+    called); beyond 20 classes the figure grows, its names shrink and its cells carry no numbers."""
     normalised = shares(matrix)
     own = ax is None
+    many = len(matrix) > 20
     if own:
-        fig, ax = plt.subplots(figsize=(7, 6), constrained_layout=True)
+        side = max(7, 0.14 * len(matrix) + 2)
+        fig, ax = plt.subplots(figsize=(side, side * 6 / 7), constrained_layout=True)
     image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
     ticks = np.arange(len(matrix))
-    ax.set_xticks(ticks, list(matrix.columns), rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(ticks, list(matrix.index), fontsize=7)
-    ax.set_xlabel("Race prédite")
-    ax.set_ylabel("Race réelle")
-    for i, j in zip(*np.nonzero(normalised >= 0.005)):
+    size = 7 if not many else max(3, 7 - len(matrix) // 25)
+    ax.set_xticks(ticks, [_literal(c) for c in matrix.columns], rotation=60 if not many else 90, ha="right",
+                  fontsize=size)
+    ax.set_yticks(ticks, [_literal(c) for c in matrix.index], fontsize=size)
+    race = words[0]
+    ax.set_xlabel(f"{race.capitalize()} prédite")
+    ax.set_ylabel(f"{race.capitalize()} réelle")
+    for i, j in zip(*np.nonzero(normalised >= 0.005)) if not many else ():
         ax.text(j, i, french_tick(round(normalised[i, j], 2)), ha="center", va="center", fontsize=5,
                 color="white" if normalised[i, j] > 0.5 else "black")
     if title:
         ax.set_title(title)
     if own:
-        fig.colorbar(image, ax=ax, fraction=0.046, label="Proportion de la race réelle")
+        fig.colorbar(image, ax=ax, fraction=0.046, label=f"Proportion de la {race} réelle")
         return french_axes(fig)
     return image
 
