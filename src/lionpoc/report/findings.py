@@ -11,8 +11,77 @@ from dataclasses import asdict, dataclass
 
 from lionpoc.data import breeds
 from lionpoc.report.data import ReportData
+from lionpoc.study import stats
 
 CHANCE = 1 / len(breeds.FOLDERS)
+ALPHA = 0.05          # significance level of every test in the report
+LEVEL = 1 - ALPHA     # the confidence level of every interval
+
+
+class Verdict(str, enum.Enum):
+    """A "focus − rival" comparison's outcome (a ``str``: ``verdict(p) == "significant"`` reads as it says)."""
+    SIGNIFICANT = "significant"
+    NOISE = "noise"
+
+
+def verdict(pair: dict) -> Verdict:
+    """``significant`` when the test's p (Holm-adjusted within its family when it is given) is below
+    0.05 and the bootstrap interval excludes zero; otherwise ``noise``."""
+    excludes_zero = pair["ci_low"] > 0 or pair["ci_high"] < 0
+    p = pair.get("p_adjusted", pair["p_value"])
+    return Verdict.SIGNIFICANT if p < ALPHA and excludes_zero else Verdict.NOISE
+
+
+def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
+    """The row of ``pairs.csv`` (or ``fine_tune_pairs.csv``) for (a, b), oriented so that the difference is a − b."""
+    table = d.paired(which)
+    if table.empty or "a" not in table.columns:
+        return None
+    for row in table.to_dict("records"):
+        if {row["a"], row["b"]} == {a, b}:
+            if row["a"] != a:
+                row = {**row, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],
+                       "ci_low": -row["ci_high"], "ci_high": -row["ci_low"],
+                       "only_a_mean": row.get("only_b_mean"), "only_b_mean": row.get("only_a_mean")}
+            return row
+    return None
+
+
+def focus_pairs(d: ReportData, which: str = "head") -> list[dict]:
+    """Every "focus − rival" comparison, with its p adjusted by Holm's method over this family."""
+    rows = [p for p in (pair(d, d.focus, r, which) for r in d.rivals) if p is not None]
+    for row, adjusted in zip(rows, stats.holm([r["p_value"] for r in rows])):
+        row["p_adjusted"] = adjusted
+    return rows
+
+
+def timing_samples(d: ReportData) -> dict:
+    """Seconds per epoch of each optimizer's chosen head timed alone (``timing.csv``), per repeat."""
+    if d.timing.empty:
+        return {}
+    return {name: group["seconds_per_epoch"].to_numpy() for name, group in d.timing.groupby("optimizer", sort=False)
+            if name in d.optimizers}
+
+
+def separates(head_spread: float, tuned_spread: float, any_significant: bool) -> str:
+    """Does fine-tuning tell the optimizers apart more than the head alone? ``yes`` when a paired test
+    is significant after fine-tuning; ``wider`` when the spread of their accuracies at least doubles
+    without a significant test; ``no`` otherwise."""
+    if any_significant:
+        return "yes"
+    return "wider" if tuned_spread >= 2 * max(head_spread, 1e-9) else "no"
+
+
+def spreads(d: ReportData) -> tuple[float, float]:
+    """The spread (best minus worst mean test accuracy) of the heads alone and after fine-tuning."""
+    head = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
+        if not d.summary.empty else 0.0
+    tuned = float(d.fine_tune["after_mean"].max() - d.fine_tune["after_mean"].min()) if not d.fine_tune.empty else 0.0
+    return head, tuned
+
+
+def fine_tune_significant(d: ReportData) -> bool:
+    return any(verdict(p) is Verdict.SIGNIFICANT for p in (focus_pairs(d, "fine_tune") if d.compared else []))
 # Beyond this many classes, full confusion matrices and per-class tables no longer fit a page: the report shows the
 # best and worst classes and the most frequent confusions instead.
 MANY_CLASSES = 20
@@ -71,7 +140,7 @@ class Regime:
     smoke: bool             # lionpoc study --smoke
     decoding: Decoding | None  # how much decoding the images slows the feature pass (lionpoc bench)
     batch_trend: str | None    # the focus's gap against the batch size: flat, grows, shrinks, varies (sensitivity.trend)
-    fine_tune_separates: str | None  # yes, wider, no (prose.separates); None without a comparison to make
+    fine_tune_separates: str | None  # yes, wider, no (separates); None without a comparison to make
     speed: bool             # the focus's epoch timed alone is compared with its rivals'
     # The data set (``d.dataset``): the 15 Stanford Dogs breeds (their photos or the smoke shapes in their folders),
     # or any other folder of classes.
@@ -153,19 +222,15 @@ def regime(d: ReportData) -> Regime:
 
 
 def _speed(d: ReportData) -> bool:
-    from lionpoc.report import prose
-
-    samples = prose.timing_samples(d)
+    samples = timing_samples(d)
     return d.compared and d.focus in samples and any(r in samples for r in d.rivals)
 
 
 def _separates(d: ReportData) -> str | None:
-    """Does fine-tuning tell the optimizers apart more than the head alone (``prose.separates``)?"""
+    """Does fine-tuning tell the optimizers apart more than the head alone (``separates``)?"""
     if d.fine_tune.empty or len(d.fine_tune) < 2 or all(collapsed(v, d.dataset.n_classes) for v in d.fine_tune["after_mean"]):
         return None
-    from lionpoc.report import prose
-
-    return prose.separates(*prose.spreads(d), prose.fine_tune_significant(d))
+    return separates(*spreads(d), fine_tune_significant(d))
 
 
 def data_set(d: ReportData) -> dict:

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from lionpoc.study import figures
+from lionpoc.report import findings
 from lionpoc.report import markup
 from lionpoc import files
 from lionpoc.report.data import ReportData
@@ -67,8 +68,6 @@ def thumbnails(d: ReportData):
 
 def timing(d: ReportData):
     """Per-epoch time of each chosen head timed alone (``timing.csv``), epochs run and to the common target."""
-    from lionpoc.report import prose
-
     if d.summary.empty:
         return _empty()
     epochs = d.summary.set_index("optimizer")[["epochs_run"]]
@@ -77,16 +76,14 @@ def timing(d: ReportData):
     else:
         epochs["epochs_to_95"] = float("nan")
     epochs = epochs.reindex([n for n in d.optimizers if n in epochs.index])
-    return _shown_once(figures.timing(prose.timing_samples(d), epochs, d.labels(figure=True), d.colours()))
+    return _shown_once(figures.timing(findings.timing_samples(d), epochs, d.labels(figure=True), d.colours()))
 
 
 def differences(d: ReportData):
     """The opening figure: "focus − rival" paired differences with their intervals (None without a pair)."""
-    from lionpoc.report import prose
-
     if not d.compared:
         return None
-    rows = [{**p, "stage": "head"} for p in prose.focus_pairs(d)]
+    rows = [{**p, "stage": "head"} for p in findings.focus_pairs(d)]
     if not d.fine_tune_pairs.empty:
-        rows += [{**p, "stage": "fine_tune"} for p in prose.focus_pairs(d, "fine_tune")]
+        rows += [{**p, "stage": "fine_tune"} for p in findings.focus_pairs(d, "fine_tune")]
     return _shown_once(figures.differences(rows, d.labels(figure=True), d.colours())) if rows else None

@@ -21,6 +21,8 @@ from lionpoc.data import breeds
 from lionpoc.study import figures
 from lionpoc.report import findings
 from lionpoc.report import french
+from lionpoc.report.findings import (ALPHA, CHANCE, LEVEL, collapsed, fine_tune_significant,  # noqa: F401
+                                     focus_pairs, pair, separates, spreads, timing_samples, verdict)
 from lionpoc.report.french import de, enumeration, equals, in_words, of, que, quoted, sentence  # noqa: F401
 from lionpoc.report import render
 from lionpoc.study import stats
@@ -29,8 +31,6 @@ from lionpoc.report.markup import Text, callout, code, code_block, escape
 from lionpoc.report import sensitivity as report_sensitivity
 from lionpoc.report.tables import interval, p_value
 
-ALPHA = 0.05          # significance level of every test in the report
-LEVEL = 1 - ALPHA     # the confidence level of every interval
 CLOSE = 0.10          # two ratios within 10 % of each other are "about the same"
 OVERFIT = 0.05        # training accuracy this far above validation at the kept epoch: the head overfits
 SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a registry name (optimizer, backbone), as parameter files require
@@ -38,12 +38,6 @@ LION_SMALL_BATCH = 64  # Chen et al. (2023), section 6: Lion's gain shrinks belo
 
 
 # ---------------------------------------------------------------------------------- rules
-def verdict(pair: dict) -> str:
-    """``significant`` when the test's p (Holm-adjusted within its family when it is given) is below
-    0.05 and the bootstrap interval excludes zero; otherwise ``noise``."""
-    excludes_zero = pair["ci_low"] > 0 or pair["ci_high"] < 0
-    p = pair.get("p_adjusted", pair["p_value"])
-    return "significant" if p < ALPHA and excludes_zero else "noise"
 
 
 def faster(mine, theirs) -> str:
@@ -323,27 +317,8 @@ def memory_saving(d: ReportData) -> Text:
 
 
 # ---------------------------------------------------------------------------------- paired comparisons
-def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
-    """The row of ``pairs.csv`` (or ``fine_tune_pairs.csv``) for (a, b), oriented so that the difference is a − b."""
-    table = d.paired(which)
-    if table.empty or "a" not in table.columns:
-        return None
-    for row in table.to_dict("records"):
-        if {row["a"], row["b"]} == {a, b}:
-            if row["a"] != a:
-                row = {**row, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],
-                       "ci_low": -row["ci_high"], "ci_high": -row["ci_low"],
-                       "only_a_mean": row.get("only_b_mean"), "only_b_mean": row.get("only_a_mean")}
-            return row
-    return None
 
 
-def focus_pairs(d: ReportData, which: str = "head") -> list[dict]:
-    """Every "focus − rival" comparison, with its p adjusted by Holm's method over this family."""
-    rows = [p for p in (pair(d, d.focus, r, which) for r in d.rivals) if p is not None]
-    for row, adjusted in zip(rows, stats.holm([r["p_value"] for r in rows])):
-        row["p_adjusted"] = adjusted
-    return rows
 
 
 def difference(d: ReportData, p: dict, compact: bool = False) -> str:
@@ -510,12 +485,6 @@ def fine_tune_abstract(d: ReportData) -> str:
     return f"Après ajustement fin {of(d.fine_tune_part)}, au même budget pour chacun : {scores}. {said}".strip()
 
 
-def timing_samples(d: ReportData) -> dict[str, np.ndarray]:
-    """Seconds per epoch of each optimizer's chosen head timed alone (``timing.csv``), per repeat."""
-    if d.timing.empty:
-        return {}
-    return {name: group["seconds_per_epoch"].to_numpy() for name, group in d.timing.groupby("optimizer", sort=False)
-            if name in d.optimizers}
 
 
 def shared_cores(d: ReportData) -> str:
@@ -1047,21 +1016,10 @@ def notebook_links(d: ReportData) -> Text:
 
 
 # ---------------------------------------------------------------------------------- fine-tuning
-CHANCE = 1 / len(breeds.FOLDERS)
 
 
-def collapsed(accuracy: float, classes: int = 15) -> bool:
-    """Fine-tuning destroyed the head: accuracy at most 1.5 x chance (1/15)."""
-    return accuracy <= 1.5 / classes
 
 
-def separates(head_spread: float, tuned_spread: float, any_significant: bool) -> str:
-    """Does fine-tuning tell the optimizers apart more than the head alone? ``yes`` when a paired test
-    is significant after fine-tuning; ``wider`` when the spread of their accuracies at least doubles
-    without a significant test; ``no`` otherwise."""
-    if any_significant:
-        return "yes"
-    return "wider" if tuned_spread >= 2 * max(head_spread, 1e-9) else "no"
 
 
 def fine_tune_value(d: ReportData, key: str) -> Text:
@@ -1075,12 +1033,6 @@ def fine_tune_value(d: ReportData, key: str) -> Text:
     return Text(french.plural(epochs, "époque"))
 
 
-def spreads(d: ReportData) -> tuple[float, float]:
-    """The spread (best minus worst mean test accuracy) of the heads alone and after fine-tuning."""
-    head = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
-        if not d.summary.empty else 0.0
-    tuned = float(d.fine_tune["after_mean"].max() - d.fine_tune["after_mean"].min()) if not d.fine_tune.empty else 0.0
-    return head, tuned
 
 
 def spread(d: ReportData, which: str) -> Text:
@@ -1089,8 +1041,6 @@ def spread(d: ReportData, which: str) -> Text:
     return Text(french.points(tuned if which == "tuned" else head).lstrip("+"))
 
 
-def fine_tune_significant(d: ReportData) -> bool:
-    return any(verdict(p) == "significant" for p in (focus_pairs(d, "fine_tune") if d.compared else []))
 
 
 def fine_tune_answer(d: ReportData) -> Text:

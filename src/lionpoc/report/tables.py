@@ -244,12 +244,11 @@ def mcnemar(row: dict) -> str:
 def pairs(d: ReportData, which: str = "head") -> Table:
     """The paired comparisons: "focus − rival" first (with Holm-adjusted p), then rival − rival for
     information; every difference written in the order of its pair."""
-    from lionpoc.report import prose
-
     if not d.compared or d.paired(which).empty:
-        return _empty(prose.alone(d) if not d.compared else "tests appariés absents : relancer `lionpoc study`")
-    rows = prose.focus_pairs(d, which)
-    others = [prose.pair(d, a, b, which) for i, a in enumerate(d.rivals) for b in d.rivals[i + 1:]]
+        return _empty("aucune comparaison appariée" if not d.compared else
+                      "tests appariés absents : relancer `lionpoc study`")
+    rows = findings.focus_pairs(d, which)
+    others = [findings.pair(d, a, b, which) for i, a in enumerate(d.rivals) for b in d.rivals[i + 1:]]
     rows += [r for r in others if r is not None]
     both = french.counts([r["only_a_mean"] for r in rows] + [r["only_b_mean"] for r in rows])
     out = []
@@ -268,13 +267,11 @@ def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
     """Epochs to the common targets (per seed, a fraction of the best validation accuracy of any
     optimizer), with how many seeds reached them; seconds from the per-epoch time measured alone (the caption
     is the .qmd's)."""
-    from lionpoc.report import prose
-
     table = d.time_to_accuracy if which == "head" else d.fine_tune_time
     if table.empty or "target_95" not in table.columns:
         return _empty("aucun résultat, ou un tableau d'une version antérieure : relancer `lionpoc study`")
     table = table[table.optimizer.isin(d.optimizers)]
-    samples = prose.timing_samples(d) if which == "head" else {}
+    samples = findings.timing_samples(d) if which == "head" else {}
     per_epoch = {name: float(np.median(v)) for name, v in samples.items()}
     frame = pd.DataFrame({"Optimiseur": [d.label(n) for n in table.optimizer]})
     for tag in (95, 99):

@@ -15,8 +15,7 @@ from lionpoc.report.data import ReportData
 from lionpoc.report.markup import Text, escape
 from lionpoc.study import stats
 
-ALPHA = 0.05          # significance level of every test in the report
-LEVEL = 1 - ALPHA     # the confidence level of every interval
+ALPHA, LEVEL = findings.ALPHA, findings.LEVEL
 
 
 class Values:
