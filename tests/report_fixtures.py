@@ -52,6 +52,7 @@ class Regime:
     fine_tune: dict | None = None                    # optimizer -> accuracy after fine-tuning
     sensitivity: bool = False
     benchmark: bool = False                          # results/benchmark.json from lionpoc bench
+    cluster: bool = False                            # the study ran on a Dask cluster (study.json's cluster)
     image_size: int = 224
     seed: int = 0
     classes: tuple | None = None                     # class folders of another data set than the 15 breeds
@@ -312,6 +313,10 @@ def write(out: Path, regime: Regime) -> Path:
 
         listing = folders.Listing(data_dir, data_dir, dataset, split.drop(columns="split"))
         study["data"] = records.record(listing, split, "random")
+    if regime.cluster:
+        study["cluster"] = {"workers": 4, "threads": 8, "gpus": 0, "hosts": ["node-a", "node-b"],
+                            "tasks": [{"key": f"task-{i}"} for i in range(6)], "busy_seconds": 1320.0,
+                            "idle_seconds": 95.0, "phases_seconds": {"features": 120.0, "executions": 480.0}}
     (out / "study.json").write_text(json.dumps(study, indent=1))
     if regime.benchmark:
         bench = {"created_at": "2026-12-02T09:30:00+00:00", "machine": MACHINE,
@@ -346,7 +351,7 @@ REGIMES = {
     # Four optimizers with SGD, the question about Adam.
     "four_focus_adam": Regime(optimizers=("adam", "adamw", "lion", "sgd"), focus="adam",
                               accuracy={"adam": 0.9, "adamw": 0.88, "lion": 0.87, "sgd": 0.8}, backbone="xception",
-                              cropped=False, weights="imagenet", epochs_run={"sgd": 100}, benchmark=True),
+                              cropped=False, weights="imagenet", epochs_run={"sgd": 100}, benchmark=True, cluster=True),
     # Fine-tuning after the head.
     "fine_tune": Regime(fine_tune={"adam": 0.9, "adamw": 0.91, "lion": 0.95}, seeds=2),
     # The sensitivity study.
