@@ -188,14 +188,19 @@ def test_a_smoke_study_on_a_local_cluster_gives_the_same_numbers(local_study, tm
     assert "4 (optimizer, seed) run(s) in 2 notebook execution(s) of analysis/train.ipynb with papermill on the " \
            "cluster, 3 at a time on its 2 task slot(s)" in done.stdout
     assert not [p for p in out.rglob("*") if ".partial" in p.name or ".tmp" in p.name]
-    text = prose.cluster(report.load(out)).replace("\u00a0", " ").replace("\u202f", " ")  # where the study ran
+    from report_text import document  # the report's text, index.qmd run on these results
+
+    text = " ".join(document(report.load(out), spaces=False).replace("\u00a0", " ").replace("\u202f", " ").split())
     assert "grappe Dask de 2 travailleurs (2 fils d'exécution, sans GPU, 1 machine)" in text
     assert "4 graines en 2 exécutions du carnet" in text
     assert "[Lion, graine 1](../results/lion/seed-1/training.html)" in text
 
 
 def test_a_study_on_one_machine_says_nothing_of_a_cluster(results_dir):
-    assert prose.cluster(report.load(results_dir)) == ""
+    from report_text import document
+
+    assert prose.cluster_links(report.load(results_dir)) == ""
+    assert "grappe Dask" not in document(report.load(results_dir))
 
 
 @pytest.mark.slow

@@ -142,6 +142,8 @@ class Regime:
     batch_trend: str | None    # the focus's gap against the batch size: flat, grows, shrinks, varies (sensitivity.trend)
     fine_tune_separates: str | None  # yes, wider, no (separates); None without a comparison to make
     speed: bool             # the focus's epoch timed alone is compared with its rivals'
+    cluster_features: bool  # the cluster also ran the feature pass
+    cluster_grouped: bool   # the cluster ran an optimizer's seeds in fewer notebook executions than seeds
     # The data set (``d.dataset``): the 15 Stanford Dogs breeds (their photos or the smoke shapes in their folders),
     # or any other folder of classes.
     stanford_dogs: bool = True
@@ -178,6 +180,7 @@ class Regime:
         flags.update({f"batch_{kind}": self.batch_trend == kind for kind in ("flat", "grows", "shrinks", "varies")})
         flags.update({f"separates_{kind}": self.fine_tune_separates == kind for kind in ("yes", "wider", "no")})
         flags["fine_tune_spread"] = self.fine_tune_separates is not None
+        flags.update({"cluster_features": self.cluster_features, "cluster_grouped": self.cluster_grouped})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
                       "cropped": self.images is Images.CROPPED, "several_rivals": self.rivals > 1,
@@ -218,6 +221,9 @@ def regime(d: ReportData) -> Regime:
                   decoding=Decoding.of(d.benchmark["extraction"]["pipeline_fraction_of_bare"]) if d.benchmark else None,
                   batch_trend=sensitivity.batch_trend(d) if not d.empty else None,
                   fine_tune_separates=_separates(d), speed=_speed(d),
+                  cluster_features="features" in ((study.get("cluster") or {}).get("phases_seconds") or {}),
+                  cluster_grouped=0 < len(study.get("executions") or [])
+                  < sum(len(e.get("seeds", [])) for e in study.get("executions") or []),
                   **data_set(d))
 
 

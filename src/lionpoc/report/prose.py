@@ -969,37 +969,17 @@ def baseline_reason(d: ReportData) -> Text:
 # ---------------------------------------------------------------------------------- performance
 
 
-def cluster(d: ReportData) -> Text:
-    """Where the study's tasks ran when it used a Dask cluster, its speed-up against the sum of the task
-    times, and the links to each seed's executed notebook; nothing for a study on one machine."""
-    c = (d.study or {}).get("cluster")
-    if not c:
+def cluster_links(d: ReportData) -> Text:
+    """The links to each seed's executed notebook when the study ran on a cluster (its paragraph is index.qmd's)."""
+    if not (d.study or {}).get("cluster"):
         return Text("")
-    wall = sum(c["phases_seconds"].values())
-    gpus = f"{c['gpus']} GPU" if c["gpus"] else "sans GPU"
-    threads = french.plural(c["threads"], "fil d'exécution", "fils d'exécution")
-    executions = (d.study or {}).get("executions") or []
-    runs = sum(len(e.get("seeds", [])) for e in executions)
-    what = "une exécution du carnet par optimiseur et par graine"
-    if executions and len(executions) < runs:
-        what = (f"{french.plural(runs, 'graine')} en {french.plural(len(executions), 'exécution')} du carnet, les "
-                "graines d'un même optimiseur regroupées, faute de pouvoir toutes les exécuter à la fois, pour démarrer "
-                "moins de noyaux")
-    if "features" in c["phases_seconds"]:
-        what = "l'extraction des caractéristiques par lots d'images, puis " + what
-    text = (f"Cette étude a confié ses tâches ({what}) à une grappe Dask de {french.plural(c['workers'], 'travailleur')} "
-            f"({threads}, {gpus}, {french.plural(len(c['hosts']), 'machine')})\u00a0: "
-            f"{french.plural(len(c['tasks']), 'tâche')} totalisant {french.seconds(c['busy_seconds'])} de calcul en "
-            f"{french.seconds(wall)} de temps écoulé, soit une accélération de "
-            f"{french.number(c['busy_seconds'] / wall if wall > 0 else math.nan, 1)}\u202f; les travailleurs sont restés "
-            f"inoccupés {french.seconds(c['idle_seconds'])} en tout.")
     links = [f"[{d.label(run.optimizer)}, graine {run.seed}](../results/{quote(run.optimizer)}/seed-{run.seed}"
              f"/training.html)" for run in d.runs.itertuples()
              if (Path(run.path) / "training.html").is_file()]
-    if links:
-        text += (" Le carnet exécuté de chaque graine (celui de ses graines, quand il en a exécuté plusieurs) est "
-                 "publié avec ce rapport\u00a0: " + ", ".join(links) + ".")
-    return Text(text)
+    if not links:
+        return Text("")
+    return Text("Le carnet exécuté de chaque graine (celui de ses graines, quand il en a exécuté plusieurs) est "
+                "publié avec ce rapport : " + ", ".join(links) + ".")
 
 
 

@@ -257,3 +257,26 @@ class Values:
             "fraction": lambda: french.percent(extraction["pipeline_fraction_of_bare"], 0),
         }
         return Text(values[key]())
+
+    # ------------------------------------------------------------------ the Dask cluster (study.json's cluster)
+    def cluster(self, key: str) -> Text:
+        """A figure of the cluster the study ran on: ``workers``, ``threads``, ``gpus``, ``hosts``, ``tasks``,
+        ``busy`` (the tasks' total time), ``wall``, ``speedup``, ``idle``, ``runs`` and ``executions``."""
+        c = (self.d.study or {}).get("cluster")
+        if not c:
+            return Text("n.d.")
+        wall = sum(c["phases_seconds"].values())
+        executions = (self.d.study or {}).get("executions") or []
+        values = {
+            "workers": lambda: french.plural(c["workers"], "travailleur"),
+            "threads": lambda: french.plural(c["threads"], "fil d'exécution", "fils d'exécution"),
+            "gpus": lambda: f"{c['gpus']} GPU" if c["gpus"] else "sans GPU",
+            "hosts": lambda: french.plural(len(c["hosts"]), "machine"),
+            "tasks": lambda: french.plural(len(c["tasks"]), "tâche"),
+            "busy": lambda: french.seconds(c["busy_seconds"]), "wall": lambda: french.seconds(wall),
+            "speedup": lambda: french.number(c["busy_seconds"] / wall if wall > 0 else math.nan, 1),
+            "idle": lambda: french.seconds(c["idle_seconds"]),
+            "runs": lambda: french.plural(sum(len(e.get("seeds", [])) for e in executions), "graine"),
+            "executions": lambda: french.plural(len(executions), "exécution"),
+        }
+        return Text(values[key]())
