@@ -113,7 +113,10 @@ def _conditions(text: str, meta: dict, fmt: str) -> str:
         if start is None:
             raise ValueError(f"a conditional span without its opening bracket: {found.group(0)!r}")
         shown = _holds(*found.groups(), meta, fmt)
-        text = text[:start] + (text[start + 1:found.start()] if shown else "") + text[found.end():]
+        # As pandoc reads it: a span's leading spaces are dropped ("mot[ suite]" gives "motsuite"), and "\\ " is
+        # a no-break space, the way to begin a span with a space.
+        inner = re.sub(r"^[ \t\n]+", "", text[start + 1:found.start()]).replace("\\ ", "\u00a0")
+        text = text[:start] + (inner if shown else "") + text[found.end():]
     return text
 
 
