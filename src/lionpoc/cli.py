@@ -49,8 +49,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, help="runs per optimizer with different seeds (default 10, 1 with --smoke)")
     p.add_argument("--smoke", action="store_true",
                    help="synthetic data, random weights, tiny sizes: a few minutes on 2 CPU cores")
-    p.add_argument("--data-dir", type=Path, help="folder with the 15 breed folders (default: $LIONPOC_DATA or "
-                   "data/raw/stanford_dogs)")
+    p.add_argument("--data-dir", type=Path, help="the images: one subfolder per class, or train/ val/ test/ holding "
+                   "them, optionally described by dataset.yaml (default: $LIONPOC_DATA or data/raw/stanford_dogs, "
+                   "the 15 Stanford Dogs breeds)")
     p.add_argument("--results-dir", type=Path, help="where results go (default: $LIONPOC_RESULTS or results/)")
     p.add_argument("--backbone", choices=backbones.names(), default=backbones.DEFAULT,
                    help=f"the frozen network under the heads (default {backbones.DEFAULT}); "
