@@ -213,7 +213,7 @@ def data_split(d: ReportData) -> Text:
               f"validation et {count(d, 'test')} pour le test")
     split = str(record.get("split", "random"))
     folders = record.get("given_folders") or {}
-    named = enumeration([f"`{name}/`" for name in folders.values()])
+    named = enumeration([code(f"{folders[part]}/") for part in ("train", "val", "test") if part in folders])
     if split == "given":
         return Text(f"Le découpage est celui que donne le jeu lui-même, ses dossiers {named}, utilisé tel quel : "
                     f"{counts}.")
@@ -253,7 +253,7 @@ def data_origin(d: ReportData) -> Text:
     images = record.get("images") or (len(d.split) if not d.split.empty else 0)
     shown = [quoted(name) for name in d.class_names]
     listed = enumeration(shown) if len(shown) <= 20 else ", ".join(shown[:20]) + \
-        f", et {french.integer(len(shown) - 20)} autres"
+        f" et {french.integer(len(shown) - 20)} autres"
     text.append(f"Les {french.integer(images)} images lisibles se répartissent en {french.in_words(dataset.n_classes)} "
                 f"{races}, une par dossier : {listed}.")
     imbalance = record.get("imbalance") or {}
@@ -263,6 +263,8 @@ def data_origin(d: ReportData) -> Text:
                     f"{quoted(escape(imbalance['smallest']['display']))}, {french.integer(imbalance['smallest']['images'])} "
                     f"({french.number(imbalance['ratio'], 1)} fois moins). L'exactitude y favorise les grandes "
                     f"{races} ; le F1 macro, où chaque {race} pèse autant, est le score à lire.")
+    elif imbalance and imbalance["smallest"]["images"] == imbalance["largest"]["images"]:
+        text.append(f"Les {races} ont toutes {french.integer(imbalance['largest']['images'])} images.")
     elif imbalance:
         text.append(f"Les {races} sont de tailles comparables (de {french.integer(imbalance['smallest']['images'])} "
                     f"à {french.integer(imbalance['largest']['images'])} images).")

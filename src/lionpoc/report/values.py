@@ -137,7 +137,7 @@ class Values:
     @property
     def given_folders(self) -> Text:
         parts = self.d.data_record.get("given_folders") or {}
-        return Text(french.enumeration([f"`{v}/`" for v in parts.values()]))
+        return Text(french.enumeration([f"`{parts[p]}/`" for p in ("train", "val", "test") if p in parts]))
 
     @property
     def features(self) -> Text:
