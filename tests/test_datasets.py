@@ -256,3 +256,30 @@ def test_lionpoc_study_on_a_folder_of_classes_with_mobilenet(tmp_path, project_r
     predictions = pd.read_csv(out / "lion" / "seed-0" / "predictions.csv")
     assert set(predictions["true"]) <= {"chêne vert", "Érable champêtre", "Frêne_commun"}
     assert (out / "thumbnails.png").is_file()
+
+
+# ------------------------------------------------------------------ the report of another data set
+@pytest.mark.parametrize("regime", ["folder_classes", "forty_classes"])
+def test_the_report_of_another_data_set_speaks_of_its_classes(tmp_path, regime):
+    import re
+
+    import report_fixtures
+    from report_text import document
+
+    text = document(report_fixtures.write(tmp_path / regime, report_fixtures.REGIMES[regime]))
+    text = text.replace("\u202f", " ").replace("\u00a0", " ")  # French no-break spaces as plain ones
+    # The 2023 study appears only as the year Lion was published; no breed, no Stanford Dogs, no ImageNet overlap.
+    assert "Stanford" not in text and "sec-2023" not in text and "étude de 2023" not in text
+    assert not re.search(r"\braces?\b", text) and "chien" not in text and "quinze" not in text
+    assert "viennent d'ImageNet" not in text and "ne sont pas toutes des classes d'ImageNet" in text
+    if regime == "folder_classes":
+        quoted = "« {} »".format
+        assert f"MobileNetV2 et le jeu d'images {quoted('Feuilles de nos arbres')} (trois classes)" in text
+        assert "Une feuille par photo, sur fond clair." in text and quoted("Frêne commun") in text
+        assert f"Les classes sont déséquilibrées : la plus grande, {quoted('chêne vert')}, compte 240 images" in text
+        assert "| Classe | Entraînement |" in text and "{#fig-confusion}" in text
+    else:
+        assert "Avec 40 classes, des matrices de confusion complètes ne tiendraient pas sur une page" in text
+        assert "{#fig-confusion}" not in text and "| Par classe | Entraînement |" in text
+        table = text[text.index("| Classe | Images |"):text.index("{#tbl-classes}")]
+        assert table.count("\n| classe") == 10  # the five best and the five worst
