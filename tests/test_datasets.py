@@ -150,6 +150,11 @@ def test_what_lies_beside_the_images_is_ignored_and_counted(tmp_path):
     listing = data.read(root)
     assert listing.ignored == {"loose images": 1, "nested folders": 1, "not images": 1} and len(listing.table) == 24
     assert any("nested inside class folders (a/old)" in n for n in listing.notes)
+    described_only = tmp_path / "empty"
+    described_only.mkdir()
+    (described_only / "dataset.yaml").write_text("name: x\n")
+    with pytest.raises(LionpocError, match="holds no class folder: put each class's images in a subfolder"):
+        data.read(described_only)
     only_images = make(tmp_path / "flat", ["a"], per_class=2) / "a"
     with pytest.raises(LionpocError, match="holds 2 image\\(s\\) but no class folders: put each class's images in a "
                                            "subfolder named after the class"):

@@ -159,9 +159,12 @@ def read(data_dir: Path) -> Listing:
         ignored["loose images"] = loose
         notes.append(f"ignored {loose} image(s) lying beside the class folders, in no class")
     check_names(folders, root)
+    if not folders:
+        raise LionpocError(f"{root} holds no class folder: put each class's images in a subfolder named after the "
+                           f"class; {hint(data_dir)}.")
     if len(folders) < 2:
-        raise LionpocError(f"{root} holds {len(folders)} class folder ({_examples(folders)}): a classifier needs at "
-                           f"least 2 classes; {hint(data_dir)}.")
+        raise LionpocError(f"{root} holds 1 class folder ({folders[0]}): a classifier needs at least 2 classes; "
+                           f"{hint(data_dir)}.")
     dataset = datasets.for_folders(folders, _default_name(data_dir, folders),
                                    synthetic=(data_dir / SYNTHETIC_MARKER).exists())
     if dataset.key == "folder":
