@@ -685,3 +685,33 @@ def test_a_parameter_file_that_is_not_text_is_one_sentence(tmp_path, project_roo
     done = lionpoc("study", "--smoke", "--optimizers", "lion", "--no-render", "--results-dir", tmp_path / "r",
                    cwd=project)
     assert done.returncode == 1 and error_line(done) == f"lionpoc: error: {message.format(path=path)}"
+
+
+@pytest.mark.slow  # a kernel's start and first cell: half a minute here
+def test_a_kernel_killed_during_its_execution_is_one_sentence(tmp_path, synthetic_dir, results_dir):
+    """The system's out-of-memory killer (here, a kill once the kernel is seen running) ended the study with
+    nbclient's DeadKernelError traceback; now one sentence, and no partial notebook."""
+    import threading
+
+    from lionpoc.study import execute
+
+    cfg = run_config("lion", grid={"learning_rate": [3e-4], "weight_decay": [0.1]}, epochs=3, patience=1,
+                     image_size=71, weights="none", data_dir=str(synthetic_dir), results_dir=str(tmp_path / "r"),
+                     cache_dir=str(results_dir.parent / "cache"))
+    kernels: set = set()
+    partial = tmp_path / "r" / "lion" / ".training.partial.ipynb"
+
+    def kill_once_running():
+        # A state: the kernel has run the notebook's first cell (papermill saves the notebook after each cell).
+        while not (kernels and partial.is_file() and '"execution_count": 1' in partial.read_text(errors="replace")):
+            time.sleep(0.05)
+        next(iter(kernels)).kill()
+
+    killer = threading.Thread(target=kill_once_running, daemon=True)
+    killer.start()
+    with pytest.raises(LionpocError) as died:
+        execute.execute(cfg, Path(__file__).resolve().parents[1], kernels=kernels)
+    killer.join(timeout=60)
+    assert str(died.value).startswith("the kernel of the lion notebook died (")
+    assert "run the same command again to resume" in str(died.value)
+    assert partial_files(tmp_path / "r") == [] and not (tmp_path / "r" / "lion" / "seed-0").exists()

@@ -51,9 +51,7 @@ ALLOWED_FAILURES = 2        # a task whose worker dies is tried again elsewhere 
 # in 94 s of wall time, 2.7 kernels busy at a time; with 2 at a time the same trainings took 139 s.
 KERNELS_PER_SLOT = 1.5
 KERNEL_START_TRIES = 3      # kernels started at once on one machine can collide on their ports: start again
-# Words of the errors a kernel that could not start raises (a port already taken, no reply to kernel_info).
-KERNEL_START_FAILURE = re.compile(r"Address already in use|Kernel died before replying|kernel_info|ZMQError",
-                                  re.IGNORECASE)
+KERNEL_START_FAILURE = execute.KERNEL_START_FAILURE
 
 
 # ---------------------------------------------------------------------------------- connecting
@@ -482,6 +480,10 @@ def execute_seeds(shared: dict, params: dict, seeds: list[int], hosts: dict, sha
                 _, seconds = execute.execute(cfg, folder, threads, kernels,
                                              {"LIONPOC_PREPARED": str(folder), **nanny_environment()})
                 break
+            except execute.KernelStartFailed as exc:  # kernels started at once collide on their ports: again
+                if attempt + 1 == KERNEL_START_TRIES:
+                    return {"error": str(exc), "tmp": str(results), "files": collect(results), **_where()}
+                time.sleep(1 + attempt)
             except LionpocError as exc:  # a real error: the sentence, the failed notebook and the log, as data
                 return {"error": str(exc), "tmp": str(results), "files": collect(results), **_where()}
             except Exception as exc:

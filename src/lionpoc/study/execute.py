@@ -107,12 +107,26 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set
         if exc.ename == "LionpocError":  # our own sentence, raised in the notebook: said as it is
             raise LionpocError(f"the {cfg.optimizer} notebook stopped in cell {exc.exec_count}: "
                                f"{_first_line(exc.evalue)} (executed notebook: {failed}).") from None
+        # The traceback is in the executed notebook, not in the kernel's log (its native lines): name the notebook.
         raise LionpocError(f"the {cfg.optimizer} notebook failed in cell {exc.exec_count}: {exc.ename}: "
-                           f"{_first_line(exc.evalue)} (executed notebook: {failed}; kernel log: {log_file}).") from None
+                           f"{_first_line(exc.evalue)} (its traceback is in the executed notebook: {failed}).") \
+            from None
     except OSError as exc:  # disk full, folder gone: papermill could not write the notebook
         partial.unlink(missing_ok=True)
         raise LionpocError(f"the {cfg.optimizer} notebook could not be written ({exc.strerror or exc}); "
-                           f"free some space or pass another --results-dir (kernel log: {log_file}).") from None
+                           "free some space or pass another --results-dir.") from None
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        if KERNEL_START_FAILURE.search(f"{type(exc).__name__} {exc}"):
+            raise KernelStartFailed(f"the kernel of the {cfg.optimizer} notebook could not start "
+                                    f"({_first_line(str(exc))[:160]}); run the same command again.") from None
+        if not _kernel_died(exc):
+            raise
+        last = last_log_line(log_file)
+        raise LionpocError(f"the kernel of the {cfg.optimizer} notebook died ("
+                           + (f"its log ends with: {last}; kernel log: {log_file}" if last else
+                              "its log says nothing: killed from outside, e.g. by the system when memory ran out")
+                           + "); the seeds already saved are kept: run the same command again to resume.") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -121,6 +135,39 @@ def execute(cfg: RunConfig, root: Path, threads: int | None = None, kernels: set
     failed.unlink(missing_ok=True)
     export_html(out)
     return out, seconds
+
+
+class KernelStartFailed(LionpocError):
+    """A kernel that did not start (its ports taken by another kernel started at the same moment, or it died
+    before answering): one sentence on one machine; a cluster worker tries again."""
+
+
+# Words of the errors a kernel that could not start raises (a port already taken, no reply to kernel_info).
+KERNEL_START_FAILURE = re.compile(r"Address already in use|Kernel died before replying|kernel_info|ZMQError",
+                                  re.IGNORECASE)
+
+
+def _kernel_died(exc: BaseException) -> bool:
+    """A kernel that died while it ran the notebook (killed, out of memory, a crash in native code); not one
+    that never started ("Kernel died before replying to kernel_info"), which a cluster worker starts again."""
+    from nbclient.exceptions import DeadKernelError
+
+    return isinstance(exc, DeadKernelError)
+
+
+# A kernel's start-up lines (TensorFlow, absl, CUDA probing, Jupyter): never why it died.
+KERNEL_NOISE = re.compile(r"absl::|^[WEI]\d{4} |cuda|oneDNN|TF_ENABLE_ONEDNN_OPTS|cuInit|computation placer|"
+                          r"tensorflow/core|Unable to register|^papermill |IPKernelApp|To enable the following")
+
+
+def last_log_line(log_file: Path) -> str:
+    """The last line of a kernel's log that is not start-up noise, or ''."""
+    try:
+        lines = Path(log_file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    meaningful = [line.strip() for line in lines if line.strip() and not KERNEL_NOISE.search(line)]
+    return meaningful[-1][:200] if meaningful else ""
 
 
 def seed_line(cfg: RunConfig, seed: int) -> str:
