@@ -131,8 +131,12 @@ def test_every_difference_is_focus_minus_rival_and_agrees_everywhere(d, results_
         p = rows[rival]
         number = french.points(p["diff_accuracy"]).split("\u202f")[0]
         assert table.loc[f"Lion − {label}", "Écart"] == french.points(p["diff_accuracy"])
-        assert table.loc[f"Lion − {label}", "IC 95 %"] == tables.interval(p["ci_low"], p["ci_high"], points=True)
-        assert f"Lion − {label} : {number} {tables.interval(p['ci_low'], p['ci_high'], points=True)}" in abstract
+        assert table.loc[f"Lion − {label}", "IC images"] == tables.interval(p["ci_low"], p["ci_high"], points=True)
+        # page 1 and the verdict use the interval in which the seeds vary too (two-stage bootstrap), wider here
+        two_stage = tables.interval(p["ci2_low"], p["ci2_high"], points=True)
+        assert prose.bounds(p) == (p["ci2_low"], p["ci2_high"]) and p["ci2_high"] - p["ci2_low"] > p["ci_high"] - p["ci_low"]
+        assert table.loc[f"Lion − {label}", "IC graines et images"] == two_stage
+        assert f"Lion − {label} : {number} {two_stage}" in abstract
     figure = plots.differences(d)
     assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["Lion − Adam", "Lion − AdamW"]
     assert f"{label} − Lion" not in every_text(d)
@@ -141,9 +145,11 @@ def test_every_difference_is_focus_minus_rival_and_agrees_everywhere(d, results_
 def test_what_the_data_exclude_comes_first_and_holm_adjusts_the_family(d):
     said = prose.short_answer(d)
     p = prose.focus_pairs(d)
-    if all(x["ci_low"] <= 0 <= x["ci_high"] for x in p):  # the data leave the answer open: their bounds first
-        assert said.startswith("À 95\u202f%, les données excluent")
-        assert prose.unsigned_points(max(x["ci_high"] for x in p)) in said
+    if all(prose.bounds(x)[0] <= 0 <= prose.bounds(x)[1] for x in p):  # the answer is open: the joint bounds first
+        assert said.startswith("Avec une confiance de 95\u202f% qui tient compte des graines comme des images de test "
+                               "et vaut pour tous les rivaux à la fois, les données excluent")
+        assert prose.unsigned_points(max(x["ci2_joint_high"] for x in p)) in said
+        assert "aucun écart n'est significatif" in said and "quatre fois sur cinq" in said
     elif all(prose.verdict(x) == "noise" for x in p):  # intervals clear of zero, tests not significant after Holm
         assert "l'intervalle exclut zéro mais le test ne conclut pas" in said
     assert [x["p_adjusted"] for x in p] == stats.holm([x["p_value"] for x in p])
@@ -154,6 +160,9 @@ def test_what_the_data_exclude_comes_first_and_holm_adjusts_the_family(d):
     assert prose.verdict(better) == "significant"
     assert prose.clause(d, better).startswith("Lion fait mieux qu'Adam : Lion − Adam = +3,0\u202fpoints")
     assert prose.verdict({**better, "p_adjusted": 0.08}) == "noise"  # significant alone, not after Holm
+    # with two seeds or more, the interval that decides is the two-stage one: the seeds can leave zero inside it
+    seeded = {**better, "n_seeds": 3, "ci2_low": -0.004, "ci2_high": 0.064}
+    assert prose.verdict(seeded) == "noise" and prose.verdict({**seeded, "ci2_low": 0.004}) == "significant"
 
 
 def test_holm_adjustment():

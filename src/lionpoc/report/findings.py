@@ -7,6 +7,7 @@ with Quarto's conditional content (``when-meta="lionpoc.pretrained"``); the sent
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import asdict, dataclass
 
 from lionpoc.data import breeds
@@ -24,12 +25,40 @@ class Verdict(str, enum.Enum):
     NOISE = "noise"
 
 
+def seed_aware(pair: dict) -> bool:
+    """Does this comparison have the two-stage interval (seeds, then test images)? Only with two seeds or more,
+    in a table written since the study saved it."""
+    low = pair.get("ci2_low")
+    return low is not None and not math.isnan(float(low)) and int(pair.get("n_seeds") or 1) > 1
+
+
+def bounds(pair: dict, joint: bool = False) -> tuple[float, float]:
+    """The interval a verdict and page 1 rest on: the two-stage one (seeds and test images both vary), its
+    Bonferroni-joint version when a sentence speaks of every rival at once; with one seed, or an older table, the
+    test images' one."""
+    if not seed_aware(pair):
+        return pair["ci_low"], pair["ci_high"]
+    if joint and not math.isnan(float(pair.get("ci2_joint_low", math.nan))):
+        return pair["ci2_joint_low"], pair["ci2_joint_high"]
+    return pair["ci2_low"], pair["ci2_high"]
+
+
+def covers(pair: dict) -> str:
+    """What the interval of ``bounds`` lets vary, in words."""
+    return ("les graines et les images de test" if seed_aware(pair) else
+            "les images de test, les têtes entraînées restant fixes")
+
+
 def verdict(pair: dict) -> Verdict:
     """``significant`` when the test's p (Holm-adjusted within its family when it is given) is below
-    0.05 and the bootstrap interval excludes zero; otherwise ``noise``."""
-    excludes_zero = pair["ci_low"] > 0 or pair["ci_high"] < 0
+    0.05 and the interval of ``bounds`` (seeds and test images when recorded) excludes zero; otherwise ``noise``."""
+    low, high = bounds(pair)
+    excludes_zero = low > 0 or high < 0
     p = pair.get("p_adjusted", pair["p_value"])
     return Verdict.SIGNIFICANT if p < ALPHA and excludes_zero else Verdict.NOISE
+
+
+INTERVALS = ("ci", "seed_ci", "ci2", "ci2_joint")
 
 
 def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
@@ -40,8 +69,9 @@ def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
     for row in table.to_dict("records"):
         if {row["a"], row["b"]} == {a, b}:
             if row["a"] != a:
-                row = {**row, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],
-                       "ci_low": -row["ci_high"], "ci_high": -row["ci_low"],
+                flipped = {f"{k}_low": -row[f"{k}_high"] for k in INTERVALS if f"{k}_high" in row}
+                flipped.update({f"{k}_high": -row[f"{k}_low"] for k in INTERVALS if f"{k}_low" in row})
+                row = {**row, **flipped, "a": a, "b": b, "diff_accuracy": -row["diff_accuracy"],
                        "only_a_mean": row.get("only_b_mean"), "only_b_mean": row.get("only_a_mean")}
             return row
     return None

@@ -83,7 +83,11 @@ def differences(d: ReportData):
     """The opening figure: "focus − rival" paired differences with their intervals (None without a pair)."""
     if not d.compared:
         return None
-    rows = [{**p, "stage": "head"} for p in findings.focus_pairs(d)]
+    def shown(p: dict, stage: str) -> dict:  # the interval of the verdict: seeds and test images when recorded
+        low, high = findings.bounds(p)
+        return {**p, "ci_low": low, "ci_high": high, "stage": stage}
+
+    rows = [shown(p, "head") for p in findings.focus_pairs(d)]
     if not d.fine_tune_pairs.empty:
-        rows += [{**p, "stage": "fine_tune"} for p in findings.focus_pairs(d, "fine_tune")]
+        rows += [shown(p, "fine_tune") for p in findings.focus_pairs(d, "fine_tune")]
     return _shown_once(figures.differences(rows, d.labels(figure=True), d.colours())) if rows else None

@@ -21,8 +21,9 @@ from lionpoc.data import breeds
 from lionpoc.study import figures
 from lionpoc.report import findings
 from lionpoc.report import french
-from lionpoc.report.findings import (ALPHA, CHANCE, LEVEL, collapsed, fine_tune_significant,  # noqa: F401
-                                     focus_pairs, pair, separates, spreads, timing_samples, verdict)
+from lionpoc.report.findings import (ALPHA, CHANCE, LEVEL, bounds, collapsed, covers,  # noqa: F401
+                                     fine_tune_significant, focus_pairs, pair, seed_aware, separates, spreads,
+                                     timing_samples, verdict)
 from lionpoc.report.french import de, enumeration, equals, in_words, of, que, quoted, sentence  # noqa: F401
 from lionpoc.report import render
 from lionpoc.study import stats
@@ -163,8 +164,13 @@ def count(d: ReportData, part: str | None = None) -> Text:
 
 
 def same_grid(d: ReportData) -> Text:
-    """'la même grille initiale de réglage, prolongée à ses bords selon la même règle' (or as is)."""
+    """The grids as they are: 'des grilles de même forme (3 × 3 configurations), celle de Lion décalée…'."""
     return Text(report_sensitivity.same_grid(d))
+
+
+def selection_rule(d: ReportData) -> Text:
+    """'celle de plus haute exactitude de validation, départagée à égalité par la plus faible perte de validation'."""
+    return Text(report_sensitivity.selection_rule(d))
 
 
 def setting(d: ReportData, key: str) -> Text:
@@ -326,21 +332,28 @@ def memory_saving(d: ReportData) -> Text:
 def difference(d: ReportData, p: dict, compact: bool = False) -> str:
     """``Lion − Adam = +0,6 point (IC 95 % [−1,5 ; 2,8] points, p ajusté = 0,642)``; compact:
     ``Lion − Adam : +0,6 [−1,5 ; 2,8], p = 0,642``."""
-    ci = interval(p["ci_low"], p["ci_high"], points=True)
-    unit = french.point_word(p["ci_low"], p["ci_high"])
+    low, high = bounds(p)
+    ci = interval(low, high, points=True)
+    unit = french.point_word(low, high)
     adjusted = "p ajusté" if len(d.rivals) > 1 else "p"
     if compact:
         return (f"{d.label(p['a'])} − {d.label(p['b'])} : {french.points(p['diff_accuracy']).split(french.NNBSP)[0]} "
-                f"{ci}, {equals('p', p_value(p.get('p_adjusted', p['p_value'])))}")
+                f"{ci}, {p_words(p.get('p_adjusted', p['p_value']))}")
     return (f"{d.label(p['a'])} − {d.label(p['b'])} = {french.points(p['diff_accuracy'])} "
             f"(IC {french.percent(LEVEL, 0)} {ci}{french.NNBSP}{unit}, "
             f"{equals(adjusted, p_value(p.get('p_adjusted', p['p_value'])))})")
 
 
+def p_words(p: float, name: str = "p") -> str:
+    """``p = 0,642``, or ``p < 0,001`` (not ``p = < 0,001``)."""
+    value = p_value(p)
+    return f"{name}{french.NBSP}{value}" if value.startswith("<") else equals(name, value)
+
+
 def clause(d: ReportData, p: dict) -> str:
     """One sentence on one "focus − rival" comparison: what the data exclude first, then the verdict."""
     a, b = d.label(p["a"]), d.label(p["b"])
-    low, high = p["ci_low"], p["ci_high"]
+    low, high = bounds(p)
     level = french.percent(LEVEL, 0)
     if verdict(p) == "significant":
         if p["diff_accuracy"] > 0:
@@ -386,34 +399,68 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
     if instead is not None:
         return Text(sentence(lead, instead) if lead and instead else instead)
     level, f = french.percent(LEVEL, 0), focus(d)
-    open_ = [p for p in rows if verdict(p) == "noise" and p["ci_low"] <= 0 <= p["ci_high"]]
+    open_ = [p for p in rows if verdict(p) == "noise" and bounds(p)[0] <= 0 <= bounds(p)[1]]
     said = []
     for p in rows:
+        low, high = bounds(p)
         if verdict(p) == "significant":
             better = p["diff_accuracy"] > 0
             said.append(f"{f} fait significativement {'mieux' if better else 'moins bien'} {que(d.label(p['b']))} "
                         f"(à {level}, son {'avance' if better else 'retard'} dépasse "
-                        f"{unsigned_points(p['ci_low'] if better else p['ci_high'])})")
+                        f"{unsigned_points(low if better else high)})")
         elif p not in open_:
             said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas "
                         f"({equals('p ajusté' if len(rows) > 1 else 'p', p_value(p['p_adjusted']))})")
     sentences = []
     if open_:
-        high = max(p["ci_high"] for p in open_)
-        low = min(p["ci_low"] for p in open_)
-        against = ("face à chacun de ses rivaux" if len(open_) == len(rows) > 1 else
-                   f"face à {enumeration([d.label(p['b']) for p in open_])}")
-        excluded = (f"avec une confiance de {level}, les données excluent {beyond('avance', high, de(f))} et "
+        together = len(open_) == len(rows) > 1
+        high = max(bounds(p, joint=together)[1] for p in open_)
+        low = min(bounds(p, joint=together)[0] for p in open_)
+        aware = seed_aware(open_[0])
+        against = (("face à chacun de ses rivaux" if aware else "face à chacun de ses rivaux, pris un à un")
+                   if together else f"face à {enumeration([d.label(p['b']) for p in open_])}")
+        confidence = (f"avec une confiance de {level} qui tient compte des graines comme des images de test"
+                      if aware else
+                      f"avec une confiance de {level} sur les seules images de test (une seule graine)")
+        if together and aware:
+            confidence += " et vaut pour tous les rivaux à la fois"
+        excluded = (f"{confidence}, les données excluent {beyond('avance', high, de(f))} et "
                     f"{beyond('retard', low)} {against}")
         sentences.append(sentence(lead, excluded + ("" if said else " : aucun écart n'est significatif")))
         lead = ""
+        sentences.append(detectable_words(d, open_))
     if said:
         sentences.append(sentence(lead, " ; ".join(said)))
     if listed:
         holm = ", p ajustés par la méthode de Holm" if len(rows) > 1 else ""
-        sentences.append(f"Écarts mesurés (en points, intervalle à {level}{holm}) : "
+        sentences.append(f"Écarts mesurés (en points, intervalle à {level} sur {covers(rows[0])}{holm}) : "
                          + " ; ".join(difference(d, p, compact=True) for p in rows) + ".")
-    return Text(" ".join(sentences))
+    return Text(" ".join(t for t in sentences if t))
+
+
+def detectable_words(d: ReportData, rows: list[dict]) -> str:
+    """What the study could have detected where it found nothing: the minimum detectable difference at 80 % power
+    of each comparison (seeds and test images, or test images alone with one seed), and the comparisons that the
+    exact test could never call significant (its smallest reachable p above the threshold)."""
+    if not rows or "mdd" not in rows[0]:
+        return ""
+    key = "mdd" if seed_aware(rows[0]) and not any(math.isnan(float(r["mdd"])) for r in rows) else "mdd_images"
+    known = [r for r in rows if not math.isnan(float(r.get(key, math.nan)))]
+    text = ""
+    if known:
+        seeds, images = int(rows[0]["n_seeds"]), int(rows[0]["n_test"])
+        sizes = enumeration(f"{unsigned_points(r[key])} face à {d.label(r['b'])}" for r in known) \
+            if len(known) > 1 or len(d.rivals) > 1 else unsigned_points(known[0][key])
+        text = sentence(f"Avec {'une seule graine' if seeds == 1 else french.plural(seeds, 'graine')} et "
+                        f"{french.integer(images)} images de test, l'étude ne pouvait détecter, quatre fois sur cinq, "
+                        f"qu'un écart vrai d'au moins {sizes}")
+    blind = [r for r in rows if float(r.get("p_min", 0.0)) >= ALPHA]
+    for r in blind:
+        text += " " + sentence(
+            f"Face à {d.label(r['b'])}, trop peu d'images de test distinguent les deux optimiseurs pour que le test "
+            f"exact puisse conclure : son plus petit p possible vaut {french.number(float(r['p_min']), 3)}, cette "
+            f"comparaison ne pouvait pas être significative")
+    return text.strip()
 
 
 def alone(d: ReportData) -> str:
@@ -460,9 +507,10 @@ def protocol(d: ReportData) -> Text:
                         f"{interval(s.loc[o, 'test_accuracy_ci_low'], s.loc[o, 'test_accuracy_ci_high'])}"
                         for o in d.optimizers if o in s.index)
     each = "La même tête a été entraînée avec chaque optimiseur" if len(d.optimizers) > 1 else "La tête a été entraînée"
-    return Text(f"{each} sur les caractéristiques du réseau figé, avec {report_sensitivity.same_grid(d)} "
-                f"sur la validation, {french.plural(n_seeds(d), 'graine')} et {count(d, 'test')} images de "
-                f"test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
+    return Text(f"{each} sur les caractéristiques du réseau figé et réglée sur la validation dans "
+                f"{report_sensitivity.same_grid(d)} ; la configuration retenue est "
+                f"{report_sensitivity.selection_rule(d)}. L'étude compte {french.plural(n_seeds(d), 'graine')} et "
+                f"{count(d, 'test')} images de test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
                 f"{scores}.")
 
 

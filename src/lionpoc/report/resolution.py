@@ -151,3 +151,33 @@ def loss_calibration(d: ReportData) -> Text:
             f"{_interval(low, high, points=False)}) sans que leur exactitude diffère : les deux optimiseurs ne se "
             "séparent que par la confiance de leurs prédictions, que règlent surtout leurs régularisations")
     return Text(french.typeset(text))
+
+
+def seed_share(d: ReportData) -> Text:
+    """How much the seeds weigh against the test images in each focus − rival difference: the width of the interval
+    that lets only the seeds vary against the one that lets only the test images vary, and the two-stage one."""
+    rows = _focus_rows(d)
+    if not rows:
+        return Text("")
+    seeds = int(rows[0]["n_seeds"])
+    if seeds < 2 or any(math.isnan(float(r.get("seed_ci_low", math.nan))) for r in rows):
+        return Text(french.typeset(
+            "Avec une seule graine, la part du hasard qui vient des graines (initialisation, ordre des lots, "
+            "*dropout*, choix de la configuration) n'est pas mesurée : les intervalles de ce rapport la laissent "
+            "de côté."))
+
+    def width(r: dict, kind: str) -> float:
+        return float(r[f"{kind}_high"] - r[f"{kind}_low"])
+
+    ratio = sum(width(r, "seed_ci") / max(width(r, "ci"), 1e-12) for r in rows) / len(rows)
+    weighs = ("compte à peu près autant que celle des images de test" if 2 / 3 <= ratio <= 3 / 2 else
+              "compte davantage que celle des images de test" if ratio > 3 / 2 else
+              "compte moins que celle des images de test, sans être négligeable" if ratio >= 1 / 3 else
+              "compte peu à côté de celle des images de test")
+    widths = " ; ".join(
+        f"face à {d.label(r['b'])}, {french.number(100 * width(r, 'seed_ci'), 1)} sur les graines contre "
+        f"{french.number(100 * width(r, 'ci'), 1)} sur les images de test et {french.number(100 * width(r, 'ci2'), 1)} "
+        f"sur les deux" for r in rows)
+    return Text(french.typeset(french.sentence(
+        f"Dans les écarts {french.de(d.label(d.focus))} à ses rivaux, avec {french.plural(seeds, 'graine')}, la "
+        f"variabilité entre graines {weighs} : largeur des intervalles à 95 % de l'écart, en points, {widths}") + " C'est pourquoi le résumé et le verdict retiennent l'intervalle sur les deux."))

@@ -113,15 +113,96 @@ def tuning_rows(d: ReportData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def initial_grids(d: ReportData) -> dict[str, dict[str, list[float]]]:
+    """Each optimizer's initial grid as its parameter file gave it (``{axis: values}``, learning rate first)."""
+    grids = {}
+    for name in d.optimizers:
+        grid = (d.first(name).get("params") or {}).get("grid") or {}
+        if grid:
+            grids[name] = {k: [float(v) for v in values] for k, values in grid.items()}
+    return grids
+
+
+def _ratio(values: list[float], reference: list[float]) -> float | None:
+    """The one factor that turns ``reference`` into ``values`` (within 1 %), or None."""
+    if len(values) != len(reference) or not values or any(v <= 0 for v in values + reference):
+        return None
+    ratios = [v / r for v, r in zip(sorted(values), sorted(reference))]
+    return ratios[0] if all(abs(r / ratios[0] - 1) < 0.01 for r in ratios) else None
+
+
+def _factor(axis_symbol: str, ratio: float) -> str:
+    """``η ÷ 10`` or ``λ × 10``."""
+    if ratio >= 1:
+        return f"{axis_symbol} × {french.number(ratio, 2).rstrip('0').rstrip(',')}"
+    return f"{axis_symbol} ÷ {french.number(1 / ratio, 2).rstrip('0').rstrip(',')}"
+
+
+SYMBOLS = {"learning_rate": "η", "weight_decay": "λ", "l2": "L2"}
+
+
+def shifts(d: ReportData) -> dict[str, list[str]]:
+    """Per optimizer whose learning rates are those most optimizers share, moved by one factor: the factors
+    (``["η ÷ 10", "λ × 10"]``), the second axis compared with an optimizer of the shared rates and the same axis."""
+    grids = initial_grids(d)
+    rates = [tuple(g.get("learning_rate", [])) for g in grids.values()]
+    common = max(set(rates), key=rates.count) if rates else ()
+    if rates.count(common) < 2:
+        return {}
+    out = {}
+    for name, grid in grids.items():
+        ratio = _ratio(grid.get("learning_rate", []), list(common))
+        if tuple(grid.get("learning_rate", [])) == common or ratio is None:
+            continue
+        factors = [_factor("η", ratio)]
+        for axis, values in grid.items():
+            peers = [g[axis] for g in grids.values() if tuple(g.get("learning_rate", [])) == common and axis in g]
+            if axis != "learning_rate" and peers:
+                other = _ratio(values, peers[0])
+                if other is not None and abs(other - 1) > 0.01:
+                    factors.append(_factor(SYMBOLS.get(axis, axis), other))
+        out[name] = factors
+    return out
+
+
 def same_grid(d: ReportData) -> str:
-    """What every optimizer shares in its tuning: the same initial grid, extended at its edges by the same rule
-    (so the configurations tried differ by optimizer), or the same grid trained as is."""
+    """The grids as they are: their shape, the ones shifted (Lion's as its authors advise), the extension rule
+    and the configurations each optimizer actually tried per seed."""
+    grids = initial_grids(d)
+    if not grids:
+        return "la même grille de réglage"
+    shapes = {" × ".join(str(len(v)) for v in g.values()) for g in grids.values()}
+    many = len(grids) > 1
+    if many:
+        text = (f"des grilles de même forme ({shapes.pop()} configurations)" if len(shapes) == 1 else
+                "des grilles de formes différentes")
+    else:
+        text = f"une grille de {shapes.pop()} configurations"
+    moved = shifts(d) if many else {}
+    for name, factors in moved.items():
+        advice = " comme le conseillent ses auteurs" if name == "lion" else ""
+        text += f", celle {french.de(d.label(name))} décalée{advice} ({', '.join(factors)})"
     rows = tuning_rows(d)
     if rows.empty:
-        return "la même grille de réglage"
+        return text
     if not rows["extend"].all():
-        return "la même grille de réglage, entraînée telle quelle"
-    return "la même grille initiale de réglage, prolongée à ses bords selon la même règle"
+        return text + (", entraînées telles quelles" if many else ", entraînée telle quelle")
+    text += (", prolongées à leurs bords selon la même règle" if many else ", prolongée à ses bords")
+    tried = [f"{french.number(r.tried_mean, 1)} pour {d.label(r.optimizer)}" for r in rows.itertuples()]
+    return text + f" (configurations essayées par graine, en moyenne : {french.enumeration(tried)})"
+
+
+def selection_rule(d: ReportData) -> str:
+    """The selection criterion as the study recorded it (``tuning_rule.csv``), in French."""
+    rule = d.table("tuning_rule.csv")
+    words = {"val_accuracy": "la plus haute exactitude de validation", "val_loss": "la plus faible perte de validation"}
+    if rule.empty or not set(rule["key"]) <= set(words):
+        return "la meilleure sur la validation"
+    keys = list(rule.sort_values("order")["key"])
+    text = f"celle de {words[keys[0]].removeprefix('la ')}"
+    for key in keys[1:]:
+        text += f", départagée à égalité par {words[key]}"
+    return text
 
 
 AXIS_WORDS = {"learning_rate": "le taux d'apprentissage", "weight_decay": "la décroissance des poids",

@@ -88,21 +88,33 @@ def grid_axes(grid: dict) -> tuple[str, str | None]:
 def grid(d: ReportData) -> Table:
     """Each optimizer's grid and the configurations chosen on validation (with how many seeds chose each)."""
     rows = []
+    trials = d.table("tuning_trials.csv")
     for name in d.optimizers:
         params = d.first(name)["params"]
         first, second = grid_axes(params["grid"])
         group = d.runs[d.runs["optimizer"] == name]
         chosen = group.groupby([first, second] if second else [first]).size().sort_values(ascending=False)
+        tried = trials[trials["optimizer"] == name] if not trials.empty else trials
+        added = []
+        for axis, column, symbol in ((first, "learning_rate", "η"), (second, "decay", AXIS_NAMES.get(second, ""))):
+            if axis is None or tried.empty or column not in tried:
+                continue
+            initial = [float(v) for v in params["grid"][axis]]
+            new = sorted(v for v in tried[column].dropna().unique()
+                         if not any(abs(v - i) <= 1e-9 * max(abs(i), 1e-12) for i in initial))
+            if new:
+                added.append(f"{symbol} : " + " ; ".join(french.scientific(v) for v in new))
         rows.append({
             "Optimiseur": d.label(name),
             "Taux η": " ; ".join(french.scientific(v) for v in params["grid"][first]),
             "Second axe": (f"{AXIS_NAMES.get(second, escape(second))} : "
                            + " ; ".join(french.scientific(v) for v in params["grid"][second])) if second else "aucun",
+            "Ajoutées": " — ".join(added) if added else ("aucune" if not tried.empty else "n.d."),
             "Retenu (η ; second axe)": " / ".join(" ; ".join(french.scientific(v) for v in np.atleast_1d(key))
                                                   + (f" ({n}×)" if len(chosen) > 1 else "")
                                                   for key, n in chosen.items()),
         })
-    return Table(pd.DataFrame(rows), "llll", [2, 4, 5, 5]) if rows else _empty("aucun résultat")
+    return Table(pd.DataFrame(rows), "lllll", [2, 4, 5, 4, 4]) if rows else _empty("aucun résultat")
 
 
 # ---------------------------------------------------------------------------------- results
@@ -255,12 +267,14 @@ def pairs(d: ReportData, which: str = "head") -> Table:
     for i, row in enumerate(rows):
         out.append({"Paire": f"{d.label(row['a'])} − {d.label(row['b'])}",
                     "Écart": french.points(row["diff_accuracy"]),
-                    "IC 95 %": interval(row["ci_low"], row["ci_high"], points=True),
+                    "IC images": interval(row["ci_low"], row["ci_high"], points=True),
+                    "IC graines et images": interval(*findings.bounds(row), points=True)
+                    if findings.seed_aware(row) else "—",
                     "p": p_value(row["p_value"]),
                     "Holm": p_value(row["p_adjusted"]) if "p_adjusted" in row else "—",
                     "Discordantes": f"{both[i]} / {both[len(rows) + i]}",
                     "McNemar": mcnemar(row)})
-    return Table(pd.DataFrame(out), "lrrrrrr", [4, 3, 3, 2, 2, 3, 7])
+    return Table(pd.DataFrame(out), "lrrrrrrr", [4, 3, 3, 3, 2, 2, 3, 6])
 
 
 def time_to_accuracy(d: ReportData, which: str = "head") -> Table:
