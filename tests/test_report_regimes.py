@@ -80,7 +80,7 @@ def test_a_pretrained_backbone_reads_as_pretrained(d):
     assert "sur lequel MobileNetV2 a été pré-entraîné" in results.split("## Résultats par race")[0]
     assert "ImageNet, d'où viennent ces photos" in text.split("# Conclusion")[1]
     assert prose.conclusion(p).startswith("Réponse à la question posée : ")
-    assert "un autre réseau de base (MobileNetV2 au lieu de Xception)" in prose.differs_2023(p)
+    assert "un autre réseau de base (MobileNetV2 au lieu de Xception)" in prose.differs_2023_reasons(p)
     # 2023's per-breed F1 came from a pretrained Xception on uncropped photos: beside MobileNetV2, refused, and said why.
     assert not prose.comparable_2023(p) and "autre réseau de base (MobileNetV2)" in text
     x = regime(d, pretrained=True)
@@ -115,7 +115,7 @@ def test_box_cropped_photos_are_said(d, tmp_path):
     p.study["data_dir"] = str(photos / "Images")
     text = every_text(p)
     assert p.cropped_photos and "copies recadrées sur le chien (d'après les boîtes annotées" in text
-    assert "recadrées" in text.split("# Introduction")[0] and "recadrées" in prose.differs_2023(p)
+    assert "recadrées" in text.split("# Introduction")[0] and "recadrées" in prose.differs_2023_reasons(p)
     assert not regime(d, pretrained=True).cropped_photos
 
 
@@ -324,7 +324,7 @@ def test_two_optimizers_say_nothing_of_a_third(results_dir, tmp_path):
     d = report.load(subset(results_dir, tmp_path, ["adam", "lion"]))
     assert d.optimizers == ["adam", "lion"] and d.rivals == ["adam"] and not d.missing
     text = every_text(d)
-    outside_2023 = text.replace(flat(prose.study_2023(d)), "").replace(flat(tables.comparison_2023(d)), "")
+    outside_2023 = text.replace(flat(every_text(d).split("# Comparaison avec l'étude de 2023")[1].split(" # ")[0]), "").replace(flat(tables.comparison_2023(d)), "")
     assert "AdamW" not in outside_2023 and "trois optimiseurs" not in outside_2023 and "deux autres" not in outside_2023
     assert "meilleur de ses rivaux" not in text
     assert prose.title(d) == "Lion face à Adam pour l'apprentissage par transfert"
@@ -337,7 +337,7 @@ def test_one_optimizer_says_why_there_is_no_comparison(results_dir, tmp_path):
     d = report.load(subset(results_dir, tmp_path, ["lion"]))
     assert d.optimizers == ["lion"] and not d.compared
     text = every_text(d)  # every cell and inline expression of the report runs
-    assert "AdamW" not in text.replace(flat(prose.study_2023(d)), "").replace(flat(tables.comparison_2023(d)), "")
+    assert "AdamW" not in text.replace(flat(every_text(d).split("# Comparaison avec l'étude de 2023")[1].split(" # ")[0]), "").replace(flat(tables.comparison_2023(d)), "")
     assert prose.alone(d).startswith("Cette étude n'a entraîné que Lion")
     assert prose.alone(d) in prose.abstract_findings(d) and plots.differences(d) is None
     assert "tbl-paires" not in text  # no table of comparisons: the text says why

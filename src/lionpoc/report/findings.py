@@ -174,6 +174,8 @@ class Regime:
     speed: bool             # the focus's epoch timed alone is compared with its rivals'
     cluster_features: bool  # the cluster also ran the feature pass
     cluster_grouped: bool   # the cluster ran an optimizer's seeds in fewer notebook executions than seeds
+    split_2023: str | None  # this test split against 2023's: same_counts, same_total, other (None without a split)
+    differs_2023: bool      # another backbone, random weights, synthetic or cropped images than 2023's
     # The data set (``d.dataset``): the 15 Stanford Dogs breeds (their photos or the smoke shapes in their folders),
     # or any other folder of classes.
     stanford_dogs: bool = True
@@ -211,6 +213,8 @@ class Regime:
         flags.update({f"separates_{kind}": self.fine_tune_separates == kind for kind in ("yes", "wider", "no")})
         flags["fine_tune_spread"] = self.fine_tune_separates is not None
         flags.update({"cluster_features": self.cluster_features, "cluster_grouped": self.cluster_grouped})
+        flags["differs_2023"] = self.differs_2023
+        flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
                       "cropped": self.images is Images.CROPPED, "several_rivals": self.rivals > 1,
@@ -254,7 +258,20 @@ def regime(d: ReportData) -> Regime:
                   cluster_features="features" in ((study.get("cluster") or {}).get("phases_seconds") or {}),
                   cluster_grouped=0 < len(study.get("executions") or [])
                   < sum(len(e.get("seeds", [])) for e in study.get("executions") or []),
+                  split_2023=_split_2023(d),
+                  differs_2023=not d.empty and (not d.xception or not d.pretrained or d.synthetic or d.cropped_photos),
                   **data_set(d))
+
+
+def _split_2023(d: ReportData) -> str | None:
+    """How this study's test split compares with 2023's (never the same draw): the same counts per breed, the same
+    total only, or other counts."""
+    if d.split.empty:
+        return None
+    old = [int(row[3]) for row in next(iter(d.old["per_breed"].values()))]
+    test = d.split[d.split["split"] == "test"].groupby("breed").size().reindex(list(breeds.FOLDERS), fill_value=0)
+    ours = [int(v) for v in test]
+    return "same_counts" if ours == old else "same_total" if sum(ours) == sum(old) else "other"
 
 
 def _speed(d: ReportData) -> bool:

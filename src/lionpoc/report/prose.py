@@ -890,46 +890,10 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
 
 
 # ---------------------------------------------------------------------------------- the 2023 study
-def study_2023(d: ReportData) -> Text:
-    """The 2023 study's stopping rule against this study's epochs (the rest of the section is in ``index.qmd``)."""
-    old = d.old["optimizers"]
-    stopped = {n: o for n, o in old.items() if o.get("early_stopping_patience")}
-    full = {n: o for n, o in old.items() if n not in stopped}
-    text = []
-    if full and stopped:
-        text.append(f"{enumeration([d.label(n) for n in full])} y ont tourné "
-                    f"{enumeration(sorted({str(o['epochs']) for o in full.values()}))} époques sans arrêt précoce ; "
-                    f"seul {enumeration([d.label(n) for n in stopped])} s'arrêtait tôt, après "
-                    f"{enumeration([str(o['epochs']).replace('–', ' ou ') for o in stopped.values()])} époques (patience "
-                    f"{enumeration([str(o['early_stopping_patience']) for o in stopped.values()])}). Sa durée bien "
-                    f"plus courte ({enumeration([str(o['minutes']) for o in stopped.values()])} minutes contre "
-                    f"{enumeration([str(o['minutes']) for o in full.values()])}) tient donc d'abord à cette règle "
-                    f"d'arrêt, et ne dit rien de la vitesse de l'optimiseur.")
-    if d.compared and not d.summary.empty:
-        s = d.summary.set_index("optimizer")
-        mine = float(s.loc[d.focus, "epochs_run"])
-        present = [r for r in d.rivals if r in s.index]
-        theirs = [float(s.loc[r, "epochs_run"]) for r in present]
-        # Against each rival: more, fewer or as many epochs (within CLOSE), said once per kind.
-        kinds = {"plus": [], "autant": [], "moins": []}
-        for r, x in zip(present, theirs):
-            kinds["plus" if mine > x * (1 + CLOSE) else "moins" if mine < x * (1 - CLOSE) else "autant"].append(r)
-        parts = [(kind, names) for kind, names in kinds.items() if names]
-        if len(parts) == 1 and len(present) > 1:
-            whom = {"plus": "que chacun de ses rivaux", "moins": "que chacun de ses rivaux", "autant": "que ses rivaux"}
-            said = [f"{parts[0][0]} d'époques {whom[parts[0][0]]}"]
-        else:
-            said = [f"{kind}{EPOCHS_WORD if i == 0 else ''} {que(enumeration([d.label(r) for r in names]))}"
-                    for i, (kind, names) in enumerate(parts)]
-        where = enumeration(said) + (f", à {french.percent(CLOSE, 0)} près," if kinds["autant"] else "")
-        counts = french.counts([mine, *theirs])
-        text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} ({counts[0]} en moyenne, "
-                    f"contre {enumeration([f'{c} pour {d.label(r)}' for c, r in zip(counts[1:], present)])}).")
-    return Text(" ".join(text))
 
 
-def differs_2023(d: ReportData) -> Text:
-    """What keeps this study's accuracies from comparing with 2023's: backbone, weights, images."""
+def differs_2023_reasons(d: ReportData) -> Text:
+    """What keeps this study's accuracies from comparing with 2023's (backbone, weights, images), or nothing."""
     differs = []
     if not d.xception:
         differs.append(f"un autre réseau de base ({d.backbone_label} au lieu de Xception)")
@@ -939,32 +903,14 @@ def differs_2023(d: ReportData) -> Text:
         differs.append("des images synthétiques au lieu de photos")
     elif d.cropped_photos:
         differs.append("des photos recadrées sur le chien, plus faciles que les photos d'origine")
-    if not differs:
-        return Text("")
-    return Text(f"Surtout, cette étude utilise {enumeration(differs)} : les exactitudes ci-dessous ne se "
-                f"comparent pas directement à celles de 2023.")
+    return Text(enumeration(differs))
+
+
 
 
 EPOCHS_WORD = " d'époques"  # "plus d'époques qu'Adam, moins que Lion": the noun once, after the first comparison
 
 
-def split_2023(d: ReportData) -> Text:
-    """How this study's test split compares with 2023's: never the same draw, sometimes the same counts."""
-    old = [int(row[3]) for row in next(iter(d.old["per_breed"].values()))]
-    if d.split.empty:
-        return Text("")
-    from lionpoc.data import breeds as b
-
-    test = d.split[d.split["split"] == "test"].groupby("breed").size().reindex(list(b.FOLDERS), fill_value=0)
-    ours = [int(v) for v in test]
-    if ours == old:
-        counts = "avec les mêmes effectifs par race, mais rien ne dit que ce soient les mêmes images"
-    elif sum(ours) == sum(old):
-        counts = "le même total qu'ici, mais réparties autrement entre les races"
-    else:
-        counts = f"contre {french.integer(sum(ours))} ici, avec d'autres effectifs par race"
-    return Text(f"Le découpage n'est pas non plus celui de 2023 : son test comptait "
-                f"{french.integer(sum(old))} images, {counts}.")
 
 
 def comparable_2023(d: ReportData) -> bool:

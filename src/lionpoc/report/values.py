@@ -199,6 +199,28 @@ class Values:
         full = [o for o in old.values() if not o.get("early_stopping_patience")]
         return (full or list(old.values()))[0]
 
+    def old_group(self, group: str, key: str) -> Text:
+        """The 2023 optimizers that ran their whole budget (``full``) or stopped early (``stopped``): their
+        ``names``, ``epochs``, ``patience`` or ``minutes``, enumerated."""
+        old = self.d.old["optimizers"]
+        chosen = {n: o for n, o in old.items() if bool(o.get("early_stopping_patience")) == (group == "stopped")}
+        if key == "names":
+            return Text(french.enumeration([self.d.label(n) for n in chosen]))
+        if key == "epochs":
+            return Text(french.enumeration(sorted({str(o["epochs"]).replace("–", " ou ") for o in chosen.values()})))
+        field = {"patience": "early_stopping_patience", "minutes": "minutes"}[key]
+        return Text(french.enumeration([str(o[field]) for o in chosen.values()]))
+
+    @property
+    def old_test(self) -> Text:
+        """2023's test images (the sum of its per-breed supports)."""
+        return Text(french.integer(sum(int(row[3]) for row in next(iter(self.d.old["per_breed"].values())))))
+
+    @property
+    def test_images(self) -> Text:
+        d = self.d
+        return Text(french.integer(int((d.split["split"] == "test").sum())) if not d.split.empty else "n.d.")
+
     @property
     def old_seconds_per_epoch(self) -> Text:
         first = self._old_first()
