@@ -892,6 +892,32 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
 # ---------------------------------------------------------------------------------- the 2023 study
 
 
+def epochs_2023(d: ReportData) -> Text:
+    """This study's epochs, focus against rivals, under one stopping rule (2023's facts are written in index.qmd)."""
+    text = []
+    if d.compared and not d.summary.empty:
+        s = d.summary.set_index("optimizer")
+        mine = float(s.loc[d.focus, "epochs_run"])
+        present = [r for r in d.rivals if r in s.index]
+        theirs = [float(s.loc[r, "epochs_run"]) for r in present]
+        # Against each rival: more, fewer or as many epochs (within CLOSE), said once per kind.
+        kinds = {"plus": [], "autant": [], "moins": []}
+        for r, x in zip(present, theirs):
+            kinds["plus" if mine > x * (1 + CLOSE) else "moins" if mine < x * (1 - CLOSE) else "autant"].append(r)
+        parts = [(kind, names) for kind, names in kinds.items() if names]
+        if len(parts) == 1 and len(present) > 1:
+            whom = {"plus": "que chacun de ses rivaux", "moins": "que chacun de ses rivaux", "autant": "que ses rivaux"}
+            said = [f"{parts[0][0]} d'époques {whom[parts[0][0]]}"]
+        else:
+            said = [f"{kind}{EPOCHS_WORD if i == 0 else ''} {que(enumeration([d.label(r) for r in names]))}"
+                    for i, (kind, names) in enumerate(parts)]
+        where = enumeration(said) + (f", à {french.percent(CLOSE, 0)} près," if kinds["autant"] else "")
+        counts = french.counts([mine, *theirs])
+        text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} ({counts[0]} en moyenne, "
+                    f"contre {enumeration([f'{c} pour {d.label(r)}' for c, r in zip(counts[1:], present)])}).")
+    return Text(" ".join(text))
+
+
 def differs_2023_reasons(d: ReportData) -> Text:
     """What keeps this study's accuracies from comparing with 2023's (backbone, weights, images), or nothing."""
     differs = []
