@@ -384,7 +384,7 @@ def seed_studies(seed_counts, data_dir, backbone, weights, cache_dir, repeats: i
                  log=print) -> list[dict]:
     """The default study (its optimizers, no render) at each number of seeds, the feature cache in place,
     ``repeats`` times in turn: the trainings' wall time of each (``study.json``)."""
-    from lionpoc.study.pipeline import run_study
+    from lionpoc.workflow import run_study
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -392,9 +392,8 @@ def seed_studies(seed_counts, data_dir, backbone, weights, cache_dir, repeats: i
             for seeds in seed_counts:
                 start = time.perf_counter()
                 out = run_study(seeds=seeds, data_dir=data_dir, results_dir=Path(tmp) / f"{seeds}-{repeat}",
-                                weights=weights, backbone=backbone, image_size=image_size, render_report=False,
-                                cache_dir=cache_dir,
-                                force=True, log=lambda *_: None)
+                                weights=weights, backbone=backbone, image_size=image_size, render=False,
+                                cache_dir=cache_dir, force=True, log=lambda *_: None)
                 study = files.read_json(out / "study.json")
                 rows.append({"seeds": seeds, "repeat": repeat, "trainings_seconds": study["trainings_seconds"],
                              "total_seconds": time.perf_counter() - start,
@@ -426,10 +425,11 @@ def run_seed_benchmark(results_dir: Path, data_dir=None, backbone: str | None = 
         ratios.append(many / few)
     log(f"bench: trainings of {seeds[1]} seeds / {seeds[0]} seeds: " + ", ".join(f"{r:.2f}x" for r in ratios)
         + " (goal <= 1.5x)")
-    study = plan([optimizer] if optimizer else None, seeds[0], data_dir=data_dir, weights=weights, backbone=backbone,
-                 image_size=image_size,
-                 results_dir=Path(tempfile.mkdtemp(prefix="lionpoc-seeds-")), force=True, render_report=False,
-                 cache_dir=cache_dir)
+    from lionpoc.study.options import StudyOptions
+
+    study = plan(StudyOptions(optimizers=[optimizer] if optimizer else None, seeds=seeds[0], data_dir=data_dir,
+                              weights=weights, backbone=backbone, image_size=image_size, force=True, render=False,
+                              results_dir=Path(tempfile.mkdtemp(prefix="lionpoc-seeds-")), cache_dir=cache_dir))
     cfg = next((c for c in study.configs if c.optimizer == (optimizer or study.focus)), study.configs[0])
     try:
         profile = profile_seeds(cfg, log)
