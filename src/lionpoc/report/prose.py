@@ -805,7 +805,7 @@ def curves_text(d: ReportData) -> Text:
 def confusion_caption(d: ReportData) -> Text:
     """The end of the confusion figure's caption: the share from which a confusion is written in its cell
     (``figures.confusion_level``: lowered from the usual level when some matrix never reaches it)."""
-    text = ""  # the caption's start is index.qmd's
+    text, race = "", d.dataset.words[0]  # the caption's start is index.qmd's
     matrices = d.confusions() if not d.empty else {}
     level = figures.confusion_level(matrices)
     usual = figures.CONFUSION_LEVELS[0]
