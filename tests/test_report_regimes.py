@@ -341,7 +341,7 @@ def test_one_optimizer_says_why_there_is_no_comparison(results_dir, tmp_path):
     assert prose.alone(d).startswith("Cette étude n'a entraîné que Lion")
     assert prose.alone(d) in prose.abstract_findings(d) and plots.differences(d) is None
     assert "tbl-paires" not in text  # no table of comparisons: the text says why
-    assert prose.title(d) == "Lion pour l'apprentissage par transfert"
+    assert prose.title(d) == "Lion : vérification de la chaîne de traitement"  # random weights: no transfer
 
 
 def test_no_results_render_nothing_but_the_warning(tmp_path):

@@ -108,6 +108,8 @@ def title(d: ReportData) -> str:
     main = d.focus if d.focus in names else names[0]
     others = [d.label(n) for n in names if n != main]
     head = f"{d.label(main)} face à {enumeration(others)}" if others else d.label(main)
+    if not d.empty and (d.synthetic or not d.pretrained):  # a check of the chain: no transfer, no answer
+        return f"{head} : vérification de la chaîne de traitement"
     return f"{head} pour l'apprentissage par transfert"
 
 
@@ -518,7 +520,7 @@ def abstract_findings(d: ReportData) -> Text:
     """The abstract's answer: what the data exclude, cost, fine-tuning, sensitivity (the caveats are in the .qmd)."""
     if d.empty or d.summary.empty:
         return Text("")
-    text = [short_answer(d), speed(d, short=True), fine_tune_abstract(d), report_sensitivity.abstract(d)]
+    text = [short_answer(d), costs_abstract(d), fine_tune_abstract(d), report_sensitivity.abstract(d)]
     return Text(" ".join(t for t in text if t))
 
 
@@ -582,11 +584,15 @@ def speed(d: ReportData, short: bool = False) -> Text:
     if not rows:
         return Text("")
     repeats = int(d.timing.groupby("optimizer").size().min())
-    median = lambda name: french.seconds(float(np.median(samples[name])))  # noqa: E731
+
+    def median(name: str) -> str:  # the median with its interquartile range: the spread the rule reads
+        low, mid, high = np.percentile(np.asarray(samples[name], float), [25, 50, 75])
+        return f"{french.seconds(mid)} en médiane (quartiles {french.seconds(low)} et {french.seconds(high)})"
+
     same = [d.label(r) for r, w in rows if w == "same"]
     differ = [(r, w) for r, w in rows if w != "same"]
     how = (f"mesurée seule, {in_words(repeats)} fois en alternance avec les autres, une époque de la tête retenue "
-           f"prend {median(d.focus)} avec {focus(d)} (médiane)")
+           f"prend avec {focus(d)} {median(d.focus)}")
     parts = []
     if differ:
         parts.append(", ".join(f"{'moins' if w == 'faster' else 'plus'} que les {median(r)} {de(d.label(r))}"
@@ -594,10 +600,73 @@ def speed(d: ReportData, short: bool = False) -> Text:
     if same:
         parts.append(f"autant {que(enumeration(same))}, à la dispersion des mesures près")
     said = sentence(f"{how} : {enumeration(parts)}")
-    if short and not differ:
-        return Text(f"Mesuré seul, {in_words(repeats)} fois en alternance, le temps d'une époque ne distingue "
-                    f"{focus(d)} {'ni ' + ' ni '.join(de(n) for n in same) if len(same) > 1 else de(same[0])} au-delà de la dispersion des mesures.")
+    if short and not differ:  # page 1 speaks of the time per epoch only where the spreads do not overlap
+        return Text("")
+    mixed = {_is_ours(n) for n in [d.focus, *(r for r, _ in differ)]}
+    if differ and len(mixed) > 1:
+        said += (f" Ces optimiseurs ne viennent pas de la même implémentation (Keras pour les uns, ce projet pour "
+                 f"{focus(d) if _is_ours(d.focus) else 'les autres'}) : l'écart peut tenir au code autant qu'à "
+                 f"l'algorithme.")
     return Text(said)
+
+
+def not_run(d: ReportData) -> Text:
+    """The parts of the study that did not run for these results, each with its command and what it would cost."""
+    if d.empty or d.summary.empty:
+        return Text("")
+    missing = []
+    if not report_sensitivity.exists(d):
+        seconds = float((d.summary["train_seconds"] * d.summary["n_seeds"]).sum())
+        variants = 8  # four batch sizes, two schedules (study.sensitivity)
+        missing.append(
+            f"l'étude de sensibilité à la taille de lot et à la planification du taux (`lionpoc study --sensitivity`, "
+            f"sur les caractéristiques en cache : elle réentraîne huit fois la tête retenue de chaque graine, soit de "
+            f"l'ordre de {french.seconds(variants * seconds)} d'entraînement d'après les durées de cette étude)")
+    if d.fine_tune.empty:
+        missing.append(
+            f"l'ajustement fin des derniers blocs {de(d.backbone_label)} (`lionpoc study --fine-tune`, bien plus long sur "
+            "CPU : la commande mesure une époque et annonce la durée prévue avant d'entraîner)")
+    if not missing:
+        return Text("")
+    head = "n'ont pas été lancés" if len(missing) > 1 else "n'a pas été lancée" if missing[0].startswith("l'étude") \
+        else "n'a pas été lancé"
+    return Text(french.typeset(f"Pour ces résultats, {enumeration(missing)} {head} : les parties correspondantes le "
+                               f"disent, sans résultats."))
+
+
+def costs_abstract(d: ReportData) -> Text:
+    """Page 1's costs: the optimizer state (what an algorithm keeps per weight, whatever its code), the epochs to a
+    common target, and the time per epoch only where its spreads do not overlap."""
+    if not d.compared:
+        return Text("")
+    text = []
+    costs = d.table("costs.csv")
+    if not costs.empty and "slots_per_weight" in costs:
+        c = costs.drop_duplicates("optimizer").set_index("optimizer")
+        names = [n for n in [d.focus, *d.rivals] if n in c.index]
+        if d.focus in names and len(names) > 1:
+            full = "state_bytes_backbone" in c and not c["state_bytes_backbone"].isna().any()
+            column = "state_bytes_backbone" if full else "state_bytes_head"
+            slots = lambda n: int(c.loc[n, "slots_per_weight"])  # noqa: E731
+            groups: dict[int, list[str]] = {}
+            for n in names[1:]:
+                groups.setdefault(slots(n), []).append(n)
+            others = enumeration(f"{in_words(k)} pour {enumeration([d.label(n) for n in group])}"
+                                 for k, group in groups.items())
+            sizes = enumeration(f"{french.bytes_(float(c.loc[group[0], column]))} pour "
+                                f"{enumeration([d.label(n) for n in group])}" for group in groups.values())
+            where = f"pour tout {d.backbone_label}" if full else "pour la tête"
+            tensors = "tenseur d'état" if slots(d.focus) == 1 else "tenseurs d'état"
+            text.append(f"En mémoire, {focus(d)} garde {in_words(slots(d.focus))} {tensors} par poids, contre "
+                        f"{others} : {where}, son état pèse {french.bytes_(float(c.loc[d.focus, column]))}, contre "
+                        f"{sizes}.")
+    epochs = epochs_sentence(d)
+    if epochs:
+        text.append(str(epochs))
+    said = speed(d, short=True)
+    if said:
+        text.append(str(said))
+    return Text(" ".join(text))
 
 
 def conclusion(d: ReportData) -> Text:

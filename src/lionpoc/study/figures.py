@@ -243,8 +243,12 @@ def timing(samples: dict[str, np.ndarray], epochs: pd.DataFrame, labels: dict | 
             per_epoch.plot(np.full(len(values), i) + np.linspace(-0.15, 0.15, len(values)), values, "o", color=colour,
                            markersize=4)
         count.bar(i - 0.2, epochs.loc[name, "epochs_run"], width=0.4, color=colour, label="effectuées" if i == 0 else None)
-        count.bar(i + 0.2, epochs.loc[name, "epochs_to_95"], width=0.4, color=colour, alpha=0.4, hatch="//",
+        reached = epochs.loc[name, "epochs_to_95"]
+        count.bar(i + 0.2, 0 if pd.isna(reached) else reached, width=0.4, color=colour, alpha=0.4, hatch="//",
                   label="jusqu'à la cible 95 %" if i == 0 else None)
+        if pd.isna(reached):  # never reached: said on the chart, not left as an empty slot
+            count.text(i + 0.2, 0, "jamais", rotation=90, ha="center", va="bottom", fontsize=8, color=colour,
+                       fontweight="bold")
     for ax in (per_epoch, count):
         ax.set_xticks(positions, [name_of(n, labels) for n in names])
         ax.grid(axis="y", alpha=0.3)
