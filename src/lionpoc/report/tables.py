@@ -224,11 +224,10 @@ def comparison_2023(d: ReportData) -> Table:
         present = name in d.optimizers and not d.summary.empty
         s = d.row(name) if present else None
         rows.append({"Optimiseur": d.label(name), "Exact. 2023": french.percent(old["accuracy"], 0),
-                     "Époques 2023": str(old["epochs"]), "Durée 2023": f"{old['minutes']}{french.NNBSP}min",
+                     "Époques 2023": str(old["epochs"]),
                      "Exact. ici": french.percent(s.test_accuracy_mean) if present else "n.d.",
-                     "Époques ici": french.counts([s.epochs_run])[0] if present else "n.d.",
-                     "Durée ici": french.seconds(s.train_seconds) if present else "n.d."})
-    return Table(pd.DataFrame(rows), widths=[3, 2, 2, 2, 2, 2, 2])
+                     "Époques ici": french.counts([s.epochs_run])[0] if present else "n.d."})
+    return Table(pd.DataFrame(rows), widths=[3, 2, 2, 2, 2])
 
 
 # ---------------------------------------------------------------------------------- robustness
