@@ -979,7 +979,7 @@ def epochs_2023(d: ReportData) -> Text:
         else:
             said = [f"{kind}{EPOCHS_WORD if i == 0 else ''} {que(enumeration([d.label(r) for r in names]))}"
                     for i, (kind, names) in enumerate(parts)]
-        where = enumeration(said) + (f", à {french.percent(CLOSE, 0)} près," if kinds["autant"] else "")
+        where = enumeration(said) + (f", à {french.percent(CLOSE, 0)} près" if kinds["autant"] else "")
         counts = french.counts([mine, *theirs])
         text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} ({counts[0]} en moyenne, "
                     f"contre {enumeration([f'{c} pour {d.label(r)}' for c, r in zip(counts[1:], present)])}).")
