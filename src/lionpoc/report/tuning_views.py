@@ -103,7 +103,7 @@ def learning_rates(d: ReportData):
     if trials.empty:
         return None
     labels = d.labels(figure=True) if _figure_labels(d) else d.labels()
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = plt.subplots(figsize=(9.0, 3.2))  # as wide as the report's other figures (HTML: over 700 px)
     for index, name in enumerate(n for n in d.optimizers if n in set(trials["optimizer"])):
         colour = figures.colour_of(name, d.colours(), index)
         group = trials[(trials["optimizer"] == name) & trials["at_chosen_decay"]]
@@ -128,7 +128,7 @@ def expected_best(d: ReportData):
     if curve.empty:
         return None
     labels = d.labels(figure=True) if _figure_labels(d) else d.labels()
-    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    fig, ax = plt.subplots(figsize=(9.0, 3.2))  # as wide as the report's other figures (HTML: over 700 px)
     for index, name in enumerate(n for n in d.optimizers if n in set(curve["optimizer"])):
         colour = figures.colour_of(name, d.colours(), index)
         group = curve[curve["optimizer"] == name]
