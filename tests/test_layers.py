@@ -7,8 +7,6 @@ the entry points, which sit above them all.
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lionpoc"
 LAYERS = {"data": 0, "model": 1, "study": 2, "report": 3}
 ENTRY_POINTS = {"lionpoc.cli", "lionpoc.workflow", "lionpoc.bench", "lionpoc.__main__"}
@@ -97,8 +95,6 @@ def test_no_module_imports_a_layer_above_its_own():
     assert upward == []
 
 
-# strict: once the report's findings layer breaks the last circle, this marker must go (an XPASS fails the run).
-@pytest.mark.xfail(strict=True, reason="report.prose <-> report.tables: the findings layer (issue 23) removes it")
 def test_no_imports_go_in_a_circle():
     assert cycles(graph()) == []
 
