@@ -130,7 +130,8 @@ def test_robustness_speed_memory_tables(d):
 def test_performance_part_comes_from_study_json(d, results_dir):
     study = json.loads((results_dir / "study.json").read_text())
     text = every_text(d).split("# Reproduire cette étude")[1]
-    assert french.seconds(study["total_seconds"]) in text and "194 minutes" in text and "@sec-2023" in text
+    # The study's own duration; the 2023 study's (194 minutes, unrelated conditions) is no longer set beside it.
+    assert french.seconds(study["total_seconds"]) in text and "194 minutes" not in text
     assert "Tous les entraînements (les têtes) ont ensuite pris" in text  # no fine-tuning in this study
     steps = tables.performance(d).frame["Étape"].tolist()
     assert steps[0].startswith("Passage de Xception") and any("Carnet Lion" in s for s in steps)
@@ -235,7 +236,7 @@ def test_notebook_links_point_to_each_optimizer(d):
 
 def test_the_2023_study_is_described_by_what_is_known(d):
     text = every_text(d).split("# Comparaison avec l'étude de 2023")[1].split(" # ")[0]
-    assert "Adam et AdamW y ont tourné 100 époques sans arrêt précoce" in text
+    assert "Adam et AdamW y ont tourné 100 époques, sans arrêt précoce semble-t-il" in text  # inferred, said so
     assert "règle d'arrêt" in text and "laisse penser" in text  # a guess is said as one
     assert "50 secondes par époque" in text and "Le découpage n'est pas non plus celui de 2023" in text
     assert "des poids aléatoires au lieu de poids pré-entraînés et des images synthétiques" in text
