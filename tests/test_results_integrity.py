@@ -181,7 +181,8 @@ def test_a_notebook_run_by_hand_then_render_shows_exactly_the_runs_present(smoke
     assert done.returncode == 0 and "Traceback" not in done.stderr + done.stdout, done.stdout[-3000:] + done.stderr
     assert "no results for adam;" in done.stdout
     html = (out / "_output" / "report" / "index.html").read_text(encoding="utf-8")
-    assert "Tableaux à recalculer" not in html and "Il manque les résultats de : Adam." in html
+    # French typography: a narrow no-break space before the colon (report/french.lua).
+    assert "Tableaux à recalculer" not in html and "Il manque les résultats de\u202f: Adam." in html
     from lionpoc.report import data
 
     shown = data.load(out)
