@@ -187,7 +187,7 @@ def test_a_notebook_run_by_hand_then_render_shows_exactly_the_runs_present(smoke
 
     shown = data.load(out)
     assert shown.summary["optimizer"].tolist() == ["adamw", "lion"]
-    assert shown.pairs[["a", "b"]].values.tolist() == [["adamw", "lion"]]
+    assert shown.pairs[["a", "b"]].values.tolist() == [["lion", "adamw"]]  # focus − rival
 
 
 # ------------------------------------------------------------------ two studies, read-only results, modes
