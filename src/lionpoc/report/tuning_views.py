@@ -97,15 +97,24 @@ def _figure_labels(d: ReportData) -> bool:
         return False
 
 
+def _one_axis(d: ReportData, present) -> tuple:
+    """A figure as wide as the report's others (HTML: over 700 px), its labels, and each optimizer of
+    ``present`` that ran, in the study's order, with its colour."""
+    labels = d.labels(figure=True) if _figure_labels(d) else d.labels()
+    fig, ax = plt.subplots(figsize=(9.0, 3.2))
+    shown = set(present)
+    ran = [name for name in d.optimizers if name in shown]
+    drawn = [(name, figures.colour_of(name, d.colours(), i)) for i, name in enumerate(ran)]
+    return fig, ax, labels, drawn
+
+
 def learning_rates(d: ReportData):
     """Validation accuracy against the learning rate at each seed's chosen decay, every optimizer on one axis."""
     trials = _trials(d)
     if trials.empty:
         return None
-    labels = d.labels(figure=True) if _figure_labels(d) else d.labels()
-    fig, ax = plt.subplots(figsize=(9.0, 3.2))  # as wide as the report's other figures (HTML: over 700 px)
-    for index, name in enumerate(n for n in d.optimizers if n in set(trials["optimizer"])):
-        colour = figures.colour_of(name, d.colours(), index)
+    fig, ax, labels, drawn = _one_axis(d, trials["optimizer"])
+    for name, colour in drawn:
         group = trials[(trials["optimizer"] == name) & trials["at_chosen_decay"]]
         for k, (_, seed) in enumerate(group.groupby("seed")):
             seed = seed.sort_values("learning_rate")
@@ -127,10 +136,8 @@ def expected_best(d: ReportData):
     curve = d.table("expected_best.csv")
     if curve.empty:
         return None
-    labels = d.labels(figure=True) if _figure_labels(d) else d.labels()
-    fig, ax = plt.subplots(figsize=(9.0, 3.2))  # as wide as the report's other figures (HTML: over 700 px)
-    for index, name in enumerate(n for n in d.optimizers if n in set(curve["optimizer"])):
-        colour = figures.colour_of(name, d.colours(), index)
+    fig, ax, labels, drawn = _one_axis(d, curve["optimizer"])
+    for name, colour in drawn:
         group = curve[curve["optimizer"] == name]
         ax.plot(group["n_configurations"], 100 * group["expected_best_val_accuracy"], color=colour,
                 label=figures.name_of(name, labels))
