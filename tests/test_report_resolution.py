@@ -1,11 +1,14 @@
 """The report's views of the seed-aware intervals, the detectable difference and the loss (report/resolution.py),
 on a small recorded results folder (no training)."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from lionpoc.report import french, load, resolution
-from lionpoc.study import layout
+import report_fixtures
+from lionpoc.report import findings, french, load, resolution
+from report_text import document
 
 import test_stats_tables as recorded
 
@@ -26,77 +29,98 @@ def points(x):
     return french.number(100 * x, 1)
 
 
-def test_each_interval_is_named_by_what_it_lets_vary(d):
-    text = resolution.intervals(d)
-    pairs = d.table("pairs.csv").set_index(["a", "b"])
-    row = pairs.loc[("lion", "adam")]
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """A recorded study with three seeds and two rivals (``tests/report_fixtures.py``), loaded."""
+    out = tmp_path_factory.mktemp("seeded") / "results"
+    return load(report_fixtures.write(out, report_fixtures.REGIMES["pretrained_noise"]))
+
+
+def robustness(d) -> str:
+    """The Robustesse section as its reader gets it (``index.qmd`` run on ``d``), spaces made one space."""
+    text = re.sub(r"[ \n]+", " ", document(d, spaces=False))
+    return text.split("# Robustesse des résultats")[1].split("## Référence sans entraînement")[0]
+
+
+def test_each_interval_is_named_by_what_it_lets_vary(seeded):
+    text = robustness(seeded)
+    row = seeded.table("pairs.csv").set_index(["a", "b"]).loc[("lion", "adam")]
     for low, high in (("ci_low", "ci_high"), ("seed_ci_low", "seed_ci_high"), ("ci2_low", "ci2_high"),
                       ("ci2_joint_low", "ci2_joint_high")):
         assert f"[{points(row[low])}\u202f;\u202f{points(row[high])}]" in text
     assert "sur les images de test" in text and "sur les graines" in text and "bootstrap à deux étages" in text
     assert "97,5\u202f%" in text and "Bonferroni" in text
+    assert "Avec une seule graine" not in text
 
 
-def test_what_could_have_been_detected_is_said_with_the_seeds_it_would_take(d):
-    text = resolution.detectable(d)
-    row = d.table("pairs.csv").set_index(["a", "b"]).loc[("lion", "adamw")]
-    assert f"{points(row['mdd'])}\u202f" in text and f"{len(recorded.SEEDS)}\u00a0graines" in text
+def test_what_could_have_been_detected_is_said_with_the_seeds_it_would_take(seeded):
+    text = robustness(seeded)
+    row = seeded.table("pairs.csv").set_index(["a", "b"]).loc[("lion", "adamw")]
+    assert f"de {points(row['mdd'])}\u202f" in text and "Avec 3\u00a0graines et 150 images de test" in text
+    assert "la variance des graines et celle des images de test comprises" in text
     assert f"{int(row['n_discordant'])} face à AdamW" in text
     if not np.isnan(row["seeds_for_1_point"]):
         assert f"{int(row['seeds_for_1_point'])}\u00a0graines face à AdamW" in text
+    # how much the seeds weigh, in the words of the recorded widths' ratio
+    weight = findings.seed_weight(findings.recorded_focus_rows(seeded))
+    said = {"same": "compte à peu près autant que", "more": "compte davantage que",
+            "less": "compte moins que celle des images de test, sans être négligeable",
+            "little": "compte peu à côté de"}
+    assert said[weight.value] in text and sum(words in text for words in said.values()) == 1
 
 
-def test_a_comparison_that_could_not_be_significant_says_so(d):
-    pairs = d.computed["pairs.csv"]
+def test_a_comparison_that_could_not_be_significant_says_so(seeded):
+    pairs = seeded.computed["pairs.csv"]
     saved = pairs.copy()
     try:
         pairs.loc[(pairs["a"] == "lion") & (pairs["b"] == "adamw"), ["n_discordant", "p_min"]] = [5, 1 / 16]
-        text = resolution.detectable(d)
+        text = robustness(seeded)
         assert "Face à AdamW, le plus petit p que ce test puisse atteindre vaut 0,062" in text
         assert "ne pouvait pas être significative" in text and "Face à Adam," not in text
     finally:
-        d.computed["pairs.csv"] = saved
+        seeded.computed["pairs.csv"] = saved
 
 
 def test_the_loss_is_given_and_a_loss_gap_without_an_accuracy_gap_is_named(d):
-    text = resolution.loss_calibration(d)
+    flags = findings.regime(d).flags()
+    assert flags["calibration"] and flags["calibration_seeds"]  # index.qmd's paragraph, over seeds and test images
+    losses = resolution.losses(d)
     table = d.table("calibration.csv").set_index("optimizer")
     for name, label in (("adam", "Adam"), ("lion", "Lion")):
-        assert f"{label} {french.number(table.loc[name, 'nll_mean'], 3)}" in text
-    assert "ECE, 15 classes de confiance" in text
+        assert f"{label} {french.number(table.loc[name, 'nll_mean'], 3)}" in losses
+    assert resolution.bins(d) == "15" and "Lion " in resolution.eces(d)
     calibration, pairs = d.computed["calibration_pairs.csv"].copy(), d.computed["pairs.csv"].copy()
     try:
         nll = (d.computed["calibration_pairs.csv"]["metric"] == "nll") & (d.computed["calibration_pairs.csv"]["b"] == "adam")
         d.computed["calibration_pairs.csv"].loc[nll, ["diff", "ci2_low", "ci2_high"]] = [-0.05, -0.08, -0.02]
         acc = (d.computed["pairs.csv"]["a"] == "lion") & (d.computed["pairs.csv"]["b"] == "adam")
         d.computed["pairs.csv"].loc[acc, ["ci2_low", "ci2_high"]] = [-0.01, 0.02]
-        said = resolution.loss_calibration(d)
-        assert "Face à Adam, Lion a une perte plus basse (−0,050 [−0,080\u202f;\u202f−0,020]) sans que leur exactitude diffère" in said
+        said = resolution.loss_gaps(d)
+        assert said.startswith("Face à Adam, Lion a une perte plus basse (−0,050 [−0,080\u202f;\u202f−0,020]) sans que "
+                               "leur exactitude diffère")
         d.computed["pairs.csv"].loc[acc, ["ci2_low", "ci2_high"]] = [0.01, 0.02]  # accuracy differs too: no such claim
-        assert "sans que leur exactitude diffère" not in resolution.loss_calibration(d)
+        assert resolution.loss_gaps(d) == ""
     finally:
         d.computed["calibration_pairs.csv"], d.computed["pairs.csv"] = calibration, pairs
 
 
 def test_one_seed_has_only_the_images_interval(tmp_path):
-    rng = np.random.default_rng(2)
-    hard = (rng.random(recorded.N_TEST) < 0.3).astype(float)
-    for name in recorded.ACCURACY:
-        recorded.write_run(tmp_path, name, 0, rng, hard)
-    (tmp_path / "study.json").write_text('{"optimizers": ["adam", "adamw", "lion"], "focus": "lion"}')
-    one = load(tmp_path)
-    assert resolution.intervals(one).startswith("Avec une seule graine, seul l'intervalle sur les images de test")
-    said = resolution.detectable(one)
-    assert said.startswith("Avec une seule graine et 120 images de test") and "la seule variance des images" in said
-    assert "demanderait" not in said
-    assert layout.run_dir(tmp_path, "lion", 0).is_dir()
+    one = load(report_fixtures.write(tmp_path / "results", report_fixtures.REGIMES["smoke"]))
+    text = robustness(one)
+    assert "Avec une seule graine, seul l'intervalle sur les images de test existe (à 95\u202f%, en points)" in text
+    assert "Chaque écart a trois intervalles" not in text and "Bonferroni" not in text
+    assert "Avec une seule graine et 90 images de test" in text and "la seule variance des images" in text
+    assert "demanderait" not in text and "Avec une seule graine, la part du hasard qui vient des graines" in text
+    assert "C'est pourquoi le résumé" not in text
 
 
 def test_nothing_is_said_without_a_comparison(tmp_path):
     rng = np.random.default_rng(3)
     recorded.write_run(tmp_path, "lion", 0, rng, np.zeros(recorded.N_TEST))
     alone = load(tmp_path)
-    assert resolution.intervals(alone) == "" and resolution.detectable(alone) == ""
+    flags = findings.regime(alone).flags()
+    assert not flags["paired"] and not flags["seed_intervals"]
+    assert resolution.interval_list(alone) == "" and resolution.mdd_list(alone) == ""
     pd.testing.assert_frame_equal(alone.table("nothing.csv"), pd.DataFrame())
 
 
@@ -129,3 +153,21 @@ def test_equal_budgets_are_said_equal(d):
         assert tuning_views.budget(d).startswith("Chaque optimiseur a essayé le même nombre de configurations, 9 par")
     finally:
         d.computed["expected_best.csv"] = saved
+
+
+def test_holm_p_is_the_studys_own_never_recomputed_at_render_time(d):
+    """The verdict reads pairs.csv's p_holm (the aggregate step's), whatever the raw p values would give."""
+    rows = findings.focus_pairs(d)
+    saved = {r["b"]: r["p_holm"] for r in rows}
+    assert [r["p_adjusted"] for r in rows] == [saved[r["b"]] for r in rows]
+    pairs = d.pairs
+    original = pairs.copy()
+    try:
+        focus = (pairs["a"] == "lion") & (pairs["b"] == "adam")
+        pairs.loc[focus, "p_holm"] = 0.5  # as if the study had adjusted it over a larger family
+        assert {r["b"]: r["p_adjusted"] for r in findings.focus_pairs(d)}["adam"] == 0.5
+        pairs.loc[focus, "p_holm"] = np.nan  # a table written before Holm's p was saved: the raw p, unadjusted
+        row = {r["b"]: r for r in findings.focus_pairs(d)}["adam"]
+        assert row["p_adjusted"] == row["p_value"]
+    finally:
+        d.pairs = original

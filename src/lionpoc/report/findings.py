@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass
 
 from lionpoc.data import breeds
 from lionpoc.report.data import ReportData
-from lionpoc.study import stats
 
 CHANCE = 1 / len(breeds.FOLDERS)
 ALPHA = 0.05          # significance level of every test in the report
@@ -78,11 +77,60 @@ def pair(d: ReportData, a: str, b: str, which: str = "head") -> dict | None:
 
 
 def focus_pairs(d: ReportData, which: str = "head") -> list[dict]:
-    """Every "focus − rival" comparison, with its p adjusted by Holm's method over this family."""
+    """Every "focus − rival" comparison, with ``p_adjusted``: its p adjusted by Holm's method over this family, as
+    the study's aggregate step saved it (``p_holm``); a table written before it was saved gives the raw p, and the
+    report never adjusts it itself."""
     rows = [p for p in (pair(d, d.focus, r, which) for r in d.rivals) if p is not None]
-    for row, adjusted in zip(rows, stats.holm([r["p_value"] for r in rows])):
-        row["p_adjusted"] = adjusted
+    for row in rows:
+        holm = row.get("p_holm")
+        row["p_adjusted"] = float(holm) if holm is not None and not math.isnan(float(holm)) else row["p_value"]
     return rows
+
+
+def recorded_focus_rows(d: ReportData, table: str = "pairs.csv", metric: str | None = None) -> list[dict]:
+    """The focus's comparisons as the study saved them in ``table`` (family ``focus``, oriented focus − rival),
+    in the rivals' order; empty when the table or the comparison is missing."""
+    frame = d.table(table)
+    if frame.empty or not d.compared or "family" not in frame.columns:
+        return []
+    rows = frame[(frame["family"] == "focus") & (frame["a"] == d.focus)]
+    if metric is not None:
+        rows = rows[rows["metric"] == metric]
+    by_rival = {r["b"]: r for r in rows.to_dict("records")}
+    return [by_rival[r] for r in d.rivals if r in by_rival]
+
+
+def two_stage_power(rows: list[dict]) -> bool:
+    """The minimum detectable difference of the recorded focus rows lets the seeds vary too (several seeds, every
+    one recorded)."""
+    return bool(rows) and int(rows[0]["n_seeds"]) > 1 and all(not math.isnan(float(r["mdd"])) for r in rows)
+
+
+class SeedWeight(enum.Enum):
+    """How much the seeds weigh against the test images in the focus's differences: the mean ratio of the width of
+    the interval that lets only the seeds vary to the one that lets only the test images vary; ``same`` from 2/3 to
+    3/2, ``more`` above, ``less`` from 1/3, ``little`` below."""
+    SAME = "same"
+    MORE = "more"
+    LESS = "less"
+    LITTLE = "little"
+
+    @classmethod
+    def of(cls, ratio: float) -> "SeedWeight":
+        return (cls.SAME if 2 / 3 <= ratio <= 3 / 2 else cls.MORE if ratio > 3 / 2 else
+                cls.LESS if ratio >= 1 / 3 else cls.LITTLE)
+
+
+def seed_weight(rows: list[dict]) -> SeedWeight | None:
+    """``SeedWeight`` of the recorded focus rows; None with one seed or without the seeds' interval."""
+    if not rows or int(rows[0]["n_seeds"]) < 2 or any(math.isnan(float(r.get("seed_ci_low", math.nan)))
+                                                       for r in rows):
+        return None
+
+    def width(r: dict, kind: str) -> float:
+        return float(r[f"{kind}_high"] - r[f"{kind}_low"])
+
+    return SeedWeight.of(sum(width(r, "seed_ci") / max(width(r, "ci"), 1e-12) for r in rows) / len(rows))
 
 
 def timing_samples(d: ReportData) -> dict:
@@ -186,6 +234,13 @@ class Regime:
     given_split: bool = False     # train/ val/ test/ folders, used as they are
     imbalanced: bool = False      # largest class / smallest class at least records.IMBALANCE_RATIO
     thumbnails: bool = False      # the study drew a few images of each class (up to 20 classes)
+    # The focus's comparisons as saved (pairs.csv, calibration.csv): what the Robustesse section can say.
+    paired: bool = False          # pairs.csv holds the focus's comparisons
+    seed_intervals: bool = False  # several seeds, and the interval that lets only the seeds vary
+    two_stage_power: bool = False  # the minimum detectable difference lets the seeds vary too
+    seed_weight: SeedWeight | None = None  # how much the seeds weigh against the test images (seed_weight)
+    calibration: bool = False     # the test loss and calibration error were saved
+    calibration_seeds: bool = False  # ... over several seeds
 
     @property
     def empty(self) -> bool:
@@ -214,6 +269,7 @@ class Regime:
         flags["fine_tune_spread"] = self.fine_tune_separates is not None
         flags.update({"cluster_features": self.cluster_features, "cluster_grouped": self.cluster_grouped})
         flags["differs_2023"] = self.differs_2023
+        flags.update({f"seed_weight_{kind.value}": self.seed_weight is kind for kind in SeedWeight})
         flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
@@ -260,7 +316,18 @@ def regime(d: ReportData) -> Regime:
                   < sum(len(e.get("seeds", [])) for e in study.get("executions") or []),
                   split_2023=_split_2023(d),
                   differs_2023=not d.empty and (not d.xception or not d.pretrained or d.synthetic or d.cropped_photos),
-                  **data_set(d))
+                  **data_set(d), **paired(d))
+
+
+def paired(d: ReportData) -> dict:
+    """The regime's fields that come from the saved comparisons (``pairs.csv``, ``calibration.csv``)."""
+    rows = recorded_focus_rows(d)
+    weight = seed_weight(rows)
+    calibration = d.table("calibration.csv")
+    calibrated = not calibration.empty and not calibration["nll_mean"].isna().all()
+    return {"paired": bool(rows), "seed_intervals": weight is not None, "two_stage_power": two_stage_power(rows),
+            "seed_weight": weight, "calibration": calibrated,
+            "calibration_seeds": calibrated and int(calibration["n_seeds"].iloc[0]) > 1}
 
 
 def _split_2023(d: ReportData) -> str | None:
