@@ -76,3 +76,32 @@ def test_one_epoch_is_singular(folders):
     d = _load(folders, "random_weights")
     text = prose.epochs_sentence(d)
     assert "1 époques" not in text and "1,0 époques" not in text
+
+
+@pytest.mark.parametrize("split, said", [
+    ("random", "Les images des trois classes sont lues dans l'ordre alphabétique des fichiers, puis découpées de façon "
+               "stratifiée (chaque classe garde les mêmes proportions) en entraînement, validation et test, avec une "
+               "graine fixe : "),
+    ("given", "Le découpage est celui que donne le jeu lui-même, ses dossiers `train/`, `val/` et `test/`, utilisé "
+              "tel quel : "),
+    ("given, validation drawn from train", "Le jeu donne ses images d'entraînement et de test (dossiers `train/` et "
+                                           "`test/`) ; la validation est tirée de l'entraînement, de façon stratifiée "
+                                           "(chaque classe y garde sa proportion), avec une graine fixe : ")])
+def test_the_split_of_another_data_set_is_told_as_the_study_made_it(folders, split, said):
+    """index.qmd's three ways of telling the split, chosen by the recorded split (flags given_split,
+    given_validation), each followed by the counts."""
+    import copy
+    import re
+
+    from report_text import document
+
+    d = report.load(report_fixtures.write(folders / f"split-{split[:5]}-{len(split)}",
+                                          report_fixtures.REGIMES["folder_classes"]))
+    d.study = copy.deepcopy(d.study)
+    d.study["data"]["split"] = split
+    d.study["data"]["given_folders"] = ({"train": "train", "val": "val", "test": "test"} if split == "given" else
+                                        {"train": "train", "test": "test"} if split != "random" else None)
+    text = re.sub(r"[ \n]+", " ", document(d, spaces=False)).split("## Données et découpage")[1]
+    assert said in text and f"{prose.count(d)} images au total, dont" in text
+    assert sum(s in text for s in ("lues dans l'ordre alphabétique", "que donne le jeu lui-même",
+                                   "tirée de l'entraînement")) == 1

@@ -231,7 +231,8 @@ class Regime:
     imagenet_classes: bool = True  # every class is an ImageNet class (the pretrained base has seen them)
     classes: int = 15
     described: bool = False       # the data folder's dataset.yaml gave a paragraph for the report
-    given_split: bool = False     # train/ val/ test/ folders, used as they are
+    given_split: bool = False     # the data set gives its train/ and test/ folders, used as they are
+    given_validation: bool = False  # ... and its val/ folder too (else the validation is drawn from train/)
     imbalanced: bool = False      # largest class / smallest class at least records.IMBALANCE_RATIO
     thumbnails: bool = False      # the study drew a few images of each class (up to 20 classes)
     # The focus's comparisons as saved (pairs.csv, calibration.csv): what the Robustesse section can say.
@@ -361,5 +362,6 @@ def data_set(d: ReportData) -> dict:
     return {"stanford_dogs": d.stanford_dogs, "breeds": dataset.words == datasets.BREED_WORDS,
             "imagenet_classes": dataset.imagenet_index is not None, "classes": dataset.n_classes,
             "described": bool(dataset.description), "given_split": str(record.get("split", "")).startswith("given"),
+            "given_validation": record.get("split") == "given",
             "imbalanced": bool((record.get("imbalance") or {}).get("imbalanced")),
             "thumbnails": (d.results_dir / "thumbnails.png").is_file()}

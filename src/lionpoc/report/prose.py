@@ -121,9 +121,9 @@ def subtitle(d: ReportData) -> str:
 
 def data_set(d: ReportData) -> str:
     """``le jeu d'images « Arbres » (trois classes)``: a data set other than the 15 breeds, named."""
-    dataset = d.dataset
-    return (f"le jeu d'images {quoted(d.dataset_name)} ({french.in_words(dataset.n_classes)} "
-            f"{dataset.words[1]})")
+    from lionpoc.report.values import Values
+
+    return f"le {Values(d).data_set}"
 
 
 # ---------------------------------------------------------------------------------- warnings
@@ -210,28 +210,6 @@ def metric(d: ReportData, optimizer: str, column: str = "test_accuracy_mean") ->
     if optimizer not in d.optimizers or d.summary.empty:
         return Text("n.d.")
     return Text(french.percent(float(d.row(optimizer)[column])))
-
-
-def data_split(d: ReportData) -> Text:
-    """How the images of a data set other than the 15 breeds were split, with the counts (``Prototype``)."""
-    if d.empty:
-        return Text("")
-    record, race = d.data_record, d.dataset.words[0]
-    counts = (f"{count(d)} images au total, dont {count(d, 'train')} pour l'entraînement, {count(d, 'val')} pour la "
-              f"validation et {count(d, 'test')} pour le test")
-    split = str(record.get("split", "random"))
-    folders = record.get("given_folders") or {}
-    named = enumeration([code(f"{folders[part]}/") for part in ("train", "val", "test") if part in folders])
-    if split == "given":
-        return Text(f"Le découpage est celui que donne le jeu lui-même, ses dossiers {named}, utilisé tel quel : "
-                    f"{counts}.")
-    if split.startswith("given"):
-        return Text(f"Le jeu donne ses images d'entraînement et de test (dossiers {named}) ; la validation est tirée "
-                    f"de l'entraînement, de façon stratifiée (chaque {race} y garde sa proportion), avec une graine "
-                    f"fixe : {counts}.")
-    return Text(f"Les images des {french.in_words(d.dataset.n_classes)} {d.dataset.words[1]} sont lues dans l'ordre "
-                f"alphabétique des fichiers, puis découpées de façon stratifiée (chaque {race} garde les mêmes "
-                f"proportions) en entraînement, validation et test, avec une graine fixe : {counts}.")
 
 
 def confusions_caption(d: ReportData) -> str:
@@ -480,26 +458,6 @@ def ranking(d: ReportData) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- abstract and conclusion
-def question(d: ReportData, caveat: bool = True) -> Text:
-    """The question, and (``caveat``) how far this study can answer it (backbone, weights and data as recorded)."""
-    if d.compared:
-        who = f"{focus(d)} fait-il mieux {que(rivals(d))}"
-    else:
-        who = f"Que fait {enumeration([d.label(n) for n in d.optimizers or d.planned])}"
-    if d.pretrained and not d.synthetic and not d.stanford_dogs:
-        return Text(f"{who} pour adapter un {d.backbone_label} pré-entraîné sur ImageNet au {data_set(d)[3:]} ?")
-    if d.pretrained and not d.synthetic:
-        return Text(f"{who} pour adapter un {d.backbone_label} pré-entraîné sur ImageNet à quinze races de chiens de "
-                    f"Stanford Dogs ?")
-    if not caveat:
-        return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ?")
-    images = (", et ses images sont synthétiques" if d.synthetic else
-              ", même si ses images sont de vraies photos des quinze races de Stanford Dogs" if d.stanford_dogs else
-              f", même si ses images sont celles du {data_set(d)[3:]}")
-    return Text(f"{who} pour entraîner une tête de classification sur un réseau pré-entraîné figé ? Cette étude-ci "
-                f"ne peut que vérifier la chaîne : son {d.backbone_label} a des poids aléatoires{images}.")
-
-
 def protocol(d: ReportData) -> Text:
     """The abstract's protocol in one sentence, with each optimizer's accuracy and interval."""
     if d.empty or d.summary.empty:
@@ -608,30 +566,6 @@ def speed(d: ReportData, short: bool = False) -> Text:
                  f"{focus(d) if _is_ours(d.focus) else 'les autres'}) : l'écart peut tenir au code autant qu'à "
                  f"l'algorithme.")
     return Text(said)
-
-
-def not_run(d: ReportData) -> Text:
-    """The parts of the study that did not run for these results, each with its command and what it would cost."""
-    if d.empty or d.summary.empty:
-        return Text("")
-    missing = []
-    if not report_sensitivity.exists(d):
-        seconds = float((d.summary["train_seconds"] * d.summary["n_seeds"]).sum())
-        variants = 8  # four batch sizes, two schedules (study.sensitivity)
-        missing.append(
-            f"l'étude de sensibilité à la taille de lot et à la planification du taux (`lionpoc study --sensitivity`, "
-            f"sur les caractéristiques en cache : elle réentraîne huit fois la tête retenue de chaque graine, soit de "
-            f"l'ordre de {french.seconds(variants * seconds)} d'entraînement d'après les durées de cette étude)")
-    if d.fine_tune.empty:
-        missing.append(
-            f"l'ajustement fin des derniers blocs {de(d.backbone_label)} (`lionpoc study --fine-tune`, bien plus long sur "
-            "CPU : la commande mesure une époque et annonce la durée prévue avant d'entraîner)")
-    if not missing:
-        return Text("")
-    head = "n'ont pas été lancés" if len(missing) > 1 else "n'a pas été lancée" if missing[0].startswith("l'étude") \
-        else "n'a pas été lancé"
-    return Text(french.typeset(f"Pour ces résultats, {enumeration(missing)} {head} : les parties correspondantes le "
-                               f"disent, sans résultats."))
 
 
 def costs_abstract(d: ReportData) -> Text:

@@ -43,9 +43,23 @@ class Values:
         return Text(french.enumeration([self.d.label(r) for r in self.d.rivals]))
 
     @property
+    def question_who(self) -> Text:
+        """``Lion fait-il mieux qu'Adam et AdamW``, or ``Que fait Adam`` without a comparison: the question's start
+        (its end, by regime, is ``index.qmd``'s)."""
+        d = self.d
+        if d.compared:
+            return Text(f"{self.focus} fait-il mieux {french.que(self.rivals)}")
+        return Text(f"Que fait {french.enumeration([d.label(n) for n in d.optimizers or d.planned])}")
+
+    @property
     def n_rivals(self) -> Text:
         """``deux``: how many comparisons answer the question."""
         return Text(french.in_words(len(self.d.rivals)))
+
+    @property
+    def de_backbone(self) -> Text:
+        """``de MobileNetV2``, ``de Xception``, ``d'EfficientNet``: the backbone after "de", elided."""
+        return Text(french.de(self.d.backbone_label))
 
     @property
     def fine_tune_part(self) -> Text:
@@ -83,11 +97,37 @@ class Values:
     def classes(self) -> Text:
         return Text(french.integer(self.d.dataset.n_classes))
 
+    # ------------------------------------------------------------------ the parts that did not run
+    @property
+    def sensitivity_variants(self) -> Text:
+        """``huit``: the trainings of the sensitivity study per chosen head (batch sizes × schedules)."""
+        from lionpoc.study import sensitivity
+
+        return Text(french.in_words(len(sensitivity.BATCH_SIZES) * len(sensitivity.SCHEDULES)))
+
+    @property
+    def sensitivity_estimate(self) -> Text:
+        """What the sensitivity study would train, estimated from this study's chosen heads' training times."""
+        from lionpoc.study import sensitivity
+
+        s = self.d.summary
+        if s.empty:
+            return Text("n.d.")
+        seconds = float((s["train_seconds"] * s["n_seeds"]).sum())
+        return Text(french.seconds(len(sensitivity.BATCH_SIZES) * len(sensitivity.SCHEDULES) * seconds))
+
     # ------------------------------------------------------------------ the data set
     @property
     def dataset(self) -> Text:
         """The data set's name (its description file's, else its folder's)."""
         return Text(self.d.dataset_name)
+
+    @property
+    def data_set(self) -> Text:
+        """``jeu d'images « Arbres » (trois classes)``: a data set other than the 15 breeds, named."""
+        d = self.d
+        return Text(f"jeu d'images {french.quoted(d.dataset_name)} ({french.in_words(d.dataset.n_classes)} "
+                    f"{d.dataset.words[1]})")
 
     @property
     def n_classes(self) -> Text:
