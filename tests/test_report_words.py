@@ -105,3 +105,70 @@ def test_the_split_of_another_data_set_is_told_as_the_study_made_it(folders, spl
     assert said in text and f"{prose.count(d)} images au total, dont" in text
     assert sum(s in text for s in ("lues dans l'ordre alphabétique", "que donne le jeu lui-même",
                                    "tirée de l'entraînement")) == 1
+
+
+@pytest.fixture(scope="module")
+def noise(folders):
+    return report.load(report_fixtures.write(folders / "noise-words", report_fixtures.REGIMES["pretrained_noise"]))
+
+
+def _text(d) -> str:
+    import re
+
+    from report_text import document
+
+    return re.sub(r"[ \n]+", " ", document(d, spaces=False))
+
+
+@pytest.mark.parametrize("gaps, said", [
+    ({"adam": 0.08, "adamw": 0.09, "lion": 0.07}, "(première graine) : au-delà de 5,0\u202fpoints, la tête apprend en "
+                                                  "partie par cœur les images d'entraînement, et l'arrêt précoce "
+                                                  "l'interrompt"),
+    ({"adam": 0.01, "adamw": 0.02, "lion": 0.07}, "au-delà de 5,0\u202fpoints, la tête de Lion apprend en partie par "
+                                                  "cœur les images d'entraînement, et l'arrêt précoce l'interrompt"),
+    ({"adam": 0.08, "adamw": 0.02, "lion": 0.07}, "les têtes d'Adam et de Lion apprennent en partie par cœur les "
+                                                  "images d'entraînement, et l'arrêt précoce les interrompt"),
+    ({"adam": 0.01, "adamw": 0.02, "lion": 0.03}, "les deux courbes restent à moins de 5,0\u202fpoints l'une de "
+                                                  "l'autre : la tête ne surapprend pas")])
+def test_the_learning_curves_say_which_heads_overfit(noise, gaps, said):
+    from lionpoc.report import findings
+
+    d = copy_of(noise)
+    d.kept_epoch_gaps = lambda: gaps
+    text = _text(d).split("## Courbes d'apprentissage")[1].split("{#fig-courbes}")[0]
+    assert said in text and f"vaut {french.points(gaps['adam'])} pour Adam, " in text
+    assert findings.Overfit.of(gaps) is findings.regime(d).overfit
+    assert sum(w in text for w in ("la tête apprend", "la tête de", "les têtes", "ne surapprend pas")) == 1
+
+
+def copy_of(d):
+    import dataclasses
+
+    return dataclasses.replace(d)
+
+
+@pytest.mark.parametrize("record, said", [
+    ({"available": False, "reason": "the weights with ImageNet's classifier are not cached and not downloadable"},
+     "(elle exige les poids de MobileNetV2 avec son classifieur ImageNet, ni présents dans `~/.keras/models` ni "
+     "téléchargeables ; copiez-les là puis relancez `lionpoc study`)"),
+    ({"available": False, "reason": "this study's weights are not ImageNet's"},
+     "(elle exige les poids ImageNet du classifieur de MobileNetV2, que cette étude n'utilise pas)"),
+    ({"available": False, "reason": "disk full"}, "(disk full)"),
+    ({"available": False, "imagenet_classes": False, "reason": "not ImageNet classes"},
+     "(les races de ce jeu ne sont pas toutes des classes d'ImageNet : le classifieur d'origine de MobileNetV2 ne "
+     "sait pas les nommer)")])
+def test_why_the_untrained_reference_is_missing(noise, record, said):
+    d = copy_of(noise)
+    d.baseline = record
+    assert f"La référence sans entraînement n'a pas pu être calculée ici {said}." in _text(d)
+
+
+def test_accuracies_beyond_2023_are_explained_and_within_them_are_not(noise):
+    text = _text(noise).split("# Comparaison avec l'étude de 2023")[1].split("# Conclusion")[0]
+    assert "L'écart a plusieurs causes possibles, que cette étude ne sépare pas : les photos sont ici recadrées" in text
+    assert "MobileNetV2 a été pré-entraîné sur ImageNet, d'où viennent ces photos" in text
+    assert "le réseau de base n'est pas le même (MobileNetV2 ici, Xception en 2023) ; le réglage diffère" in text
+    d = copy_of(noise)
+    d.summary = noise.summary.assign(test_accuracy_mean=0.80)
+    low = _text(d).split("# Comparaison avec l'étude de 2023")[1].split("# Conclusion")[0]
+    assert "; ici, de 80\u202f% en moyenne sur les graines." in low and "causes possibles" not in low

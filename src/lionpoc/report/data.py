@@ -301,6 +301,20 @@ class ReportData:
     def run_paths(self, optimizer: str) -> list[Path]:
         return [Path(p) for p in self.runs.loc[self.runs["optimizer"] == optimizer, "path"]]
 
+    def kept_epoch_gaps(self) -> dict[str, float]:
+        """Training minus validation accuracy at the kept epoch, per optimizer, for its first seed's run (the runs
+        whose ``history.csv`` is missing are left out)."""
+        gaps = {}
+        for name in self.optimizers:
+            run = self.run_paths(name)[0]
+            if not (run / "history.csv").is_file():
+                continue
+            history = pd.read_csv(run / "history.csv")
+            best = int(files.read_json(run / "metrics.json")["best_epoch"])
+            row = history[history["epoch"] == best].iloc[0]
+            gaps[name] = float(row["accuracy"] - row["val_accuracy"])
+        return gaps
+
     def confusions(self) -> dict[str, pd.DataFrame]:
         """Each optimizer's test confusion matrix (true breed in rows), summed over its seeds."""
         matrices = {}

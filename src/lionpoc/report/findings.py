@@ -189,6 +189,57 @@ class Decoding(enum.Enum):
         return cls.NEGLIGIBLE if fraction >= 0.9 else cls.SOME if fraction >= 0.7 else cls.STRONG
 
 
+OVERFIT = 0.05        # training accuracy this far above validation at the kept epoch: the head overfits
+
+
+def overfits(gap: float) -> bool:
+    """The head overfits when its training accuracy exceeds validation by more than 5 points at the kept
+    epoch (with dropout on, training accuracy is a pessimistic measure: a larger gap is real)."""
+    return gap > OVERFIT
+
+
+class Overfit(enum.Enum):
+    """Which heads overfit (``overfits``) among those whose curves were recorded."""
+    ALL = "all"
+    ONE = "one"      # one head, not all
+    SOME = "some"    # several heads, not all
+    NONE = "none"
+
+    @classmethod
+    def of(cls, gaps: dict) -> "Overfit | None":
+        over = [n for n, g in gaps.items() if overfits(g)]
+        if not gaps:
+            return None
+        return (cls.ALL if len(over) == len(gaps) else cls.ONE if len(over) == 1 else cls.SOME if over
+                else cls.NONE)
+
+
+class Baseline(enum.Enum):
+    """Why the untrained ImageNet classifier could not be scored (``baseline.json``'s record)."""
+    CLASSES = "classes"        # the data set's classes are not all ImageNet classes
+    DOWNLOAD = "download"      # the weights with their classifier are neither cached nor downloadable
+    WEIGHTS = "weights"        # the study does not use ImageNet weights
+    OTHER = "other"            # another reason, given as recorded
+
+    @classmethod
+    def of(cls, record: dict | None) -> "Baseline | None":
+        b = record or {"available": False, "reason": "baseline.json absent"}
+        if b.get("available"):
+            return None
+        reason = b.get("reason") or ""
+        if b.get("imagenet_classes") is False:
+            return cls.CLASSES
+        if "downloadable" in reason:
+            return cls.DOWNLOAD
+        return cls.WEIGHTS if "weights" in reason or "ImageNet" in reason else cls.OTHER
+
+
+def beyond_2023(d: ReportData) -> bool:
+    """Every optimizer's mean test accuracy here is above the best of 2023's: the report says why it may be."""
+    old = [float(o["accuracy"]) for o in (d.old.get("optimizers") or {}).values()]
+    return bool(old) and not d.summary.empty and float(d.summary["test_accuracy_mean"].min()) > max(old)
+
+
 def collapsed(accuracy: float, classes: int = 15) -> bool:
     """Fine-tuning destroyed the head: accuracy at most 1.5 x chance (1/15 for the 15 breeds)."""
     return accuracy <= 1.5 / classes
@@ -242,6 +293,9 @@ class Regime:
     seed_weight: SeedWeight | None = None  # how much the seeds weigh against the test images (seed_weight)
     calibration: bool = False     # the test loss and calibration error were saved
     calibration_seeds: bool = False  # ... over several seeds
+    overfit: Overfit | None = None  # which heads overfit at the kept epoch (None without recorded curves)
+    baseline_missing: Baseline | None = None  # why the untrained classifier could not be scored
+    beyond_2023: bool = False     # every accuracy here above 2023's best (beyond_2023)
 
     @property
     def empty(self) -> bool:
@@ -271,6 +325,9 @@ class Regime:
         flags.update({"cluster_features": self.cluster_features, "cluster_grouped": self.cluster_grouped})
         flags["differs_2023"] = self.differs_2023
         flags.update({f"seed_weight_{kind.value}": self.seed_weight is kind for kind in SeedWeight})
+        flags.update({f"overfit_{kind.value}": self.overfit is kind for kind in Overfit})
+        flags["curves"] = self.overfit is not None
+        flags.update({f"baseline_{kind.value}": self.baseline_missing is kind for kind in Baseline})
         flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
@@ -317,6 +374,8 @@ def regime(d: ReportData) -> Regime:
                   < sum(len(e.get("seeds", [])) for e in study.get("executions") or []),
                   split_2023=_split_2023(d),
                   differs_2023=not d.empty and (not d.xception or not d.pretrained or d.synthetic or d.cropped_photos),
+                  overfit=Overfit.of(d.kept_epoch_gaps()) if not d.empty else None,
+                  baseline_missing=Baseline.of(d.baseline), beyond_2023=not d.empty and beyond_2023(d),
                   **data_set(d), **paired(d))
 
 

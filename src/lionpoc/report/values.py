@@ -83,6 +83,11 @@ class Values:
     def chance(self) -> Text:
         return Text(french.percent(1 / self.d.dataset.n_classes))
 
+    @property
+    def overfit(self) -> Text:
+        """``5,0 points``: the gap between training and validation accuracy beyond which a head overfits."""
+        return Text(f"{french.number(100 * findings.OVERFIT, 1)}{french.NNBSP}{french.point_word(findings.OVERFIT)}")
+
     # ------------------------------------------------------------------ the protocol
     def setting(self, key: str) -> Text:
         """A protocol parameter of the first run (``image_size``, ``batch_size``, ``dropout``...)."""
