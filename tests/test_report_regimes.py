@@ -186,7 +186,7 @@ def test_speed_is_said_only_beyond_the_spread(d):
     assert (table.groupby("repeat")["order"].apply(sorted).apply(list) == [[0, 1, 2]] * table["repeat"].nunique()).all()
     first = table.sort_values(["repeat", "order"]).groupby("repeat")["optimizer"].first().tolist()
     assert len(set(first)) > 1  # the order rotates: no optimizer is always timed first
-    words = prose.speed(d) + " " + prose.timing_gap(d)
+    words = every_text(d).split("## Temps d'entraînement")[1].split("## Mémoire")[0]
     assert "médiane" in words and "intervalles interquartiles des répétitions" in every_text(d)
     # Why the summary table's durations differ from the ones measured alone, with both numbers.
     during = french.seconds(float(d.row("lion")["seconds_per_epoch"]))
@@ -194,11 +194,15 @@ def test_speed_is_said_only_beyond_the_spread(d):
     assert f"Pendant l'étude, la même époque durait en moyenne {during} avec Lion, contre {alone} seule" in words
     # The reason follows the direction: a grid trained in one block makes the study faster, shared cores slower.
     slower = float(d.row("lion")["seconds_per_epoch"]) > float(table[table["optimizer"] == "lion"]["seconds_per_epoch"].median())
-    assert ("grille entraînée d'un bloc" in prose.timing_gap(d, "lion")) != slower
+    assert ("l'écart tient à sa grille entraînée d'un bloc" in words) != slower
     assert d.study["jobs"] == 1 and "partag" not in prose.and_shared_cores(d) + words  # one notebook at a time
     shared = dataclasses.replace(d, study={**d.study, "jobs": 3, "machine": {**d.study["machine"], "cores": 2}})
     assert "trois carnets se partageaient les deux cœurs de la machine" in prose.and_shared_cores(shared)
-    assert "cœurs partagés" in prose.timing_gap(shared)  # "aux cœurs partagés" or "malgré les cœurs partagés"
+    told = every_text(shared).split("## Temps d'entraînement")[1].split("## Mémoire")[0]
+    assert ("l'écart tient à sa grille entraînée d'un bloc, dont chaque pas répartit ses frais fixes entre les "
+            "configurations, malgré les cœurs partagés, non à l'optimiseur" in told) != slower
+    assert ("l'écart tient aux cœurs partagés entre les carnets pendant l'étude, non à l'optimiseur" in told) == slower
+    assert "cœurs partagés" in told  # "aux cœurs partagés" or "malgré les cœurs partagés"
     column = tables.time_to_accuracy(d).frame["Époque seule"]
     assert len({value.split("\u202f")[-1] for value in column}) == 1  # one unit for the whole column
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 import math
+
+import numpy as np
 from dataclasses import asdict, dataclass
 
 from lionpoc.data import breeds
@@ -234,6 +236,37 @@ class Baseline(enum.Enum):
         return cls.WEIGHTS if "weights" in reason or "ImageNet" in reason else cls.OTHER
 
 
+def shares_cores(d: ReportData) -> bool:
+    """The study ran several notebooks at once on a machine whose cores it recorded (``study.json``)."""
+    s = d.study or {}
+    return int(s.get("jobs") or 1) >= 2 and bool(int((s.get("machine") or {}).get("cores") or 0))
+
+
+def epoch_seconds(d: ReportData, name: str) -> tuple[float, float] | None:
+    """``name``'s mean epoch during the study and the median of its epochs timed alone (None if either is missing)."""
+    samples = timing_samples(d)
+    if d.summary.empty or name not in samples or name not in set(d.summary["optimizer"]):
+        return None
+    return float(d.row(name)["seconds_per_epoch"]), float(np.median(samples[name]))
+
+
+class EpochGap(enum.Enum):
+    """Why the focus's epoch during the study differs from its epoch timed alone: ``grid`` when the study's is not
+    slower (the grid trained in one block shares each step's fixed costs), else ``shared`` when notebooks shared the
+    cores, else ``measure`` (the conditions of the measure)."""
+    GRID = "grid"
+    SHARED = "shared"
+    MEASURE = "measure"
+
+    @classmethod
+    def of(cls, d: ReportData) -> "EpochGap | None":
+        seconds = epoch_seconds(d, d.focus)
+        if seconds is None:
+            return None
+        during, alone = seconds
+        return cls.GRID if during <= alone else cls.SHARED if shares_cores(d) else cls.MEASURE
+
+
 def beyond_2023(d: ReportData) -> bool:
     """Every optimizer's mean test accuracy here is above the best of 2023's: the report says why it may be."""
     old = [float(o["accuracy"]) for o in (d.old.get("optimizers") or {}).values()]
@@ -296,6 +329,8 @@ class Regime:
     overfit: Overfit | None = None  # which heads overfit at the kept epoch (None without recorded curves)
     baseline_missing: Baseline | None = None  # why the untrained classifier could not be scored
     beyond_2023: bool = False     # every accuracy here above 2023's best (beyond_2023)
+    epoch_gap: EpochGap | None = None  # why the focus's epoch in the study differs from its epoch timed alone
+    shared_cores: bool = False    # several notebooks shared the machine's cores (shares_cores)
 
     @property
     def empty(self) -> bool:
@@ -327,6 +362,8 @@ class Regime:
         flags.update({f"seed_weight_{kind.value}": self.seed_weight is kind for kind in SeedWeight})
         flags.update({f"overfit_{kind.value}": self.overfit is kind for kind in Overfit})
         flags["curves"] = self.overfit is not None
+        flags.update({f"epoch_gap_{kind.value}": self.epoch_gap is kind for kind in EpochGap})
+        flags["epoch_gap"] = self.epoch_gap is not None
         flags.update({f"baseline_{kind.value}": self.baseline_missing is kind for kind in Baseline})
         flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
@@ -376,6 +413,7 @@ def regime(d: ReportData) -> Regime:
                   differs_2023=not d.empty and (not d.xception or not d.pretrained or d.synthetic or d.cropped_photos),
                   overfit=Overfit.of(d.kept_epoch_gaps()) if not d.empty else None,
                   baseline_missing=Baseline.of(d.baseline), beyond_2023=not d.empty and beyond_2023(d),
+                  epoch_gap=EpochGap.of(d) if not d.empty else None, shared_cores=shares_cores(d),
                   **data_set(d), **paired(d))
 
 

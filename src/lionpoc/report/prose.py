@@ -497,22 +497,10 @@ def and_shared_cores(d: ReportData, joint: str = ", et") -> Text:
     return Text(f"{joint} {shared}" if shared else "")
 
 
-def timing_gap(d: ReportData, name: str | None = None) -> Text:
-    """How the study's mean epoch of ``name`` (the focus) compares with its epoch timed alone, and why they differ."""
-    name = name or d.focus
-    samples = timing_samples(d)
-    if d.summary.empty or name not in samples or name not in set(d.summary["optimizer"]):
-        return Text("")
-    during = float(d.row(name)["seconds_per_epoch"])
-    alone = float(np.median(samples[name]))
-    shared = bool(shared_cores(d))
-    if during <= alone:  # faster in the study: the grid trained in one block shares each step's fixed costs
-        why = ("à sa grille entraînée d'un bloc, dont chaque pas répartit ses frais fixes entre les configurations"
-               + (", malgré les cœurs partagés" if shared else ""))
-    else:  # slower in the study: the notebooks shared the cores (or the measure's conditions differed)
-        why = "aux cœurs partagés entre les carnets pendant l'étude" if shared else "aux conditions de la mesure"
-    return Text(f"Pendant l'étude, la même époque durait en moyenne {french.seconds(during)} avec {d.label(name)}, "
-                f"contre {french.seconds(alone)} seule : l'écart tient {why}, non à l'optimiseur.")
+def epoch_seconds(d: ReportData, when: str) -> Text:
+    """The focus's epoch ``during`` the study (its mean) or timed ``alone`` (the median of the repeats)."""
+    seconds = findings.epoch_seconds(d, d.focus)
+    return Text(french.seconds(seconds[0 if when == "during" else 1]) if seconds else "n.d.")
 
 
 def speed(d: ReportData, short: bool = False) -> Text:
