@@ -172,3 +172,24 @@ def test_accuracies_beyond_2023_are_explained_and_within_them_are_not(noise):
     d.summary = noise.summary.assign(test_accuracy_mean=0.80)
     low = _text(d).split("# Comparaison avec l'étude de 2023")[1].split("# Conclusion")[0]
     assert "; ici, de 80\u202f% en moyenne sur les graines." in low and "causes possibles" not in low
+
+
+@pytest.mark.parametrize("sizes, left, said", [
+    ((120, 120), 0, "Les classes ont toutes 120 images."),
+    ((100, 120), 1, "Les classes sont de tailles comparables (de 100 à 120 images). 1\u00a0fichier présent à "
+                    "l'identique dans deux classes ou plus a été écarté : une image n'a qu'une classe."),
+    ((100, 120), 3, "3\u00a0fichiers présents à l'identique dans deux classes ou plus ont été écartés : une image "
+                    "n'a qu'une classe.")])
+def test_the_classes_sizes_and_the_files_left_out_are_told(folders, sizes, left, said):
+    import copy
+
+    d = report.load(report_fixtures.write(folders / f"sizes-{sizes[0]}-{left}", report_fixtures.REGIMES["folder_classes"]))
+    d.study = copy.deepcopy(d.study)
+    record = d.study["data"]
+    record["imbalance"] = {**record["imbalance"], "ratio": sizes[1] / sizes[0], "imbalanced": False,
+                           "smallest": {**record["imbalance"]["smallest"], "images": sizes[0]},
+                           "largest": {**record["imbalance"]["largest"], "images": sizes[1]}}
+    record["same_bytes_across_classes"] = {"files_left_out": left}
+    text = _text(d)
+    assert said in text and "déséquilibrées" not in text
+    assert ("à l'identique dans deux" in text) == bool(left)

@@ -318,6 +318,10 @@ class Regime:
     given_split: bool = False     # the data set gives its train/ and test/ folders, used as they are
     given_validation: bool = False  # ... and its val/ folder too (else the validation is drawn from train/)
     imbalanced: bool = False      # largest class / smallest class at least records.IMBALANCE_RATIO
+    balance_equal: bool = False   # every class has as many images
+    balance_comparable: bool = False  # the classes differ in size, less than records.IMBALANCE_RATIO
+    left_out: int = 0             # files found in two classes or more, left out
+    referenced: bool = False      # the data folder's dataset.yaml gave a reference
     thumbnails: bool = False      # the study drew a few images of each class (up to 20 classes)
     # The focus's comparisons as saved (pairs.csv, calibration.csv): what the Robustesse section can say.
     paired: bool = False          # pairs.csv holds the focus's comparisons
@@ -362,6 +366,7 @@ class Regime:
         flags.update({f"seed_weight_{kind.value}": self.seed_weight is kind for kind in SeedWeight})
         flags.update({f"overfit_{kind.value}": self.overfit is kind for kind in Overfit})
         flags["curves"] = self.overfit is not None
+        flags.update({"left_out_any": self.left_out > 0, "left_out_one": self.left_out == 1})
         flags.update({f"epoch_gap_{kind.value}": self.epoch_gap is kind for kind in EpochGap})
         flags["epoch_gap"] = self.epoch_gap is not None
         flags.update({f"baseline_{kind.value}": self.baseline_missing is kind for kind in Baseline})
@@ -456,9 +461,15 @@ def data_set(d: ReportData) -> dict:
     from lionpoc.data import datasets
 
     dataset, record = d.dataset, d.data_record
+    balance = record.get("imbalance") or {}
     return {"stanford_dogs": d.stanford_dogs, "breeds": dataset.words == datasets.BREED_WORDS,
             "imagenet_classes": dataset.imagenet_index is not None, "classes": dataset.n_classes,
             "described": bool(dataset.description), "given_split": str(record.get("split", "")).startswith("given"),
             "given_validation": record.get("split") == "given",
-            "imbalanced": bool((record.get("imbalance") or {}).get("imbalanced")),
+            "imbalanced": bool(balance.get("imbalanced")),
+            "balance_equal": bool(balance) and balance["smallest"]["images"] == balance["largest"]["images"],
+            "balance_comparable": bool(balance) and not balance.get("imbalanced")
+            and balance["smallest"]["images"] != balance["largest"]["images"],
+            "left_out": int((record.get("same_bytes_across_classes") or {}).get("files_left_out", 0)),
+            "referenced": bool(dataset.reference),
             "thumbnails": (d.results_dir / "thumbnails.png").is_file()}

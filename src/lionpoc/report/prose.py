@@ -211,42 +211,6 @@ def split_caption(d: ReportData) -> str:
     return f"Nombre d'images par {race} et par partie du découpage."
 
 
-def data_origin(d: ReportData) -> Text:
-    """The data section for a data set other than the 15 breeds: what it holds, how unequal its classes are,
-    what was left out, with the description file's paragraph and reference when there is one."""
-    dataset, record = d.dataset, d.data_record
-    race, races = dataset.words
-    text = []
-    if dataset.description:
-        text.append(escape(dataset.description))
-    images = record.get("images") or (len(d.split) if not d.split.empty else 0)
-    shown = [quoted(name) for name in d.class_names]
-    listed = enumeration(shown) if len(shown) <= 20 else ", ".join(shown[:20]) + \
-        f" et {french.integer(len(shown) - 20)} autres"
-    text.append(f"Les {french.integer(images)} images lisibles se répartissent en {french.in_words(dataset.n_classes)} "
-                f"{races}, une par dossier : {listed}.")
-    imbalance = record.get("imbalance") or {}
-    if imbalance.get("imbalanced"):
-        text.append(f"Les {races} sont déséquilibrées : la plus grande, {quoted(escape(imbalance['largest']['display']))}, "
-                    f"compte {french.integer(imbalance['largest']['images'])} images, la plus petite, "
-                    f"{quoted(escape(imbalance['smallest']['display']))}, {french.integer(imbalance['smallest']['images'])} "
-                    f"({french.number(imbalance['ratio'], 1)} fois moins). L'exactitude y favorise les grandes "
-                    f"{races} ; le F1 macro, où chaque {race} pèse autant, est le score à lire.")
-    elif imbalance and imbalance["smallest"]["images"] == imbalance["largest"]["images"]:
-        text.append(f"Les {races} ont toutes {french.integer(imbalance['largest']['images'])} images.")
-    elif imbalance:
-        text.append(f"Les {races} sont de tailles comparables (de {french.integer(imbalance['smallest']['images'])} "
-                    f"à {french.integer(imbalance['largest']['images'])} images).")
-    left = (record.get("same_bytes_across_classes") or {}).get("files_left_out", 0)
-    if left:
-        text.append(f"{french.plural(left, 'fichier présent', 'fichiers présents')} à l'identique dans deux {races} "
-                    f"ou plus {'a' if left == 1 else 'ont'} été écarté{'' if left == 1 else 's'} : une image n'a "
-                    f"qu'une {race}.")
-    if dataset.reference:
-        text.append(f"Source : {escape(dataset.reference)}.")
-    return Text(" ".join(text))
-
-
 def skipped(d: ReportData) -> Text:
     if d.empty:
         return Text("")

@@ -169,15 +169,33 @@ class Values:
     def data_folder(self) -> Text:
         return Text(f"`{self.d.data_record.get('data_dir') or self.d.dataset.name}`")
 
-    @property
-    def imbalance(self) -> Text:
-        """``la plus grande classe, « chats », a 2,5 fois plus d'images que la plus petite, « lapins »``."""
-        found = self.d.data_record.get("imbalance") or {}
+    def _imbalance(self) -> dict:
+        return self.d.data_record.get("imbalance") or {}
+
+    def extreme(self, which: str, key: str = "display") -> Text:
+        """The ``largest`` or ``smallest`` class: its name quoted (``display``) or its readable ``images``."""
+        found = self._imbalance().get(which)
         if not found:
-            return Text("")
-        return Text(f"la plus grande {self.race}, {french.quoted(escape(found['largest']['display']))}, a "
-                    f"{french.number(found['ratio'], 1)} fois plus d'images que la plus petite, "
-                    f"{french.quoted(escape(found['smallest']['display']))}")
+            return Text("n.d.")
+        return Text(french.quoted(escape(found["display"])) if key == "display" else french.integer(found["images"]))
+
+    @property
+    def imbalance_ratio(self) -> Text:
+        """``2,5``: the largest class's images over the smallest's."""
+        ratio = self._imbalance().get("ratio")
+        return Text(french.number(ratio, 1) if ratio is not None else "n.d.")
+
+    @property
+    def images(self) -> Text:
+        """The readable images of the data set."""
+        d = self.d
+        return Text(french.integer(d.data_record.get("images") or (len(d.split) if not d.split.empty else 0)))
+
+    @property
+    def left_out(self) -> Text:
+        """``3 fichiers présents``: the files found, byte for byte, in two classes or more (left out)."""
+        left = (self.d.data_record.get("same_bytes_across_classes") or {}).get("files_left_out", 0)
+        return Text(french.plural(left, "fichier présent", "fichiers présents"))
 
     @property
     def given_folders(self) -> Text:
