@@ -36,7 +36,8 @@ def write_run(folder, name, seed, rng, truth_hard):
     table.loc[head_choice(table), "chosen"] = True
     table.to_csv(run / "tuning.csv", index=False)
     epochs = np.arange(1, 21)
-    pd.DataFrame({"epoch": epochs, "val_accuracy": np.minimum(0.9, 0.5 + epochs * (0.06 if name == "lion" else 0.03)),
+    val = np.minimum(0.9, 0.5 + epochs * (0.06 if name == "lion" else 0.03))
+    pd.DataFrame({"epoch": epochs, "accuracy": np.minimum(0.99, val + 0.05), "val_accuracy": val,
                   "seconds": 0.02}).to_csv(run / "history.csv", index=False)
     for extra in ("confusion.csv", "classification_report.csv"):
         (run / extra).write_text("x\n1\n")
