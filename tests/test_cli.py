@@ -101,6 +101,10 @@ def test_unknown_optimizer_lists_the_valid_ones(project_root):
     (["--image-size", "10", "--backbone", "mobilenet_v2"],
      "--image-size must be at least 32 pixels (MobileNetV2's minimum), got 10."),
     (["--weights", "/nonexistent/xception.h5"], "does not exist"),
+    (["--fine-tune-seeds", "1"], "--fine-tune-seeds needs --fine-tune."),
+    (["--fine-tune", "--fine-tune-seeds", "0"], "--fine-tune-seeds must be between 1 and the number of seeds (1), got 0."),
+    (["--fine-tune", "--seeds", "2", "--fine-tune-seeds", "3"],
+     "--fine-tune-seeds must be between 1 and the number of seeds (2), got 3."),
 ])
 def test_invalid_numbers_and_weights(tmp_path, project_root, args, message):
     done = lionpoc("study", "--smoke", "--no-render", "--results-dir", str(tmp_path / "r"), *args,

@@ -114,21 +114,31 @@ def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, reques
     from lionpoc.report import tables
 
     out = tmp_path / "results"
-    done = lionpoc("study", "--smoke", "--fine-tune", "--optimizers", "adamw,lion", "--no-render",
-                   "--results-dir", str(out), cwd=request.config.rootpath)
+    done = lionpoc("study", "--smoke", "--fine-tune", "--optimizers", "adamw,lion", "--no-render", "--seeds", "2",
+                   "--fine-tune-seeds", "1", "--results-dir", str(out), cwd=request.config.rootpath)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "fine-tuning: budget 3 learning rates x at most 2 epochs" in done.stdout
+    # One (optimizer, seed) pair each: seed 1 trains its head alone.
+    assert "fine-tuning: budget 3 learning rates x at most 2 epochs for each of 2 (optimizer, seed) pair(s)" \
+        in done.stdout
     for name in ("adamw", "lion"):
         metrics = json.loads((out / name / "seed-0" / "metrics.json").read_text())
         assert metrics["ft_trainable_parameters"] == 4_772_367 and metrics["ft_epochs_run"] <= 2
         assert (out / name / "seed-0" / "fine_tune_history.csv").is_file()
         assert len(pd.read_csv(out / name / "seed-0" / "fine_tune_predictions.csv")) == metrics["n_test"]
+        alone = json.loads((out / name / "seed-1" / "metrics.json").read_text())
+        assert "ft_test_accuracy" not in alone and not (out / name / "seed-1" / "fine_tune_history.csv").exists()
     summary = pd.read_csv(out / "fine_tune_summary.csv").set_index("optimizer")
     assert summary.loc["adamw", "state_bytes"] == 2 * summary.loc["lion", "state_bytes"]
+    assert summary["n_seeds"].tolist() == [1, 1]
+    assert json.loads((out / "study.json").read_text())["fine_tune_seeds"] == 1
     d = report.load(out)
     assert "@tbl-ajustement" in prose.fine_tune(d) and len(tables.fine_tune(d).frame) == 2
     said = prose.fine_tune_abstract(d)  # a score sentence, or the warning that every optimizer collapsed
     assert "ajustement fin" in said.lower() and said in prose.abstract_findings(d)
     from report_text import document
+
+    text = document(d)
+    assert "il ne porte que sur la première des deux graines" in " ".join(text.split())
+    assert "--fine-tune-seeds 1" in text
 
     assert "Ces résultats ne comportent pas d'ajustement fin" in document(report.load(tmp_path / "none"))

@@ -75,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fine-tune-epochs", type=int,
                    help=f"epoch budget of each fine-tuning configuration (default {RunConfig.fine_tune_epochs}, "
                         f"smoke {SMOKE_OVERRIDES['fine_tune_epochs']})")
+    p.add_argument("--fine-tune-seeds", type=int,
+                   help=f"fine-tune the seeds 0 to N-1 only, the others train their head alone (default "
+                        f"{RunConfig.fine_tune_seeds}: a fine-tuning costs about a thousand times a head's training)")
 
     p.add_argument("--no-extend", dest="extend_grid", action="store_false",
                    help="train exactly the grids of analysis/params (a fixed budget); by default an axis whose chosen "

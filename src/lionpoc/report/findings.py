@@ -289,6 +289,7 @@ class Regime:
     rivals: int             # how many rivals the focus is compared with
     fine_tune: bool
     fine_tune_collapsed: bool
+    fine_tune_subset: bool  # fine-tuning ran on fewer seeds than the heads (--fine-tune-seeds)
     sensitivity: bool
     timed: bool             # each chosen head timed alone (timing.csv)
     recorded: bool          # study.json present
@@ -402,6 +403,7 @@ def regime(d: ReportData) -> Regime:
                   xception=d.xception, compared=d.compared, rivals=len(d.rivals) if d.compared else 0,
                   fine_tune=tuned,
                   fine_tune_collapsed=tuned and all(collapsed(v, d.dataset.n_classes) for v in d.fine_tune["after_mean"]),
+                  fine_tune_subset=tuned and int(d.fine_tune["n_seeds"].max()) < int(d.runs.groupby("optimizer").size().max()),
                   sensitivity=not d.empty and sensitivity.exists(d), timed=not d.timing.empty,
                   recorded=bool(d.study), benchmark=d.benchmark is not None,
                   baseline=bool((d.baseline or {}).get("available")), cluster=bool((d.study or {}).get("cluster")),

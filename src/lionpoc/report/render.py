@@ -13,6 +13,7 @@ from lionpoc import files
 from lionpoc.study import aggregate
 from lionpoc.study import checks
 from lionpoc.study import layout
+from lionpoc.study.config import SMOKE_OVERRIDES, RunConfig
 from lionpoc.console import QUIET_ENV
 from lionpoc.errors import LionpocError
 
@@ -52,6 +53,14 @@ def resume_command(results_dir: Path, names: list[str], with_results_dir: bool =
             parts.append(f"{option} {shlex.quote(str(value))}")
     if record.get("fine_tune"):
         parts.append("--fine-tune")
+        default = SMOKE_OVERRIDES["fine_tune_epochs"] if record.get("smoke") else RunConfig.fine_tune_epochs
+        if record.get("fine_tune_epochs") not in (None, default):
+            parts.append(f"--fine-tune-epochs {record['fine_tune_epochs']}")
+        tuned, seeds = record.get("fine_tune_seeds"), record.get("seeds") or 1
+        if tuned and tuned != min(RunConfig.fine_tune_seeds, seeds):
+            parts.append(f"--fine-tune-seeds {tuned}")
+    if (Path(results_dir) / "sensitivity.csv").is_file():
+        parts.append("--sensitivity")
     if with_results_dir:
         parts.append(f"--results-dir {shlex.quote(str(results_dir))}")
     return separator.join(parts)

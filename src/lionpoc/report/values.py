@@ -66,6 +66,15 @@ class Values:
         """``la fin de MobileNetV2 (bloc 16 et dernière convolution 1 × 1)``."""
         return Text(self.d.fine_tune_part)
 
+    @property
+    def fine_tuned_seeds(self) -> Text:
+        """``les trois premières des dix graines``, ``la première des deux graines``: which seeds were fine-tuned."""
+        if self.d.fine_tune.empty or self.d.empty:
+            return Text("")
+        tuned, seeds = int(self.d.fine_tune["n_seeds"].max()), int(self.d.runs.groupby("optimizer").size().max())
+        first = "la première" if tuned == 1 else f"les {french.in_words(tuned)} premières"
+        return Text(f"{first} des {french.in_words(seeds)} graines")
+
     # ------------------------------------------------------------------ levels
     @property
     def alpha(self) -> Text:

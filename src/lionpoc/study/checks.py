@@ -307,7 +307,7 @@ def redo_notes(cfg, feature_key: str) -> list[str]:
 
 
 # Where files live: never a reason for different numbers.
-PLACES = ("results_dir", "data_dir", "cache_dir", "force", "seeds", "weights")
+PLACES = ("results_dir", "data_dir", "cache_dir", "force", "seeds", "weights", "fine_tune_seeds")
 
 
 def _run_inputs(metrics: dict) -> dict:

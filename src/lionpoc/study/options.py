@@ -24,6 +24,7 @@ class StudyOptions:
     jobs: int | None = None
     fine_tune: bool = False
     fine_tune_epochs: int | None = None
+    fine_tune_seeds: int | None = None         # None: the parameter files' (3 unless they say otherwise)
     focus: str | None = None
     backbone: str | None = None
     extend_grid: bool = True

@@ -113,9 +113,14 @@ def plan(options: StudyOptions = StudyOptions()) -> Study:
                  "split": o.split, "data_dir": str(Path(o.data_dir).resolve()) if o.data_dir else None,
                  "backbone": base.name}
     overrides.update({k: v for k, v in (("weights", o.weights), ("image_size", image_size),
-                                        ("fine_tune_epochs", fine_tune_epochs)) if v is not None})
-    if fine_tune_epochs is not None and not fine_tune:
-        raise LionpocError("--fine-tune-epochs needs --fine-tune.")
+                                        ("fine_tune_epochs", fine_tune_epochs),
+                                        ("fine_tune_seeds", o.fine_tune_seeds)) if v is not None})
+    for given, flag in ((fine_tune_epochs, "--fine-tune-epochs"), (o.fine_tune_seeds, "--fine-tune-seeds")):
+        if given is not None and not fine_tune:
+            raise LionpocError(f"{flag} needs --fine-tune.")
+    if o.fine_tune_seeds is not None and not 1 <= o.fine_tune_seeds <= seeds:
+        raise LionpocError(f"--fine-tune-seeds must be between 1 and the number of seeds ({seeds}), "
+                           f"got {o.fine_tune_seeds}.")
     overrides["fine_tune"] = fine_tune
     overrides["extend_grid"], overrides["sensitivity"] = o.extend_grid, o.sensitivity
     if overrides["data_dir"] is None and not smoke:
@@ -287,7 +292,8 @@ def announce_fine_tuning(study: Study, log=print) -> dict:
 
     configs, prep, jobs = study.configs, study.prep, study.jobs
     cfg = configs[0]
-    todo = sum(1 for c in configs for s in c.seeds if c.force or not run_files.is_done(c, s, prep.features.key))
+    todo = sum(1 for c in configs for s in c.seeds
+               if c.fine_tunes(s) and (c.force or not run_files.is_done(c, s, prep.features.key)))
     if not todo:
         return {}
     per_epoch, start_cost, set_up = finetune.probe(prep)
@@ -350,6 +356,7 @@ def study_record(study: Study) -> dict:
         "image_size": configs[0].image_size, "data_dir": configs[0].data_dir, "split": configs[0].split,
         "grid_size": len(configs[0].grid_points()),
         "fine_tune": configs[0].fine_tune, "fine_tune_epochs": configs[0].fine_tune_epochs,
+        "fine_tune_seeds": sum(1 for s in configs[0].seeds if configs[0].fine_tunes(s)),
         **timings,
         "executions": executions, "trainings_seconds": wall,
         # Trainings against one pass of the backbone, whichever study ran it.

@@ -45,7 +45,9 @@ def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
 def run_key(cfg: RunConfig, seed: int, feature_key: str) -> str:
     """Identity of a seed's inputs: two runs with the same key give the same numbers."""
     params = {k: v for k, v in cfg.to_params().items()
-              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force", "sensitivity")}
+              if k not in ("results_dir", "data_dir", "cache_dir", "seeds", "force", "sensitivity", "fine_tune_seeds")}
+    # Whether this seed fine-tunes, not how many seeds do: --fine-tune-seeds 5 after 3 redoes seeds 3 and 4 only.
+    params["fine_tunes_this_seed"] = cfg.fine_tunes(seed)
     # How the report shows the optimizer (label, colour, ...) does not change its numbers.
     params["optimizer"] = {k: v for k, v in params["optimizer"].items() if k not in PRESENTATION_KEYS}
     # The code that trained it: a run made by other code (an edited checkout, a worker with another install)

@@ -133,8 +133,8 @@ def run_seed(prep: Prepared, seed: int, log=print) -> SeedRun:
     evaluation = test(prep, fit)
     varied = sensitivity.run(prep, seed, fit, log) if cfg.sensitivity else None
     tuned = None
-    if cfg.fine_tune:
-        remaining = len(cfg.seeds) - cfg.seeds.index(seed)
+    if cfg.fine_tunes(seed):
+        remaining = sum(1 for s in cfg.seeds[cfg.seeds.index(seed):] if cfg.fine_tunes(s))
         tuned = fine_tune_seed(prep, seed, fit, log, remaining)
     # No figure here: the notebook draws them once for all the seeds (``report.display.seeds``).
     run_files.save(prep, seed, fit, tuning, evaluation, None, log, tuned, bracketing, varied)
