@@ -145,8 +145,8 @@ def test_warnings_flag_synthetic_data_random_weights_and_missing_optimizers(resu
     shutil.rmtree(partial / "adamw")
     d = report.load(partial)
     assert d.missing == ["adamw"]
-    warnings = prose.missing_warning(d)
-    assert "lionpoc study --optimizers adamw" in warnings
+    warnings = every_text(d).split("# Résumé")[0]
+    assert "Il manque les résultats de : AdamW." in warnings and "lionpoc study --optimizers adamw" in warnings
     assert len(d.summary) == 2  # the tables are those of the runs present
     assert prose.metric(d, "adamw") == "n.d."
     assert len(tables.summary(d).frame) == 2 and list(tables.classes(d).frame.columns)[2:4] == ["Adam", "Lion"]
@@ -167,7 +167,7 @@ def test_a_damaged_run_is_named_not_fatal(results_dir, tmp_path):
     shutil.copytree(results_dir, damaged)
     (damaged / "lion" / "seed-1" / "metrics.json").write_text("{ not json")
     d = report.load(damaged)
-    assert [x["seed"] for x in d.damaged] == [1] and "Essais endommagés" in prose.warnings(d)
+    assert [x["seed"] for x in d.damaged] == [1] and "Essais endommagés" in every_text(d).split("# Résumé")[0]
     # summary.csv still counts two Lion seeds; the report's tables are those of the runs it can read
     assert d.summary.set_index("optimizer").loc["lion", "n_seeds"] == 1
     assert pd.read_csv(damaged / "summary.csv").set_index("optimizer").loc["lion", "n_seeds"] == 2

@@ -29,8 +29,10 @@ def test_rules_and_their_thresholds():
 
 def test_without_sensitivity_results_one_sentence_says_how_to_get_them(results_dir):
     d = load(results_dir)
-    assert S.section(d) == "" and "`lionpoc study --sensitivity` la lance" in document(d)
-    assert S.abstract(d) == "" and S.conclusion(d) == "" and S.figure(d) is None and S.schedule_table(d) is None
+    text = document(d)
+    assert S.section(d) == "" and "`lionpoc study --sensitivity` la lance" in text
+    assert "Étude de sensibilité :" not in text and "l'étude de sensibilité montre" not in text
+    assert S.schedule_effect(d) is None and S.figure(d) is None and S.schedule_table(d) is None
 
 
 def test_the_tuning_budget_is_read_from_each_seeds_record(results_dir):
@@ -75,8 +77,11 @@ def test_a_gap_that_grows_with_the_batch_size_and_a_schedule_that_changes_the_ra
     section = re.sub(r"[ \n]+", " ", document(d, spaces=False))
     assert "Cet écart grandit avec la taille de lot, au-delà du bruit" in section and "le classement change" in section
     assert "dépasse le bruit de mesure pour Lion" in section
-    assert "grandit avec la taille de lot" in S.abstract(d) and "change le classement" in S.abstract(d)
-    assert S.conclusion(d).startswith("Enfin, l'étude de sensibilité montre que") and "@sec-sensibilite" in S.conclusion(d)
+    abstract, conclusion = section.split("# Introduction")[0], section.split("# Conclusion")[1]
+    assert "Étude de sensibilité : l'écart de Lion sur les autres grandit avec la taille de lot, et le cosinus change " \
+        "le classement moyen." in abstract and S.schedule_effect(d) == "changes"
+    assert "Enfin, l'étude de sensibilité montre que l'écart de Lion sur les autres grandit avec la taille de lot, et " \
+        "que le cosinus change le classement moyen (voir la @sec-sensibilite)." in conclusion
     figure = S.figure(d)
     lines = figure.axes[0].get_lines()
     assert len(figure.axes[0].containers) == 3 and len(lines) >= 3
@@ -93,7 +98,8 @@ def test_a_flat_gap_and_an_unchanged_ranking(results_dir, tmp_path):
     assert "la taille de lot ne change pas la place de Lion" in section and "il reste premier" in section
     assert "le classement est le même avec les deux planifications" in section
     assert "reste dans le bruit de mesure" in section
-    assert "ne change pas avec la taille de lot" in S.abstract(d) and "ne change pas le classement" in S.abstract(d)
+    assert "Étude de sensibilité : la place de Lion ne change pas avec la taille de lot (de 32 à 256), et le cosinus " \
+        "ne change pas le classement." in section.split("# Introduction")[0] and S.schedule_effect(d) == "same"
 
 
 def test_adamw_and_lion_are_never_said_to_differ_only_by_their_regularisation(results_dir):

@@ -1,7 +1,12 @@
 """The report's French toolkit and the sentences built with it, on recorded results folders (no training)."""
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 import report_fixtures
+from report_text import document
 from lionpoc import report
 from lionpoc.report import french, prose
 from lionpoc.report import sensitivity as report_sensitivity
@@ -60,9 +65,12 @@ def test_a_focus_other_than_lion_is_named_with_its_elision_in_the_sensitivity_se
                                     accuracy={"adam": 0.86, "lion": 0.85})
     d = _load(folders, "sensitivity_adam", regime)
     assert d.focus == "adam"
-    said = " ".join(report_sensitivity.findings(d))
-    assert "d'Adam" in said and "de Adam" not in said
-    assert "de Adam" not in report_sensitivity.section(d) and "de Adam" not in report_sensitivity.conclusion(d)
+    text = " ".join(document(d).split())
+    abstract, conclusion = text.split("# Introduction")[0], text.split("# Conclusion")[1]
+    assert "Étude de sensibilité : la place d'Adam" in abstract or "Étude de sensibilité : l'écart d'Adam" in abstract
+    assert "l'étude de sensibilité montre que la place d'Adam" in conclusion \
+        or "l'étude de sensibilité montre que l'écart d'Adam" in conclusion
+    assert not re.search(r"\bde Adam", text)
 
 
 def test_the_sensitivity_section_names_optimizers_as_the_study_recorded_them(folders):
@@ -193,3 +201,17 @@ def test_the_classes_sizes_and_the_files_left_out_are_told(folders, sizes, left,
     text = _text(d)
     assert said in text and "déséquilibrées" not in text
     assert ("à l'identique dans deux" in text) == bool(left)
+
+
+def test_unreadable_images_are_counted_with_the_verb_agreeing(folders):
+    d = _load(folders, "two_optimizers")
+    assert "Toutes les images ont pu être lues." in document(d)
+    for files, said in (([{"file": "a.jpg"}], "1\u00a0fichier illisible a été écarté\u202f: `a.jpg`."),
+                        ([{"file": "a.jpg"}, {"file": "b.jpg"}],
+                         "2\u00a0fichiers illisibles ont été écartés\u202f: `a.jpg`, `b.jpg`.")):
+        for path in d.runs["path"]:
+            record = json.loads((Path(path) / "metrics.json").read_text())
+            record["skipped_files"] = files
+            (Path(path) / "metrics.json").write_text(json.dumps(record))
+        text = re.sub(r"[ \n]+", " ", document(report.load(d.results_dir)))
+        assert said in text and "Toutes les images ont pu être lues" not in text

@@ -336,6 +336,12 @@ class Regime:
     beyond_2023: bool = False     # every accuracy here above 2023's best (beyond_2023)
     epoch_gap: EpochGap | None = None  # why the focus's epoch in the study differs from its epoch timed alone
     shared_cores: bool = False    # several notebooks shared the machine's cores (shares_cores)
+    # What the first page, the warnings and the conclusion say, beyond the sections above.
+    several_optimizers: bool = False  # more than one optimizer has results
+    damaged: bool = False         # some runs have an unreadable metrics.json (ignored)
+    missing: bool = False         # some optimizers the study planned have no results
+    skipped: int = 0              # images that could not be read, left out
+    schedule_effect: str | None = None  # the cosine against the constant rate: same, changes, noise (schedule_effect)
 
     @property
     def empty(self) -> bool:
@@ -370,6 +376,9 @@ class Regime:
         flags.update({"left_out_any": self.left_out > 0, "left_out_one": self.left_out == 1})
         flags.update({f"epoch_gap_{kind.value}": self.epoch_gap is kind for kind in EpochGap})
         flags["epoch_gap"] = self.epoch_gap is not None
+        flags["batch_trend"] = self.batch_trend is not None
+        flags.update({"skipped_any": self.skipped > 0, "skipped_one": self.skipped == 1})
+        flags.update({f"schedule_{kind}": self.schedule_effect == kind for kind in ("same", "changes", "noise")})
         flags.update({f"baseline_{kind.value}": self.baseline_missing is kind for kind in Baseline})
         flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
@@ -421,6 +430,10 @@ def regime(d: ReportData) -> Regime:
                   overfit=Overfit.of(d.kept_epoch_gaps()) if not d.empty else None,
                   baseline_missing=Baseline.of(d.baseline), beyond_2023=not d.empty and beyond_2023(d),
                   epoch_gap=EpochGap.of(d) if not d.empty else None, shared_cores=shares_cores(d),
+                  several_optimizers=len(d.optimizers) > 1, damaged=bool(d.damaged),
+                  missing=bool(d.missing) and not d.empty,
+                  skipped=len(d.first().get("skipped_files") or []) if not d.empty else 0,
+                  schedule_effect=sensitivity.schedule_effect(d) if not d.empty else None,
                   **data_set(d), **paired(d))
 
 

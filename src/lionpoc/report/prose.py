@@ -110,31 +110,9 @@ def data_set(d: ReportData) -> str:
 
 
 # ---------------------------------------------------------------------------------- warnings
-def warnings(d: ReportData) -> Text:
-    """Visible callouts, before anything else, only when they apply: no results, damaged runs (the regime's
-    own warnings, synthetic data or random weights, are written in ``index.qmd``)."""
-    parts = []
-    if d.damaged:
-        names = ", ".join(f"{d.label(x['optimizer'])} graine {x['seed']} ({code(x['path'])})" for x in d.damaged)
-        parts.append(callout("warning", "Essais endommagés",
-                             f"Ces essais ont un fichier `metrics.json` illisible et sont ignorés : {names}. "
-                             "`lionpoc study` les refait."))
-    return Text("\n\n".join(parts))
-
-
 def results_folder(d: ReportData) -> Text:
     """The results folder, as inline code."""
     return Text(code(d.results_dir))
-
-
-def missing_warning(d: ReportData) -> Text:
-    """The callout naming the optimizers the study planned that have no results, and the command that makes them."""
-    if not d.missing or d.empty:
-        return Text("")
-    names = ", ".join(d.label(m) for m in d.missing)
-    return Text(callout("warning", "Résultats incomplets",
-                        f"Il manque les résultats de : {names}. Les tableaux et figures ne montrent que les "
-                        f"autres optimiseurs. Pour les produire : {code(render.resume_command(d.results_dir, d.missing))}."))
 
 
 def weights_words(d: ReportData) -> Text:
@@ -209,27 +187,6 @@ def split_caption(d: ReportData) -> str:
         return (f"Nombre d'images par partie du découpage : pour la plus petite {race}, la médiane des "
                 f"{d.dataset.words[1]}, la plus grande, et au total.")
     return f"Nombre d'images par {race} et par partie du découpage."
-
-
-def skipped(d: ReportData) -> Text:
-    if d.empty:
-        return Text("")
-    files = d.first()["skipped_files"]
-    if not files:
-        return Text("Toutes les images ont pu être lues.")
-    return Text(f"{french.plural(len(files), 'fichier illisible a', 'fichiers illisibles ont')} été écartés : "
-                + ", ".join(code(s['file']) for s in files[:5]) + ("…" if len(files) > 5 else "") + ".")
-
-
-def noise(d: ReportData) -> Text:
-    if d.empty or d.summary.empty:
-        return Text("")
-    n = int(d.runs["n_test"].iloc[0])
-    best = float(d.summary["test_accuracy_mean"].max())
-    low, high = stats.wilson_ci(round(best * n), n)
-    return Text(f"Avec {french.integer(n)} images de test, une image vaut {french.number(100 / n, 2)} point ; "
-                f"une exactitude de {french.percent(best)} mesurée sur un seul essai a un intervalle de confiance "
-                f"à {french.percent(LEVEL, 0)} (Wilson) de {interval(low, high)}.")
 
 
 def memory_saving(d: ReportData) -> Text:
@@ -405,41 +362,16 @@ def ranking(d: ReportData) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------- abstract and conclusion
-def protocol(d: ReportData) -> Text:
-    """The abstract's protocol in one sentence, with each optimizer's accuracy and interval."""
-    if d.empty or d.summary.empty:
-        return Text("")
-    s = d.summary.set_index("optimizer")
-    scores = " ; ".join(f"{d.label(o)} {french.percent(s.loc[o, 'test_accuracy_mean'])} "
-                        f"{interval(s.loc[o, 'test_accuracy_ci_low'], s.loc[o, 'test_accuracy_ci_high'])}"
-                        for o in d.optimizers if o in s.index)
-    each = "La même tête a été entraînée avec chaque optimiseur" if len(d.optimizers) > 1 else "La tête a été entraînée"
-    return Text(f"{each} sur les caractéristiques du réseau figé et réglée sur la validation dans "
-                f"{report_sensitivity.same_grid(d)} ; la configuration retenue est "
-                f"{report_sensitivity.selection_rule(d)}. L'étude compte {french.plural(n_seeds(d), 'graine')} et "
-                f"{count(d, 'test')} images de test jamais vues pendant le réglage. Exactitude sur le test (intervalle à {french.percent(LEVEL, 0)}) : "
-                f"{scores}.")
-
-
-def abstract_findings(d: ReportData) -> Text:
-    """The abstract's answer: what the data exclude, cost, fine-tuning, sensitivity (the caveats are in the .qmd)."""
-    if d.empty or d.summary.empty:
-        return Text("")
-    text = [short_answer(d), costs_abstract(d), fine_tune_abstract(d), report_sensitivity.abstract(d)]
-    return Text(" ".join(t for t in text if t))
-
-
-def fine_tune_abstract(d: ReportData) -> str:
-    """The abstract's sentence on fine-tuning, when the study did it (empty otherwise)."""
+def fine_tune_abstract(d: ReportData) -> Text:
+    """The abstract's sentence on fine-tuning, when it worked (``index.qmd`` says when every optimizer collapsed)."""
     if d.fine_tune.empty:
-        return ""
+        return Text("")
     f = d.fine_tune.set_index("optimizer")
     if all(collapsed(v, d.dataset.n_classes) for v in f["after_mean"]):
-        return ("L'ajustement fin a ramené tous les optimiseurs au niveau du hasard : son budget est à revoir avant "
-                "toute conclusion.")
+        return Text("")
     scores = " ; ".join(f"{d.label(o)} {french.percent(f.loc[o, 'after_mean'])}" for o in d.optimizers if o in f.index)
     said = short_answer(d, "fine_tune", listed=False) if d.compared else ""
-    return f"Après ajustement fin {of(d.fine_tune_part)}, au même budget pour chacun : {scores}. {said}".strip()
+    return Text(f"Après ajustement fin {of(d.fine_tune_part)}, au même budget pour chacun : {scores}. {said}".strip())
 
 
 
@@ -539,33 +471,22 @@ def costs_abstract(d: ReportData) -> Text:
 
 
 def conclusion(d: ReportData) -> Text:
-    """The answer, generated from the numbers: what the data exclude, then cost, fine-tuning, caveats."""
+    """The conclusion's answer, generated from the numbers (what the data exclude, or why nothing is compared); the
+    rest of its paragraph (costs, fine-tuning, sensitivity) is ``index.qmd``'s."""
     if d.summary.empty:
-        return Text("Aucune conclusion n'est possible sans résultats.")
-    sentences = []
-    if d.compared:
-        lead = ("réponse à la question posée :" if d.pretrained and not d.synthetic else
-                "sur ces caractéristiques sans pré-entraînement, qui ne tranchent pas la question posée :")
-        sentences.append(short_answer(d, listed=False, lead=lead))
-        sentences.append("La @fig-ecarts et le @tbl-paires donnent chaque écart.")
-    else:
-        sentences.append(alone(d))
-    epochs = epochs_sentence(d)
-    if epochs:
-        sentences.append(epochs)
-    said = speed(d, short=True)
-    if said:
-        sentences.append(said)
-    if not d.fine_tune.empty:
-        f = d.fine_tune.set_index("optimizer")
-        if all(collapsed(v, d.dataset.n_classes) for v in f["after_mean"]):
-            sentences.append("L'ajustement fin n'apporte rien ici : il ramène tous les optimiseurs au hasard (voir la "
-                             "@sec-ajustement).")
-        elif d.compared:
-            sentences.append(short_answer(d, "fine_tune", listed=False, lead="après ajustement fin (voir la "
-                                                                                  "@sec-ajustement),"))
-    sentences += [said for said in (report_sensitivity.conclusion(d),) if said]
-    return Text(" ".join(sentences))
+        return Text("")
+    if not d.compared:
+        return Text(alone(d))
+    lead = ("réponse à la question posée :" if d.pretrained and not d.synthetic else
+            "sur ces caractéristiques sans pré-entraînement, qui ne tranchent pas la question posée :")
+    return short_answer(d, listed=False, lead=lead)
+
+
+def fine_tune_conclusion(d: ReportData) -> Text:
+    """The conclusion's answer after fine-tuning, when fine-tuning worked and the focus has a rival."""
+    if d.fine_tune.empty or not d.compared or all(collapsed(v, d.dataset.n_classes) for v in d.fine_tune["after_mean"]):
+        return Text("")
+    return short_answer(d, "fine_tune", listed=False, lead="après ajustement fin (voir la @sec-ajustement),")
 
 
 def target_words(d: ReportData, fraction: float) -> Text:

@@ -640,33 +640,12 @@ def section(d: ReportData) -> Text:
     return Text(french.typeset(schedule_answer(d)))
 
 
-def findings(d: ReportData) -> tuple[str, str] | None:
-    """What the sensitivity study shows: a clause on the batch size, one on the schedule (None without results)."""
-    g = gaps(d)
-    if g.empty:
+def schedule_effect(d: ReportData) -> str | None:
+    """What the cosine does to the mean ranking: ``same`` (no change), ``changes`` (the cosine's mean effect exceeds
+    the noise for an optimizer, ``schedule_matters``), ``noise`` (a change within the noise); None without the
+    focus's gaps (``gaps``), where the report says nothing of the sensitivity's findings."""
+    if gaps(d).empty:
         return None
-    name = d.focus
-    kind = trend(g["batch_size"], g["gap"], noise_level(float(g["accuracy"].mean()), _n_test(d)))
-    constant, cosine = ranking(d, "constant"), ranking(d, "cosine")
-    batch = {"flat": f"la place {french.de(d.label(name))} ne change pas avec la taille de lot (de {g['batch_size'].min()} à "
-                     f"{g['batch_size'].max()})",
-             "grows": f"l'écart {french.de(d.label(name))} sur les autres grandit avec la taille de lot",
-             "shrinks": f"l'écart {french.de(d.label(name))} sur les autres diminue quand la taille de lot augmente",
-             "varies": f"l'écart {french.de(d.label(name))} varie avec la taille de lot, sans tendance nette"}[kind]
-    schedule = ("le cosinus ne change pas le classement" if constant == cosine
-                else "le cosinus change le classement moyen" if schedule_matters(d)
-                else "le cosinus ne change le classement moyen que dans les limites du bruit de mesure")
-    return batch, schedule
-
-
-def abstract(d: ReportData) -> str:
-    """One sentence for the abstract when the sensitivity results exist (else nothing)."""
-    said = findings(d)
-    return french.typeset(f"Étude de sensibilité : {said[0]}, et {said[1]}.") if said else ""
-
-
-def conclusion(d: ReportData) -> str:
-    """The conclusion's sentence on sensitivity when the results exist (else nothing)."""
-    said = findings(d)
-    return french.typeset(f"Enfin, l'étude de sensibilité montre que {said[0]}, et que {said[1]} (voir la @sec-sensibilite).") \
-        if said else ""
+    if ranking(d, "constant") == ranking(d, "cosine"):
+        return "same"
+    return "changes" if schedule_matters(d) else "noise"

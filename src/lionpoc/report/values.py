@@ -374,3 +374,76 @@ class Values:
             "executions": lambda: french.plural(len(executions), "exécution"),
         }
         return Text(values[key]())
+
+    # ------------------------------------------------------------------ the warnings, the abstract, the noise
+    @property
+    def damaged_runs(self) -> Text:
+        """``Adam graine 2 (`results/adam/seed-2`)``: the runs whose ``metrics.json`` could not be read."""
+        return Text(", ".join(f"{self.d.label(x['optimizer'])} graine {x['seed']} ({markup.code(x['path'])})"
+                              for x in self.d.damaged))
+
+    @property
+    def missing(self) -> Text:
+        """The optimizers the study planned that have no results, named."""
+        return Text(", ".join(self.d.label(m) for m in self.d.missing))
+
+    @property
+    def missing_command(self) -> Text:
+        """The command that makes the missing results, as inline code."""
+        from lionpoc.report import render
+
+        missing = self.d.missing
+        return Text(markup.code(render.resume_command(self.d.results_dir, missing)) if missing else "")
+
+    @property
+    def scores(self) -> Text:
+        """``Adam 84,0 % [80,1 % ; 87,6 %] ; Lion 84,7 % […]``: each optimizer's mean test accuracy and interval."""
+        d = self.d
+        if d.summary.empty:
+            return Text("n.d.")
+        from lionpoc.report.tables import interval
+
+        s = d.summary.set_index("optimizer")
+        return Text(" ; ".join(f"{d.label(o)} {french.percent(s.loc[o, 'test_accuracy_mean'])} "
+                               f"{interval(s.loc[o, 'test_accuracy_ci_low'], s.loc[o, 'test_accuracy_ci_high'])}"
+                               for o in d.optimizers if o in s.index))
+
+    @property
+    def skipped(self) -> Text:
+        """``2 fichiers illisibles``: the images the study could not read, counted."""
+        files = self.d.first()["skipped_files"] if not self.d.empty else []
+        return Text(french.plural(len(files), "fichier illisible", "fichiers illisibles"))
+
+    @property
+    def skipped_files(self) -> Text:
+        """The first five unreadable files, as inline code (``…`` when there are more)."""
+        files = self.d.first()["skipped_files"] if not self.d.empty else []
+        return Text(", ".join(markup.code(s["file"]) for s in files[:5]) + ("…" if len(files) > 5 else ""))
+
+    def _n_test(self) -> int:
+        return int(self.d.runs["n_test"].iloc[0]) if not self.d.empty else 0
+
+    @property
+    def n_test(self) -> Text:
+        """The test images each run is scored on."""
+        return Text(french.integer(self._n_test()) if self._n_test() else "n.d.")
+
+    @property
+    def image_points(self) -> Text:
+        """``0,31``: what one test image weighs in the accuracy, in points."""
+        return Text(french.number(100 / self._n_test(), 2) if self._n_test() else "n.d.")
+
+    @property
+    def best_precise(self) -> Text:
+        """The best mean test accuracy, to a tenth of a point."""
+        return Text(french.percent(self._best()) if not math.isnan(self._best()) else "n.d.")
+
+    @property
+    def best_wilson(self) -> Text:
+        """``[80,5 % ; 88,1 %]``: the Wilson interval of the best accuracy, were it measured on one run."""
+        n, best = self._n_test(), self._best()
+        if not n or math.isnan(best):
+            return Text("n.d.")
+        from lionpoc.report.tables import interval
+
+        return Text(interval(*stats.wilson_ci(round(best * n), n)))
