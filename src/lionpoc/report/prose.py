@@ -17,7 +17,6 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from lionpoc.data import breeds
 from lionpoc.study import figures
 from lionpoc.report import findings
 from lionpoc.report import french
@@ -25,10 +24,8 @@ from lionpoc.report.findings import (ALPHA, CHANCE, LEVEL, OVERFIT, bounds, coll
                                      fine_tune_significant, focus_pairs, overfits, pair, seed_aware, separates, spreads,
                                      timing_samples, verdict)
 from lionpoc.report.french import de, enumeration, equals, in_words, of, que, quoted, sentence  # noqa: F401
-from lionpoc.report import render
-from lionpoc.study import stats
 from lionpoc.report.data import ReportData
-from lionpoc.report.markup import Text, callout, code, code_block, escape
+from lionpoc.report.markup import Text, code, code_block, escape
 from lionpoc.report import sensitivity as report_sensitivity
 from lionpoc.report.tables import interval, p_value
 
