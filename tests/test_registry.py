@@ -33,6 +33,13 @@ def test_the_shipped_files_make_the_registry():
     colours = [s.colour for s in optimizers.registry(ROOT).values()]
     assert len(set(colours)) == len(colours)  # every optimizer keeps its own colour in every figure
     assert spec("adam").axes == ("learning_rate", "l2") and spec("adamw").axes == ("learning_rate", "weight_decay")
+    # What the report says of each optimizer comes from its file, never from its class's name.
+    facts = {name: (s.update, s.implementation) for name, s in optimizers.registry(ROOT).items()}
+    assert facts == {"adam": ("moments", "keras"), "adamw": ("moments", "keras"), "lion": ("sign", "ours"),
+                     "sgd": ("gradient", "keras")}
+    assert spec("lion").to_mapping()["update"] == "sign"
+    silent = OptimizerSpec.from_mapping({k: v for k, v in ADAMW.items() if k not in ("update", "implementation")})
+    assert silent.update is None and silent.implementation is None  # optional: the report then says nothing of them
 
 
 def test_each_spec_builds_what_its_file_says():
@@ -66,6 +73,10 @@ def test_each_spec_builds_what_its_file_says():
     ({"arguments": {"beta_1": [0.9, 0.99]}}, r"optimizer.arguments.beta_1 is \[0.9, 0.99\], but AdamW's beta_1 is a "
                                               "number"),
     ({"reference": ["a", "b"]}, "must be one key of report/references.bib"),
+    ({"update": "adaptive"}, "`update: adaptive` is not one of sign .*, moments .* or gradient"),
+    ({"implementation": "google"}, "`implementation: google` is not one of keras .* or ours"),
+    ({"implementation": "ours"}, "`implementation: ours` does not match `class: AdamW`"),
+    ({"class": "lionpoc>Lion", "implementation": "keras"}, "`implementation: keras` does not match `class: lionpoc>Lion`"),
 ])
 def test_a_bad_description_is_refused_with_one_sentence(changes, message):
     with pytest.raises(LionpocError, match=message):

@@ -90,8 +90,9 @@ def test_a_pretrained_backbone_reads_as_pretrained(d):
     assert "Ici, le réseau de base est un MobileNetV2 pré-entraîné sur ImageNet" in text
     assert prose.title(p) == "Lion face à Adam et AdamW pour l'apprentissage par transfert"
     assert prose.subtitle(p).startswith("MobileNetV2 et quinze races")
-    assert "Lion est notre propre implémentation" in prose.implementations(p)
-    assert "Adam et AdamW viennent de Keras" in prose.implementations(p)
+    assert "Adam et AdamW viennent de Keras [@chollet2015keras]. Lion est notre propre implémentation, vérifiée" in text
+    assert "régularisation : une pénalité L2 pour Adam et une décroissance découplée des poids pour AdamW et Lion." \
+        in text
     assert prose.of(p.fine_tune_part).startswith("de la fin de MobileNetV2 (bloc 16")
 
 

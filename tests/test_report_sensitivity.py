@@ -104,6 +104,20 @@ def test_a_flat_gap_and_an_unchanged_ranking(results_dir, tmp_path):
 
 def test_adamw_and_lion_are_never_said_to_differ_only_by_their_regularisation(results_dir):
     """Adam and AdamW share their update rule; AdamW and Lion do not (adaptive step against sign step)."""
-    assert S.same_rule("adam", "adamw") and not S.same_rule("adamw", "lion") and not S.same_rule("adam", "lion")
-    words = S.update_rules(load(results_dir), "adamw", "lion")
+    d = load(results_dir)
+    assert S.same_rule(d, "adam", "adamw") and not S.same_rule(d, "adamw", "lion") and not S.same_rule(d, "adam", "lion")
+    words = S.update_rules(d, "adamw", "lion")
     assert "diffèrent" in words and "signe" in words
+
+
+def test_the_update_rule_is_what_the_parameter_file_says_not_what_the_class_is_called(results_dir):
+    """The recorded ``update:`` decides, whatever the class: an Adam recorded as a sign update is told as one, and
+    a record that says nothing of its update (an older study, a file gone) makes no claim."""
+    d = load(results_dir)
+    specs = d.study["optimizer_specs"]
+    specs["adam"] = {**specs["adam"], "update": "sign"}
+    assert not S.same_rule(d, "adam", "adamw") and "le signe d'une moyenne" in S.update_rules(d, "adam", "adamw")
+    specs["adamw"] = {**specs["adamw"], "update": "sign", "arguments": {"beta_1": 0.5}}
+    assert not S.same_rule(d, "adam", "adamw")  # one kind of step, other fixed arguments: not the same rule
+    specs["ghost"] = {"name": "ghost", "label": "Ghost"}
+    assert d.fact("ghost", "update") is None and S.update_rules(d, "adam", "ghost") == "leurs règles de mise à jour diffèrent"

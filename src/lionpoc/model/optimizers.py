@@ -10,6 +10,8 @@ Each optimizer is described once, in ``analysis/params/<name>.yaml``, under the 
       arguments: {}               # fixed keyword arguments (e.g. momentum: 0.9, nesterov: true)
       decay: decoupled            # what the grid's second axis means: l2 | decoupled | none
       coordinatewise: true        # acts coordinate by coordinate (so a grid trains as the columns of one matrix)
+      update: moments             # its kind of step, as the report tells it: sign | moments | gradient
+      implementation: keras       # whose code it is: keras (a class of keras.optimizers) | ours (registered here)
       reference: loshchilov2019adamw   # its key in report/references.bib
       fine_tune: {learning_rate_factors: [0.0333, 0.1, 0.3]}   # fine-tuning rates, from the head's chosen one
 
@@ -35,8 +37,15 @@ from lionpoc.errors import LionpocError
 # itself (decoupled), or no second axis.
 DECAY_AXES = {"l2": "l2", "decoupled": "weight_decay", "none": None}
 DEFAULT_FINE_TUNE = {"learning_rate_factors": [1 / 30, 1 / 10, 3 / 10]}
-SPEC_KEYS = ("name", "label", "colour", "class", "arguments", "decay", "coordinatewise", "reference",
-             "fine_tune", "focus", "default_study")
+# The kind of step each weight takes, as the report tells it: the sign of a moving average of the gradients, the same
+# size for every weight (Lion); a step scaled for each weight by the gradient's moments (Adam, AdamW); the gradient
+# itself, smoothed by a momentum or not (SGD). Two optimizers of one kind differ only by their regularisation when
+# their classes match too.
+UPDATES = ("sign", "moments", "gradient")
+# Whose code builds the optimizer: Keras's own class, or a class this project writes and registers with Keras.
+IMPLEMENTATIONS = ("keras", "ours")
+SPEC_KEYS = ("name", "label", "colour", "class", "arguments", "decay", "coordinatewise", "update", "implementation",
+             "reference", "fine_tune", "focus", "default_study")
 REQUIRED_KEYS = ("class", "decay")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -61,6 +70,8 @@ class OptimizerSpec:
     reference: str | None = None
     fine_tune: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_FINE_TUNE))
     focus: bool = False            # the optimizer the study's question is about (Lion in this project)
+    update: str | None = None      # its kind of step (UPDATES); None: the report says nothing of it
+    implementation: str | None = None  # keras or ours (IMPLEMENTATIONS); None: the report says nothing of it
     default_study: bool = True     # part of `lionpoc study` without --optimizers
 
     # ------------------------------------------------------------------ reading
@@ -121,6 +132,19 @@ class OptimizerSpec:
         if reference is not None and (not isinstance(reference, str) or not re.fullmatch(r"[\w:.-]+", reference)):
             raise LionpocError(f"{source}: `reference: {reference}` must be one key of report/references.bib "
                                "(letters, digits, _ - : .), e.g. chen2023lion.")
+        update, implementation = value.get("update"), value.get("implementation")
+        if update is not None and update not in UPDATES:
+            raise LionpocError(f"{source}: `update: {update}` is not one of sign (the sign of a moving average of the "
+                               f"gradients, as Lion), moments (a step scaled per weight by the gradient's moments, as "
+                               f"Adam) or gradient (the gradient itself, with or without momentum, as SGD).")
+        if implementation is not None and implementation not in IMPLEMENTATIONS:
+            raise LionpocError(f"{source}: `implementation: {implementation}` is not one of keras (a class of "
+                               f"keras.optimizers) or ours (a class this project registers, such as lionpoc>Lion).")
+        registered = ">" in str(value["class"])  # Keras names a registered class "package>Name"
+        if implementation == "keras" and registered or implementation == "ours" and not registered:
+            raise LionpocError(f"{source}: `implementation: {implementation}` does not match `class: {value['class']}`"
+                               f": a class of keras.optimizers is Keras's (implementation: keras), a registered "
+                               f"\"package>Name\" class is this project's (implementation: ours).")
         for flag in ("coordinatewise", "focus", "default_study"):
             if flag in value and not isinstance(value[flag], bool):
                 raise LionpocError(f"{source}: `{flag}:` must be true or false, got {value[flag]!r}.")
@@ -128,7 +152,8 @@ class OptimizerSpec:
                    keras_class=str(value["class"]), arguments=dict(arguments), decay=decay,
                    coordinatewise=value.get("coordinatewise", True), reference=value.get("reference"),
                    fine_tune={"learning_rate_factors": [float(f) for f in factors]},
-                   focus=value.get("focus", False), default_study=value.get("default_study", True))
+                   focus=value.get("focus", False), default_study=value.get("default_study", True),
+                   update=update, implementation=implementation)
         spec.check_buildable(source)
         return spec
 
@@ -137,7 +162,7 @@ class OptimizerSpec:
         return {"name": self.name, "label": self.label, "colour": self.colour, "class": self.keras_class,
                 "arguments": dict(self.arguments), "decay": self.decay, "coordinatewise": self.coordinatewise,
                 "reference": self.reference, "fine_tune": dict(self.fine_tune), "focus": self.focus,
-                "default_study": self.default_study}
+                "default_study": self.default_study, "update": self.update, "implementation": self.implementation}
 
     # ------------------------------------------------------------------ the grid
     @property

@@ -117,6 +117,18 @@ class ReportData:
         """The focus and at least one rival have results: the paired part of the report exists."""
         return self.focus in self.optimizers and bool(self.rivals)
 
+    def fact(self, name: str, key: str):
+        """What an optimizer's parameter file says of it for the report (``update``, ``implementation``, ``decay``,
+        ``arguments``): as the study recorded it (``study.json``'s ``optimizer_specs``), else as the registry reads
+        its file today; None when neither says (an older record, a parameter file gone)."""
+        record = ((self.study or {}).get("optimizer_specs") or {}).get(name)
+        if isinstance(record, dict) and record.get(key) is not None:
+            return record[key]
+        try:
+            return getattr(registry.load(name), {"class": "keras_class"}.get(key, key))
+        except Exception:  # an optimizer whose parameter file is gone: nothing known
+            return None
+
     def _spec(self, name: str, key: str):
         """An optimizer's ``label`` or ``colour``: as the study recorded it, else from the optimizer
         registry, else from the tables the report used before the registry."""

@@ -342,6 +342,9 @@ class Regime:
     missing: bool = False         # some optimizers the study planned have no results
     skipped: int = 0              # images that could not be read, left out
     schedule_effect: str | None = None  # the cosine against the constant rate: same, changes, noise (schedule_effect)
+    # What the optimizers' parameter files say (``ReportData.fact``), for the optimizers that ran.
+    implementations: tuple = ()   # how many come from Keras, how many are this project's: (keras, ours)
+    decays: tuple = ()            # how many regularise by an L2 penalty, how many by a decoupled decay: (l2, decoupled)
 
     @property
     def empty(self) -> bool:
@@ -378,6 +381,11 @@ class Regime:
         flags["epoch_gap"] = self.epoch_gap is not None
         flags["batch_trend"] = self.batch_trend is not None
         flags.update({"skipped_any": self.skipped > 0, "skipped_one": self.skipped == 1})
+        keras_, ours = self.implementations or (0, 0)
+        flags.update({"keras_any": keras_ > 0, "keras_one": keras_ == 1, "ours_any": ours > 0, "ours_one": ours == 1})
+        l2, decoupled = self.decays or (0, 0)
+        flags.update({"decay_l2_only": l2 > 0 and not decoupled, "decay_decoupled_only": decoupled > 0 and not l2,
+                      "decay_both": l2 > 0 and decoupled > 0, "decay_any": l2 > 0 or decoupled > 0})
         flags.update({f"schedule_{kind}": self.schedule_effect == kind for kind in ("same", "changes", "noise")})
         flags.update({f"baseline_{kind.value}": self.baseline_missing is kind for kind in Baseline})
         flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
@@ -434,6 +442,9 @@ def regime(d: ReportData) -> Regime:
                   missing=bool(d.missing) and not d.empty,
                   skipped=len(d.first().get("skipped_files") or []) if not d.empty else 0,
                   schedule_effect=sensitivity.schedule_effect(d) if not d.empty else None,
+                  implementations=tuple(sum(d.fact(n, "implementation") == k for n in d.optimizers)
+                                        for k in ("keras", "ours")),
+                  decays=tuple(sum(d.fact(n, "decay") == k for n in d.optimizers) for k in ("l2", "decoupled")),
                   **data_set(d), **paired(d))
 
 

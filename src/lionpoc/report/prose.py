@@ -424,10 +424,10 @@ def speed(d: ReportData, short: bool = False) -> Text:
     said = sentence(f"{how} : {enumeration(parts)}")
     if short and not differ:  # page 1 speaks of the time per epoch only where the spreads do not overlap
         return Text("")
-    mixed = {_is_ours(n) for n in [d.focus, *(r for r, _ in differ)]}
-    if differ and len(mixed) > 1:
+    known = [d.fact(n, "implementation") for n in [d.focus, *(r for r, _ in differ)]]
+    if differ and None not in known and len(set(known)) > 1:
         said += (f" Ces optimiseurs ne viennent pas de la même implémentation (Keras pour les uns, ce projet pour "
-                 f"{focus(d) if _is_ours(d.focus) else 'les autres'}) : l'écart peut tenir au code autant qu'à "
+                 f"{focus(d) if ours(d, d.focus) else 'les autres'}) : l'écart peut tenir au code autant qu'à "
                  f"l'algorithme.")
     return Text(said)
 
@@ -540,43 +540,9 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
 
 
 
-def decay_roles(d: ReportData) -> Text:
-    """Who gets an L2 penalty and who a decoupled decay, for the optimizers that ran."""
-    from lionpoc.report.tables import grid_axes
-
-    second = {n: grid_axes(d.first(n)["params"]["grid"])[1] for n in d.optimizers}
-    l2 = [d.label(n) for n in d.optimizers if second[n] == "l2"]
-    decoupled = [d.label(n) for n in d.optimizers if second[n] == "weight_decay"]
-    parts = []
-    if l2:
-        parts.append(f"une pénalité L2 pour {enumeration(l2)}")
-    if decoupled:
-        parts.append(f"une décroissance découplée des poids pour {enumeration(decoupled)}")
-    return Text(f"Le second axe de chaque grille règle la régularisation : {enumeration(parts)}." if parts else "")
-
-
-def implementations(d: ReportData) -> Text:
-    """Where each optimizer's code comes from: Keras, or this project."""
-    ours = [d.label(n) for n in d.optimizers if _is_ours(n)]
-    keras_ = [d.label(n) for n in d.optimizers if not _is_ours(n)]
-    parts = []
-    if keras_:
-        parts.append(f"{enumeration(keras_)} {'vient' if len(keras_) == 1 else 'viennent'} de Keras "
-                     f"[@chollet2015keras]")
-    if ours:
-        parts.append(f"{enumeration(ours)} {'est' if len(ours) == 1 else 'sont'} notre propre implémentation, "
-                     f"vérifiée numériquement contre celle de Keras et contre la formule de l'article")
-    return Text(sentence(" ; ".join(parts)))
-
-
-def _is_ours(name: str) -> bool:
-    """The optimizer is built by this project (its registry class is a registered ``lionpoc>`` one), not Keras."""
-    from lionpoc.model import optimizers
-
-    try:
-        return optimizers.load(name).keras_class.startswith("lionpoc")
-    except Exception:  # an optimizer whose parameter file is gone: say nothing of where it comes from
-        return False
+def ours(d: ReportData, name: str) -> bool:
+    """The optimizer's code is this project's, not Keras's: its parameter file says ``implementation: ours``."""
+    return d.fact(name, "implementation") == "ours"
 
 
 def small_batches(d: ReportData) -> str:

@@ -41,14 +41,9 @@ COMMAND = "lionpoc study --sensitivity"
 
 
 
-def decoupled(name: str) -> bool:
+def decoupled(d: ReportData, name: str) -> bool:
     """Whether the optimizer's decay is decoupled (its parameter file says ``decay: decoupled``)."""
-    from lionpoc.model import optimizers
-
-    try:
-        return optimizers.load(name).decay == "decoupled"
-    except Exception:  # an optimizer whose file is gone: no claim about its decay
-        return False
+    return d.fact(name, "decay") == "decoupled"
 
 
 
@@ -316,13 +311,13 @@ def coincidences(d: ReportData) -> Text:
             text = (f"{d.label(a)} et {d.label(b)} prédisent la même {d.dataset.words[0]} pour {french.percent(share)} des images "
                     f"de test (toutes graines confondues). Ils partent de la même tête et voient les lots dans le "
                     f"même ordre avec les mêmes masques de *dropout* (mêmes graines)")
-            same = same_rule(a, b)
+            same = same_rule(d, a, b)
             if same:
                 text += ", et suivent la même règle de mise à jour : ils ne diffèrent que par la régularisation."
             else:
                 text += f", mais {update_rules(d, a, b)}."
             shrinks = {n: [decay_shrink(_metrics(row)) for row in d.runs[d.runs["optimizer"] == n].itertuples()]
-                       for n in (a, b) if decoupled(n)}
+                       for n in (a, b) if decoupled(d, n)}
             shrinks = {n: v for n, v in shrinks.items() if v}
             if shrinks:
                 parts = [f"{french.de(d.label(n))} de {french.percent(min(v))} à {french.percent(max(v))}"
@@ -349,36 +344,26 @@ def coincidences(d: ReportData) -> Text:
     return Text(french.typeset(" ".join(sentences)))
 
 
-# How each kind of update moves a weight, by the optimizer's Keras class (an unknown class: named only).
-UPDATE_RULES = {
-    "Adam": "un pas adapté à chaque poids par les moments du gradient",
-    "AdamW": "un pas adapté à chaque poids par les moments du gradient",
-    "lionpoc>Lion": "le signe d'une moyenne des gradients, un pas de même taille pour chaque poids",
+# How each kind of update (the parameter file's ``update:``, ``optimizers.UPDATES``) moves a weight.
+UPDATE_WORDS = {
+    "moments": "un pas adapté à chaque poids par les moments du gradient",
+    "sign": "le signe d'une moyenne des gradients, un pas de même taille pour chaque poids",
+    "gradient": "un pas proportionnel au gradient, ou à sa somme lissée par le momentum",
 }
 WEAK_DECAY = 0.1      # a decoupled decay "acts little" when, alone, it would shrink the weights by < 10 % at most
 
 
-def _keras_class(name: str) -> str | None:
-    from lionpoc.model import optimizers
-
-    try:
-        return optimizers.load(name).keras_class
-    except Exception:  # an optimizer whose file is gone: nothing to say about its rule
-        return None
-
-
-def same_rule(a: str, b: str) -> bool:
-    """Whether two optimizers share their update rule and differ only by how they decay (Adam and AdamW)."""
-    ca, cb = _keras_class(a), _keras_class(b)
-    if ca is None or cb is None:
-        return False
-    rule_a, rule_b = UPDATE_RULES.get(ca), UPDATE_RULES.get(cb)
-    return ca == cb or (rule_a is not None and rule_a == rule_b)
+def same_rule(d: ReportData, a: str, b: str) -> bool:
+    """Whether two optimizers take the same kind of step with the same fixed arguments, and so differ only by how
+    they regularise (Adam and AdamW): their parameter files say so (``update:``, ``arguments:``)."""
+    kind = d.fact(a, "update")
+    return kind is not None and kind == d.fact(b, "update") and (d.fact(a, "arguments") or {}) == \
+        (d.fact(b, "arguments") or {})
 
 
 def update_rules(d: ReportData, a: str, b: str) -> str:
-    """'leurs règles de mise à jour diffèrent (…)', with what each does when known."""
-    rules = [UPDATE_RULES.get(_keras_class(n) or "") for n in (a, b)]
+    """'leurs règles de mise à jour diffèrent (…)', with what each does when its parameter file says."""
+    rules = [UPDATE_WORDS.get(d.fact(n, "update")) for n in (a, b)]
     if all(rules):
         return (f"leurs règles de mise à jour diffèrent ({d.label(a)} : {rules[0]} ; "
                 f"{d.label(b)} : {rules[1]})")

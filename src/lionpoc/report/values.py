@@ -447,3 +447,14 @@ class Values:
         from lionpoc.report.tables import interval
 
         return Text(interval(*stats.wilson_ci(round(best * n), n)))
+
+    # ------------------------------------------------------------------ what the parameter files say
+    def implemented(self, kind: str) -> Text:
+        """``Adam et AdamW``: the optimizers that ran whose parameter file says ``implementation: <kind>``."""
+        d = self.d
+        return Text(french.enumeration([d.label(n) for n in d.optimizers if d.fact(n, "implementation") == kind]))
+
+    def decayed(self, kind: str) -> Text:
+        """``Adam et SGD``: the optimizers that ran whose parameter file says ``decay: <kind>``."""
+        d = self.d
+        return Text(french.enumeration([d.label(n) for n in d.optimizers if d.fact(n, "decay") == kind]))

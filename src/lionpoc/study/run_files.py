@@ -28,7 +28,7 @@ from lionpoc.study.config import RunConfig
 from lionpoc.study.prepared import Prepared
 
 
-PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study")
+PRESENTATION_KEYS = ("label", "colour", "reference", "focus", "default_study", "update", "implementation")
 
 
 def is_done(cfg: RunConfig, seed: int, feature_key: str) -> bool:
