@@ -20,3 +20,25 @@ def test_no_span_begins_with_a_space():
 def test_the_check_catches_the_case_it_is_for():
     assert SPAN_WITH_LEADING_SPACE.search('mémoire.[ Une preuve]{.content-visible when-meta="x"}')
     assert not SPAN_WITH_LEADING_SPACE.search('mémoire.[\\ Une preuve]{.content-visible when-meta="x"}')
+
+
+def test_the_report_finds_its_sources_through_the_project_not_its_own_path(tmp_path, monkeypatch):
+    """``project.report_dir``: the report/ being rendered (a private copy, as ``lionpoc render`` makes one, whose
+    kernel runs in its report/), else the project's; no module reaches the checkout with ``parents[N]``."""
+    import shutil
+
+    from lionpoc import project
+    from lionpoc.report import data
+
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT / "report", copy / "report")
+    shutil.copy(ROOT / "_quarto.yml", copy / "_quarto.yml")
+    (copy / "report" / "study_2023.yaml").write_text("optimizers: {}\nbaseline_accuracy: 0.5\n")
+    monkeypatch.chdir(copy / "report")
+    assert project.report_dir() == copy / "report" and data.study_2023()["baseline_accuracy"] == 0.5
+    monkeypatch.chdir(tmp_path)  # outside any copy: the project's own report/
+    assert project.report_dir() == ROOT / "report" and data.study_2023()["baseline_accuracy"] == 0.77
+    reaching = [f"{p.relative_to(ROOT)}:{i}" for p in sorted((ROOT / "src").rglob("*.py"))
+                for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                if "__file__" in line and "parents[" in line]
+    assert reaching == []

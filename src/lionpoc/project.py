@@ -29,6 +29,17 @@ def project_root(start: str | Path | None = None) -> Path:
                        "run the command from inside the project.")
 
 
+def report_dir(start: str | Path | None = None) -> Path:
+    """``report/``, the report's sources: those of the nearest folder at or above ``start`` (default: the working
+    directory) that holds ``_quarto.yml`` and ``report/index.qmd`` (the private copy ``lionpoc render`` renders,
+    whose kernel runs in its ``report/``), else the project's (``project_root``)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_quarto.yml").is_file() and (folder / "report" / "index.qmd").is_file():
+            return folder / "report"
+    return project_root(start) / "report"
+
+
 def params_dir(root: Path | None = None) -> Path:
     """``analysis/params/``: one parameter file per optimizer."""
     return (root or project_root()) / "analysis" / "params"

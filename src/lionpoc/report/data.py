@@ -10,13 +10,14 @@ import yaml
 from lionpoc.study import aggregate
 from lionpoc.study import layout
 from lionpoc import files
+from lionpoc import project
 from lionpoc.model import optimizers as registry
 from lionpoc.report import markup
 
 # What the report assumes of results written before the study recorded its backbone: Xception, 2,048 features.
 FALLBACK_BACKBONE = {"backbone": "xception", "backbone_label": "Xception", "feature_dim": 2048}
 
-STUDY_2023_FILE = Path(__file__).resolve().parents[3] / "report" / "study_2023.yaml"
+STUDY_2023_FILE = "study_2023.yaml"  # in report/ (project.report_dir)
 
 
 def _csv(path: Path) -> pd.DataFrame:
@@ -33,9 +34,9 @@ def _json(path: Path) -> dict | None:
         return None
 
 
-def study_2023(path: Path = STUDY_2023_FILE) -> dict:
+def study_2023(path: Path | None = None) -> dict:
     """The 2023 proof of concept's published figures (``report/study_2023.yaml``)."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yaml.safe_load((path or project.report_dir() / STUDY_2023_FILE).read_text(encoding="utf-8"))
 
 
 @dataclass

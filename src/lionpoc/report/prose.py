@@ -17,6 +17,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from lionpoc import project
 from lionpoc.study import figures
 from lionpoc.report import findings
 from lionpoc.report import french
@@ -559,7 +560,7 @@ def small_batches(d: ReportData) -> str:
 
 def optimizer_sections(d: ReportData) -> Text:
     """The state of the art of each optimizer that ran (``report/optimizers/<name>.md``), in study order."""
-    folder = Path(__file__).resolve().parents[3] / "report" / "optimizers"
+    folder = project.report_dir() / "optimizers"
     names = d.optimizers or d.planned
     parts = [(folder / f"{n}.md").read_text(encoding="utf-8").strip() for n in names
              if SAFE_NAME.match(n) and (folder / f"{n}.md").is_file()]  # a recorded name never reaches another file
@@ -568,7 +569,7 @@ def optimizer_sections(d: ReportData) -> Text:
 
 def backbone_section(d: ReportData) -> Text:
     """The backbone's own state of the art (``report/backbones/<name>.md``), or one honest sentence."""
-    path = Path(__file__).resolve().parents[3] / "report" / "backbones" / f"{d.backbone}.md"
+    path = project.report_dir() / "backbones" / f"{d.backbone}.md"
     if SAFE_NAME.match(d.backbone) and path.is_file():
         return Text(path.read_text(encoding="utf-8").strip())
     dim = f" ; sa sortie moyennée spatialement compte {french.integer(d.feature_dim)} caractéristiques" \

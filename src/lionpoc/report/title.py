@@ -11,11 +11,12 @@ from pathlib import Path
 import yaml
 
 from lionpoc import files
+from lionpoc import project
 from lionpoc.report import data as report_data
 from lionpoc.report import findings
 from lionpoc.report import prose
 
-METADATA = Path(__file__).resolve().parents[3] / "report" / "_metadata.yml"
+METADATA = "_metadata.yml"  # in report/ (project.report_dir), which Quarto merges into index.qmd
 
 
 def metadata(d: report_data.ReportData) -> dict:
@@ -24,9 +25,10 @@ def metadata(d: report_data.ReportData) -> dict:
     return {"title": prose.title(d), "subtitle": prose.subtitle(d), "lionpoc": findings.regime(d).flags()}
 
 
-def write(results_dir=None, target: Path = METADATA) -> dict:
+def write(results_dir=None, target: Path | None = None) -> dict:
     """Write the title of the results in ``results_dir`` (default: as ``load`` finds them) to ``target``."""
     values = metadata(report_data.load(results_dir))
+    target = target or project.report_dir() / METADATA
     files.atomic_write_text(target, "# Written by report/prerender.py before each render; never edit.\n"
                      + yaml.safe_dump(values, allow_unicode=True, sort_keys=False))
     return values
