@@ -42,3 +42,17 @@ def test_the_report_finds_its_sources_through_the_project_not_its_own_path(tmp_p
                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
                 if "__file__" in line and "parents[" in line]
     assert reaching == []
+
+
+# Issue 23: the French held in Python string literals was 27,435 characters (tests/french_share.py); "done" was at
+# most half of it. A sentence moved back into Python pushes the count up and fails here.
+PYTHON_FRENCH_LIMIT = 27_435 // 2
+
+
+def test_the_french_held_in_python_stays_under_half_of_what_it_was(tmp_path):
+    from french_share import python_french
+
+    assert python_french() <= PYTHON_FRENCH_LIMIT
+    # The count is real: a French literal counts whole, a docstring, an English literal and an f-string's code do not.
+    (tmp_path / "m.py").write_text('"""Le module."""\nA = "la tête"\nB = "head"\nC = f"{A} et {B}"\n', encoding="utf-8")
+    assert python_french(tmp_path) == len("la tête") + len(" et ")

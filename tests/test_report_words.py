@@ -29,6 +29,13 @@ def test_elision(name, de, que):
     assert french.de(name) == de and french.que(name) == que
 
 
+def test_a_capital_never_lowers_the_rest_and_numbers_are_cut_by_the_toolkit():
+    assert french.capital("classe IRM") == "Classe IRM" and french.capital("") == ""
+    assert [french.short(x) for x in (0.5, 10.0, 0.25, 3254.0)] == ["0,5", "10", "0,25", "3\u202f254"]
+    assert french.points(0.012, unit=False) == "+1,2" and french.points(-0.025, unit=False) == "\u22122,5"
+    assert french.points(0.0001, unit=False) == "0,0"
+
+
 def test_enumeration_nouns_and_quotes():
     assert french.enumeration(["A"]) == "A" and french.enumeration(["A", "B", "C"]) == "A, B et C"
     assert french.enumeration(["A", "B"], "ni") == "A ni B"

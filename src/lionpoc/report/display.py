@@ -119,7 +119,7 @@ def split_counts(table: pd.DataFrame, dataset=None) -> pd.DataFrame:
                                                                    columns=["train", "val", "test"], fill_value=0)
     counts.index = list(dataset.display)
     counts.columns = ["Entraînement", "Validation", "Test"]
-    counts.index.name = dataset.words[0].capitalize()
+    counts.index.name = french.capital(dataset.words[0])
     return counts
 
 

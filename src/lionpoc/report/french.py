@@ -21,6 +21,13 @@ def number(x: float, digits: int = 2) -> str:
     return f"{MINUS}{text}" if rounded < 0 else text
 
 
+def short(x: float, digits: int = 2) -> str:
+    """A setting as people write it, without trailing zeros: ``0.5`` -> ``0,5``, ``10.0`` -> ``10``, ``0.25`` ->
+    ``0,25`` (at most ``digits`` decimals)."""
+    text = number(x, digits)
+    return text.rstrip("0").rstrip(",") if "," in text else text
+
+
 def counts(values, digits: int = 1) -> list[str]:
     """Means of counts (epochs, images) of one column: whole numbers when every one is whole (a single
     seed), otherwise ``digits`` decimals for all, so that the column reads evenly."""
@@ -40,12 +47,13 @@ def percent(x: float, digits: int = 1) -> str:
     return f"{number(100 * x, digits)}{NNBSP}%"
 
 
-def points(x: float, digits: int = 1) -> str:
+def points(x: float, digits: int = 1, unit: bool = True) -> str:
     """A difference of proportions in percentage points, signed: ``0.012`` -> ``+1,2 point``,
-    ``-0.025`` -> ``−2,5 points``, ``0.0001`` -> ``0,0 point`` (plural from two, as French wants)."""
+    ``-0.025`` -> ``−2,5 points``, ``0.0001`` -> ``0,0 point`` (plural from two, as French wants); without its
+    ``unit`` (``+1,2``) where a column or a list says it once."""
     value = number(100 * x, digits)
     sign = "+" if value[0].isdigit() and value.strip("0,") else ""
-    return f"{sign}{value}{NNBSP}{point_word(x, digits=digits)}"
+    return f"{sign}{value}{NNBSP}{point_word(x, digits=digits)}" if unit else f"{sign}{value}"
 
 
 def point_word(*values: float, digits: int = 1) -> str:
@@ -100,7 +108,7 @@ def scientific(x: float) -> str:
         return f"{x:.3g}".replace(".", ",").replace("-", "\u2212")
     mantissa = x / 10**exponent
     sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    m = number(mantissa, 1).rstrip("0").rstrip(",")
+    m = short(mantissa, 1)
     return f"10{sup}" if m == "1" else f"{m}·10{sup}"
 
 
@@ -166,11 +174,16 @@ def equals(name: str, value: str) -> str:
 def sentence(*clauses: str, end: str = ".") -> str:
     """Clauses joined into one sentence: a capital at its start (a lower-case letter raised; a name, already
     capitalised, left as it is, never lowered) and one final mark. Empty clauses are left out."""
-    text = " ".join(c.strip() for c in clauses if c and c.strip())
+    text = capital(" ".join(c.strip() for c in clauses if c and c.strip()))
     if not text:
         return ""
-    text = text[0].upper() + text[1:]
     return text if text[-1] in ".?!…" else text + end
+
+
+def capital(text: str) -> str:
+    """``race`` -> ``Race``: the first letter raised, the rest left as it is (``str.capitalize`` would lower
+    ``Classe IRM`` to ``Classe irm``)."""
+    return text[:1].upper() + text[1:]
 
 
 def typeset(text: str) -> str:

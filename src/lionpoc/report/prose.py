@@ -62,8 +62,8 @@ def unsigned_points(x: float) -> str:
 
 def beyond(kind: str, bound: float, whose: str = "") -> str:
     """``une avance de Lion de plus de 2,8 points``; a bound that rounds to zero excludes any ``kind``."""
+    feminine = kind == "avance"  # une avance, un retard
     kind = f"{kind} {whose}".strip()
-    feminine = kind.startswith("avance")
     if french.number(100 * abs(bound), 1) == french.number(0, 1):
         return f"{'toute' if feminine else 'tout'} {kind}"
     return f"{'une' if feminine else 'un'} {kind} de plus de {unsigned_points(bound)}"
@@ -145,7 +145,7 @@ def setting(d: ReportData, key: str) -> Text:
                      "none": "aléatoires (aucun pré-entraînement)"}.get(value, f"{learned} dans le fichier "
                                                                                f"{code(Path(value).name)}"))
     if isinstance(value, float):
-        return Text(french.number(value, 2).rstrip("0").rstrip(","))
+        return Text(french.short(value))
     return Text(str(value))
 
 
@@ -219,7 +219,7 @@ def difference(d: ReportData, p: dict, compact: bool = False) -> str:
     unit = french.point_word(low, high)
     adjusted = "p ajusté" if len(d.rivals) > 1 else "p"
     if compact:
-        return (f"{d.label(p['a'])} − {d.label(p['b'])} : {french.points(p['diff_accuracy']).split(french.NNBSP)[0]} "
+        return (f"{d.label(p['a'])} − {d.label(p['b'])} : {french.points(p['diff_accuracy'], unit=False)} "
                 f"{ci}, {p_words(p.get('p_adjusted', p['p_value']))}")
     return (f"{d.label(p['a'])} − {d.label(p['b'])} = {french.points(p['diff_accuracy'])} "
             f"(IC {french.percent(LEVEL, 0)} {ci}{french.NNBSP}{unit}, "
@@ -854,7 +854,7 @@ def fine_tune_value(d: ReportData, key: str) -> Text:
 def spread(d: ReportData, which: str) -> Text:
     """``4,0 points``: the spread of the ``head`` alone or ``tuned`` after fine-tuning."""
     head, tuned = spreads(d)
-    return Text(french.points(tuned if which == "tuned" else head).lstrip("+"))
+    return Text(unsigned_points(tuned if which == "tuned" else head))
 
 
 

@@ -129,8 +129,8 @@ def _ratio(values: list[float], reference: list[float]) -> float | None:
 def _factor(axis_symbol: str, ratio: float) -> str:
     """``η ÷ 10`` or ``λ × 10``."""
     if ratio >= 1:
-        return f"{axis_symbol} × {french.number(ratio, 2).rstrip('0').rstrip(',')}"
-    return f"{axis_symbol} ÷ {french.number(1 / ratio, 2).rstrip('0').rstrip(',')}"
+        return f"{axis_symbol} × {french.short(ratio)}"
+    return f"{axis_symbol} ÷ {french.short(1 / ratio)}"
 
 
 SYMBOLS = {"learning_rate": "η", "weight_decay": "λ", "l2": "L2"}
@@ -190,13 +190,13 @@ def same_grid(d: ReportData) -> str:
 def selection_rule(d: ReportData) -> str:
     """The selection criterion as the study recorded it (``tuning_rule.csv``), in French."""
     rule = d.table("tuning_rule.csv")
-    words = {"val_accuracy": "la plus haute exactitude de validation", "val_loss": "la plus faible perte de validation"}
+    words = {"val_accuracy": "plus haute exactitude de validation", "val_loss": "plus faible perte de validation"}
     if rule.empty or not set(rule["key"]) <= set(words):
         return "la meilleure sur la validation"
     keys = list(rule.sort_values("order")["key"])
-    text = f"celle de {words[keys[0]].removeprefix('la ')}"
+    text = f"celle de {words[keys[0]]}"
     for key in keys[1:]:
-        text += f", départagée à égalité par {words[key]}"
+        text += f", départagée à égalité par la {words[key]}"
     return text
 
 

@@ -60,7 +60,7 @@ def split(d: ReportData) -> Table:
     counts.loc["total"] = counts.sum()
     counts.index = [*d.class_names, "**Total**"]
     frame = counts.reset_index()
-    frame.columns = [dataset.words[0].capitalize(), "Entraînement", "Validation", "Test", "Total"]
+    frame.columns = [french.capital(dataset.words[0]), "Entraînement", "Validation", "Test", "Total"]
     for column in frame.columns[1:]:
         frame[column] = frame[column].map(french.integer)
     return Table(frame, widths=[3, 2, 2, 2, 2])
@@ -155,7 +155,7 @@ def classes(d: ReportData, with_2023: bool = True) -> Table:
     if d.empty:
         return _empty("aucun résultat").captioned(f"F1 par {race} sur le test.", "tbl-classes")
     f1 = per_breed_f1(d)
-    frame = pd.DataFrame({race.capitalize(): f1.index, "Images": f1["support"].map(french.integer)})
+    frame = pd.DataFrame({french.capital(race): f1.index, "Images": f1["support"].map(french.integer)})
     for name in d.optimizers:
         frame[d.label(name)] = f1[name].map(lambda v: french.number(v, 2))
     if with_2023:
@@ -183,7 +183,7 @@ def best_and_worst(d: ReportData, count: int = 5) -> Table:
     f1["mean"] = f1[list(d.optimizers)].mean(axis=1)
     ranked = f1.sort_values("mean", ascending=False, kind="stable")
     chosen = pd.concat([ranked.head(count), ranked.tail(count)]) if len(ranked) > 2 * count else ranked
-    frame = pd.DataFrame({race.capitalize(): chosen.index, "Images": chosen["support"].map(french.integer)})
+    frame = pd.DataFrame({french.capital(race): chosen.index, "Images": chosen["support"].map(french.integer)})
     for name in d.optimizers:
         frame[d.label(name)] = chosen[name].map(lambda v: french.number(v, 2)).to_numpy()
     frame["Moyenne"] = chosen["mean"].map(lambda v: french.number(v, 2)).to_numpy()
@@ -210,7 +210,7 @@ def confused_pairs(d: ReportData, top: int = 6) -> Table:
     if not order:
         return _empty("aucune confusion")
     shown = d.class_names
-    frame = pd.DataFrame({f"{d.dataset.words[0].capitalize()} réelle": [shown[i] for i, _ in order],
+    frame = pd.DataFrame({f"{french.capital(d.dataset.words[0])} réelle": [shown[i] for i, _ in order],
                           "Prédite": [shown[j] for _, j in order]})
     for name in d.optimizers:
         frame[d.label(name)] = french.counts([per_optimizer[name][i, j] for i, j in order])

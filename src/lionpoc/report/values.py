@@ -104,7 +104,7 @@ class Values:
             return Text("n.d.")
         value = self.d.first()["params"][key]
         if isinstance(value, float):
-            return Text(french.number(value, 2).rstrip("0").rstrip(","))
+            return Text(french.short(value))
         return Text(str(value))
 
     @property
