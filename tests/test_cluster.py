@@ -56,8 +56,8 @@ def local_study(tmp_path_factory, project_root):
 def test_an_unreachable_scheduler_is_one_sentence_and_writes_nothing(tmp_path, project_root):
     out = tmp_path / "results"
     port = free_port()  # nothing listens there
-    done = lionpoc("study", "--smoke", "--no-render", "--cluster", f"tcp://127.0.0.1:{port}", "--results-dir", str(out),
-                   cwd=project_root, timeout=120)
+    done = cli_runner.run("study", "--smoke", "--no-render", "--cluster", f"tcp://127.0.0.1:{port}", "--results-dir",
+                          str(out), cwd=project_root)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout
     errors = [line for line in done.stderr.splitlines() if line.startswith("lionpoc: error:")]

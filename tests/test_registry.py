@@ -111,12 +111,16 @@ def test_an_optimizer_that_is_not_coordinatewise_trains_one_configuration_at_a_t
 
 
 def _project_copy(tmp_path: Path) -> Path:
-    """The parts of the project a study reads (the code comes from this checkout's src)."""
+    """The parts of the project a study reads (the code comes from this checkout's src); ``data/`` is the
+    checkout's, so that the smoke study reads the synthetic set and the feature cache the other smoke studies
+    share instead of making its own (the fingerprint leaves ``data/`` out)."""
     copy = tmp_path / "project"
     copy.mkdir()
     for name in ("_quarto.yml", "analysis", "report"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / name)
+    (ROOT / "data").mkdir(exist_ok=True)
+    (copy / "data").symlink_to(ROOT / "data")
     return copy
 
 
@@ -157,8 +161,8 @@ def test_papermill_by_hand_runs_every_parameter_file_and_refuses_an_empty_one(tm
     (here with the smoke settings, so that it runs offline); a file that does not describe its optimizer
     stops in the notebook's first cell with that sentence and writes no run."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    common = ["-p", "smoke", "True", "-p", "epochs", "3", "-p", "patience", "1", "-p", "cache_dir",
-              str(tmp_path / "cache"), "--no-progress-bar", "-k", "python3"]
+    # The project's feature cache (that of every smoke study): one feature pass at most, not one per file.
+    common = ["-p", "smoke", "True", "-p", "epochs", "3", "-p", "patience", "1", "--no-progress-bar", "-k", "python3"]
     empty = tmp_path / "empty.yaml"
     empty.write_text("# nothing here\n")
     for name in [*optimizers.available(ROOT), "empty"]:

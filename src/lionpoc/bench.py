@@ -42,7 +42,8 @@ def study_runs(root: Path | None = None) -> list[RunConfig]:
     return [load_run(name, root, {"seeds": [0]}) for name in registry.default_study(root)]
 
 
-def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, run: RunConfig, log=print) -> dict:
+def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, run: RunConfig, log=print,
+                backbone: str | None = None) -> dict:
     """A head epoch as the study trains it vs an epoch that runs the frozen base on each image.
 
     The cached epoch is measured as the study runs it: the 9 configurations of a grid trained
@@ -55,7 +56,7 @@ def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, run: Run
 
     n_train, grid = 2602, run.grid_points()
     rng = np.random.default_rng(0)
-    width = backbones.spec().feature_dim  # the default backbone's, as in the default study
+    width = backbones.spec(backbone).feature_dim  # the default backbone's unless told, as in the default study
     x = rng.normal(size=(n_train, width)).astype(np.float32)
     y = rng.integers(0, len(breeds.FOLDERS), n_train)
     xv, yv = x[:326], y[:326]
@@ -68,7 +69,7 @@ def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, run: Run
     log(f"bench: head epoch on {n_train} cached vectors {cached * 1000:.1f} ms "
         f"({len(grid)} configurations together: {joint * 1000:.0f} ms an epoch)")
 
-    base = features.build_base("none", image_size)
+    base = features.build_base("none", image_size, backbones.spec(backbone).name)
     values = np.concatenate([base.predict_on_batch(b) for _, b, _ in features.iter_batches(paths, image_size)])
     head = build_head(values, len(breeds.FOLDERS))
     head.compile(make_optimizer(run.spec, 1e-4), "sparse_categorical_crossentropy")
@@ -90,9 +91,9 @@ def bench_cache(paths: list[Path], labels: np.ndarray, image_size: int, run: Run
             "speedup": speedup}
 
 
-def bench_extraction(paths: list[Path], image_size: int, log=print) -> dict:
+def bench_extraction(paths: list[Path], image_size: int, log=print, backbone: str | None = None) -> dict:
     """Feature-extraction throughput (decode + preprocess + forward) vs the bare forward pass."""
-    base = features.build_base("none", image_size)
+    base = features.build_base("none", image_size, backbones.spec(backbone).name)
     batches = [batch for _, batch, _ in features.iter_batches(paths, image_size)]
     base.predict_on_batch(batches[0])  # warm-up
     bare = _best_of(lambda: [base.predict_on_batch(b) for b in batches], repeat=2)
@@ -108,15 +109,16 @@ def bench_extraction(paths: list[Path], image_size: int, log=print) -> dict:
             "bare_forward_images_per_second": len(paths) / bare, "pipeline_fraction_of_bare": bare / full}
 
 
-def bench_optimizers(image_size: int, runs: list[RunConfig], log=print) -> list[dict]:
-    """Per-step time and state bytes of each optimizer, on the head and on the full default backbone."""
+def bench_optimizers(image_size: int, runs: list[RunConfig], log=print, backbone: str | None = None) -> list[dict]:
+    """Per-step time and state bytes of each optimizer, on the head and on the full backbone (the default's
+    unless ``backbone`` is given)."""
     import keras
 
     rows = []
     rng = np.random.default_rng(0)
-    base = backbones.spec()
-    cases = {"head": (memory.head_model, (64, base.feature_dim)),
-             base.name: (lambda: memory.full_model(image_size), (8, image_size, image_size, 3))}
+    base = backbones.spec(backbone)
+    cases = {"head": (lambda: memory.head_model(base.feature_dim), (64, base.feature_dim)),
+             base.name: (lambda: memory.full_model(image_size, base.name), (8, image_size, image_size, 3))}
     for model_name, (make, shape) in cases.items():
         x = rng.normal(size=shape).astype(np.float32)
         y = rng.integers(0, len(breeds.FOLDERS), size=shape[0])
@@ -151,11 +153,11 @@ def bench_smoke_study(log=print) -> dict:
 
 
 def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, smoke_study: bool = True,
-                  log=print) -> dict:
+                  log=print, backbone: str | None = None) -> dict:
     from lionpoc.errors import LionpocError
     from lionpoc.study.config import MAX_IMAGE_SIZE
 
-    base = backbones.spec()
+    base = backbones.spec(backbone)
     if images < 15:
         raise LionpocError(f"--images must be at least 15 (one image per breed), got {images}.")
     if image_size < base.min_size:
@@ -176,10 +178,10 @@ def run_benchmark(results_dir: Path, images: int = 128, image_size: int = 299, s
         paths = [folder / f for f in table["file"]]
         labels = table["label"].to_numpy()
         report = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "machine": machine.machine(), "versions": machine.versions(),
-                  "cache": bench_cache(paths, labels, image_size, focus, log),
-                  "extraction": bench_extraction(paths, image_size, log),
-                  "optimizers": bench_optimizers(image_size, runs, log)}
+                  "machine": machine.machine(), "versions": machine.versions(), "backbone": base.name,
+                  "cache": bench_cache(paths, labels, image_size, focus, log, base.name),
+                  "extraction": bench_extraction(paths, image_size, log, base.name),
+                  "optimizers": bench_optimizers(image_size, runs, log, base.name)}
     if smoke_study:
         report["smoke_study"] = bench_smoke_study(log)
     files.write_json(Path(results_dir) / "benchmark.json", report)
@@ -381,9 +383,9 @@ def fine_tune_epoch(prep, log=print) -> dict:
 
 
 def seed_studies(seed_counts, data_dir, backbone, weights, cache_dir, repeats: int = 1, image_size=None,
-                 log=print) -> list[dict]:
-    """The default study (its optimizers, no render) at each number of seeds, the feature cache in place,
-    ``repeats`` times in turn: the trainings' wall time of each (``study.json``)."""
+                 log=print, optimizers: list[str] | None = None) -> list[dict]:
+    """The default study (its optimizers unless ``optimizers`` are given, no render) at each number of seeds,
+    the feature cache in place, ``repeats`` times in turn: the trainings' wall time of each (``study.json``)."""
     from lionpoc.workflow import run_study
 
     rows = []
@@ -391,11 +393,13 @@ def seed_studies(seed_counts, data_dir, backbone, weights, cache_dir, repeats: i
         for repeat in range(repeats):
             for seeds in seed_counts:
                 start = time.perf_counter()
-                out = run_study(seeds=seeds, data_dir=data_dir, results_dir=Path(tmp) / f"{seeds}-{repeat}",
+                out = run_study(seeds=seeds, optimizers=optimizers, data_dir=data_dir,
+                                results_dir=Path(tmp) / f"{seeds}-{repeat}",
                                 weights=weights, backbone=backbone, image_size=image_size, render=False,
                                 cache_dir=cache_dir, force=True, log=lambda *_: None)
                 study = files.read_json(out / "study.json")
-                rows.append({"seeds": seeds, "repeat": repeat, "trainings_seconds": study["trainings_seconds"],
+                rows.append({"seeds": seeds, "repeat": repeat, "optimizers": study["optimizers"],
+                             "trainings_seconds": study["trainings_seconds"],
                              "total_seconds": time.perf_counter() - start,
                              "load_average": list(os.getloadavg())})
                 log(f"bench: {seeds}-seed study: trainings {study['trainings_seconds']:.0f} s, "
@@ -405,19 +409,22 @@ def seed_studies(seed_counts, data_dir, backbone, weights, cache_dir, repeats: i
 
 def run_seed_benchmark(results_dir: Path, data_dir=None, backbone: str | None = None, weights: str = "imagenet",
                        optimizer: str | None = None, seeds: tuple = (3, 10), repeats: int = 1,
-                       image_size: int | None = None, cache_dir=None, log=print) -> dict:
+                       image_size: int | None = None, cache_dir=None, log=print,
+                       study_optimizers: list[str] | None = None) -> dict:
     """``lionpoc bench --seed-cost``: what a seed costs, into ``results/benchmark_seeds.json``.
 
     1. A profile of one optimizer's seeds (the focus's by default, ``seeds[0]`` of them); 2. the default
     study's trainings with ``seeds[0]`` and ``seeds[1]`` seeds, their ratio (issue 27's goal: 10 seeds
     at most 1.5x the time of 3); 3. one fine-tuning epoch against its floor (goal: within 2x). The feature
-    cache of the project serves every step (filled by the first study when empty)."""
+    cache of the project serves every step (filled by the first study when empty). ``study_optimizers``
+    narrows the studies of step 2 to those optimizers (default: the default study's)."""
     from lionpoc.study.pipeline import ensure_writable, plan
     from lionpoc.study import runs
 
     ensure_writable(Path(results_dir))
     cache_dir = Path(cache_dir) if cache_dir else layout.project_root() / "data" / "processed"
-    studies = seed_studies(seeds, data_dir, backbone, weights, cache_dir, repeats, image_size, log)
+    studies = seed_studies(seeds, data_dir, backbone, weights, cache_dir, repeats, image_size, log,
+                           optimizers=study_optimizers)
     ratios = []
     for repeat in range(repeats):
         few, many = (next(r["trainings_seconds"] for r in studies if r["seeds"] == n and r["repeat"] == repeat)

@@ -105,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
                    help="instead, what a seed costs: a profile of one optimizer's seeds, the default study's "
                         "trainings at 3 and 10 seeds (their ratio), a fine-tuning epoch against its floor, on "
                         "--data-dir with --backbone/--weights; writes results/benchmark_seeds.json")
-    p.add_argument("--backbone", help="with --seed-cost: the backbone (default xception)")
+    p.add_argument("--backbone", help="the backbone timed (default xception); not with --cluster")
     p.add_argument("--weights", default="imagenet", help="with --seed-cost: imagenet, none or FILE")
     p.add_argument("--repeats", type=int, default=1, help="with --seed-cost: times each study runs (default 1)")
     return main
@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> None:
                                           args.image_size, args.seeds, log)
                 else:
                     run_benchmark(layout.results_dir(args.results_dir), args.images, args.image_size,
-                                  smoke_study=not args.skip_smoke_study, log=log)
+                                  smoke_study=not args.skip_smoke_study, log=log, backbone=args.backbone)
             except BaseException:
                 files.remove_if_empty(made)  # an interrupted or failed bench leaves no empty results folder
                 raise
