@@ -132,11 +132,12 @@ def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, reques
     assert summary["n_seeds"].tolist() == [1, 1]
     assert json.loads((out / "study.json").read_text())["fine_tune_seeds"] == 1
     d = report.load(out)
-    assert "@tbl-ajustement" in prose.fine_tune(d) and len(tables.fine_tune(d).frame) == 2
+    assert len(tables.fine_tune(d).frame) == 2
     from report_text import document
 
     text = document(d)
     abstract = " ".join(text.split("# Introduction")[0].split())  # a score sentence, or the warning of a collapse
+    assert "Côté mémoire (@tbl-ajustement-couts), l'état de Lion occupe" in " ".join(text.split())
     assert "Après ajustement fin" in abstract or "L'ajustement fin a ramené tous les optimiseurs" in abstract
     assert "il ne porte que sur la première des deux graines" in " ".join(text.split())
     assert "--fine-tune-seeds 1" in text

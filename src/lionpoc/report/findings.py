@@ -345,6 +345,8 @@ class Regime:
     # What the optimizers' parameter files say (``ReportData.fact``), for the optimizers that ran.
     implementations: tuple = ()   # how many come from Keras, how many are this project's: (keras, ours)
     decays: tuple = ()            # how many regularise by an L2 penalty, how many by a decoupled decay: (l2, decoupled)
+    fine_tune_memory: str | None = None  # the focus's state for the fine-tuned weights against its rivals' mean:
+                                         # less, more, same (fine_tune_state); None without a comparison
 
     @property
     def empty(self) -> bool:
@@ -383,6 +385,8 @@ class Regime:
         flags.update({"skipped_any": self.skipped > 0, "skipped_one": self.skipped == 1})
         keras_, ours = self.implementations or (0, 0)
         flags.update({"keras_any": keras_ > 0, "keras_one": keras_ == 1, "ours_any": ours > 0, "ours_one": ours == 1})
+        flags["fine_tune_memory"] = self.fine_tune_memory is not None
+        flags.update({f"fine_tune_memory_{kind}": self.fine_tune_memory == kind for kind in ("less", "more", "same")})
         l2, decoupled = self.decays or (0, 0)
         flags.update({"decay_l2_only": l2 > 0 and not decoupled, "decay_decoupled_only": decoupled > 0 and not l2,
                       "decay_both": l2 > 0 and decoupled > 0, "decay_any": l2 > 0 or decoupled > 0})
@@ -445,6 +449,7 @@ def regime(d: ReportData) -> Regime:
                   implementations=tuple(sum(d.fact(n, "implementation") == k for n in d.optimizers)
                                         for k in ("keras", "ours")),
                   decays=tuple(sum(d.fact(n, "decay") == k for n in d.optimizers) for k in ("l2", "decoupled")),
+                  fine_tune_memory=_fine_tune_memory(d),
                   **data_set(d), **paired(d))
 
 
@@ -457,6 +462,26 @@ def paired(d: ReportData) -> dict:
     return {"paired": bool(rows), "seed_intervals": weight is not None, "two_stage_power": two_stage_power(rows),
             "seed_weight": weight, "calibration": calibrated,
             "calibration_seeds": calibrated and int(calibration["n_seeds"].iloc[0]) > 1}
+
+
+def fine_tune_state(d: ReportData) -> tuple[float, float, list[str]] | None:
+    """The bytes of the focus's optimizer state for the fine-tuned weights, its rivals' mean and those rivals; None
+    without the focus and a rival fine-tuned."""
+    if d.fine_tune.empty or not d.compared:
+        return None
+    f = d.fine_tune.set_index("optimizer")["state_bytes"]
+    if d.focus not in f.index or len(f) < 2:
+        return None
+    others = f.drop(index=d.focus)
+    return float(f[d.focus]), float(others.mean()), list(others.index)
+
+
+def _fine_tune_memory(d: ReportData) -> str | None:
+    state = fine_tune_state(d)
+    if state is None:
+        return None
+    mine, theirs, _ = state
+    return "less" if mine < theirs else "more" if mine > theirs else "same"
 
 
 def _split_2023(d: ReportData) -> str | None:

@@ -864,28 +864,6 @@ def fine_tune_answer(d: ReportData) -> Text:
     return short_answer(d, "fine_tune") if d.compared and not d.fine_tune.empty else Text("")
 
 
-def fine_tune(d: ReportData) -> Text:
-    """The memory the focus's state takes for the fine-tuned weights (the section's method and its spread are
-    written in ``index.qmd``)."""
-    if d.fine_tune.empty:
-        return Text("")
-    f = d.fine_tune.set_index("optimizer")
-    text = []
-    if d.compared and d.focus in f.index:
-        others = f.drop(index=d.focus)
-        if len(others):
-            saving = others["state_bytes"].mean() - f.loc[d.focus, "state_bytes"]
-            text.append(f"Côté mémoire (@tbl-ajustement-couts), l'état {de(focus(d))} occupe "
-                        f"{french.bytes_(f.loc[d.focus, 'state_bytes'])} pour ces poids, "
-                        + (f"soit {french.bytes_(saving)} de moins que la moyenne de ses rivaux." if saving > 0 else
-                           f"soit {french.bytes_(-saving)} de plus que la moyenne de ses rivaux." if saving < 0 else
-                           "autant que ses rivaux.")
-                        + " Les durées par époque de ce tableau ont été mesurées pendant l'étude"
-                        + (f", pendant que {shared_cores(d)}" if shared_cores(d) else "")
-                        + " : elles ne départagent pas les optimiseurs.")
-    return Text(" ".join(text))
-
-
 def targets(d: ReportData, which: str = "head") -> Text:
     """``89,3 % et 93,1 %``: the common targets of time to accuracy, averaged over the seeds."""
     table = d.time_to_accuracy if which == "head" else d.fine_tune_time

@@ -458,3 +458,15 @@ class Values:
         """``Adam et SGD``: the optimizers that ran whose parameter file says ``decay: <kind>``."""
         d = self.d
         return Text(french.enumeration([d.label(n) for n in d.optimizers if d.fact(n, "decay") == kind]))
+
+    # ------------------------------------------------------------------ fine-tuning's memory
+    def fine_tune_memory(self, key: str) -> Text:
+        """The focus's optimizer state for the fine-tuned weights (``state``), its distance to its rivals' mean
+        (``gap``), and whom it is set against (``than``: ``qu'Adam``, ``que la moyenne de ses rivaux``)."""
+        state = findings.fine_tune_state(self.d)
+        if state is None:
+            return Text("n.d.")
+        mine, theirs, rivals = state
+        if key == "than":
+            return Text(french.que(self.d.label(rivals[0])) if len(rivals) == 1 else "que la moyenne de ses rivaux")
+        return Text(french.bytes_(mine if key == "state" else abs(theirs - mine)))
