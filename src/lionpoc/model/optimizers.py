@@ -140,11 +140,6 @@ class OptimizerSpec:
         if implementation is not None and implementation not in IMPLEMENTATIONS:
             raise LionpocError(f"{source}: `implementation: {implementation}` is not one of keras (a class of "
                                f"keras.optimizers) or ours (a class this project registers, such as lionpoc>Lion).")
-        registered = ">" in str(value["class"])  # Keras names a registered class "package>Name"
-        if implementation == "keras" and registered or implementation == "ours" and not registered:
-            raise LionpocError(f"{source}: `implementation: {implementation}` does not match `class: {value['class']}`"
-                               f": a class of keras.optimizers is Keras's (implementation: keras), a registered "
-                               f"\"package>Name\" class is this project's (implementation: ours).")
         for flag in ("coordinatewise", "focus", "default_study"):
             if flag in value and not isinstance(value[flag], bool):
                 raise LionpocError(f"{source}: `{flag}:` must be true or false, got {value[flag]!r}.")
@@ -154,7 +149,12 @@ class OptimizerSpec:
                    fine_tune={"learning_rate_factors": [float(f) for f in factors]},
                    focus=value.get("focus", False), default_study=value.get("default_study", True),
                    update=update, implementation=implementation)
-        spec.check_buildable(source)
+        spec.check_buildable(source)  # a class that does not exist or cannot train is the error to name first
+        registered = ">" in spec.keras_class  # Keras names a registered class "package>Name"
+        if implementation == "keras" and registered or implementation == "ours" and not registered:
+            raise LionpocError(f"{source}: `implementation: {implementation}` does not match `class: {value['class']}`"
+                               f": a class of keras.optimizers is Keras's (implementation: keras), a registered "
+                               f"\"package>Name\" class is this project's (implementation: ours).")
         return spec
 
     def to_mapping(self) -> dict:
