@@ -110,7 +110,6 @@ def test_papermill_by_hand_on_the_real_photos(real_dir, tmp_path, request):
 def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, request):
     """`lionpoc study --smoke --fine-tune`: block 14 trained for every optimizer, tables for the report."""
     from lionpoc import report
-    from lionpoc.report import prose
     from lionpoc.report import tables
 
     out = tmp_path / "results"

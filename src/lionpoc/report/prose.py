@@ -616,7 +616,7 @@ def confusion_caption(d: ReportData) -> Text:
     if level == usual:
         return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées.")
     every = all(figures.off_diagonal(m).max() >= level for m in matrices.values())
-    why = ("" if every else f" ; même à ce seuil, le plus bas prévu, une matrice au moins n'en montre aucune")
+    why = ("" if every else " ; même à ce seuil, le plus bas prévu, une matrice au moins n'en montre aucune")
     return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées (au seuil habituel "
                 f"de {french.percent(usual, 0)}, une matrice au moins n'en montrerait aucune){why}.")
 

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pandas as pd
 
-from lionpoc.data import breeds
 from lionpoc.model import backbones
 from lionpoc.report import findings
 from lionpoc.report import french

@@ -5,7 +5,6 @@ The study writes them as CSV files and the report calls the same functions, so b
 from __future__ import annotations
 
 import math
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np

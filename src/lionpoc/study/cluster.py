@@ -21,19 +21,14 @@ the same sentence as on one machine, with the failed notebook and the kernel log
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
-import shutil
 import tempfile
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 from lionpoc import files
 from lionpoc import machine

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from lionpoc.errors import LionpocError
 from lionpoc.files import read_json
 from lionpoc.project import project_root  # noqa: F401 - layout.project_root() is how the study asks
 
