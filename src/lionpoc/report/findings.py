@@ -153,9 +153,13 @@ def separates(head_spread: float, tuned_spread: float, any_significant: bool) ->
 
 
 def spreads(d: ReportData) -> tuple[float, float]:
-    """The spread (best minus worst mean test accuracy) of the heads alone and after fine-tuning."""
-    head = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
-        if not d.summary.empty else 0.0
+    """The spread (best minus worst mean test accuracy) of the heads alone and after fine-tuning, on the same
+    seeds: with fine-tuning, the heads' spread is that of the seeds that were fine-tuned (``before_mean``)."""
+    if not d.fine_tune.empty and "before_mean" in d.fine_tune.columns:
+        head = float(d.fine_tune["before_mean"].max() - d.fine_tune["before_mean"].min())
+    else:
+        head = float(d.summary["test_accuracy_mean"].max() - d.summary["test_accuracy_mean"].min()) \
+            if not d.summary.empty else 0.0
     tuned = float(d.fine_tune["after_mean"].max() - d.fine_tune["after_mean"].min()) if not d.fine_tune.empty else 0.0
     return head, tuned
 

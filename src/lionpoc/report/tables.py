@@ -345,9 +345,6 @@ def performance(d: ReportData) -> Table:
     if s.get("render_seconds"):
         rows.append(("Rendu du rapport (à la fin de l’étude)", french.seconds(s["render_seconds"])))
     rows.append(("**Étude complète**", f"**{french.seconds(s['total_seconds'])}**"))
-    if d.stanford_dogs:
-        rows.append((f"Étude de 2023 ({len(d.old['optimizers'])} entraînements, pour comparaison)",
-                     f"{d.old['total_minutes']}{french.NNBSP}min"))
     return Table(pd.DataFrame(rows, columns=["Étape", "Durée"]), "lr", [5, 2])
 
 
