@@ -89,6 +89,7 @@ def test_the_memory_table_counts_the_head_on_the_backbones_features():
     assert memory.head_model().count_params() == 2048 * 15 + 15
 
 
+@pytest.mark.slow
 def test_a_weights_file_must_fit_the_chosen_backbone(tmp_path):
     xception = tmp_path / "xception.weights.h5"
     features.build_base("none", 71).save_weights(xception)

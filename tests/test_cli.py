@@ -164,6 +164,7 @@ def test_bad_parameter_files_stop_the_notebook(tmp_path, project_root, content, 
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_bad_parameter_file_stops_the_notebook_run_by_hand(tmp_path, project_root):
     """The same check through papermill, as a user who runs the notebook by hand meets it."""
     params = tmp_path / "bad.yaml"
@@ -176,6 +177,7 @@ def test_a_bad_parameter_file_stops_the_notebook_run_by_hand(tmp_path, project_r
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_render_names_what_is_missing(tmp_path, project_root, results_dir, monkeypatch):
     """What is missing is named before Quarto is looked for: here Quarto is absent (whether or not this machine
     has it), so the render stops there, in a second. A real render of results that lack Adam, and what its
@@ -264,6 +266,7 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_files_and_corrupt_images_are_listed(tmp_path, synthetic_dir):
     data_dir = tmp_path / "dogs"
     shutil.copytree(synthetic_dir, data_dir)

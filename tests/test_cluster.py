@@ -53,6 +53,7 @@ def local_study(tmp_path_factory, project_root):
     return out
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_sentence_and_writes_nothing(tmp_path, project_root):
     out = tmp_path / "results"
     port = free_port()  # nothing listens there

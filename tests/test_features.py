@@ -45,6 +45,7 @@ def test_unreadable_images_are_skipped_and_listed(synthetic_dir, tmp_path):
     assert sorted(s["file"].split("/")[1] for s in found.skipped) == ["empty.jpg", "text.jpg", "truncated.jpg"]
 
 
+@pytest.mark.slow
 def test_weights_file_round_trip(tmp_path, synthetic_dir):
     base = features.build_base("none", 71)
     path = tmp_path / "xception_notop.weights.h5"

@@ -43,6 +43,7 @@ def test_the_cached_path_equals_the_full_network_on_the_images(prepared, synthet
     assert (cached.argmax(1) == rows["label"].to_numpy()).mean() == pytest.approx(head_accuracy, abs=0.03)
 
 
+@pytest.mark.slow
 def test_only_block_14_and_the_head_change(prepared):
     prep, fit = prepared
     base = features.build_base("none", 71)

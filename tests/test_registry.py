@@ -94,6 +94,7 @@ def test_missing_descriptions_say_what_to_write():
         OptimizerSpec.from_mapping(ADAMW, "adam", "adam.yaml")
 
 
+@pytest.mark.slow
 def test_an_optimizer_that_is_not_coordinatewise_trains_one_configuration_at_a_time():
     """Marked `coordinatewise: false`, the grid is trained configuration by configuration; for an optimizer
     that is in fact coordinate-wise, the two ways must give the same heads (the joint one is exact)."""

@@ -196,6 +196,7 @@ REPORT_OF = ("mkdir -p _output/report report/index_files\nsleep 2\n"
              "cp report/index.html _output/report/index.html\necho pdf > _output/report/index.pdf\n")
 
 
+@pytest.mark.slow
 def test_two_renders_at_once_each_publish_their_own_report(tmp_path, project_root, results_dir):
     """Quarto (here a stand-in that writes beside index.qmd, waits, then publishes) run for two studies at
     once: each render works in its own copy of the sources and publishes under its own results folder."""
@@ -278,6 +279,7 @@ def read_only_copy(tmp_path, results_dir):
     subprocess.run(["umount", str(mount)])
 
 
+@pytest.mark.slow
 def test_read_only_results_can_be_rendered(tmp_path, project_root, read_only_copy):
     env = fake_quarto(tmp_path, REPORT_OF)
     scratch = tmp_path / "tmp"  # where the render's log goes when the results are read-only
@@ -296,6 +298,7 @@ def test_read_only_results_can_be_rendered(tmp_path, project_root, read_only_cop
     assert list(scratch.iterdir()) == []  # no log left behind once the render succeeded
 
 
+@pytest.mark.slow
 def test_files_follow_the_umask(tmp_path, project_root, results_dir):
     """Tables, metrics, notebooks and the published report are readable as the umask allows (they were all
     0600 once): the results were written under the test's umask, the render and synth below under 027."""
@@ -322,6 +325,7 @@ def layout_umask() -> int:
     return files.umask()
 
 
+@pytest.mark.slow
 def test_runs_copied_renamed_or_edited_by_hand_are_named_not_counted(tmp_path, project_root, results_dir):
     """A backup copy `lion-old/`, a seed folder copied to stand for another seed, an accuracy edited in
     metrics.json: each would have counted in the tables; each is named as damaged and left out."""

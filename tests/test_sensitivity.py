@@ -39,6 +39,7 @@ def sensitive_run(synthetic_dir, tmp_path_factory):
     return prep, runs.run_seed(prep, 0, log=QUIET)
 
 
+@pytest.mark.slow
 def test_every_batch_size_and_schedule_of_the_chosen_configuration(sensitive_run):
     prep, run = sensitive_run
     table = pd.read_csv(run.folder / sensitivity.FILE)

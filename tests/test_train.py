@@ -20,6 +20,7 @@ def prepared(synthetic_dir, tmp_path_factory):
     return runs.prepare(cfg, log=lambda *_: None)
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_other_seed_other_numbers(prepared):
     a, table_a = runs.tune(prepared, 0, log=lambda *_: None)
     c, table_c = runs.tune(prepared, 5, log=lambda *_: None)
@@ -31,6 +32,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(prepared):
     assert 1 <= a.best_epoch <= len(a.history) <= 12
 
 
+@pytest.mark.slow
 def test_grid_choice_ignores_the_test_split(prepared):
     """Scrambling the test labels and features changes nothing in the choice: tuning never reads them."""
     other = scrambled_test_split(prepared)
@@ -59,6 +61,7 @@ def learnable_features(n_train=600, n_val=150, n_test=150, dim=64, seed=0):
     return part(n_train), part(n_val), part(n_test)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, points", [
     ("adamw", [{"learning_rate": lr, "weight_decay": wd} for lr in (1e-3, 1e-2) for wd in (0.01, 0.3)]),
     ("sgd", [{"learning_rate": lr, "l2": l2} for lr in (3e-3, 3e-2) for l2 in (0.0, 1e-3)]),
@@ -76,6 +79,7 @@ def test_each_configuration_trains_as_if_alone(name, points):
         assert alone.loc[0, "val_loss"] == pytest.approx(together.loc[i, "val_loss"], rel=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer, points", [
     ("adam", [{"learning_rate": 1e-3, "l2": 0.0}, {"learning_rate": 1e-1, "l2": 1e-3}]),
     ("adamw", [{"learning_rate": 1e-3, "weight_decay": 0.01}, {"learning_rate": 1e-1, "weight_decay": 0.1}]),
