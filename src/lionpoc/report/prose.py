@@ -56,11 +56,17 @@ def faster(mine, theirs) -> str:
 
 
 def unsigned_points(x: float) -> str:
-    """``0.028`` -> ``2,8 points``: the size of a bound, without its sign. A bound under a point that one
-    decimal would round up (0,06 -> 0,1) keeps its second decimal, so "dépasse 0,1 point" is never said of 0,06."""
+    """``0.028`` -> ``2,8 points``: the size of a bound, without its sign."""
+    return f"{french.number(100 * abs(x), 1)}{french.NNBSP}{french.point_word(abs(x))}"
+
+
+def exceeded_points(x: float) -> str:
+    """The bound a significant difference exceeds: as ``unsigned_points``, except that a bound under a point that
+    one decimal would round up (0,06 -> 0,1) keeps its second decimal: "dépasse 0,1 point" is never said of 0,06."""
     value = 100 * abs(x)
-    digits = 2 if value < 1 and round(value, 1) > value else 1
-    return f"{french.number(value, digits)}{french.NNBSP}{french.point_word(abs(x))}"
+    if value < 1 and round(value, 1) > value:
+        return f"{french.number(value, 2)}{french.NNBSP}{french.point_word(abs(x))}"
+    return unsigned_points(x)
 
 
 def beyond(kind: str, bound: float, whose: str = "") -> str:
@@ -243,9 +249,9 @@ def clause(d: ReportData, p: dict) -> str:
     if verdict(p) == "significant":
         if p["diff_accuracy"] > 0:
             return (f"{a} fait mieux {que(b)} : {difference(d, p)} ; à {level}, son avance dépasse "
-                    f"{unsigned_points(low)}.")
+                    f"{exceeded_points(low)}.")
         return (f"{a} fait moins bien {que(b)} : {difference(d, p)} ; à {level}, son retard dépasse "
-                f"{unsigned_points(high)}.")
+                f"{exceeded_points(high)}.")
     if low <= 0 <= high:
         return (f"Face à {b}, les données excluent à {level} {beyond('avance', high, de(a))} et "
                 f"{beyond('retard', low)} ; l'écart mesuré, {difference(d, p)}, reste dans le bruit.")
@@ -292,7 +298,7 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
             better = p["diff_accuracy"] > 0
             said.append(f"{f} fait significativement {'mieux' if better else 'moins bien'} {que(d.label(p['b']))} "
                         f"(à {level}, son {'avance' if better else 'retard'} dépasse "
-                        f"{unsigned_points(low if better else high)})")
+                        f"{exceeded_points(low if better else high)})")
         elif p not in open_:
             said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas "
                         f"({equals('p ajusté' if len(rows) > 1 else 'p', p_value(p['p_adjusted']))})")
