@@ -866,8 +866,6 @@ def spread(d: ReportData, which: str) -> Text:
     return Text(unsigned_points(tuned if which == "tuned" else head))
 
 
-
-
 def fine_tune_change(d: ReportData) -> Text:
     """What fine-tuning did to each optimizer's test accuracy on the seeds it ran on, when every change has one
     sign: ``Sur les mêmes graines, l'ajustement fin a fait baisser l'exactitude de test de chaque optimiseur
@@ -881,11 +879,9 @@ def fine_tune_change(d: ReportData) -> Text:
     low, high = sorted((abs(change.min()), abs(change.max())))
     size = (unsigned_points(low) if round(100 * low, 1) == round(100 * high, 1)
             else f"de {french.number(100 * low, 1)} à {unsigned_points(high)}")
-    each = "chaque optimiseur" if len(t) > 1 else d.label(t["optimizer"].iloc[0])
-    if (change < 0).all():
-        return Text(f"Sur les mêmes graines, l'ajustement fin a fait baisser l'exactitude de test de {each} "
-                    f"({size}).")
-    return Text(f"Sur les mêmes graines, l'ajustement fin a fait monter l'exactitude de test de {each} ({size}).")
+    whose = "de chaque optimiseur" if len(t) > 1 else french.de(d.label(t["optimizer"].iloc[0]))
+    way = "baisser" if (change < 0).all() else "monter"
+    return Text(f"Sur les mêmes graines, l'ajustement fin a fait {way} l'exactitude de test {whose} ({size}).")
 
 
 def fine_tune_answer(d: ReportData) -> Text:
