@@ -192,3 +192,13 @@ def test_two_stage_interval_covers_the_true_difference_at_about_its_level():
         images_only += low <= mu <= high
     assert 0.90 <= two_stage / studies <= 0.995
     assert images_only / studies < 0.85
+
+
+def test_matched_components_give_the_verdicts_standard_error_and_keep_their_shares():
+    c = power.Components(10, 300, var_seed=2e-4, var_image=3e-2, var_residual=6e-2)
+    m = power.matched(c, se=0.006)
+    assert math.sqrt(m.variance()) == pytest.approx(0.006)
+    assert m.var_seed / m.var_image == pytest.approx(c.var_seed / c.var_image)
+    # Holm's first step in a family of two tests at 0.025: a wider MDD than at 0.05
+    assert power.mdd(m, alpha=power.family_alpha(2)) == pytest.approx((2.241403 + 0.841621) * 0.006, rel=1e-5)
+    assert power.matched(c, math.nan) is c

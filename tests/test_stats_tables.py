@@ -132,9 +132,14 @@ def test_power_columns_are_consistent(found):
     pairs = found["pairs.csv"]
     for _, r in pairs.iterrows():
         assert 0 <= r["mdd_floor"] <= r["mdd"]
-        assert r["mdd"] == pytest.approx(2.8016 * math.sqrt(r["var_seed"] / r["n_seeds"] + r["var_image"] / r["n_test"]
-                                                            + r["var_residual"] / (r["n_seeds"] * r["n_test"])),
-                                         rel=1e-4)
+        # the verdict's own standard error (the two-stage bootstrap's) and Holm's first-step level in the family:
+        # 0.05 / 2 for Lion against its two rivals (z 2.2414 + 0.8416), 0.05 for the one pair between rivals
+        alpha, z = (0.025, 3.0830) if r["family"] == "focus" else (0.05, 2.8016)
+        assert r["mdd_alpha"] == pytest.approx(alpha)
+        assert r["mdd"] == pytest.approx(z * r["se2"], rel=1e-4)
+        # the variance components are scaled to that standard error, so other seed counts follow from them
+        assert r["mdd"] == pytest.approx(z * math.sqrt(r["var_seed"] / r["n_seeds"] + r["var_image"] / r["n_test"]
+                                                       + r["var_residual"] / (r["n_seeds"] * r["n_test"])), rel=1e-4)
     power = found["power.csv"]
     curve = power[(power["a"] == "lion") & (power["b"] == "adam") & (power["metric"] == "accuracy")]
     assert curve["n_seeds"].min() == 2 and curve["n_seeds"].max() == comparisons.POWER_SEEDS

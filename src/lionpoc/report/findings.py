@@ -50,13 +50,24 @@ def covers(pair: dict) -> str:
             "les images de test, les têtes entraînées restant fixes")
 
 
+def seed_p(pair: dict) -> float:
+    """The seed-level test's p (Student's t on the per-seed differences), Holm-adjusted within its family as the
+    study saved it; NaN with one seed or in a table written before it was saved."""
+    p = pair.get("p_seeds_holm")
+    return float(p) if p is not None and seed_aware(pair) else math.nan
+
+
 def verdict(pair: dict) -> Verdict:
-    """``significant`` when the test's p (Holm-adjusted within its family when it is given) is below
-    0.05 and the interval of ``bounds`` (seeds and test images when recorded) excludes zero; otherwise ``noise``."""
+    """``significant`` when the exact test's p (Holm-adjusted within its family when it is given) is below 0.05,
+    so is the seed-level test's (Holm-adjusted too, when there are seeds to test), and the interval of
+    ``bounds`` (seeds and test images when recorded) excludes zero; otherwise ``noise``. The exact test holds the
+    trained heads fixed; the seed-level test and the interval let the seeds vary."""
     low, high = bounds(pair)
     excludes_zero = low > 0 or high < 0
     p = pair.get("p_adjusted", pair["p_value"])
-    return Verdict.SIGNIFICANT if p < ALPHA and excludes_zero else Verdict.NOISE
+    seeds = seed_p(pair)
+    seeds_agree = math.isnan(seeds) or seeds < ALPHA
+    return Verdict.SIGNIFICANT if p < ALPHA and seeds_agree and excludes_zero else Verdict.NOISE
 
 
 INTERVALS = ("ci", "seed_ci", "ci2", "ci2_joint")
@@ -351,6 +362,7 @@ class Regime:
     decays: tuple = ()            # how many regularise by an L2 penalty, how many by a decoupled decay: (l2, decoupled)
     fine_tune_memory: str | None = None  # the focus's state for the fine-tuned weights against its rivals' mean:
                                          # less, more, same (fine_tune_state); None without a comparison
+    fine_tune_seeds: int = 0      # seeds fine-tuned (the most of any optimizer)
 
     @property
     def empty(self) -> bool:
@@ -389,6 +401,8 @@ class Regime:
         flags.update({"skipped_any": self.skipped > 0, "skipped_one": self.skipped == 1})
         keras_, ours = self.implementations or (0, 0)
         flags.update({"keras_any": keras_ > 0, "keras_one": keras_ == 1, "ours_any": ours > 0, "ours_one": ours == 1})
+        # two to five seeds: a two-stage bootstrap draws from few seed combinations, a t-test has few degrees of freedom
+        flags["fine_tune_few_seeds"] = 2 <= self.fine_tune_seeds <= 5
         flags["fine_tune_memory"] = self.fine_tune_memory is not None
         flags.update({f"fine_tune_memory_{kind}": self.fine_tune_memory == kind for kind in ("less", "more", "same")})
         l2, decoupled = self.decays or (0, 0)
@@ -454,6 +468,7 @@ def regime(d: ReportData) -> Regime:
                                         for k in ("keras", "ours")),
                   decays=tuple(sum(d.fact(n, "decay") == k for n in d.optimizers) for k in ("l2", "decoupled")),
                   fine_tune_memory=_fine_tune_memory(d),
+                  fine_tune_seeds=int(d.fine_tune["n_seeds"].max()) if tuned else 0,
                   **data_set(d), **paired(d))
 
 

@@ -47,6 +47,15 @@ def percent(x: float, digits: int = 1) -> str:
     return f"{number(100 * x, digits)}{NNBSP}%"
 
 
+def bound_points(x: float) -> str:
+    """An interval's bound in points, one decimal, except that a bound under a tenth of a point which one decimal
+    would push away from zero (or round to zero) keeps its second decimal (0.0006 -> ``0,06``, not ``0,1``): the
+    bound a sentence says a difference "exceeds" is printed the same way in its interval."""
+    value = 100 * x
+    digits = 2 if abs(value) < 0.1 and abs(round(value, 1)) != abs(value) else 1
+    return number(value, digits)
+
+
 def points(x: float, digits: int = 1, unit: bool = True) -> str:
     """A difference of proportions in percentage points, signed: ``0.012`` -> ``+1,2 point``,
     ``-0.025`` -> ``−2,5 points``, ``0.0001`` -> ``0,0 point`` (plural from two, as French wants); without its

@@ -13,6 +13,7 @@ import math
 
 from lionpoc.report import french
 from lionpoc.report.data import ReportData
+from lionpoc.report import findings
 from lionpoc.report.findings import ALPHA, recorded_focus_rows, two_stage_power
 from lionpoc.report.markup import Text
 
@@ -21,9 +22,9 @@ def _focus_rows(d: ReportData, table: str = "pairs.csv", metric: str | None = No
     return recorded_focus_rows(d, table, metric)
 
 
-def _interval(low: float, high: float, points: bool = True, digits: int = 1) -> str:
+def _interval(low: float, high: float, points: bool = True) -> str:
     if points:
-        return f"[{french.number(100 * low, digits)}{french.NNBSP};{french.NNBSP}{french.number(100 * high, digits)}]"
+        return f"[{french.bound_points(low)}{french.NNBSP};{french.NNBSP}{french.bound_points(high)}]"
     return f"[{french.number(low, 3)}{french.NNBSP};{french.NNBSP}{french.number(high, 3)}]"
 
 
@@ -71,6 +72,29 @@ def joint_list(d: ReportData) -> Text:
                                    for r in rows))
 
 
+def seed_tests(d: ReportData) -> Text:
+    """``p = 0,245 face à Adam et p = 0,035 face à AdamW``: the seed-level test, Holm-adjusted as saved."""
+    rows = [r for r in findings.focus_pairs(d) if not math.isnan(findings.seed_p(r))]
+    return Text(french.enumeration(f"p = {french.number(findings.seed_p(r), 3)} face à {d.label(r['b'])}"
+                                   for r in rows))
+
+
+def joint_caveat(d: ReportData) -> Text:
+    """For each significant comparison whose joint interval reaches zero: a sentence saying that it holds
+    comparison by comparison (and by Holm's tests), not by the joint intervals alone."""
+    rows = [r for r in findings.focus_pairs(d) if findings.verdict(r) == findings.Verdict.SIGNIFICANT]
+    touching = [r for r in rows if len(d.rivals) > 1 and findings.seed_aware(r)
+                and not math.isnan(float(r.get("ci2_joint_low", math.nan)))
+                and float(r["ci2_joint_low"]) <= 0 <= float(r["ci2_joint_high"])]
+    if not touching:
+        return Text("")
+    names = french.enumeration([d.label(r["b"]) for r in touching])
+    return Text(french.sentence(
+        f"L'intervalle simultané face à {names} touche zéro : l'écart y est significatif par les deux tests "
+        f"ajustés par Holm et par son intervalle à {level(d)} pris isolément, "
+        f"mais les intervalles simultanés ne suffiraient pas, à eux seuls, à l'établir"))
+
+
 # ---------------------------------------------------------------------------------- what could be detected
 def seeds_words(d: ReportData) -> Text:
     """``une seule graine``, ``5 graines``: the seeds of the comparisons."""
@@ -88,6 +112,16 @@ def mdd_list(d: ReportData) -> Text:
     rows = _focus_rows(d)
     key = "mdd" if two_stage_power(rows) else "mdd_images"
     return Text(french.enumeration(f"de {_unsigned(r[key])} face à {d.label(r['b'])}" for r in rows))
+
+
+def mdd_threshold(d: ReportData) -> Text:
+    """``5 %``, or ``2,5 %, le seuil que la méthode de Holm applique au plus petit des 2 p``: the level of the MDD."""
+    rows = _focus_rows(d)
+    alpha = float(rows[0].get("mdd_alpha", ALPHA)) if rows else ALPHA
+    if math.isnan(alpha) or alpha >= ALPHA:
+        return Text(french.percent(ALPHA, 0))
+    return Text(f"{french.percent(alpha, 1)}, le seuil que la méthode de Holm applique au plus petit des "
+                f"{french.integer(len(rows))} p")
 
 
 def discordant_list(d: ReportData) -> Text:

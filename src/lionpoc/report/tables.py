@@ -22,7 +22,7 @@ def _empty(message: str) -> Table:
 def interval(low: float, high: float, points: bool = False) -> str:
     if low is None or math.isnan(low):
         return "n.d."
-    fmt = (lambda v: french.number(100 * v, 1)) if points else (lambda v: french.percent(v))
+    fmt = french.bound_points if points else (lambda v: french.percent(v))
     return f"[{fmt(low)} ; {fmt(high)}]"
 
 

@@ -10,7 +10,9 @@ For each pair (oriented focus − rival when the study has a focus), on the seed
   pairs; the other pairs form a second family); for the loss, scipy's sign-flip permutation test on the
   seed-averaged per-image loss differences; for the calibration error, no test (an interval only);
 - resolution and power: images that differ (``n_discordant``), the smallest p the exact test can reach,
-  the variance components and the minimum detectable difference at 80 % power, alpha 0.05 (``power``).
+  the variance components and the minimum detectable difference at 80 % power (``power``), computed with the
+  two-stage interval's own standard error and at the level Holm's first step applies in the family
+  (``mdd_alpha``: 0.05 / family size), so that it is the difference the verdict itself would detect.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ POWER_SEEDS = 20         # the power table goes up to this many seeds (or the st
 PAIR_COLUMNS = ["a", "b", "family", "n_seeds", "n_test", "diff_accuracy", "ci_low", "ci_high", "ci_covers",
                 "seed_ci_low", "seed_ci_high", "seed_ci_covers", "ci2_low", "ci2_high", "ci2_covers", "se2",
                 "ci2_joint_low", "ci2_joint_high", "joint_level", "level", "p_value", "p_method", "p_holm",
-                "p_seeds", "n_discordant", "p_min", "mdd", "mdd_images", "mdd_floor", "seeds_for_1_point",
+                "p_seeds", "p_seeds_holm", "n_discordant", "p_min", "mdd", "mdd_images", "mdd_floor", "mdd_alpha", "seeds_for_1_point",
                 "var_seed", "var_image", "var_residual", "seed_diff_sd", "only_a_mean", "only_b_mean",
                 "p_mcnemar_min", "p_mcnemar_max", "significant_seeds", "n_resamples"]
 PAIR_SEED_COLUMNS = ["a", "b", "seed", "diff_accuracy", "only_a", "only_b", "p_mcnemar"]
@@ -68,16 +70,16 @@ def _seed_interval(per_seed) -> tuple[float, float, float]:
     return sd, low, high
 
 
-def _holm_by_family(rows: list[dict], key: str = "p_value", group=("family",)) -> None:
+def _holm_by_family(rows: list[dict], key: str = "p_value", group=("family",), out: str = "p_holm") -> None:
     families: dict = {}
     for i, row in enumerate(rows):
         if not math.isnan(row[key]):
             families.setdefault(tuple(row[g] for g in group), []).append(i)
     for row in rows:
-        row["p_holm"] = math.nan
+        row[out] = math.nan
     for members in families.values():
         for i, adjusted in zip(members, stats.holm([rows[i][key] for i in members])):
-            rows[i]["p_holm"] = adjusted
+            rows[i][out] = adjusted
 
 
 def _family_sizes(pairs: list[tuple[str, str, str]]) -> dict[str, int]:
@@ -101,11 +103,12 @@ def _intervals(a, b, metric, diff, image, seed, two_stage, joint, joint_level) -
     return rows
 
 
-def _power_rows(a, b, metric, c: power.Components) -> list[dict]:
+def _power_rows(a, b, metric, c: power.Components, alpha: float = power.ALPHA) -> list[dict]:
     if c.n_seeds < 2:
         return []
-    return [{"a": a, "b": b, "metric": metric, "n_seeds": k, "n_test": c.n_images, "mdd": power.mdd(c, k),
-             "observed": k == c.n_seeds} for k in range(2, max(POWER_SEEDS, c.n_seeds) + 1)]
+    return [{"a": a, "b": b, "metric": metric, "n_seeds": k, "n_test": c.n_images,
+             "mdd": power.mdd(c, k, alpha=alpha), "observed": k == c.n_seeds}
+            for k in range(2, max(POWER_SEEDS, c.n_seeds) + 1)]
 
 
 def accuracy_pairs(runs: pd.DataFrame, focus: str | None = None, file: str = "predictions.csv",
@@ -139,7 +142,8 @@ def accuracy_pairs(runs: pd.DataFrame, focus: str | None = None, file: str = "pr
             two_stage, joint, se2 = (math.nan, math.nan), (math.nan, math.nan), math.nan
         t = stats.seed_summed_difference(xa, xb)
         discordant = int(np.count_nonzero(t))
-        c = power.components(d) if n >= 2 else None
+        c = power.matched(power.components(d), se2) if n >= 2 else None
+        alpha = power.family_alpha(sizes[family])
         tests = []
         for s in seeds:
             test = stats.mcnemar_exact(ca[s], cb[s])
@@ -154,9 +158,10 @@ def accuracy_pairs(runs: pd.DataFrame, focus: str | None = None, file: str = "pr
             "ci2_joint_low": joint[0], "ci2_joint_high": joint[1], "joint_level": level_joint, "level": LEVEL,
             "p_value": stats.sign_flip_test(xa, xb), "p_method": "exact sign-flip (all 2^m sign sets)",
             "p_seeds": _seed_p(per_seed), "n_discordant": discordant, "p_min": stats.smallest_sign_flip_p(discordant),
-            "mdd": power.mdd(c) if c and k >= 2 else math.nan, "mdd_images": power.mdd_images(c) if c else math.nan,
-            "mdd_floor": power.mdd_floor(c) if c else math.nan,
-            "seeds_for_1_point": power.seeds_needed(c) if c else math.nan,
+            "mdd": power.mdd(c, alpha=alpha) if c and k >= 2 else math.nan,
+            "mdd_images": power.mdd_images(c, alpha) if c else math.nan,
+            "mdd_floor": power.mdd_floor(c, alpha) if c else math.nan, "mdd_alpha": alpha,
+            "seeds_for_1_point": power.seeds_needed(c, alpha=alpha) if c else math.nan,
             "var_seed": c.var_seed if c else math.nan, "var_image": c.var_image if c else math.nan,
             "var_residual": c.var_residual if c else math.nan, "seed_diff_sd": sd,
             "only_a_mean": float(np.mean([x["b"] for x in tests])), "only_b_mean": float(np.mean([x["c"] for x in tests])),
@@ -165,8 +170,9 @@ def accuracy_pairs(runs: pd.DataFrame, focus: str | None = None, file: str = "pr
         intervals += _intervals(a, b, "accuracy", diff, (low, high), (seed_low, seed_high), two_stage,
                                 joint if sizes[family] > 1 else None, level_joint)
         if c:
-            powers += _power_rows(a, b, "accuracy", c)
+            powers += _power_rows(a, b, "accuracy", c, alpha)
     _holm_by_family(rows)
+    _holm_by_family(rows, key="p_seeds", out="p_seeds_holm")
     return {"pairs": pd.DataFrame(rows, columns=PAIR_COLUMNS), "by_seed": pd.DataFrame(by_seed, columns=PAIR_SEED_COLUMNS),
             "intervals": pd.DataFrame(intervals, columns=INTERVAL_COLUMNS),
             "power": pd.DataFrame(powers, columns=POWER_COLUMNS)}
@@ -244,11 +250,14 @@ def calibration_pairs(runs: pd.DataFrame, focus: str | None = None, file: str = 
         if with_loss:
             diff_table = predictions.image_loss(get(a, "p_true")) - predictions.image_loss(get(b, "p_true"))
             p, how = stats.mean_sign_flip_test(diff_table.mean(axis=0), PERMUTATIONS)
-            c = power.components(diff_table)
+            two_stage_reps = resampling.replicate_means(diff_table, d)
+            alpha = power.family_alpha(sizes[family])
+            c = power.matched(power.components(diff_table),
+                              float(two_stage_reps.std(ddof=1)) if k > 1 else math.nan)
             measured.append(("nll", diff_table.mean(axis=1), resampling.replicate_means(diff_table, fixed_seeds),
-                             resampling.replicate_means(diff_table, d), p, f"sign-flip, {how}",
-                             power.mdd(c) if k > 1 else math.nan, power.mdd_images(c)))
-            powers += _power_rows(a, b, "nll", c)
+                             two_stage_reps, p, f"sign-flip, {how}",
+                             power.mdd(c, alpha=alpha) if k > 1 else math.nan, power.mdd_images(c, alpha)))
+            powers += _power_rows(a, b, "nll", c, alpha)
         for name in (a, b):
             if (name, tuple(seeds)) not in ece_cache:
                 ece_cache[(name, tuple(seeds))] = predictions.ece_replicates(get(name, "confidence"),

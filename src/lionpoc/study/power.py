@@ -13,6 +13,13 @@ The minimum detectable difference (MDD) at power ``1 − beta`` for a two-sided 
 ``(z_{1-alpha/2} + z_{1-beta}) x standard error`` (normal approximation): a true difference that large
 is found significant 80 % of the time. With infinitely many seeds the standard error keeps the images'
 part, ``sqrt(var_image / N)``: the floor no number of seeds can go below on this test set.
+
+Two choices keep the MDD consistent with the verdict it qualifies. The standard error is the verdict's own:
+``matched`` scales the three components so that, at this study's size, they give the two-stage bootstrap's
+variance (which counts the images' variance within each resampled seed again, so it is a little wider than
+the moments' estimate); the components then only say how that variance would change with another number of
+seeds. And alpha is the family's: Holm tests the smallest of m p-values at ``alpha / m``, so a comparison
+is sure to be found significant only if it passes that first step (``family_alpha``).
 """
 from __future__ import annotations
 
@@ -49,6 +56,21 @@ class Components:
         image-level test's): the seed part is then a fixed offset, the residual averaged over its seeds."""
         n = n_images or self.n_images
         return (self.var_image + self.var_residual / self.n_seeds) / n
+
+
+def matched(c: Components, se: float) -> Components:
+    """``c`` scaled so that its variance at this study's size is ``se ** 2`` (the two-stage bootstrap's); ``c``
+    itself when ``se`` is NaN or the variance is 0."""
+    v = c.variance()
+    if math.isnan(se) or not v > 0:
+        return c
+    r = se ** 2 / v
+    return Components(c.n_seeds, c.n_images, c.var_seed * r, c.var_image * r, c.var_residual * r)
+
+
+def family_alpha(family_size: int, alpha: float = ALPHA) -> float:
+    """The level Holm's first step applies in a family of ``family_size`` comparisons: ``alpha / m``."""
+    return alpha / max(1, family_size)
 
 
 def components(table) -> Components:
