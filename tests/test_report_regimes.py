@@ -188,7 +188,7 @@ def test_speed_is_said_only_beyond_the_spread(d):
     first = table.sort_values(["repeat", "order"]).groupby("repeat")["optimizer"].first().tolist()
     assert len(set(first)) > 1  # the order rotates: no optimizer is always timed first
     words = every_text(d).split("## Temps d'entraînement")[1].split("## Mémoire")[0]
-    assert "médiane" in words and "intervalles interquartiles des répétitions" in every_text(d)
+    assert "médiane" in words and "étendues des répétitions" in every_text(d)
     # Why the summary table's durations differ from the ones measured alone, with both numbers.
     during = french.seconds(float(d.row("lion")["seconds_per_epoch"]))
     alone = french.seconds(float(table[table["optimizer"] == "lion"]["seconds_per_epoch"].median()))

@@ -57,7 +57,12 @@ def test_what_could_have_been_detected_is_said_with_the_seeds_it_would_take(seed
     text = robustness(seeded)
     row = seeded.table("pairs.csv").set_index(["a", "b"]).loc[("lion", "adamw")]
     assert f"de {points(row['mdd'])}\u202f" in text and "Avec 3\u00a0graines et 150 images de test" in text
-    assert "la variance des graines et celle des images de test comprises" in text
+    assert "avec l'erreur type de l'intervalle sur les graines et les images de test" in text
+    # at the level Holm's first step applies to the smallest of the two p
+    assert row["mdd_alpha"] == 0.025 and "au seuil de 2,5\u202f%, le seuil que la méthode de Holm applique" in text
+    # the seed-level test, Holm-adjusted, is reported with its p
+    adam = seeded.table("pairs.csv").set_index(["a", "b"]).loc[("lion", "adam")]
+    assert f"p = {french.number(adam['p_seeds_holm'], 3)} face à Adam" in text
     assert f"{int(row['n_discordant'])} face à AdamW" in text
     if not np.isnan(row["seeds_for_1_point"]):
         assert f"{int(row['seeds_for_1_point'])}\u00a0graines face à AdamW" in text
@@ -171,3 +176,22 @@ def test_holm_p_is_the_studys_own_never_recomputed_at_render_time(d):
         assert row["p_adjusted"] == row["p_value"]
     finally:
         d.pairs = original
+
+
+def test_a_significant_gap_whose_joint_interval_reaches_zero_says_so(seeded):
+    saved = seeded.computed["pairs.csv"], seeded.pairs
+    pairs = saved[0].copy()
+    seeded.computed["pairs.csv"] = seeded.pairs = pairs  # the one table both views read
+    try:
+        lion_adamw = (pairs["a"] == "lion") & (pairs["b"] == "adamw")
+        # significant by the rule (Holm p and the 95 % two-stage interval), the 97.5 % joint interval reaching zero
+        pairs.loc[lion_adamw, ["diff_accuracy", "ci2_low", "ci2_high", "ci2_joint_low", "ci2_joint_high",
+                               "p_value", "p_holm"]] = [0.009, 0.0006, 0.018, -0.0006, 0.020, 0.0035, 0.007]
+        assert findings.verdict(findings.pair(seeded, "lion", "adamw")) == findings.Verdict.SIGNIFICANT
+        caveat = str(resolution.joint_caveat(seeded))
+        assert caveat.startswith("L'intervalle simultané face à AdamW touche zéro") and "Adam," not in caveat
+        # the same gap with a joint interval above zero needs no caveat
+        pairs.loc[lion_adamw, "ci2_joint_low"] = 0.0002
+        assert str(resolution.joint_caveat(seeded)) == ""
+    finally:
+        seeded.computed["pairs.csv"], seeded.pairs = saved

@@ -73,10 +73,14 @@ def joint_list(d: ReportData) -> Text:
 
 
 def seed_tests(d: ReportData) -> Text:
-    """``p = 0,245 face à Adam et p = 0,035 face à AdamW``: the seed-level test, Holm-adjusted as saved."""
+    """The seed-level test, Holm-adjusted as saved: ``… donne, pour information, p = 0,245 face à Adam et …``."""
     rows = [r for r in findings.focus_pairs(d) if not math.isnan(findings.seed_p(r))]
-    return Text(french.enumeration(f"p = {french.number(findings.seed_p(r), 3)} face à {d.label(r['b'])}"
-                                   for r in rows))
+    if not rows:
+        return Text("")
+    holm = ", p ajusté par la méthode de Holm" if len(d.rivals) > 1 else ""
+    values = french.enumeration(f"p = {french.number(findings.seed_p(r), 3)} face à {d.label(r['b'])}" for r in rows)
+    return Text(french.sentence(f"Le test sur les graines (test t de Student sur l'écart de chaque graine{holm}) "
+                                f"donne, pour information, {values}"))
 
 
 def joint_caveat(d: ReportData) -> Text:
@@ -90,8 +94,8 @@ def joint_caveat(d: ReportData) -> Text:
         return Text("")
     names = french.enumeration([d.label(r["b"]) for r in touching])
     return Text(french.sentence(
-        f"L'intervalle simultané face à {names} touche zéro : l'écart y est significatif par les deux tests "
-        f"ajustés par Holm et par son intervalle à {level(d)} pris isolément, "
+        f"L'intervalle simultané face à {names} touche zéro : l'écart y est significatif par le test exact ajusté "
+        f"par Holm et par son intervalle à {level(d)} pris isolément, "
         f"mais les intervalles simultanés ne suffiraient pas, à eux seuls, à l'établir"))
 
 
