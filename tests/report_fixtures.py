@@ -239,14 +239,15 @@ def write(out: Path, regime: Regime) -> Path:
                 _history(ft_ran, ft_ran - 5, regime.fine_tune[name] + 0.01, run_rng,
                          start=regime.accuracy[name]).to_csv(folder / "fine_tune_history.csv", index=False)
                 rates = [chosen["learning_rate"] * f for f in spec.fine_tune["learning_rate_factors"]]
+                pick = 2 if (name == focus and seed == 1) else 1  # the focus's seeds choose different rates
                 pd.DataFrame({"learning_rate": rates, "val_accuracy": [regime.fine_tune[name]] * len(rates),
                               "val_loss": [0.4] * len(rates), "epochs_run": [ft_ran] * len(rates),
                               "best_epoch": [ft_ran - 5] * len(rates), "seconds": [40.0] * len(rates),
-                              "chosen": [i == 1 for i in range(len(rates))]}).to_csv(
+                              "chosen": [i == pick for i in range(len(rates))]}).to_csv(
                     folder / "fine_tune_tuning.csv", index=False)
                 metrics.update({"ft_test_accuracy": float(tuned.mean()), "ft_test_macro_f1": ft_f1,
                                 "ft_val_accuracy_before": regime.accuracy[name], "ft_val_accuracy":
-                                regime.fine_tune[name], "ft_learning_rate": rates[1], "ft_epochs_run": ft_ran,
+                                regime.fine_tune[name], "ft_learning_rate": rates[pick], "ft_epochs_run": ft_ran,
                                 "ft_best_epoch": ft_ran - 5, "ft_seconds_per_epoch": 3.2 + 0.1 * k,
                                 "ft_train_seconds": (3.2 + 0.1 * k) * ft_ran, "ft_wall_seconds": 130.0 + k,
                                 "ft_all_seconds": 400.0, "ft_estimated_seconds": 120.0,

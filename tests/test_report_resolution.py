@@ -39,7 +39,7 @@ def seeded(tmp_path_factory):
 def robustness(d) -> str:
     """The Robustesse section as its reader gets it (``index.qmd`` run on ``d``), spaces made one space."""
     text = re.sub(r"[ \n]+", " ", document(d, spaces=False))
-    return text.split("# Robustesse des résultats")[1].split("## Référence sans entraînement")[0]
+    return text.split("# Robustesse des résultats")[1].split("# Coûts")[0]
 
 
 def test_each_interval_is_named_by_what_it_lets_vary(seeded):

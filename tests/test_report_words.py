@@ -137,14 +137,13 @@ def _text(d) -> str:
 
 @pytest.mark.parametrize("gaps, said", [
     ({"adam": 0.08, "adamw": 0.09, "lion": 0.07}, "(première graine) : au-delà de 5,0\u202fpoints, la tête apprend en "
-                                                  "partie par cœur les images d'entraînement, et l'arrêt précoce "
-                                                  "l'interrompt"),
+                                                  "partie par cœur les images d'entraînement. "),
     ({"adam": 0.01, "adamw": 0.02, "lion": 0.07}, "au-delà de 5,0\u202fpoints, la tête de Lion apprend en partie par "
-                                                  "cœur les images d'entraînement, et l'arrêt précoce l'interrompt"),
+                                                  "cœur les images d'entraînement. "),
     ({"adam": 0.08, "adamw": 0.02, "lion": 0.07}, "les têtes d'Adam et de Lion apprennent en partie par cœur les "
-                                                  "images d'entraînement, et l'arrêt précoce les interrompt"),
-    ({"adam": 0.01, "adamw": 0.02, "lion": 0.03}, "les deux courbes restent à moins de 5,0\u202fpoints l'une de "
-                                                  "l'autre : la tête ne surapprend pas")])
+                                                  "images d'entraînement. "),
+    ({"adam": 0.01, "adamw": 0.02, "lion": 0.03}, "les deux courbes sont à moins de 5,0\u202fpoints l'une de "
+                                                  "l'autre, et la tête retenue ne surapprend pas. ")])
 def test_the_learning_curves_say_which_heads_overfit(noise, gaps, said):
     from lionpoc.report import findings
 
@@ -162,20 +161,71 @@ def copy_of(d):
     return dataclasses.replace(d)
 
 
-@pytest.mark.parametrize("record, said", [
-    ({"available": False, "reason": "the weights with ImageNet's classifier are not cached and not downloadable"},
-     "(elle exige les poids de MobileNetV2 avec son classifieur ImageNet, ni présents dans `~/.keras/models` ni "
-     "téléchargeables ; copiez-les là puis relancez `lionpoc study`)"),
-    ({"available": False, "reason": "this study's weights are not ImageNet's"},
-     "(elle exige les poids ImageNet du classifieur de MobileNetV2, que cette étude n'utilise pas)"),
-    ({"available": False, "reason": "disk full"}, "(disk full)"),
-    ({"available": False, "imagenet_classes": False, "reason": "not ImageNet classes"},
-     "(les races de ce jeu ne sont pas toutes des classes d'ImageNet : le classifieur d'origine de MobileNetV2 ne "
-     "sait pas les nommer)")])
-def test_why_the_untrained_reference_is_missing(noise, record, said):
+OLD_START = "Elle partait d'un modèle antérieur qui atteignait 77\u202f% d'exactitude."
+
+
+@pytest.mark.parametrize("record", [
+    {"available": False, "reason": "the weights with ImageNet's classifier are not cached and not downloadable"},
+    {"available": False, "imagenet_classes": False, "reason": "not ImageNet classes"}, None])
+def test_an_untrained_reference_that_did_not_run_is_not_announced(noise, record):
+    """F12: without the reference (baseline.json unavailable, or absent), no subsection announces it; 2023's starting
+    model is told once, in the 2023 section."""
     d = copy_of(noise)
     d.baseline = record
-    assert f"La référence sans entraînement n'a pas pu être calculée ici {said}." in _text(d)
+    text = _text(d)
+    assert "Référence sans entraînement" not in text and "référence sans entraînement" not in text
+    assert "sans aucun entraînement" not in text.lower()
+    assert text.count("77\u202f%") == 1 and OLD_START in text.split("# Comparaison avec l'étude de 2023")[1]
+
+
+def test_an_untrained_reference_that_ran_has_its_subsection(noise):
+    d = copy_of(noise)
+    d.baseline = {"accuracy": 0.91, "available": True, "backbone": "mobilenet_v2", "n_test": 150, "reason": ""}
+    text = _text(d)
+    section = text.split("## Référence sans entraînement")[1].split("# Coûts")[0]
+    assert "atteint 91,0\u202f% d'exactitude sur les 150 images de test" in section
+    assert text.count("77\u202f%") == 1 and OLD_START in text.split("# Comparaison avec l'étude de 2023")[1]
+
+
+def _capped(d, runs: list[tuple[str, int]], column: bool = True):
+    """``d`` with the chosen heads of ``runs`` (optimizer, seed) trained up to the 100-epoch cap."""
+    d = copy_of(d)
+    d.runs = d.runs.copy()
+    hit = d.runs.apply(lambda r: (r["optimizer"], int(r["seed"])) in runs, axis=1)
+    d.runs.loc[hit, "epochs_run"] = 100
+    d.runs["stopped_early"] = ~hit
+    if not column:
+        d.runs = d.runs.drop(columns="stopped_early")
+    return d
+
+
+@pytest.mark.parametrize("runs, protocol, curves", [
+    ([], None, "Sur les 9 entraînements des têtes retenues (un par optimiseur et par graine), l'arrêt précoce les a "
+               "tous interrompus avant la limite de 100 époques : c'est la validation qui a décidé de l'arrêt."),
+    ([("adamw", 0)], "Cette limite a compté : un des 9 entraînements des têtes retenues l'a atteinte avant que "
+                     "l'arrêt précoce ne joue (@sec-courbes).",
+     "l'arrêt précoce en a interrompu huit avant la limite de 100 époques ; celui d'AdamW (graine 0) a tourné jusqu'à "
+     "cette limite."),
+    ([("adam", 0), ("adam", 2), ("lion", 1)], "Cette limite a compté : trois des 9 entraînements des têtes retenues "
+                                              "l'ont atteinte avant que l'arrêt précoce ne joue (@sec-courbes).",
+     "l'arrêt précoce en a interrompu six avant la limite de 100 époques ; ceux d'Adam (graines 0 et 2) et de Lion "
+     "(graine 1) ont tourné jusqu'à cette limite."),
+    ([(n, s) for n in ("adam", "adamw", "lion") for s in range(3)],
+     "Cette limite a compté : aucun des 9 entraînements des têtes retenues ne s'est arrêté avant elle (@sec-courbes).",
+     "(un par optimiseur et par graine), aucun ne s'est arrêté avant la limite de 100 époques : l'arrêt précoce n'a "
+     "jamais joué.")])
+def test_the_trainings_that_reach_the_epoch_cap_are_counted_and_named(noise, runs, protocol, curves):
+    """F5: the protocol and the learning curves say how many chosen heads early stopping ended and which ran up to
+    the cap; never that validation decided every stop when a training reached the cap."""
+    for column in (True, False):  # as the runs recorded it, or from their epochs (results without stopped_early)
+        d = _capped(noise, runs, column)
+        assert len(d.capped()) == len(runs)
+        text = _text(d)
+        protocol_text = text.split("## Protocole d'entraînement")[1].split("## Tests appariés")[0]
+        curves_text = text.split("## Courbes d'apprentissage")[1].split("{#fig-courbes}")[0]
+        assert (protocol in protocol_text) if protocol else "Cette limite" not in protocol_text
+        assert curves in curves_text
+        assert ("c'est la validation qui a décidé" in text) is (not runs)
 
 
 def test_accuracies_beyond_2023_are_explained_and_within_them_are_not(noise):
@@ -222,3 +272,20 @@ def test_unreadable_images_are_counted_with_the_verb_agreeing(folders):
             (Path(path) / "metrics.json").write_text(json.dumps(record))
         text = re.sub(r"[ \n]+", " ", document(report.load(d.results_dir)))
         assert said in text and "Toutes les images ont pu être lues" not in text
+
+
+def test_the_fine_tuning_table_shows_the_rate_each_seed_chose(folders):
+    """F6: two fine-tuned seeds of Lion chose 10⁻⁴ and 3·10⁻⁴ (0.1 and 0.3 times its head's 10⁻³): the table shows
+    both, never one rate standing for the other seed; where the seeds agree, the one rate."""
+    from lionpoc.report import tables
+
+    d = _load(folders, "fine_tune")
+    tuned = d.runs[d.runs["ft_test_accuracy"].notna()]
+    assert sorted(tuned.loc[tuned["optimizer"] == "lion", "ft_learning_rate"]) == pytest.approx([1e-4, 3e-4])
+    shown = tables.fine_tune(d).frame.set_index("Optimiseur")["Taux η"]
+    assert shown["Lion"] == "3·10⁻⁴ (1×) ; 10⁻⁴ (1×)" and shown["Adam"] == shown["AdamW"] == "10⁻⁴"
+    d.runs = d.runs.copy()
+    d.runs.loc[d.runs["optimizer"] == "adam", "ft_test_accuracy"] = 0.9  # three seeds: 10⁻⁴ twice, 10⁻⁵ once
+    d.runs.loc[d.runs["optimizer"] == "adam", "ft_learning_rate"] = [1e-4, 1e-5, 1.0000001e-4]
+    assert tables.fine_tune_rates(d, "adam") == "10⁻⁴ (2×) ; 10⁻⁵ (1×)"
+    assert "le taux d'apprentissage retenu sur la validation par chaque graine" in _text(_load(folders, "fine_tune"))

@@ -328,6 +328,38 @@ class ReportData:
             gaps[name] = float(row["accuracy"] - row["val_accuracy"])
         return gaps
 
+    @property
+    def epoch_cap(self) -> int | None:
+        """The most epochs a head may train (the runs' ``params.epochs``); None without results."""
+        if self.empty:
+            return None
+        epochs = self.first().get("params", {}).get("epochs")
+        return int(epochs) if epochs is not None else None
+
+    def capped(self) -> pd.DataFrame:
+        """The runs whose chosen head trained up to the epoch cap, early stopping never triggered (``optimizer``,
+        ``seed``, ``best_epoch``): as each run recorded it (``stopped_early``), else from its epochs."""
+        if self.empty:
+            return pd.DataFrame(columns=["optimizer", "seed", "best_epoch"])
+        runs = self.runs
+        if "stopped_early" in runs.columns and runs["stopped_early"].notna().all():
+            reached = ~runs["stopped_early"].astype(bool)
+        else:
+            reached = runs["epochs_run"] >= (self.epoch_cap or float("inf"))
+        return runs.loc[reached, ["optimizer", "seed", "best_epoch"]].reset_index(drop=True)
+
+    def chosen_fine_tune_rates(self, optimizer: str) -> pd.Series:
+        """How many fine-tuned seeds of ``optimizer`` chose each learning rate on validation (most chosen first,
+        then the larger rate): the rate chosen per seed, as each run recorded it."""
+        if self.empty or not {"ft_learning_rate", "ft_test_accuracy"} <= set(self.runs.columns):
+            return pd.Series(dtype=int)
+        rates = self.runs.loc[(self.runs["optimizer"] == optimizer) & self.runs["ft_test_accuracy"].notna(),
+                              "ft_learning_rate"].dropna().astype(float)
+        rates = rates.map(lambda r: float(f"{r:.6g}"))  # the same rate written twice is one rate
+        counts = rates.value_counts()
+        order = sorted(counts.index, key=lambda r: (-counts[r], -r))
+        return counts.loc[order]
+
     def confusions(self) -> dict[str, pd.DataFrame]:
         """Each optimizer's test confusion matrix (true breed in rows), summed over its seeds."""
         matrices = {}

@@ -229,26 +229,6 @@ class Overfit(enum.Enum):
                 else cls.NONE)
 
 
-class Baseline(enum.Enum):
-    """Why the untrained ImageNet classifier could not be scored (``baseline.json``'s record)."""
-    CLASSES = "classes"        # the data set's classes are not all ImageNet classes
-    DOWNLOAD = "download"      # the weights with their classifier are neither cached nor downloadable
-    WEIGHTS = "weights"        # the study does not use ImageNet weights
-    OTHER = "other"            # another reason, given as recorded
-
-    @classmethod
-    def of(cls, record: dict | None) -> "Baseline | None":
-        b = record or {"available": False, "reason": "baseline.json absent"}
-        if b.get("available"):
-            return None
-        reason = b.get("reason") or ""
-        if b.get("imagenet_classes") is False:
-            return cls.CLASSES
-        if "downloadable" in reason:
-            return cls.DOWNLOAD
-        return cls.WEIGHTS if "weights" in reason or "ImageNet" in reason else cls.OTHER
-
-
 def shares_cores(d: ReportData) -> bool:
     """The study ran several notebooks at once on a machine whose cores it recorded (``study.json``)."""
     s = d.study or {}
@@ -345,7 +325,8 @@ class Regime:
     calibration: bool = False     # the test loss and calibration error were saved
     calibration_seeds: bool = False  # ... over several seeds
     overfit: Overfit | None = None  # which heads overfit at the kept epoch (None without recorded curves)
-    baseline_missing: Baseline | None = None  # why the untrained classifier could not be scored
+    trainings: int = 0            # the chosen heads' trainings: one per optimizer and seed
+    capped: int = 0               # ... of them that ran up to the epoch cap, early stopping never triggered
     beyond_2023: bool = False     # every accuracy here above 2023's best (beyond_2023)
     epoch_gap: EpochGap | None = None  # why the focus's epoch in the study differs from its epoch timed alone
     shared_cores: bool = False    # several notebooks shared the machine's cores (shares_cores)
@@ -392,6 +373,9 @@ class Regime:
         flags.update({f"seed_weight_{kind.value}": self.seed_weight is kind for kind in SeedWeight})
         flags.update({f"overfit_{kind.value}": self.overfit is kind for kind in Overfit})
         flags["curves"] = self.overfit is not None
+        flags.update({"capped_none": self.trainings > 0 and not self.capped, "capped_any": self.capped > 0,
+                      "capped_some": 0 < self.capped < self.trainings, "capped_all": 0 < self.capped == self.trainings,
+                      "capped_one": self.capped == 1 < self.trainings})
         flags.update({"left_out_any": self.left_out > 0, "left_out_one": self.left_out == 1})
         flags.update({f"epoch_gap_{kind.value}": self.epoch_gap is kind for kind in EpochGap})
         flags["epoch_gap"] = self.epoch_gap is not None
@@ -407,7 +391,6 @@ class Regime:
         flags.update({"decay_l2_only": l2 > 0 and not decoupled, "decay_decoupled_only": decoupled > 0 and not l2,
                       "decay_both": l2 > 0 and decoupled > 0, "decay_any": l2 > 0 or decoupled > 0})
         flags.update({f"schedule_{kind}": self.schedule_effect == kind for kind in ("same", "changes", "noise")})
-        flags.update({f"baseline_{kind.value}": self.baseline_missing is kind for kind in Baseline})
         flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
@@ -456,7 +439,8 @@ def regime(d: ReportData) -> Regime:
                   split_2023=_split_2023(d),
                   differs_2023=not d.empty and (not d.xception or not d.pretrained or d.synthetic or d.cropped_photos),
                   overfit=Overfit.of(d.kept_epoch_gaps()) if not d.empty else None,
-                  baseline_missing=Baseline.of(d.baseline), beyond_2023=not d.empty and beyond_2023(d),
+                  trainings=len(d.runs), capped=len(d.capped()),
+                  beyond_2023=not d.empty and beyond_2023(d),
                   epoch_gap=EpochGap.of(d) if not d.empty else None, shared_cores=shares_cores(d),
                   several_optimizers=len(d.optimizers) > 1, damaged=bool(d.damaged),
                   missing=bool(d.missing) and not d.empty,

@@ -612,6 +612,18 @@ def overfitting(d: ReportData) -> Text:
     return Text(enumeration([de(d.label(n)) for n, g in d.kept_epoch_gaps().items() if overfits(g)]))
 
 
+def capped_runs(d: ReportData) -> Text:
+    """``celui d'AdamW (graine 0)``, ``ceux d'Adam (graines 0, 1 et 2) et de Lion (graine 4)``: the chosen heads'
+    trainings that ran up to the epoch cap (``ReportData.capped``), by optimizer and seed."""
+    capped = d.capped()
+    named = []
+    for name in d.optimizers:
+        seeds = [str(int(s)) for s in capped.loc[capped["optimizer"] == name, "seed"]]
+        if seeds:
+            named.append(f"{de(d.label(name))} ({'graine' if len(seeds) == 1 else 'graines'} {enumeration(seeds)})")
+    return Text(f"{'celui' if len(capped) == 1 else 'ceux'} {enumeration(named)}" if named else "")
+
+
 def confusion_caption(d: ReportData) -> Text:
     """The end of the confusion figure's caption: the share from which a confusion is written in its cell
     (``figures.confusion_level``: lowered from the usual level when some matrix never reaches it)."""
@@ -799,13 +811,6 @@ def baseline_value(d: ReportData, key: str) -> Text:
     best = float(d.summary["test_accuracy_mean"].max()) if not d.summary.empty else math.nan
     return Text({"accuracy": lambda: french.percent(b["accuracy"]), "n_test": lambda: french.integer(b["n_test"]),
                  "best": lambda: french.percent(best), "gain": lambda: french.points(best - b["accuracy"])}[key]())
-
-
-def baseline_reason(d: ReportData) -> Text:
-    """The recorded reason why the untrained reference could not be computed, as the study wrote it (the reasons
-    the report knows are told in ``index.qmd``)."""
-    b = d.baseline or {"available": False, "reason": "baseline.json absent"}
-    return Text(escape(b.get("reason") or "raison inconnue"))
 
 
 

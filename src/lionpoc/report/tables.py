@@ -370,11 +370,22 @@ def fine_tune(d: ReportData) -> Table | None:
                      "Après": french.percent(row.after_mean),
                      "IC 95 % après": interval(row.after_ci_low, row.after_ci_high),
                      "Écart": french.points(row.after_mean - row.before_mean),
-                     "Taux η": french.scientific(row.learning_rate)})
-    return Table(pd.DataFrame(rows), widths=[3, 2, 4, 2, 4, 3, 2]).captioned(
+                     "Taux η": fine_tune_rates(d, row.optimizer)})
+    return Table(pd.DataFrame(rows), widths=[3, 2, 4, 2, 4, 3, 3]).captioned(
         f"Exactitude sur le test avant (tête seule) et après l'ajustement fin de {d.fine_tune_part}, en moyenne sur "
         f"les graines, avec les intervalles à 95 % (bootstrap sur les images de test), l'écart en points et le taux "
-        f"d'apprentissage retenu sur la validation.", "tbl-ajustement")
+        f"d'apprentissage retenu sur la validation par chaque graine (avec, quand elles diffèrent, le nombre de "
+        f"graines qui ont retenu chacun).", "tbl-ajustement")
+
+
+def fine_tune_rates(d: ReportData, optimizer: str) -> str:
+    """``10⁻⁴``, or ``10⁻⁴ (2×) ; 10⁻⁵ (1×)`` when the seeds chose different rates: each rate chosen on validation,
+    with how many seeds chose it (``ReportData.chosen_fine_tune_rates``); never one rate standing for seeds that
+    chose others."""
+    chosen = d.chosen_fine_tune_rates(optimizer)
+    if len(chosen) <= 1:
+        return " ; ".join(french.scientific(r) for r in chosen.index) or "n.d."
+    return " ; ".join(f"{french.scientific(r)} ({n}×)" for r, n in chosen.items())
 
 
 def fine_tune_costs(d: ReportData) -> Table | None:

@@ -108,6 +108,21 @@ class Values:
         return Text(str(value))
 
     @property
+    def trainings(self) -> Text:
+        """``30``: the chosen heads' trainings, one per optimizer and seed."""
+        return Text(french.integer(len(self.d.runs)))
+
+    @property
+    def early_stops(self) -> Text:
+        """``29``, ``un``: how many of them early stopping ended before the epoch cap (``ReportData.capped``)."""
+        return Text(french.in_words(len(self.d.runs) - len(self.d.capped())))
+
+    @property
+    def capped_count(self) -> Text:
+        """``un``, ``quatre``: how many of them ran up to the epoch cap."""
+        return Text(french.in_words(len(self.d.capped())))
+
+    @property
     def classes(self) -> Text:
         return Text(french.integer(self.d.dataset.n_classes))
 

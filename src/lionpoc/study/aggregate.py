@@ -259,5 +259,7 @@ def fine_tune_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mode(values: pd.Series) -> float:
+    """The most frequent value (ties: the first met). Where the seeds chose different rates it stands for none of
+    the others: the report shows each seed's choice (``ReportData.chosen_fine_tune_rates``), not this."""
     counts = values.value_counts()
     return float(counts.index[0]) if len(counts) else math.nan
