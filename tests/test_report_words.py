@@ -283,9 +283,9 @@ def test_the_fine_tuning_table_shows_the_rate_each_seed_chose(folders):
     tuned = d.runs[d.runs["ft_test_accuracy"].notna()]
     assert sorted(tuned.loc[tuned["optimizer"] == "lion", "ft_learning_rate"]) == pytest.approx([1e-4, 3e-4])
     shown = tables.fine_tune(d).frame.set_index("Optimiseur")["Taux η"]
-    assert shown["Lion"] == "3·10⁻⁴ (1×) ; 10⁻⁴ (1×)" and shown["Adam"] == shown["AdamW"] == "10⁻⁴"
+    assert shown["Lion"] == "3·10⁻⁴\u00a0(1×) ; 10⁻⁴\u00a0(1×)" and shown["Adam"] == shown["AdamW"] == "10⁻⁴"
     d.runs = d.runs.copy()
     d.runs.loc[d.runs["optimizer"] == "adam", "ft_test_accuracy"] = 0.9  # three seeds: 10⁻⁴ twice, 10⁻⁵ once
     d.runs.loc[d.runs["optimizer"] == "adam", "ft_learning_rate"] = [1e-4, 1e-5, 1.0000001e-4]
-    assert tables.fine_tune_rates(d, "adam") == "10⁻⁴ (2×) ; 10⁻⁵ (1×)"
+    assert tables.fine_tune_rates(d, "adam") == "10⁻⁴\u00a0(2×) ; 10⁻⁵\u00a0(1×)"
     assert "le taux d'apprentissage retenu sur la validation par chaque graine" in _text(_load(folders, "fine_tune"))

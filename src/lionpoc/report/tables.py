@@ -371,7 +371,7 @@ def fine_tune(d: ReportData) -> Table | None:
                      "IC 95 % après": interval(row.after_ci_low, row.after_ci_high),
                      "Écart": french.points(row.after_mean - row.before_mean),
                      "Taux η": fine_tune_rates(d, row.optimizer)})
-    return Table(pd.DataFrame(rows), widths=[3, 2, 4, 2, 4, 3, 3]).captioned(
+    return Table(pd.DataFrame(rows), "lrrrrrl", [3, 2, 4, 2, 4, 3, 5]).captioned(
         f"Exactitude sur le test avant (tête seule) et après l'ajustement fin de {d.fine_tune_part}, en moyenne sur "
         f"les graines, avec les intervalles à 95 % (bootstrap sur les images de test), l'écart en points et le taux "
         f"d'apprentissage retenu sur la validation par chaque graine (avec, quand elles diffèrent, le nombre de "
@@ -385,7 +385,7 @@ def fine_tune_rates(d: ReportData, optimizer: str) -> str:
     chosen = d.chosen_fine_tune_rates(optimizer)
     if len(chosen) <= 1:
         return " ; ".join(french.scientific(r) for r in chosen.index) or "n.d."
-    return " ; ".join(f"{french.scientific(r)} ({n}×)" for r, n in chosen.items())
+    return " ; ".join(f"{french.scientific(r)}{french.NBSP}({n}×)" for r, n in chosen.items())  # one piece per rate
 
 
 def fine_tune_costs(d: ReportData) -> Table | None:
