@@ -295,7 +295,8 @@ class Regime:
     trained: bool           # this study trained something (not every run kept from an earlier one)
     smoke: bool             # lionpoc study --smoke
     decoding: Decoding | None  # how much decoding the images slows the feature pass (lionpoc bench)
-    batch_trend: str | None    # the focus's gap against the batch size: flat, grows, shrinks, varies (sensitivity.trend)
+    batch_trend: str | None    # the focus's gap against the batch size: flat, grows, shrinks, varies, untested
+                               # (one seed), paired by seed (sensitivity.trend)
     fine_tune_separates: str | None  # yes, wider, no (separates); None without a comparison to make
     speed: bool             # the focus's epoch timed alone is compared with its rivals'
     cluster_features: bool  # the cluster also ran the feature pass
@@ -335,7 +336,9 @@ class Regime:
     damaged: bool = False         # some runs have an unreadable metrics.json (ignored)
     missing: bool = False         # some optimizers the study planned have no results
     skipped: int = 0              # images that could not be read, left out
-    schedule_effect: str | None = None  # the cosine against the constant rate: same, changes, noise (schedule_effect)
+    schedule_effect: str | None = None  # the focus's mean lead with the cosine: kept, lost, gained, behind (schedule_effect)
+    schedule_shift: str | None = None   # the cosine's effect on that lead, paired by seed: significant, noise, untested
+    lead_constant: str | None = None    # the focus's mean lead at a constant rate: ahead, behind, level, untested
     # What the optimizers' parameter files say (``ReportData.fact``), for the optimizers that ran.
     implementations: tuple = ()   # how many come from Keras, how many are this project's: (keras, ours)
     decays: tuple = ()            # how many regularise by an L2 penalty, how many by a decoupled decay: (l2, decoupled)
@@ -365,7 +368,8 @@ class Regime:
         """The regime as the report's metadata: every key a boolean (``when-meta`` reads truthiness)."""
         flags = {k: v for k, v in asdict(self).items() if isinstance(v, bool)}
         flags.update({f"decoding_{kind.value}": self.decoding is kind for kind in Decoding})
-        flags.update({f"batch_{kind}": self.batch_trend == kind for kind in ("flat", "grows", "shrinks", "varies")})
+        flags.update({f"batch_{kind}": self.batch_trend == kind for kind in ("flat", "grows", "shrinks", "varies",
+                                                                                  "untested")})
         flags.update({f"separates_{kind}": self.fine_tune_separates == kind for kind in ("yes", "wider", "no")})
         flags["fine_tune_spread"] = self.fine_tune_separates is not None
         flags.update({"cluster_features": self.cluster_features, "cluster_grouped": self.cluster_grouped})
@@ -390,7 +394,9 @@ class Regime:
         l2, decoupled = self.decays or (0, 0)
         flags.update({"decay_l2_only": l2 > 0 and not decoupled, "decay_decoupled_only": decoupled > 0 and not l2,
                       "decay_both": l2 > 0 and decoupled > 0, "decay_any": l2 > 0 or decoupled > 0})
-        flags.update({f"schedule_{kind}": self.schedule_effect == kind for kind in ("same", "changes", "noise")})
+        flags.update({f"schedule_{kind}": self.schedule_effect == kind for kind in ("kept", "lost", "gained", "behind")})
+        flags.update({f"schedule_shift_{kind}": self.schedule_shift == kind for kind in ("significant", "noise", "untested")})
+        flags.update({f"lead_{kind}": self.lead_constant == kind for kind in ("ahead", "behind", "level", "untested")})
         flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
@@ -446,6 +452,8 @@ def regime(d: ReportData) -> Regime:
                   missing=bool(d.missing) and not d.empty,
                   skipped=len(d.first().get("skipped_files") or []) if not d.empty else 0,
                   schedule_effect=sensitivity.schedule_effect(d) if not d.empty else None,
+                  schedule_shift=sensitivity.schedule_shift(d) if not d.empty else None,
+                  lead_constant=sensitivity.lead_state(d) if not d.empty else None,
                   implementations=tuple(sum(d.fact(n, "implementation") == k for n in d.optimizers)
                                         for k in ("keras", "ours")),
                   decays=tuple(sum(d.fact(n, "decay") == k for n in d.optimizers) for k in ("l2", "decoupled")),

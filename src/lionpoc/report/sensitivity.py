@@ -5,10 +5,12 @@ Two parts, each a table or figure plus sentences generated from the numbers:
   axes (from each seed's ``metrics.json``), and why two optimizers can predict identically;
 - the "Sensibilité" section: test accuracy against the batch size, the schedule's effect, and the
   answers to two questions (does the focus optimizer's standing change with the batch size, as the
-  Lion paper suggests? does the schedule change the ranking?), from ``results/sensitivity.csv``.
+  Lion paper suggests? what does the cosine schedule do to it?), from ``results/sensitivity.csv``.
+  Every comparison there is paired by seed (same seed, same test images): the per-seed differences and
+  their Student interval over the seeds (``paired_interval``), never one run's binomial noise.
 
-Every "number -> words" decision is a small rule with its threshold stated (``within_noise``,
-``trend``, ``coincide``).
+Every "number -> words" decision is a small rule with its threshold stated (``verdict``, ``trend``,
+``coincide``).
 """
 from __future__ import annotations
 
@@ -51,29 +53,44 @@ def decoupled(d: ReportData, name: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------- rules
-def within_noise(difference: float, accuracy: float, n_test: int) -> bool:
-    """A difference of accuracies is noise when it is within the half-width of the 95 % interval of a
-    difference of two accuracies ``accuracy`` measured on ``n_test`` images each: 1.96 x sqrt(2 p (1 - p) / n)
-    (independent samples: conservative for the same images, which are paired)."""
-    half = Z95 * math.sqrt(2 * accuracy * (1 - accuracy) / max(n_test, 1))
-    return abs(difference) <= half
+TIE = 1e-9  # mean accuracies (or differences) this close are the same count of correct images: a tie
 
 
-def noise_level(accuracy: float, n_test: int) -> float:
-    return Z95 * math.sqrt(2 * accuracy * (1 - accuracy) / max(n_test, 1))
+def paired_interval(differences) -> tuple[float, float, float]:
+    """Mean of per-seed differences and its Student 95 % interval over the seeds (``stats.mean_ci``, NaN bounds
+    with one seed). The runs are paired by seed (same seed, same test images): the interval covers the seeds'
+    chance, the test images held fixed, not the unpaired noise of one run on a few hundred images."""
+    mean, _, low, high = stats.mean_ci(np.asarray(differences, float))
+    return mean, low, high
 
 
-def trend(batch_sizes, gaps, threshold: float) -> str:
-    """How a gap moves with the batch size: ``flat`` when all gaps lie within ``threshold`` of each other;
-    ``grows`` / ``shrinks`` when the last exceeds the first by more than ``threshold`` and the Spearman
-    correlation with the batch size is at least ``MONOTONE`` (in that direction); ``varies`` otherwise."""
-    gaps = np.asarray(gaps, float)
-    if np.ptp(gaps) <= threshold:
+def verdict(low: float, high: float) -> str:
+    """``significant`` when a paired interval excludes zero (beyond ``TIE``), ``noise`` when it holds it,
+    ``untested`` without an interval (one seed)."""
+    if math.isnan(low) or math.isnan(high):
+        return "untested"
+    return "significant" if low > TIE or high < -TIE else "noise"
+
+
+def trend(leads: pd.DataFrame) -> str:
+    """How the focus's gap (rows: seeds, columns: batch sizes, ascending) moves with the batch size, judged on
+    paired differences: one batch size's gap minus another's, per seed, with its interval (``paired_interval``).
+    ``untested`` with fewer than two seeds; ``flat`` when no change between two batch sizes excludes zero;
+    ``grows`` / ``shrinks`` when the change from the smallest to the largest batch size excludes zero in that
+    direction and the mean gaps
+    follow the batch size (Spearman |rho| >= ``MONOTONE``); ``varies`` otherwise."""
+    if len(leads) < 2 or leads.shape[1] < 2:
+        return "untested"
+    sizes = list(leads.columns)
+    pairs = [verdict(*paired_interval(leads[b] - leads[a])[1:]) for i, a in enumerate(sizes) for b in sizes[i + 1:]]
+    if "significant" not in pairs:
         return "flat"
-    rho = scipy_stats.spearmanr(batch_sizes, gaps).statistic if len(gaps) > 2 else np.sign(gaps[-1] - gaps[0])
-    if gaps[-1] - gaps[0] > threshold and rho >= MONOTONE:
+    means = leads.mean().to_numpy()
+    rho = scipy_stats.spearmanr(sizes, means).statistic if len(sizes) > 2 else np.sign(means[-1] - means[0])
+    _, low, high = paired_interval(leads[sizes[-1]] - leads[sizes[0]])
+    if low > TIE and rho >= MONOTONE:
         return "grows"
-    if gaps[0] - gaps[-1] > threshold and rho <= -MONOTONE:
+    if high < -TIE and rho <= -MONOTONE:
         return "shrinks"
     return "varies"
 
@@ -411,26 +428,80 @@ def exists(d: ReportData) -> bool:
     return not summary(d).empty
 
 
-def _n_test(d: ReportData) -> int:
-    return int(d.runs["n_test"].iloc[0]) if not d.empty else 0
+def _per_seed(d: ReportData, schedule: str) -> pd.DataFrame:
+    """Test accuracies under ``schedule``: one row per seed, one column per (batch size, optimizer)."""
+    frame = table(d)
+    frame = frame[frame["schedule"] == schedule]
+    return frame.pivot_table(index="seed", columns=["batch_size", "optimizer"], values="test_accuracy")
 
 
 def gaps(d: ReportData, schedule: str = "constant") -> pd.DataFrame:
-    """Per batch size: the focus optimizer's accuracy minus the best other optimizer's, and its rank."""
+    """Per batch size: the focus's accuracy minus the best other optimizer's (the rival, by mean over seeds),
+    paired by seed (``paired_interval``: mean, interval, ``verdict``), and the focus's rank by mean."""
     s = summary(d)
     if s.empty:
         return pd.DataFrame()
     s = s[s["schedule"] == schedule]
     name = d.focus
+    per_seed = _per_seed(d, schedule)
     rows = []
     for batch, group in s.groupby("batch_size"):
         g = group.set_index("optimizer")["test_accuracy"]
         if name not in g.index or len(g) < 2:
             continue
-        others = g.drop(index=name)
-        rows.append({"batch_size": int(batch), "gap": float(g[name] - others.max()), "rival": others.idxmax(),
-                     "rank": int((g > g[name]).sum()) + 1, "accuracy": float(g[name]), "n": len(g)})
+        rival = g.drop(index=name).idxmax()
+        differences = (per_seed[(batch, name)] - per_seed[(batch, rival)]).dropna()
+        if differences.empty:
+            continue
+        mean, low, high = paired_interval(differences)
+        rows.append({"batch_size": int(batch), "gap": mean, "low": low, "high": high, "verdict": verdict(low, high),
+                     "n_seeds": len(differences), "rival": rival, "rank": int((g > g[name] + TIE).sum()) + 1,
+                     "accuracy": float(g[name]), "n": len(g)})
     return pd.DataFrame(rows)
+
+
+def leads(d: ReportData, schedule: str = "constant") -> pd.DataFrame:
+    """The focus's gap of ``gaps`` seed by seed: one row per seed that ran every batch size, one column per batch
+    size (ascending); empty without gaps."""
+    g = gaps(d, schedule)
+    if g.empty:
+        return pd.DataFrame()
+    per_seed = _per_seed(d, schedule)
+    return pd.DataFrame({int(r.batch_size): per_seed[(r.batch_size, d.focus)] - per_seed[(r.batch_size, r.rival)]
+                         for r in g.itertuples()}).dropna()
+
+
+def mean_lead(d: ReportData, schedule: str = "constant") -> tuple[float, float, float] | None:
+    """The focus's gap averaged over the batch sizes, seed by seed, with its interval over the seeds."""
+    per_seed = leads(d, schedule)
+    return paired_interval(per_seed.mean(axis=1)) if not per_seed.empty else None
+
+
+def lead_shift(d: ReportData) -> tuple[float, float, float] | None:
+    """What the cosine does to the focus's mean gap (cosine minus constant, over the batch sizes both ran), seed by
+    seed, with its interval over the seeds; None without both schedules."""
+    constant, cosine = leads(d, "constant"), leads(d, "cosine")
+    sizes = [b for b in constant.columns if b in cosine.columns]
+    seeds = constant.index.intersection(cosine.index)
+    if not sizes or seeds.empty:
+        return None
+    return paired_interval(cosine.loc[seeds, sizes].mean(axis=1) - constant.loc[seeds, sizes].mean(axis=1))
+
+
+def cosine_effect(d: ReportData, name: str, batch_size: int | None = None) -> tuple[float, float, float] | None:
+    """Cosine minus constant for one optimizer, seed by seed (at ``batch_size``, or averaged over the batch sizes),
+    with its interval over the seeds; None without both schedules."""
+    frame = table(d)
+    frame = frame[frame["optimizer"] == name]
+    if batch_size is not None:
+        frame = frame[frame["batch_size"] == batch_size]
+    wide = frame.pivot_table(index=["seed", "batch_size"], columns="schedule", values="test_accuracy")
+    if not {"constant", "cosine"} <= set(wide.columns):
+        return None
+    wide = wide.dropna(subset=["constant", "cosine"])
+    if wide.empty:
+        return None
+    return paired_interval((wide["cosine"] - wide["constant"]).groupby(level="seed").mean())
 
 
 # ---------------------------------------------------------------------------------- sensitivity outputs
@@ -466,7 +537,8 @@ def figure(d: ReportData):
 
 
 def schedule_table(d: ReportData) -> Table | None:
-    """Per optimizer, at the reference batch size and averaged over all batch sizes: constant vs cosine."""
+    """Per optimizer, at the reference batch size and averaged over all batch sizes: constant vs cosine, the
+    differences paired by seed with their interval over the seeds (``cosine_effect``)."""
     s = summary(d)
     if s.empty:
         return None
@@ -477,18 +549,14 @@ def schedule_table(d: ReportData) -> Table | None:
         if mine.empty:
             continue
         at = mine[mine["batch_size"] == reference].set_index("schedule")
-        mean = mine.groupby("schedule")["test_accuracy"].mean()
         rows.append({"Optimiseur": d.label(name),
                      f"Constant ({reference})": french.percent(at.loc["constant", "test_accuracy"]),
                      f"Cosinus ({reference})": french.percent(at.loc["cosine", "test_accuracy"]),
-                     "Écart": french.points(at.loc["cosine", "test_accuracy"] - at.loc["constant", "test_accuracy"]),
+                     "Écart": interval_words(cosine_effect(d, name, reference)),
                      "Époques (const. / cos.)": f"{french.number(at.loc['constant', 'epochs_run'], 1)} / "
                                                 f"{french.number(at.loc['cosine', 'epochs_run'], 1)}",
-                     "Écart, toutes tailles": french.points(mean["cosine"] - mean["constant"])})
-    return Table(pd.DataFrame(rows), widths=[2, 2, 2, 2, 3, 2])
-
-
-TIE = 1e-9  # mean accuracies this close are the same count of correct images: a tie
+                     "Écart, toutes tailles": interval_words(cosine_effect(d, name))})
+    return Table(pd.DataFrame(rows), widths=[2, 2, 2, 3, 3, 3])
 
 
 def ranking(d: ReportData, schedule: str, batch_size: int | None = None) -> list[list[str]]:
@@ -516,40 +584,127 @@ def order_words(d: ReportData, groups: list[list[str]]) -> str:
 
 
 def batch_trend(d: ReportData) -> str | None:
-    """How the focus's gap to the best other optimizer moves with the batch size (``trend``), None without it."""
-    g = gaps(d)
-    if g.empty:
-        return None
-    return trend(g["batch_size"], g["gap"], noise_level(float(g["accuracy"].mean()), _n_test(d)))
+    """How the focus's gap to the best other optimizer, at a constant rate, moves with the batch size (``trend``,
+    paired by seed); None without it."""
+    per_seed = leads(d)
+    return trend(per_seed) if not per_seed.empty else None
+
+
+def interval_words(difference: tuple[float, float, float] | None) -> str:
+    """``+0,6 point [−0,2 ; 1,4]``: a paired difference and its interval over the seeds (the value alone with one
+    seed, ``n.d.`` without it)."""
+    if difference is None:
+        return "n.d."
+    mean, low, high = difference
+    if math.isnan(low):
+        return french.points(mean)
+    return f"{french.points(mean)} [{_bound(low)} ; {_bound(high)}]"
+
+
+def _bound(x: float) -> str:
+    """A bound in points with one decimal, two where one would round it to zero (``−0,03``, not ``0,0``)."""
+    return french.number(100 * x, 2 if round(100 * x, 1) == 0 and abs(x) > TIE else 1)
+
+
+def _by_batch(values: dict) -> str:
+    """``32 : +0,6 point [−0,2 ; 1,4], 64 : … et 256 : …``."""
+    return french.enumeration([f"{b} : {interval_words(x)}" for b, x in values.items()])
+
+
+def _standing(g: pd.DataFrame) -> str:
+    """The focus's rank by mean at every batch size, and how many of its gaps exceed the seeds' noise."""
+    ranks = sorted(set(g["rank"]))
+    first = "premier" if ranks == [1] else f"{ranks[0]}e"
+    text = (f"il est {first} en moyenne à toutes les tailles de lot" if len(ranks) == 1 else
+            f"son rang moyen varie selon la taille de lot (du {'1er' if ranks[0] == 1 else f'{ranks[0]}e'} "
+            f"au {ranks[-1]}e)")
+    moved = list(g.loc[g["verdict"] == "significant", "batch_size"])
+    if (g["verdict"] == "untested").any():
+        return text
+    if not moved:
+        return text + ", et aucun de ces écarts ne dépasse le bruit des graines"
+    if len(moved) == len(g):
+        return text + ", et chacun de ces écarts dépasse le bruit des graines"
+    return text + (f", et {len(moved)} de ces écarts sur {len(g)} dépassent le bruit des graines "
+                   f"({french.enumeration([str(b) for b in moved])})")
 
 
 def batch_gaps(d: ReportData) -> Text:
-    """The focus's gap to the best other optimizer at each batch size, and its rank (the verdict on the trend is
-    written in ``index.qmd``)."""
+    """The focus's gap to the best other optimizer at each batch size (constant rate), paired by seed, its rank and
+    how many gaps exceed the seeds' noise (the verdict on the trend is written in ``index.qmd``)."""
     g = gaps(d)
     if g.empty:
         return Text("")
-    values = " ; ".join(f"{b} : {french.points(x)}" for b, x in zip(g["batch_size"], g["gap"]))
-    ranks = sorted(set(g["rank"]))
-    rank_words = (f"il reste {'premier' if ranks == [1] else f'{ranks[0]}e'} à toutes les tailles de lot"
-                  if len(ranks) == 1 else
-                  f"son rang varie selon la taille de lot (du {'1er' if ranks[0] == 1 else f'{ranks[0]}e'} au {ranks[-1]}e)")
-    return Text(f"Écart entre {d.label(d.focus)} et le meilleur des autres optimiseurs, par taille de lot ({values}) ; "
-                f"{rank_words}.")
+    values = {int(r.batch_size): (r.gap, r.low, r.high) for r in g.itertuples()}
+    return Text(french.typeset(f"Écart entre {d.label(d.focus)} et le meilleur des autres optimiseurs à taux constant, "
+                               f"par taille de lot : {_by_batch(values)} ; {_standing(g)}."))
 
 
-def noise_words(d: ReportData) -> Text:
-    """``bruit de mesure (±4,6 points sur 326 images de test)``."""
-    g = gaps(d)
+def batch_changes(d: ReportData) -> Text:
+    """``64 : 0,0 point [−0,6 ; 0,6], 128 : …``: each batch size's gap (constant rate) minus the smallest one's,
+    seed by seed, with its interval."""
+    per_seed = leads(d)
+    if per_seed.empty:
+        return Text("n.d.")
+    first = per_seed.columns[0]
+    return Text(french.typeset(_by_batch({b: paired_interval(per_seed[b] - per_seed[first])
+                                          for b in per_seed.columns[1:]})))
+
+
+def lead_state(d: ReportData, schedule: str = "constant") -> str | None:
+    """The focus's mean gap over the batch sizes: ``ahead`` / ``behind`` when its interval excludes zero, ``level``
+    when it holds it, ``untested`` with one seed; None without gaps."""
+    lead = mean_lead(d, schedule)
+    if lead is None:
+        return None
+    mean, low, high = lead
+    kind = verdict(low, high)
+    return {"noise": "level", "untested": "untested"}.get(kind, "ahead" if mean > 0 else "behind")
+
+
+def schedule_effect(d: ReportData) -> str | None:
+    """What the cosine does to the focus's mean gap (over batch sizes), by its sign: ``kept`` (ahead under both
+    schedules), ``lost`` (ahead at a constant rate only), ``gained`` (ahead with the cosine only), ``behind``
+    (ahead under neither); None without both schedules' gaps, where the report says nothing of the sensitivity's
+    findings. Whether the change exceeds the seeds' noise is ``schedule_shift``."""
+    constant, cosine = mean_lead(d, "constant"), mean_lead(d, "cosine")
+    if constant is None or cosine is None:
+        return None
+    before, after = constant[0] > TIE, cosine[0] > TIE
+    return {(True, True): "kept", (True, False): "lost", (False, True): "gained", (False, False): "behind"}[
+        (before, after)]
+
+
+def schedule_shift(d: ReportData) -> str | None:
+    """Whether the cosine's effect on the focus's mean gap (``lead_shift``) exceeds the seeds' noise: ``significant``,
+    ``noise`` or ``untested`` (one seed); None without it."""
+    shift = lead_shift(d)
+    return None if shift is None else verdict(shift[1], shift[2])
+
+
+def mean_lead_words(d: ReportData, schedule: str) -> Text:
+    """``+0,4 point [−0,2 ; 1,1]``: the focus's gap averaged over the batch sizes under ``schedule`` (``mean_lead``)."""
+    return Text(french.typeset(interval_words(mean_lead(d, schedule))))
+
+
+def shift_words(d: ReportData) -> Text:
+    """``−0,6 point [−1,3 ; 0,1]``: what the cosine does to the focus's mean gap, seed by seed (``lead_shift``)."""
+    return Text(french.typeset(interval_words(lead_shift(d))))
+
+
+def cosine_gaps(d: ReportData) -> Text:
+    """The focus's gap to the best other optimizer at each batch size with the cosine, paired by seed, its rank
+    and how many gaps exceed the seeds' noise."""
+    g = gaps(d, "cosine")
     if g.empty:
-        return Text("")
-    threshold = noise_level(float(g["accuracy"].mean()), _n_test(d))
-    return Text(f"bruit de mesure (±{french.number(100 * threshold, 1)}{french.NNBSP}points sur {_n_test(d)} images "
-                f"de test)")
+        return Text("n.d.")
+    values = {int(r.batch_size): (r.gap, r.low, r.high) for r in g.itertuples()}
+    return Text(french.typeset(f"{_by_batch(values)} ; {_standing(g)}"))
 
 
 def schedule_answer(d: ReportData) -> str:
-    """Does the cosine schedule change the ranking (at every batch size, and on average)?"""
+    """Does the cosine schedule change the mean ranking (at every batch size, and on average), and its effect on
+    each optimizer, paired by seed: does it exceed the seeds' noise?"""
     s = summary(d)
     if s.empty or len(d.optimizers) < 2:
         return ""
@@ -557,34 +712,25 @@ def schedule_answer(d: ReportData) -> str:
     words = lambda order: order_words(d, order)  # noqa: E731
     changed = [b for b in sorted(s["batch_size"].unique())
                if ranking(d, "constant", b) != ranking(d, "cosine", b)]
-    spread = s.pivot_table(index=["optimizer", "batch_size"], columns="schedule", values="test_accuracy")
-    effect = (spread["cosine"] - spread["constant"]).groupby(level="optimizer").mean()
-    largest = effect.abs().max()
-    threshold = noise_level(float(s["test_accuracy"].mean()), _n_test(d))
     if constant == cosine:
         lead = f"En moyenne sur les tailles de lot, le classement est le même avec les deux planifications ({words(constant)})"
     else:
         lead = (f"En moyenne sur les tailles de lot, le classement change : {words(constant)} à taux constant, "
                 f"{words(cosine)} avec le cosinus")
-    by_batch = ("et il ne change à aucune taille de lot" if not changed else
+    by_batch = ("il ne change à aucune taille de lot" if not changed else
                 f"il change à {french.plural(len(changed), 'taille')} de lot ({french.enumeration([str(b) for b in changed])})")
-    size = ("l'effet moyen du cosinus reste dans le bruit de mesure pour chaque optimiseur"
-            if largest <= threshold else
-            "l'effet moyen du cosinus dépasse le bruit de mesure pour "
-            + french.enumeration([d.label(n) for n in effect.index if abs(effect[n]) > threshold]))
-    if constant != cosine and largest <= threshold:
-        size += " : ce changement de classement ne dépasse donc pas le bruit"
-    return (f"{lead} ; {by_batch}, et {size} (au plus {french.number(100 * largest, 1)}{french.NNBSP}"
-            f"{french.point_word(largest)} par optimiseur, pour un bruit de "
-            f"±{french.number(100 * threshold, 1)}{french.NNBSP}points).")
-
-
-def schedule_matters(d: ReportData) -> bool:
-    """True when the cosine's mean effect (over batch sizes) exceeds the noise for at least one optimizer."""
-    s = summary(d)
-    spread = s.pivot_table(index=["optimizer", "batch_size"], columns="schedule", values="test_accuracy")
-    effect = (spread["cosine"] - spread["constant"]).groupby(level="optimizer").mean()
-    return bool((effect.abs() > noise_level(float(s["test_accuracy"].mean()), _n_test(d))).any())
+    effects = {n: cosine_effect(d, n) for n in d.optimizers}
+    effects = {n: e for n, e in effects.items() if e is not None}
+    listed = french.enumeration([f"{d.label(n)} {interval_words(e)}" for n, e in effects.items()])
+    moved = [d.label(n) for n, e in effects.items() if verdict(e[1], e[2]) == "significant"]
+    if any(verdict(e[1], e[2]) == "untested" for e in effects.values()):
+        size = ""
+    elif moved:
+        size = f" : il dépasse le bruit des graines pour {french.enumeration(moved)}"
+    else:
+        size = " : il ne dépasse le bruit des graines pour aucun optimiseur"
+    return (f"{lead} ; {by_batch}. Effet moyen du cosinus sur chaque optimiseur (cosinus − constant, en moyenne sur "
+            f"les tailles de lot) : {listed}{size}.")
 
 
 def batches(d: ReportData) -> Text:
@@ -619,18 +765,8 @@ def seeds_words(d: ReportData) -> Text:
 
 
 def section(d: ReportData) -> Text:
-    """The section's answer on the schedule (the method and the verdict on the batch size are in ``index.qmd``)."""
+    """The section's answer on the ranking under each schedule (the method and the verdicts on the focus's gap are
+    in ``index.qmd``)."""
     if summary(d).empty:
         return Text("")
     return Text(french.typeset(schedule_answer(d)))
-
-
-def schedule_effect(d: ReportData) -> str | None:
-    """What the cosine does to the mean ranking: ``same`` (no change), ``changes`` (the cosine's mean effect exceeds
-    the noise for an optimizer, ``schedule_matters``), ``noise`` (a change within the noise); None without the
-    focus's gaps (``gaps``), where the report says nothing of the sensitivity's findings."""
-    if gaps(d).empty:
-        return None
-    if ranking(d, "constant") == ranking(d, "cosine"):
-        return "same"
-    return "changes" if schedule_matters(d) else "noise"
