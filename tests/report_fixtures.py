@@ -256,9 +256,11 @@ def write(out: Path, regime: Regime) -> Path:
             if regime.sensitivity:
                 for batch in study_sensitivity.BATCH_SIZES:
                     for schedule in study_sensitivity.SCHEDULES:
-                        # Lion's gap grows with the batch size; the cosine adds little.
+                        # Lion's gap grows with the batch size; the cosine adds little. Each seed moves each
+                        # optimizer by its own amount (the same at every batch size and schedule), so that the
+                        # per-seed differences vary and their intervals have a width.
                         gain = (0.01 * np.log2(batch / 32) if name == focus else 0.0) + \
-                            (0.004 if schedule == "cosine" else 0.0)
+                            (0.004 if schedule == "cosine" else 0.0) + 0.002 * ((seed + k) % 3)
                         sensitivity.append({"optimizer": name, "seed": seed, "batch_size": batch, "schedule": schedule,
                                             **{a: float(v) for a, v in chosen.items()},
                                             "base_learning_rate": chosen["learning_rate"],

@@ -2,8 +2,10 @@
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
 from lionpoc import files
 from lionpoc.report import load
@@ -15,16 +17,40 @@ from lionpoc.study import layout
 BATCHES = [32, 64, 128, 256]
 
 
+def _leads(means, spread=(-0.004, 0.0, 0.004)):
+    """Per-seed gaps (rows: 3 seeds, columns: the batch sizes) around ``means``: the seeds move every batch size
+    alike, so that the paired changes between batch sizes are exact."""
+    return pd.DataFrame([[m + e for m in means] for e in spread], columns=BATCHES)
+
+
 def test_rules_and_their_thresholds():
-    assert S.trend(BATCHES, [0.01, 0.0, 0.02, 0.01], threshold=0.03) == "flat"
-    assert S.trend(BATCHES, [0.0, 0.02, 0.05, 0.09], threshold=0.03) == "grows"
-    assert S.trend(BATCHES, [0.09, 0.05, 0.02, 0.0], threshold=0.03) == "shrinks"
-    assert S.trend(BATCHES, [0.0, 0.09, 0.0, 0.01], threshold=0.03) == "varies"
-    # 95 % half-width of a difference of two accuracies of 90 % on 326 images: 4.6 points.
-    assert S.noise_level(0.9, 326) == pytest.approx(0.0461, abs=1e-4)
-    assert S.within_noise(0.04, 0.9, 326) and not S.within_noise(0.05, 0.9, 326)
+    # The seeds shift every batch size alike: a change of 0.5 point between two batch sizes is significant.
+    assert S.trend(_leads([0.01, 0.01, 0.01, 0.01])) == "flat"
+    assert S.trend(_leads([0.0, 0.02, 0.05, 0.09])) == "grows"
+    assert S.trend(_leads([0.09, 0.05, 0.02, 0.0])) == "shrinks"
+    assert S.trend(_leads([0.0, 0.09, 0.0, 0.0])) == "varies"
+    # The same mean gaps, but seeds that disagree from one batch size to the next: no change is beyond their noise.
+    noisy = pd.DataFrame([[0.0, 0.06, 0.0, 0.10], [0.0, -0.02, 0.10, 0.0], [0.0, 0.02, 0.05, 0.17]], columns=BATCHES)
+    assert S.trend(noisy) == "flat"
+    assert S.trend(_leads([0.0, 0.02, 0.05, 0.09], spread=(0.0,))) == "untested"  # one seed: no interval
+    assert S.verdict(0.001, 0.02) == "significant" and S.verdict(-0.02, -0.001) == "significant"
+    assert S.verdict(-0.001, 0.02) == "noise" and S.verdict(float("nan"), float("nan")) == "untested"
     assert S.coincide(0.99) and not S.coincide(0.985)
     assert french.typeset("a : b ; c ?") == "a\u202f: b\u202f; c\u202f?"
+
+
+def test_a_paired_interval_is_students_over_the_per_seed_differences():
+    """Differences 0.01, 0.02, 0.06 (mean 0.03, sd 0.0265): half-width t(0.975, 2) x sd / sqrt(3) = 0.0657."""
+    mean, low, high = S.paired_interval([0.01, 0.02, 0.06])
+    sd = np.std([0.01, 0.02, 0.06], ddof=1)
+    half = scipy_stats.t.ppf(0.975, 2) * sd / np.sqrt(3)
+    assert mean == pytest.approx(0.03) and half == pytest.approx(0.0657, abs=1e-4)
+    assert (low, high) == pytest.approx((0.03 - half, 0.03 + half))
+    mean, low, high = S.paired_interval([0.02])
+    assert mean == 0.02 and np.isnan(low) and np.isnan(high)  # one seed: no interval
+    assert S.interval_words((0.03, low, high)) == f"+3,0{french.NNBSP}points"
+    # A bound that one decimal would round to zero keeps a second one: −0,03, not 0,0.
+    assert S.interval_words((0.006, -0.0003, 0.012)) == f"+0,6{french.NNBSP}point [\u22120,03 ; 1,2]"
 
 
 def test_without_sensitivity_results_one_sentence_says_how_to_get_them(results_dir):
@@ -74,14 +100,22 @@ def test_a_gap_that_grows_with_the_batch_size_and_a_schedule_that_changes_the_ra
     g = S.gaps(d)
     assert list(g["batch_size"]) == BATCHES and g["gap"].iloc[0] == pytest.approx(-0.09)
     assert g["gap"].iloc[-1] == pytest.approx(0.29)
-    section = re.sub(r"[ \n]+", " ", document(d, spaces=False))
-    assert "Cet écart grandit avec la taille de lot, au-delà du bruit" in section and "le classement change" in section
-    assert "dépasse le bruit de mesure pour Lion" in section
+    # Seed by seed, the gap moves by exactly 18, 33 and 38 points from batch 32: beyond the seeds' noise (none).
+    assert list(S.leads(d)[256] - S.leads(d)[32]) == pytest.approx([0.38, 0.38])
+    section = re.sub(r"[ \n\u202f]+", " ", document(d, spaces=False))
+    assert "cet écart varie de 64 : +18,0 points [18,0 ; 18,0], 128 : +33,0 points [33,0 ; 33,0] et 256 : +38,0 " \
+        "points [38,0 ; 38,0] : il grandit avec la taille de lot, au-delà du bruit des graines" in section
+    assert "le classement change" in section and "le cosinus le déplace de −40,0 points [−40,0 ; −40,0]" in section
+    assert "L'avance moyenne de Lion disparaît donc avec le cosinus" in section
+    assert "Ce déplacement dépasse le bruit des graines." in section and "il dépasse le bruit des graines pour Lion." in section
     abstract, conclusion = section.split("# Introduction")[0], section.split("# Conclusion")[1]
-    assert "Étude de sensibilité : l'écart de Lion sur les autres grandit avec la taille de lot, et le cosinus change " \
-        "le classement moyen." in abstract and S.schedule_effect(d) == "changes"
-    assert "Enfin, l'étude de sensibilité montre que l'écart de Lion sur les autres grandit avec la taille de lot, et " \
-        "que le cosinus change le classement moyen (voir la @sec-sensibilite)." in conclusion
+    finding = ("à taux constant, Lion devance en moyenne le meilleur des autres optimiseurs, au-delà du bruit des "
+               "graines, et cet écart grandit avec la taille de lot, au-delà de ce bruit ; avec le cosinus, l'avance "
+               "moyenne de Lion disparaît, et l'effet du cosinus sur cet écart dépasse le bruit des graines")
+    assert f"Étude de sensibilité : {finding}." in abstract
+    assert (S.batch_trend(d), S.lead_state(d), S.schedule_effect(d), S.schedule_shift(d)) == \
+        ("grows", "ahead", "lost", "significant")
+    assert f"Enfin, l'étude de sensibilité montre qu'{finding} (voir la @sec-sensibilite)." in conclusion
     figure = S.figure(d)
     lines = figure.axes[0].get_lines()
     assert len(figure.axes[0].containers) == 3 and len(lines) >= 3
@@ -94,12 +128,16 @@ def test_a_flat_gap_and_an_unchanged_ranking(results_dir, tmp_path):
         return {"adam": 0.80, "adamw": 0.82, "lion": 0.84}[name] + 0.005 * (batch == 64) + 0.01 * seed
 
     d = sensitivity_results(results_dir, tmp_path, accuracy)
-    section = re.sub(r"[ \n]+", " ", document(d, spaces=False))
-    assert "la taille de lot ne change pas la place de Lion" in section and "il reste premier" in section
+    section = re.sub(r"[ \n\u202f]+", " ", document(d, spaces=False))
+    assert "À taux constant, la taille de lot ne change donc pas la place de Lion au-delà de ce bruit" in section
+    assert "il est premier en moyenne à toutes les tailles de lot, et chacun de ces écarts dépasse le bruit" in section
     assert "le classement est le même avec les deux planifications" in section
-    assert "reste dans le bruit de mesure" in section
-    assert "Étude de sensibilité : la place de Lion ne change pas avec la taille de lot (de 32 à 256), et le cosinus " \
-        "ne change pas le classement." in section.split("# Introduction")[0] and S.schedule_effect(d) == "same"
+    assert "il ne dépasse le bruit des graines pour aucun optimiseur" in section
+    assert "Étude de sensibilité : à taux constant, Lion devance en moyenne le meilleur des autres optimiseurs, " \
+        "au-delà du bruit des graines, et cet écart ne varie pas avec la taille de lot (de 32 à 256) au-delà de ce " \
+        "bruit ; avec le cosinus, Lion garde son avance moyenne, et l'effet du cosinus sur cet écart reste dans le " \
+        "bruit des graines." in section.split("# Introduction")[0]
+    assert (S.batch_trend(d), S.schedule_effect(d), S.schedule_shift(d)) == ("flat", "kept", "noise")
 
 
 def test_adamw_and_lion_are_never_said_to_differ_only_by_their_regularisation(results_dir):

@@ -74,9 +74,9 @@ def test_a_focus_other_than_lion_is_named_with_its_elision_in_the_sensitivity_se
     assert d.focus == "adam"
     text = " ".join(document(d).split())
     abstract, conclusion = text.split("# Introduction")[0], text.split("# Conclusion")[1]
-    assert "Étude de sensibilité : la place d'Adam" in abstract or "Étude de sensibilité : l'écart d'Adam" in abstract
-    assert "l'étude de sensibilité montre que la place d'Adam" in conclusion \
-        or "l'étude de sensibilité montre que l'écart d'Adam" in conclusion
+    finding = re.search(r"Étude de sensibilité : à taux constant, (.*?)\.", abstract).group(1)
+    assert "Adam" in finding and "Lion" not in finding
+    assert f"l'étude de sensibilité montre qu'à taux constant, {finding} (voir la @sec-sensibilite)" in conclusion
     assert not re.search(r"\bde Adam", text)
 
 

@@ -625,8 +625,8 @@ def _standing(g: pd.DataFrame) -> str:
         return text + ", et aucun de ces écarts ne dépasse le bruit des graines"
     if len(moved) == len(g):
         return text + ", et chacun de ces écarts dépasse le bruit des graines"
-    return text + (f", et {len(moved)} de ces écarts sur {len(g)} dépassent le bruit des graines "
-                   f"({french.enumeration([str(b) for b in moved])})")
+    return text + (f", et {len(moved)} de ces écarts sur {len(g)} {'dépassent' if len(moved) > 1 else 'dépasse'} le "
+                   f"bruit des graines ({french.enumeration([str(b) for b in moved])})")
 
 
 def batch_gaps(d: ReportData) -> Text:
