@@ -552,11 +552,11 @@ def schedule_table(d: ReportData) -> Table | None:
         rows.append({"Optimiseur": d.label(name),
                      f"Constant ({reference})": french.percent(at.loc["constant", "test_accuracy"]),
                      f"Cosinus ({reference})": french.percent(at.loc["cosine", "test_accuracy"]),
-                     "Écart": interval_words(cosine_effect(d, name, reference)),
+                     "Écart": interval_words(cosine_effect(d, name, reference), unit=False),
                      "Époques (const. / cos.)": f"{french.number(at.loc['constant', 'epochs_run'], 1)} / "
                                                 f"{french.number(at.loc['cosine', 'epochs_run'], 1)}",
-                     "Écart, toutes tailles": interval_words(cosine_effect(d, name))})
-    return Table(pd.DataFrame(rows), widths=[2, 2, 2, 3, 3, 3])
+                     "Écart, toutes tailles": interval_words(cosine_effect(d, name), unit=False)})
+    return Table(pd.DataFrame(rows), widths=[2, 2, 2, 3, 2, 3])
 
 
 def ranking(d: ReportData, schedule: str, batch_size: int | None = None) -> list[list[str]]:
@@ -590,15 +590,15 @@ def batch_trend(d: ReportData) -> str | None:
     return trend(per_seed) if not per_seed.empty else None
 
 
-def interval_words(difference: tuple[float, float, float] | None) -> str:
+def interval_words(difference: tuple[float, float, float] | None, unit: bool = True) -> str:
     """``+0,6 point [−0,2 ; 1,4]``: a paired difference and its interval over the seeds (the value alone with one
-    seed, ``n.d.`` without it)."""
+    seed, ``n.d.`` without it); without its ``unit`` where a table's caption says it."""
     if difference is None:
         return "n.d."
     mean, low, high = difference
     if math.isnan(low):
-        return french.points(mean)
-    return f"{french.points(mean)} [{_bound(low)} ; {_bound(high)}]"
+        return french.points(mean, unit=unit)
+    return f"{french.points(mean, unit=unit)} [{_bound(low)} ; {_bound(high)}]"
 
 
 def _bound(x: float) -> str:
