@@ -205,11 +205,16 @@ def _capped(d, runs: list[tuple[str, int]], column: bool = True):
     ([("adamw", 0)], "Cette limite a compté : un des 9 entraînements des têtes retenues l'a atteinte avant que "
                      "l'arrêt précoce ne joue (@sec-courbes).",
      "l'arrêt précoce en a interrompu huit avant la limite de 100 époques ; celui d'AdamW (graine 0) a tourné jusqu'à "
-     "cette limite."),
+     "cette limite\u00a0: les courbes d'AdamW dans la @fig-courbes (première graine) s'étendent donc sur les 100 "
+     "époques."),
+    ([("lion", 2)], "Cette limite a compté : un des 9 entraînements des têtes retenues l'a atteinte avant que "
+                    "l'arrêt précoce ne joue (@sec-courbes).",
+     "; celui de Lion (graine 2) a tourné jusqu'à cette limite. "),  # not a seed the figure shows
     ([("adam", 0), ("adam", 2), ("lion", 1)], "Cette limite a compté : trois des 9 entraînements des têtes retenues "
                                               "l'ont atteinte avant que l'arrêt précoce ne joue (@sec-courbes).",
      "l'arrêt précoce en a interrompu six avant la limite de 100 époques ; ceux d'Adam (graines 0 et 2) et de Lion "
-     "(graine 1) ont tourné jusqu'à cette limite."),
+     "(graine 1) ont tourné jusqu'à cette limite\u00a0: les courbes d'Adam dans la @fig-courbes (première graine) "
+     "s'étendent donc sur les 100 époques."),
     ([(n, s) for n in ("adam", "adamw", "lion") for s in range(3)],
      "Cette limite a compté : aucun des 9 entraînements des têtes retenues ne s'est arrêté avant elle (@sec-courbes).",
      "(un par optimiseur et par graine), aucun ne s'est arrêté avant la limite de 100 époques : l'arrêt précoce n'a "

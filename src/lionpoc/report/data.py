@@ -348,6 +348,13 @@ class ReportData:
             reached = runs["epochs_run"] >= (self.epoch_cap or float("inf"))
         return runs.loc[reached, ["optimizer", "seed", "best_epoch"]].reset_index(drop=True)
 
+    def capped_shown(self) -> list[str]:
+        """The optimizers whose first seed, the one the learning curves show, ran up to the epoch cap."""
+        capped = self.capped()
+        return [name for name in self.optimizers
+                if ((capped["optimizer"] == name) & (capped["seed"] == self.runs.loc[
+                    self.runs["optimizer"] == name, "seed"].iloc[0])).any()]
+
     def chosen_fine_tune_rates(self, optimizer: str) -> pd.Series:
         """How many fine-tuned seeds of ``optimizer`` chose each learning rate on validation (most chosen first,
         then the larger rate): the rate chosen per seed, as each run recorded it."""

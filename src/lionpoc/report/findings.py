@@ -328,6 +328,7 @@ class Regime:
     overfit: Overfit | None = None  # which heads overfit at the kept epoch (None without recorded curves)
     trainings: int = 0            # the chosen heads' trainings: one per optimizer and seed
     capped: int = 0               # ... of them that ran up to the epoch cap, early stopping never triggered
+    capped_shown: bool = False    # one of those is a first seed, whose curves the report shows
     beyond_2023: bool = False     # every accuracy here above 2023's best (beyond_2023)
     epoch_gap: EpochGap | None = None  # why the focus's epoch in the study differs from its epoch timed alone
     shared_cores: bool = False    # several notebooks shared the machine's cores (shares_cores)
@@ -445,7 +446,7 @@ def regime(d: ReportData) -> Regime:
                   split_2023=_split_2023(d),
                   differs_2023=not d.empty and (not d.xception or not d.pretrained or d.synthetic or d.cropped_photos),
                   overfit=Overfit.of(d.kept_epoch_gaps()) if not d.empty else None,
-                  trainings=len(d.runs), capped=len(d.capped()),
+                  trainings=len(d.runs), capped=len(d.capped()), capped_shown=bool(d.capped_shown()),
                   beyond_2023=not d.empty and beyond_2023(d),
                   epoch_gap=EpochGap.of(d) if not d.empty else None, shared_cores=shares_cores(d),
                   several_optimizers=len(d.optimizers) > 1, damaged=bool(d.damaged),

@@ -624,6 +624,11 @@ def capped_runs(d: ReportData) -> Text:
     return Text(f"{'celui' if len(capped) == 1 else 'ceux'} {enumeration(named)}" if named else "")
 
 
+def capped_shown(d: ReportData) -> Text:
+    """``d'AdamW``, ``d'Adam et de SGD``: the optimizers whose curves, as shown (first seed), run up to the cap."""
+    return Text(enumeration([de(d.label(n)) for n in d.capped_shown()]))
+
+
 def confusion_caption(d: ReportData) -> Text:
     """The end of the confusion figure's caption: the share from which a confusion is written in its cell
     (``figures.confusion_level``: lowered from the usual level when some matrix never reaches it)."""
