@@ -301,7 +301,7 @@ class Regime:
     speed: bool             # the focus's epoch timed alone is compared with its rivals'
     cluster_features: bool  # the cluster also ran the feature pass
     cluster_grouped: bool   # the cluster ran an optimizer's seeds in fewer notebook executions than seeds
-    split_2023: str | None  # this test split against 2023's: same_counts, same_total, other (None without a split)
+    split_2023: str | None  # this test split's size against 2023's: same_total, other (None without a split)
     differs_2023: bool      # another backbone, random weights, synthetic or cropped images than 2023's
     # The data set (``d.dataset``): the 15 Stanford Dogs breeds (their photos or the smoke shapes in their folders),
     # or any other folder of classes.
@@ -398,7 +398,7 @@ class Regime:
         flags.update({f"schedule_{kind}": self.schedule_effect == kind for kind in ("kept", "lost", "gained", "behind")})
         flags.update({f"schedule_shift_{kind}": self.schedule_shift == kind for kind in ("significant", "noise", "untested")})
         flags.update({f"lead_{kind}": self.lead_constant == kind for kind in ("ahead", "behind", "level", "untested")})
-        flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_counts", "same_total", "other")})
+        flags.update({f"split_2023_{kind}": self.split_2023 == kind for kind in ("same_total", "other")})
         flags.update({"empty": self.empty, "synthetic": self.synthetic, "pretrained": self.pretrained,
                       "random_photos": self.random_photos, "checks_chain": self.synthetic or self.random_photos,
                       "cropped": self.images is Images.CROPPED, "several_rivals": self.rivals > 1,
@@ -407,10 +407,7 @@ class Regime:
                       "other_data": not self.stanford_dogs, "many_classes": self.classes > MANY_CLASSES,
                       "few_classes": self.classes <= MANY_CLASSES,
                       "pretrained_weights": self.weights is Weights.PRETRAINED,
-                      "fixed_grids": self.tuning_recorded and not self.grids_extended,
-                      # 2023's per-breed F1 came from a pretrained Xception on uncropped photos: only that compares.
-                      "comparable_2023": self.pretrained and self.xception and self.images is Images.PHOTOS
-                      and self.stanford_dogs})
+                      "fixed_grids": self.tuning_recorded and not self.grids_extended})
         return dict(sorted(flags.items()))
 
 
@@ -495,14 +492,11 @@ def _fine_tune_memory(d: ReportData) -> str | None:
 
 
 def _split_2023(d: ReportData) -> str | None:
-    """How this study's test split compares with 2023's (never the same draw): the same counts per breed, the same
-    total only, or other counts."""
+    """How this study's test split compares with 2023's, whose total alone is known: the same total, or another."""
     if d.split.empty:
         return None
-    old = [int(row[3]) for row in next(iter(d.old["per_breed"].values()))]
-    test = d.split[d.split["split"] == "test"].groupby("breed").size().reindex(list(breeds.FOLDERS), fill_value=0)
-    ours = [int(v) for v in test]
-    return "same_counts" if ours == old else "same_total" if sum(ours) == sum(old) else "other"
+    ours = int((d.split["split"] == "test").sum())
+    return "same_total" if ours == int(d.old["n_test"]) else "other"
 
 
 def _speed(d: ReportData) -> bool:

@@ -54,8 +54,6 @@ def faster(mine, theirs) -> str:
     return "same"
 
 
-
-
 def unsigned_points(x: float) -> str:
     """``0.028`` -> ``2,8 points``: the size of a bound, without its sign."""
     return f"{french.number(100 * abs(x), 1)}{french.NNBSP}{french.point_word(abs(x))}"
@@ -219,8 +217,6 @@ def memory_saving(d: ReportData) -> Text:
 # ---------------------------------------------------------------------------------- paired comparisons
 
 
-
-
 def difference(d: ReportData, p: dict, compact: bool = False) -> str:
     """``Lion − Adam = +0,6 point (IC 95 % [−1,5 ; 2,8] points, p ajusté = 0,642)``; compact:
     ``Lion − Adam : +0,6 [−1,5 ; 2,8], p = 0,642``."""
@@ -297,9 +293,13 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
         low, high = bounds(p)
         if verdict(p) == "significant":
             better = p["diff_accuracy"] > 0
+            joint_low, joint_high = bounds(p, joint=True)
+            edge = (f" ; l'intervalle simultané sur tous ses rivaux, à {french.percent(p['joint_level'])}, contient "
+                    f"zéro : un écart à la limite" if len(rows) > 1 and seed_aware(p)
+                    and joint_low <= 0 <= joint_high else "")
             said.append(f"{f} fait significativement {'mieux' if better else 'moins bien'} {que(d.label(p['b']))} "
                         f"(à {level}, son {'avance' if better else 'retard'} dépasse "
-                        f"{exceeded_points(low if better else high)})")
+                        f"{exceeded_points(low if better else high)}{edge})")
         elif p not in open_:
             said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas "
                         f"({equals('p ajusté' if len(rows) > 1 else 'p', p_value(p['p_adjusted']))})")
@@ -381,8 +381,6 @@ def fine_tune_abstract(d: ReportData) -> Text:
     said = short_answer(d, "fine_tune", listed=False) if d.compared else ""
     return Text(f"L'ajustement fin, qui dégèle {d.fine_tune_part}, au même budget pour chacun, donne : {scores}. "
                 f"{fine_tune_change(d)} {said}".strip())
-
-
 
 
 def shared_cores(d: ReportData) -> str:
@@ -523,14 +521,30 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
     def seeds_(name) -> str:
         n, k = int(t.loc[name, "n_seeds"]), reached(name)
         return "" if k == n else f" (dans {k} graines sur {n})"
-    s = d.summary.set_index("optimizer")
-    done = dict(zip(names, french.counts([s.loc[n, "epochs_run"] for n in names])))
+    medians = "epochs_to_95_median" in t.columns
+    if medians:  # the median of the seeds that reach it, beside the mean: one slow seed can carry the mean
+        middle = dict(zip(names, french.counts([t.loc[n, "epochs_to_95_median"] for n in names])))
+    else:
+        middle = {}
+
+    def median_(name) -> str:
+        return f" (médiane {middle[name]})" if name in middle else ""
+    runs = d.runs[d.runs["optimizer"].isin(names)] if "epochs_run" in d.runs else None
+    if runs is not None and not runs.empty and runs.groupby("optimizer").size().min() >= 3:
+        stats_ = runs.groupby("optimizer")["epochs_run"].agg(["median", "min", "max"])
+        done = {n: f"{french.counts([stats_.loc[n, 'median']])[0]} (de {french.integer(int(stats_.loc[n, 'min']))} "
+                   f"à {french.integer(int(stats_.loc[n, 'max']))})" for n in names}
+        run_words = "s'arrête après", "époques en médiane"
+    else:
+        s = d.summary.set_index("optimizer")
+        done = dict(zip(names, french.counts([s.loc[n, "epochs_run"] for n in names])))
+        run_words = None
     run = enumeration([f"{done[r]} pour {d.label(r)}" for r in present])
-    late = [f"{shown[r]} pour {d.label(r)}{seeds_(r)}" for r in present if reached(r)]
+    late = [f"{shown[r]}{median_(r)} pour {d.label(r)}{seeds_(r)}" for r in present if reached(r)]
     never = [d.label(r) for r in present if not reached(r)]
     goal = target_words(d, 0.95)
     if reached(d.focus):
-        text = f"Pour atteindre {goal}, il faut en moyenne {shown[d.focus]} {french.noun(t.loc[d.focus, 'epochs_to_95'], 'époque')} à {focus(d)}{seeds_(d.focus)}"
+        text = f"Pour atteindre {goal}, il faut en moyenne {shown[d.focus]} {french.noun(t.loc[d.focus, 'epochs_to_95'], 'époque')} à {focus(d)}{median_(d.focus)}{seeds_(d.focus)}"
         text += f", contre {enumeration(late)}" if late else ""
         verb = "l'atteint" if len(never) == 1 else "l'atteignent"
         text += f", et {enumeration(never)} ne {verb} jamais" if never else ""
@@ -538,15 +552,15 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
         text = f"{focus(d)} n'atteint jamais {goal}"
         text += f", {enumeration(never)} non plus" if never else ""
         text += f" ; il en faut en moyenne {enumeration(late)}" if late else ""
+    if run_words:
+        first, *rest = done[d.focus].split(" ", 1)
+        return Text(f"{text} ; avec la même règle d'arrêt pour tous, {focus(d)} {run_words[0]} {first} "
+                    f"{run_words[1]} {rest[0] if rest else ''}, contre {run}.".replace(" ,", ","))
     return Text(f"{text} ; avec la même règle d'arrêt pour tous, {focus(d)} fait {done[d.focus]} {french.noun(s.loc[d.focus, 'epochs_run'], 'époque')} en "
-                f"tout, contre {run}.")
+                f"moyenne, contre {run}.")
 
 
 # ---------------------------------------------------------------------------------- method
-
-
-
-
 
 
 def ours(d: ReportData, name: str) -> bool:
@@ -597,8 +611,6 @@ def pairs_intro(d: ReportData) -> Text:
         return Text(alone(d) if not d.empty else "")
     return Text(f"Le @tbl-paires détaille chaque comparaison ; ses premières lignes, {focus(d)} − rival, sont celles "
                 f"de la @fig-ecarts.")
-
-
 
 
 def curve_gaps(d: ReportData) -> Text:
@@ -764,8 +776,6 @@ def differs_2023_reasons(d: ReportData) -> Text:
 EPOCHS_WORD = " d'époques"  # "plus d'époques qu'Adam, moins que Lion": the noun once, after the first comparison
 
 
-
-
 def span_2023(d: ReportData, which: str) -> Text:
     """``84 % à 85 %``: the test accuracies of 2023 (``old``) or this study's means over the seeds (``now``)."""
     if which == "old":
@@ -785,27 +795,6 @@ def tried_span(d: ReportData) -> Text:
     if rows.empty:
         return Text("n.d.")
     return Text(f"{french.number(float(rows['tried_mean'].min()), 1)} à {french.number(float(rows['tried_mean'].max()), 1)}")
-
-
-def comparable_2023(d: ReportData) -> bool:
-    """Per-breed F1 compare with 2023's only as 2023 made them: a pretrained Xception on uncropped photos."""
-    return d.real_photos and d.pretrained and d.xception and not d.cropped_photos and d.stanford_dogs
-
-
-def unlike_2023(d: ReportData) -> list[str]:
-    """What keeps this study's per-breed F1 from comparing with 2023's, in words (empty when they compare)."""
-    if d.empty:
-        return []
-    if d.synthetic:
-        return ["des images synthétiques"]
-    reasons = []
-    if not d.pretrained:
-        reasons.append(f"un {d.backbone_label} à poids aléatoires")
-    elif not d.xception:
-        reasons.append(f"un autre réseau de base ({d.backbone_label})")
-    if d.cropped_photos:
-        reasons.append("des photos recadrées sur le chien")
-    return reasons
 
 
 def baseline_value(d: ReportData, key: str) -> Text:
@@ -836,8 +825,6 @@ def cluster_links(d: ReportData) -> Text:
                 "publié avec ce rapport : " + ", ".join(links) + ".")
 
 
-
-
 def notebook_links(d: ReportData) -> Text:
     """Links to each optimizer's executed notebook (HTML view and .ipynb), relative to the report."""
     lines = []
@@ -852,10 +839,6 @@ def notebook_links(d: ReportData) -> Text:
 # ---------------------------------------------------------------------------------- fine-tuning
 
 
-
-
-
-
 def fine_tune_value(d: ReportData, key: str) -> Text:
     """Fine-tuning's ``parameters`` (weights trained with the head) and ``epochs`` budget (``30 époques``)."""
     if d.fine_tune.empty:
@@ -865,8 +848,6 @@ def fine_tune_value(d: ReportData, key: str) -> Text:
         return Text(french.integer(int(f["trainable_parameters"].iloc[0])))
     epochs = (d.study or {}).get("fine_tune_epochs") or int(f["epochs_run"].max())
     return Text(french.plural(epochs, "époque"))
-
-
 
 
 def spread(d: ReportData, which: str) -> Text:
@@ -893,6 +874,24 @@ def fine_tune_change(d: ReportData) -> Text:
     return Text(f"Sur les mêmes graines, l'ajustement fin a fait {way} l'exactitude de test {whose} ({size}).")
 
 
+def fine_tune_validation(d: ReportData) -> Text:
+    """The validation accuracy before and after fine-tuning (the seeds it ran on); when it fell for some optimizer,
+    that the protocol keeps the best fine-tuning epoch, never the head it started from."""
+    t = d.fine_tune
+    if t.empty or not {"val_before", "val_after"} <= set(t.columns) or t["val_before"].isna().any():
+        return Text("")
+    rows = t.set_index("optimizer")
+    values = enumeration(f"{d.label(n)} {french.number(100 * rows.loc[n, 'val_before'], 1)} → "
+                         f"{french.percent(rows.loc[n, 'val_after'])}" for n in d.optimizers if n in rows.index)
+    fell = (t["val_after"] < t["val_before"]).to_numpy()
+    text = f"Sur la validation, l'exactitude passe de la tête seule à l'ajustement fin ainsi : {values}."
+    if fell.any():
+        text += (" La validation ne l'a donc pas toujours retenu : le protocole garde la meilleure époque "
+                 "d'ajustement fin, jamais la tête de départ, si bien qu'un ajustement fin moins bon que la tête "
+                 "sur la validation est gardé quand même.")
+    return Text(text)
+
+
 def fine_tune_answer(d: ReportData) -> Text:
     """The answer after fine-tuning, when the focus has a rival (nothing otherwise)."""
     return short_answer(d, "fine_tune") if d.compared and not d.fine_tune.empty else Text("")
@@ -917,23 +916,6 @@ def fine_tune_rates(d: ReportData) -> Text:
               for path in d.runs.get("path", []) if (Path(path) / "fine_tune_tuning.csv").is_file()]
     n = max(counts) if counts else 0
     return Text(f"{'un' if n == 1 else in_words(n)} taux d'apprentissage")
-
-
-
-
-def lion_2023(d: ReportData) -> Text:
-    """The only per-breed figures the 2023 study gives for Lion: ranges over the breeds."""
-    r = d.old["lion_ranges"]
-    fmt = lambda v: "1" if v == 1 else french.number(v, 2)  # noqa: E731
-    span = lambda v: f"de {fmt(v[0])} à {fmt(v[1])}"  # noqa: E731
-    return Text(f"l'étude de 2023 ne donne pour Lion que des fourchettes : précision {span(r['precision'])}, "
-                f"rappel {span(r['recall'])}")
-
-
-def unlike_2023_words(d: ReportData) -> Text:
-    """``, alors que cette étude-ci utilise un autre réseau de base (MobileNetV2)``, or nothing."""
-    reasons = unlike_2023(d)
-    return Text(f", alors que cette étude-ci utilise {enumeration(reasons)}" if reasons else "")
 
 
 def rerun_command(d: ReportData) -> Text:

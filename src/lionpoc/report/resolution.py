@@ -94,9 +94,30 @@ def joint_caveat(d: ReportData) -> Text:
         return Text("")
     names = french.enumeration([d.label(r["b"]) for r in touching])
     return Text(french.sentence(
-        f"L'intervalle simultané face à {names} touche zéro : l'écart y est significatif par le test exact ajusté "
+        f"L'intervalle simultané face à {names} contient zéro : l'écart y est significatif par le test exact ajusté "
         f"par Holm et par son intervalle à {level(d)} pris isolément, "
         f"mais les intervalles simultanés ne suffiraient pas, à eux seuls, à l'établir"))
+
+
+def seed_influence(d: ReportData) -> Text:
+    """For each significant comparison, how much it owes to its most influential seed: the mean difference
+    without that seed and the median of the per-seed differences (three seeds at least)."""
+    by_seed = d.table("pairs_by_seed.csv")
+    if by_seed.empty:
+        return Text("")
+    text = []
+    for r in findings.focus_pairs(d):
+        rows = by_seed[(by_seed["a"] == r["a"]) & (by_seed["b"] == r["b"])]
+        if findings.verdict(r) != findings.Verdict.SIGNIFICANT or len(rows) < 3:
+            continue
+        diffs = rows.set_index("seed")["diff_accuracy"].astype(float)
+        seed = (diffs - diffs.mean()).abs().idxmax()
+        without = diffs.drop(seed).mean()
+        text.append(french.sentence(
+            f"Face à {d.label(r['b'])}, la graine qui pèse le plus sur l'écart est la graine {seed} "
+            f"(l'écart y vaut {french.points(diffs[seed])}) : sans elle, l'écart moyen vaudrait "
+            f"{french.points(without)} ; la médiane des écarts par graine vaut {french.points(diffs.median())}"))
+    return Text(" ".join(text))
 
 
 # ---------------------------------------------------------------------------------- what could be detected
@@ -194,8 +215,29 @@ def eces(d: ReportData) -> Text:
     table = _calibration(d)
     if table is None:
         return Text("")
-    return Text(french.enumeration(f"{d.label(n)} {french.percent(table.loc[n, 'ece_mean'], 1)}"
-                                   for n in d.optimizers if n in table.index))
+    def one(n) -> str:
+        low, high = table.loc[n, "ece_ci_low"], table.loc[n, "ece_ci_high"]
+        ci = ("" if math.isnan(float(low)) else
+              f" [{french.percent(low, 1)}{french.NNBSP};{french.NNBSP}{french.percent(high, 1)}]")
+        return f"{d.label(n)} {french.percent(table.loc[n, 'ece_mean'], 1)}{ci}"
+    return Text(french.enumeration(one(n) for n in d.optimizers if n in table.index))
+
+
+def confidence(d: ReportData) -> Text:
+    """Which way the heads are miscalibrated: their mean confidence against their accuracy, when every optimizer
+    errs the same way (all under- or all over-confident)."""
+    table = _calibration(d)
+    if table is None or "confidence_mean" not in table.columns:
+        return Text("")
+    names = [n for n in d.optimizers if n in table.index]
+    gaps = [float(table.loc[n, "confidence_mean"] - table.loc[n, "accuracy_mean"]) for n in names]
+    if not names or not (all(g < 0 for g in gaps) or all(g > 0 for g in gaps)):
+        return Text("")
+    way = "sous-confiantes : leur confiance moyenne reste sous" if gaps[0] < 0 else \
+        "surconfiantes : leur confiance moyenne dépasse"
+    values = french.enumeration(f"{d.label(n)} {french.percent(table.loc[n, 'confidence_mean'], 1)} contre "
+                                f"{french.percent(table.loc[n, 'accuracy_mean'], 1)}" for n in names)
+    return Text(french.sentence(f"Toutes les têtes sont {way} leur exactitude ({values})"))
 
 
 def bins(d: ReportData) -> Text:

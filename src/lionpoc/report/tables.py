@@ -148,8 +148,8 @@ def per_breed_f1(d: ReportData) -> pd.DataFrame:
     return frame
 
 
-def classes(d: ReportData, with_2023: bool = True) -> Table:
-    """Per breed, the F1 of each optimizer (mean over seeds); the 2023 F1 beside them when ``with_2023``."""
+def classes(d: ReportData) -> Table:
+    """Per breed, the F1 of each optimizer (mean over seeds)."""
     race = d.dataset.words[0]
     if d.empty:
         return _empty("aucun résultat").captioned(f"F1 par {race} sur le test.", "tbl-classes")
@@ -157,15 +157,9 @@ def classes(d: ReportData, with_2023: bool = True) -> Table:
     frame = pd.DataFrame({french.capital(race): f1.index, "Images": f1["support"].map(french.integer)})
     for name in d.optimizers:
         frame[d.label(name)] = f1[name].map(lambda v: french.number(v, 2))
-    if with_2023:
-        for name, scores in d.old["per_breed"].items():
-            frame[f"{d.label(name)} 2023"] = [french.number(r[2], 2) for r in scores]
     frame = frame.reset_index(drop=True)
     widths = [5, 2] + [2] * (len(frame.columns) - 2)
     caption = f"F1 par {race} sur le test (moyenne sur les graines) ; « Images » : nombre d'images de test de la {race}"
-    if with_2023:
-        caption += (f" ; colonnes 2023 : F1 publiés par l'étude de 2023 (un essai, {french.integer(d.old['n_test'])} "
-                    f"images de test, autre découpage)")
     return Table(frame, widths=widths).captioned(caption + ".", "tbl-classes")
 
 

@@ -178,6 +178,6 @@ def budget(d: ReportData) -> Text:
             f"{french.plural(seeds, 'graine')}, {counts}, extensions comprises")
     text += " " + french.sentence(
         f"À budget égal, après {french.plural(common, 'configuration')}, la meilleure exactitude de validation "
-        f"attendue (Dodge et al., 2019 : le maximum attendu de {french.integer(common)} tirages parmi les "
+        f"attendue ([@dodge2019show] : le maximum attendu de {french.integer(common)} tirages parmi les "
         f"configurations essayées, intervalle bootstrap à 95 % sur les graines puis les configurations) vaut {values}")
     return Text(french.typeset(text))

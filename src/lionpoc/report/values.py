@@ -265,6 +265,16 @@ class Values:
         """The best mean test accuracy, whole percent."""
         return Text(french.percent(self._best(), 0))
 
+    @property
+    def breed_count(self) -> Text:
+        """``21 images sur 22 (95 %)``: the best mean accuracy as a whole count of one breed's test images, the
+        count the Wilson interval of ``breed_wilson`` is computed from."""
+        n, best = self._per_breed(), self._best()
+        if not n or math.isnan(best):
+            return Text("n.d.")
+        k = round(best * n)
+        return Text(f"{french.integer(k)} images sur {french.integer(n)} ({french.percent(k / n, 0)})")
+
     def breed_wilson(self, bound: int) -> Text:
         """A bound of the Wilson interval of the best accuracy measured on one breed's test images."""
         n, best = self._per_breed(), self._best()
@@ -300,8 +310,8 @@ class Values:
 
     @property
     def old_test(self) -> Text:
-        """2023's test images (the sum of its per-breed supports)."""
-        return Text(french.integer(sum(int(row[3]) for row in next(iter(self.d.old["per_breed"].values())))))
+        """2023's test images."""
+        return Text(french.integer(int(self.d.old["n_test"])))
 
     @property
     def test_images(self) -> Text:
@@ -452,6 +462,15 @@ class Values:
     def best_precise(self) -> Text:
         """The best mean test accuracy, to a tenth of a point."""
         return Text(french.percent(self._best()) if not math.isnan(self._best()) else "n.d.")
+
+    @property
+    def best_count(self) -> Text:
+        """``314 images sur 326 (96,3 %)``: the best mean accuracy as a whole count of the test images."""
+        n, best = self._n_test(), self._best()
+        if not n or math.isnan(best):
+            return Text("n.d.")
+        k = round(best * n)
+        return Text(f"{french.integer(k)} images sur {french.integer(n)} ({french.percent(k / n)})")
 
     @property
     def best_wilson(self) -> Text:

@@ -147,6 +147,9 @@ def time_to_accuracy(runs: pd.DataFrame, fractions=TARGETS, file: str = "history
     table = per_run.drop(columns="seed").groupby("optimizer", sort=False)
     out = table.mean()  # NaN (never reached) left out of each mean
     out[sums] = table[sums].sum()
+    for fraction in fractions:  # the median too: one slow seed can carry a mean of a few epochs
+        tag = int(round(fraction * 100))
+        out[f"epochs_to_{tag}_median"] = table[f"epochs_to_{tag}"].median()
     out["n_seeds"] = table.size()
     return out.reset_index()
 
