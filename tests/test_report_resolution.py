@@ -189,7 +189,7 @@ def test_a_significant_gap_whose_joint_interval_reaches_zero_says_so(seeded):
                                "p_value", "p_holm"]] = [0.009, 0.0006, 0.018, -0.0006, 0.020, 0.0035, 0.007]
         assert findings.verdict(findings.pair(seeded, "lion", "adamw")) == findings.Verdict.SIGNIFICANT
         caveat = str(resolution.joint_caveat(seeded))
-        assert caveat.startswith("L'intervalle simultané face à AdamW touche zéro") and "Adam," not in caveat
+        assert caveat.startswith("L'intervalle simultané face à AdamW contient zéro") and "Adam," not in caveat
         # the same gap with a joint interval above zero needs no caveat
         pairs.loc[lion_adamw, "ci2_joint_low"] = 0.0002
         assert str(resolution.joint_caveat(seeded)) == ""
