@@ -346,6 +346,8 @@ class Regime:
     fine_tune_memory: str | None = None  # the focus's state for the fine-tuned weights against its rivals' mean:
                                          # less, more, same (fine_tune_state); None without a comparison
     fine_tune_seeds: int = 0      # seeds fine-tuned (the most of any optimizer)
+    fine_tune_val: str | None = None  # validation accuracy after fine-tuning against before: fell (for some
+                                      # optimizer), held; None when not recorded
 
     @property
     def empty(self) -> bool:
@@ -390,6 +392,7 @@ class Regime:
         flags.update({"keras_any": keras_ > 0, "keras_one": keras_ == 1, "ours_any": ours > 0, "ours_one": ours == 1})
         # two to five seeds: a two-stage bootstrap draws from few seed combinations, a t-test has few degrees of freedom
         flags["fine_tune_few_seeds"] = 2 <= self.fine_tune_seeds <= 5
+        flags.update({"fine_tune_val": self.fine_tune_val is not None, "fine_tune_val_fell": self.fine_tune_val == "fell"})
         flags["fine_tune_memory"] = self.fine_tune_memory is not None
         flags.update({f"fine_tune_memory_{kind}": self.fine_tune_memory == kind for kind in ("less", "more", "same")})
         l2, decoupled = self.decays or (0, 0)
@@ -457,6 +460,7 @@ def regime(d: ReportData) -> Regime:
                   decays=tuple(sum(d.fact(n, "decay") == k for n in d.optimizers) for k in ("l2", "decoupled")),
                   fine_tune_memory=_fine_tune_memory(d),
                   fine_tune_seeds=int(d.fine_tune["n_seeds"].max()) if tuned else 0,
+                  fine_tune_val=_fine_tune_val(d),
                   **data_set(d), **paired(d))
 
 
@@ -497,6 +501,13 @@ def _split_2023(d: ReportData) -> str | None:
         return None
     ours = int((d.split["split"] == "test").sum())
     return "same_total" if ours == int(d.old["n_test"]) else "other"
+
+
+def _fine_tune_val(d: ReportData) -> str | None:
+    t = d.fine_tune
+    if t.empty or not {"val_before", "val_after"} <= set(t.columns) or t[["val_before", "val_after"]].isna().any().any():
+        return None
+    return "fell" if (t["val_after"] < t["val_before"]).any() else "held"
 
 
 def _speed(d: ReportData) -> bool:

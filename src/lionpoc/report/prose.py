@@ -279,7 +279,7 @@ def answer(d: ReportData, which: str = "head") -> str:
     return text
 
 
-def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: str = "") -> Text:
+def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: str = "", brief: bool = False) -> Text:
     """The answer in two sentences: what the data exclude, which differences are significant, and every
     "focus − rival" difference in brackets (for the abstract and the conclusion). ``lead`` opens the first
     sentence (``Réponse à la question posée :``); the clauses keep their own case, a name its capital."""
@@ -304,6 +304,9 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
             said.append(f"face à {d.label(p['b'])}, l'intervalle exclut zéro mais le test ne conclut pas "
                         f"({equals('p ajusté' if len(rows) > 1 else 'p', p_value(p['p_adjusted']))})")
     sentences = []
+    if brief and open_ and not said:  # page 1's second answer: the verdict and what it could have detected
+        return Text(" ".join(t for t in (sentence(lead, "aucun écart n'est significatif"),
+                                         detectable_words(d, open_)) if t))
     if open_:
         together = len(open_) == len(rows) > 1
         high = max(bounds(p, joint=together)[1] for p in open_)
@@ -378,7 +381,7 @@ def fine_tune_abstract(d: ReportData) -> Text:
     if all(collapsed(v, d.dataset.n_classes) for v in f["after_mean"]):
         return Text("")
     scores = " ; ".join(f"{d.label(o)} {french.percent(f.loc[o, 'after_mean'])}" for o in d.optimizers if o in f.index)
-    said = short_answer(d, "fine_tune", listed=False) if d.compared else ""
+    said = short_answer(d, "fine_tune", listed=False, brief=True) if d.compared else ""
     return Text(f"L'ajustement fin, qui dégèle {d.fine_tune_part}, au même budget pour chacun, donne : {scores}. "
                 f"{fine_tune_change(d)} {said}".strip())
 
@@ -466,8 +469,7 @@ def costs_abstract(d: ReportData) -> Text:
             where = f"pour le {d.backbone_label} complet" if full else "pour la tête"
             tensors = "tenseur d'état" if slots(d.focus) == 1 else "tenseurs d'état"
             text.append(f"En mémoire, {focus(d)} garde {in_words(slots(d.focus))} {tensors} par poids, contre "
-                        f"{others} : {where}, son état pèse {french.bytes_(float(c.loc[d.focus, column]))}, contre "
-                        f"{sizes}.")
+                        f"{others} : {french.bytes_(float(c.loc[d.focus, column]))} contre {sizes} {where}.")
     epochs = epochs_sentence(d)
     if epochs:
         text.append(str(epochs))
@@ -875,21 +877,15 @@ def fine_tune_change(d: ReportData) -> Text:
 
 
 def fine_tune_validation(d: ReportData) -> Text:
-    """The validation accuracy before and after fine-tuning (the seeds it ran on); when it fell for some optimizer,
-    that the protocol keeps the best fine-tuning epoch, never the head it started from."""
+    """``Adam 95,6 → 94,7 %, …``: the validation accuracy before and after fine-tuning (the seeds it ran on); the
+    sentences are ``index.qmd``'s (``fine_tune_val_fell``: it fell for some optimizer)."""
     t = d.fine_tune
     if t.empty or not {"val_before", "val_after"} <= set(t.columns) or t["val_before"].isna().any():
         return Text("")
     rows = t.set_index("optimizer")
     values = enumeration(f"{d.label(n)} {french.number(100 * rows.loc[n, 'val_before'], 1)} → "
                          f"{french.percent(rows.loc[n, 'val_after'])}" for n in d.optimizers if n in rows.index)
-    fell = (t["val_after"] < t["val_before"]).to_numpy()
-    text = f"Sur la validation, l'exactitude passe de la tête seule à l'ajustement fin ainsi : {values}."
-    if fell.any():
-        text += (" La validation ne l'a donc pas toujours retenu : le protocole garde la meilleure époque "
-                 "d'ajustement fin, jamais la tête de départ, si bien qu'un ajustement fin moins bon que la tête "
-                 "sur la validation est gardé quand même.")
-    return Text(text)
+    return Text(values)
 
 
 def fine_tune_answer(d: ReportData) -> Text:
