@@ -346,6 +346,7 @@ class Regime:
     fine_tune_memory: str | None = None  # the focus's state for the fine-tuned weights against its rivals' mean:
                                          # less, more, same (fine_tune_state); None without a comparison
     fine_tune_seeds: int = 0      # seeds fine-tuned (the most of any optimizer)
+    past_schedule: bool = False   # some cosine trainings of the sensitivity study outlived their schedule
     fine_tune_val: str | None = None  # validation accuracy after fine-tuning against before: fell (for some
                                       # optimizer), held; None when not recorded
 
@@ -461,6 +462,7 @@ def regime(d: ReportData) -> Regime:
                   fine_tune_memory=_fine_tune_memory(d),
                   fine_tune_seeds=int(d.fine_tune["n_seeds"].max()) if tuned else 0,
                   fine_tune_val=_fine_tune_val(d),
+                  past_schedule=sensitivity.past_schedule_counts(d)[0] > 0 if not d.empty else False,
                   **data_set(d), **paired(d))
 
 

@@ -30,7 +30,6 @@ from lionpoc.report.markup import Text, code, code_block, escape
 from lionpoc.report import sensitivity as report_sensitivity
 from lionpoc.report.tables import interval, p_value
 
-CLOSE = 0.10          # two ratios within 10 % of each other are "about the same"
 SAFE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a registry name (optimizer, backbone), as parameter files require
 LION_SMALL_BATCH = 64  # Chen et al. (2023), section 6: Lion's gain shrinks below this batch size
 
@@ -531,17 +530,6 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
 
     def median_(name) -> str:
         return f" (médiane {middle[name]})" if name in middle else ""
-    runs = d.runs[d.runs["optimizer"].isin(names)] if "epochs_run" in d.runs else None
-    if runs is not None and not runs.empty and runs.groupby("optimizer").size().min() >= 3:
-        stats_ = runs.groupby("optimizer")["epochs_run"].agg(["median", "min", "max"])
-        done = {n: f"{french.counts([stats_.loc[n, 'median']])[0]} (de {french.integer(int(stats_.loc[n, 'min']))} "
-                   f"à {french.integer(int(stats_.loc[n, 'max']))})" for n in names}
-        run_words = "s'arrête après", "époques en médiane"
-    else:
-        s = d.summary.set_index("optimizer")
-        done = dict(zip(names, french.counts([s.loc[n, "epochs_run"] for n in names])))
-        run_words = None
-    run = enumeration([f"{done[r]} pour {d.label(r)}" for r in present])
     late = [f"{shown[r]}{median_(r)} pour {d.label(r)}{seeds_(r)}" for r in present if reached(r)]
     never = [d.label(r) for r in present if not reached(r)]
     goal = target_words(d, 0.95)
@@ -554,12 +542,8 @@ def epochs_sentence(d: ReportData, which: str = "head") -> Text:
         text = f"{focus(d)} n'atteint jamais {goal}"
         text += f", {enumeration(never)} non plus" if never else ""
         text += f" ; il en faut en moyenne {enumeration(late)}" if late else ""
-    if run_words:
-        first, *rest = done[d.focus].split(" ", 1)
-        return Text(f"{text} ; avec la même règle d'arrêt pour tous, {focus(d)} {run_words[0]} {first} "
-                    f"{run_words[1]} {rest[0] if rest else ''}, contre {run}.".replace(" ,", ","))
-    return Text(f"{text} ; avec la même règle d'arrêt pour tous, {focus(d)} fait {done[d.focus]} {french.noun(s.loc[d.focus, 'epochs_run'], 'époque')} en "
-                f"moyenne, contre {run}.")
+    stops = stopping_medians(d)
+    return Text(f"{text} ; avec la même règle d'arrêt pour tous, {stops}." if stops else f"{text}.")
 
 
 # ---------------------------------------------------------------------------------- method
@@ -656,7 +640,7 @@ def confusion_caption(d: ReportData) -> Text:
         return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées.")
     every = all(figures.off_diagonal(m).max() >= level for m in matrices.values())
     why = ("" if every else " ; même à ce seuil, le plus bas prévu, une matrice au moins n'en montre aucune")
-    return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées (au seuil habituel "
+    return Text(f"{text}, et les confusions d'au moins {french.percent(level, 0)} sont chiffrées (au seuil "
                 f"de {french.percent(usual, 0)}, une matrice au moins n'en montrerait aucune){why}.")
 
 
@@ -733,30 +717,27 @@ def confusions_text(d: ReportData, top: int = 2) -> Text:
 # ---------------------------------------------------------------------------------- the 2023 study
 
 
+def stopping_medians(d: ReportData) -> str:
+    """``Lion s'arrête après 15 époques en médiane (de 12 à 52), contre 20 (de 11 à 32) pour Adam …``: epochs run
+    per seed, focus against rivals (the median and range from three seeds, the mean with two, the count with one)."""
+    names = [n for n in [d.focus, *d.rivals] if n in set(d.runs.get("optimizer", []))]
+    if not d.compared or "epochs_run" not in d.runs or len(names) < 2 or d.focus not in names:
+        return ""
+    runs = d.runs[d.runs["optimizer"].isin(names)]
+    seeds = int(runs.groupby("optimizer").size().min())
+    st = runs.groupby("optimizer")["epochs_run"].agg(["median", "mean", "min", "max"])
+    mid = dict(zip(names, french.counts([st.loc[n, "median" if seeds > 2 else "mean"] for n in names])))
+    span = {n: f" (de {french.integer(int(st.loc[n, 'min']))} à {french.integer(int(st.loc[n, 'max']))})"
+            if seeds > 2 else "" for n in names}
+    how = " en médiane" if seeds > 2 else " en moyenne" if seeds == 2 else ""
+    others = enumeration(f"{mid[r]}{span[r]} pour {d.label(r)}" for r in names[1:])
+    return f"{focus(d)} s'arrête après {mid[d.focus]} époques{how}{span[d.focus]}, contre {others}"
+
+
 def epochs_2023(d: ReportData) -> Text:
     """This study's epochs, focus against rivals, under one stopping rule (2023's facts are written in index.qmd)."""
-    text = []
-    if d.compared and not d.summary.empty:
-        s = d.summary.set_index("optimizer")
-        mine = float(s.loc[d.focus, "epochs_run"])
-        present = [r for r in d.rivals if r in s.index]
-        theirs = [float(s.loc[r, "epochs_run"]) for r in present]
-        # Against each rival: more, fewer or as many epochs (within CLOSE), said once per kind.
-        kinds = {"plus": [], "autant": [], "moins": []}
-        for r, x in zip(present, theirs):
-            kinds["plus" if mine > x * (1 + CLOSE) else "moins" if mine < x * (1 - CLOSE) else "autant"].append(r)
-        parts = [(kind, names) for kind, names in kinds.items() if names]
-        if len(parts) == 1 and len(present) > 1:
-            whom = {"plus": "que chacun de ses rivaux", "moins": "que chacun de ses rivaux", "autant": "que ses rivaux"}
-            said = [f"{parts[0][0]} d'époques {whom[parts[0][0]]}"]
-        else:
-            said = [f"{kind}{EPOCHS_WORD if i == 0 else ''} {que(enumeration([d.label(r) for r in names]))}"
-                    for i, (kind, names) in enumerate(parts)]
-        where = enumeration(said) + (f", à {french.percent(CLOSE, 0)} près" if kinds["autant"] else "")
-        counts = french.counts([mine, *theirs])
-        text.append(f"Ici, la même règle d'arrêt vaut pour tous, et {focus(d)} fait {where} ({counts[0]} en moyenne, "
-                    f"contre {enumeration([f'{c} pour {d.label(r)}' for c, r in zip(counts[1:], present)])}).")
-    return Text(" ".join(text))
+    medians = stopping_medians(d)
+    return Text(f"Ici, la même règle d'arrêt vaut pour tous : {medians}." if medians else "")
 
 
 def differs_2023_reasons(d: ReportData) -> Text:
@@ -775,7 +756,6 @@ def differs_2023_reasons(d: ReportData) -> Text:
 
 
 
-EPOCHS_WORD = " d'époques"  # "plus d'époques qu'Adam, moins que Lion": the noun once, after the first comparison
 
 
 def span_2023(d: ReportData, which: str) -> Text:
@@ -886,6 +866,16 @@ def fine_tune_validation(d: ReportData) -> Text:
     values = enumeration(f"{d.label(n)} {french.number(100 * rows.loc[n, 'val_before'], 1)} → "
                          f"{french.percent(rows.loc[n, 'val_after'])}" for n in d.optimizers if n in rows.index)
     return Text(values)
+
+
+def fine_tune_val_fell(d: ReportData) -> Text:
+    """``6 des 9``: the fine-tuned trainings whose validation accuracy ended below their head's."""
+    r = d.runs
+    if not {"ft_val_accuracy", "ft_val_accuracy_before"} <= set(r.columns):
+        return Text("n.d.")
+    tuned = r[r["ft_val_accuracy"].notna() & r["optimizer"].isin(d.optimizers)]
+    fell = int((tuned["ft_val_accuracy"] < tuned["ft_val_accuracy_before"] - 1e-12).sum())
+    return Text(f"{french.integer(fell)} des {french.integer(len(tuned))}")
 
 
 def fine_tune_answer(d: ReportData) -> Text:

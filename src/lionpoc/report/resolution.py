@@ -117,7 +117,26 @@ def seed_influence(d: ReportData) -> Text:
             f"Face à {d.label(r['b'])}, la graine qui pèse le plus sur l'écart est la graine {seed} "
             f"(l'écart y vaut {french.points(diffs[seed])}) : sans elle, l'écart moyen vaudrait "
             f"{french.points(without)} ; la médiane des écarts par graine vaut {french.points(diffs.median())}"))
-    return Text(" ".join(text))
+        text.append(_odd_choice(d, r["b"] if diffs[seed] * r["diff_accuracy"] > 0 else r["a"], seed))
+    return Text(" ".join(t for t in text if t))
+
+
+def _odd_choice(d: ReportData, name: str, seed) -> str:
+    """When ``name``'s configuration chosen in ``seed`` has a validation loss more than twice that of its other
+    seeds' choices: a sentence saying so (the accuracy-first selection rule let it through)."""
+    runs = d.runs
+    if "val_loss" not in runs:
+        return ""
+    mine = runs[runs["optimizer"] == name].set_index("seed")["val_loss"].astype(float)
+    if seed not in mine.index or len(mine) < 3:
+        return ""
+    others = mine.drop(seed)
+    if not mine[seed] > 2 * others.max():
+        return ""
+    return french.sentence(
+        f"Dans cette graine, {d.label(name)} a retenu une configuration à forte perte de validation "
+        f"({french.number(mine[seed], 2)}, au plus {french.number(others.max(), 2)} dans ses autres graines), "
+        f"préférée sur l'exactitude de validation pour quelques images")
 
 
 # ---------------------------------------------------------------------------------- what could be detected

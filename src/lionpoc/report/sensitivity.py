@@ -752,6 +752,24 @@ def batch_ratio(d: ReportData) -> Text:
     return Text(str(sizes[-1] // sizes[0]) if sizes else "n.d.")
 
 
+def past_schedule_counts(d: ReportData) -> tuple[int, int]:
+    """(cosine trainings that went on after their schedule ended, cosine trainings): a training of ``epochs_run``
+    epochs took ``ceil(train images / batch)`` steps per epoch, its schedule ``schedule_steps`` steps."""
+    frame = table(d)
+    if frame.empty or "schedule_steps" not in frame or d.split.empty:
+        return 0, 0
+    cosine = frame[frame["schedule"] == "cosine"]
+    n_train = int((d.split["split"] == "train").sum())
+    steps = cosine["epochs_run"] * np.ceil(n_train / cosine["batch_size"])
+    return int((steps > cosine["schedule_steps"]).sum()), len(cosine)
+
+
+def past_schedule(d: ReportData) -> Text:
+    """``77 des 120``: the cosine trainings that outlived their schedule."""
+    past, total = past_schedule_counts(d)
+    return Text(f"{french.integer(past)} des {french.integer(total)}")
+
+
 def warmup(d: ReportData) -> Text:
     return Text(french.percent(study_sensitivity.WARMUP_FRACTION, 0))
 
