@@ -297,7 +297,7 @@ def test_the_confusion_figure_always_writes_the_largest_confusions(results_dir, 
         assert written and written == expected, (written, expected)
     caption = prose.confusion_caption(d)
     assert f"les confusions d'au moins {french.percent(level, 0)} sont chiffrées" in caption
-    assert "au seuil habituel de 15\u202f%, une matrice au moins n'en montrerait aucune" in caption
+    assert "au seuil de 15\u202f%, une matrice au moins n'en montrerait aucune" in caption
     text = prose.confusions_text(d)
     text = text.replace("\u00a0", " ")  # the quotation marks hold their words with no-break spaces
     assert f"la race la moins bien reconnue est « Shih tzu » ({french.percent(1 - largest, 0)}" in text

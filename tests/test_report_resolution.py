@@ -195,3 +195,40 @@ def test_a_significant_gap_whose_joint_interval_reaches_zero_says_so(seeded):
         assert str(resolution.joint_caveat(seeded)) == ""
     finally:
         seeded.computed["pairs.csv"], seeded.pairs = saved
+
+
+def test_the_seed_that_carries_a_significant_gap_is_named_with_an_odd_choice(seeded):
+    saved = seeded.computed["pairs.csv"], seeded.pairs, seeded.computed["pairs_by_seed.csv"], seeded.runs
+    pairs, by_seed, runs = saved[0].copy(), saved[2].copy(), saved[3].copy()
+    seeded.computed["pairs.csv"] = seeded.pairs = pairs
+    seeded.computed["pairs_by_seed.csv"], seeded.runs = by_seed, runs
+    try:
+        lion_adamw = (pairs["a"] == "lion") & (pairs["b"] == "adamw")
+        pairs.loc[lion_adamw, ["diff_accuracy", "ci2_low", "ci2_high", "p_value", "p_holm"]] = \
+            [0.02, 0.005, 0.035, 0.001, 0.002]
+        rows = (by_seed["a"] == "lion") & (by_seed["b"] == "adamw")
+        seeds = by_seed.loc[rows, "seed"].tolist()
+        by_seed.loc[rows, "diff_accuracy"] = [0.05] + [0.005] * (len(seeds) - 1)  # the first seed carries the gap
+        adamw = runs["optimizer"] == "adamw"
+        runs.loc[adamw, "val_loss"] = [0.9 if s == seeds[0] else 0.2 for s in runs.loc[adamw, "seed"]]
+        text = str(resolution.seed_influence(seeded))
+        mean_without = sum([0.005] * (len(seeds) - 1)) / (len(seeds) - 1)
+        assert f"la graine {seeds[0]} (l'écart y vaut +5,0\u202fpoints)" in text
+        assert f"sans elle, l'écart moyen vaudrait {french.points(mean_without)}" in text
+        assert "AdamW a retenu une configuration à forte perte de validation (0,90, au plus 0,20" in text
+        runs.loc[adamw, "val_loss"] = 0.2  # an ordinary choice: no such sentence
+        assert "forte perte" not in str(resolution.seed_influence(seeded))
+    finally:
+        seeded.computed["pairs.csv"], seeded.pairs, seeded.computed["pairs_by_seed.csv"], seeded.runs = saved
+
+
+def test_fine_tuned_trainings_whose_validation_fell_are_counted():
+    from types import SimpleNamespace
+    from lionpoc.report import prose
+    runs = pd.DataFrame({"optimizer": ["adam", "adam", "lion", "lion", "lion"],
+                         "ft_val_accuracy_before": [0.95, 0.95, 0.96, 0.96, 0.96],
+                         "ft_val_accuracy": [0.94, 0.95, 0.97, 0.95, float("nan")]})  # the last one not fine-tuned
+    d = SimpleNamespace(runs=runs, optimizers=["adam", "lion"])
+    assert str(prose.fine_tune_val_fell(d)) == "2 des 4"
+    assert str(prose.fine_tune_val_fell(SimpleNamespace(runs=runs.drop(columns="ft_val_accuracy"),
+                                                        optimizers=["adam"]))) == "n.d."

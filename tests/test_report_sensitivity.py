@@ -159,3 +159,21 @@ def test_the_update_rule_is_what_the_parameter_file_says_not_what_the_class_is_c
     assert not S.same_rule(d, "adam", "adamw")  # one kind of step, other fixed arguments: not the same rule
     specs["ghost"] = {"name": "ghost", "label": "Ghost"}
     assert d.fact("ghost", "update") is None and S.update_rules(d, "adam", "ghost") == "leurs règles de mise à jour diffèrent"
+
+
+def test_cosine_trainings_that_outlive_their_schedule_are_counted(results_dir, tmp_path):
+    d = sensitivity_results(results_dir, tmp_path, lambda name, batch, schedule, seed: 0.5)
+    frame = pd.read_csv(d.results_dir / "sensitivity.csv")
+    n_train = int((d.split["split"] == "train").sum())
+    steps = np.ceil(n_train / frame["batch_size"])
+    # the cosine spans the constant rate's 10 epochs; half of the cosine trainings stop at 10, the others at 12
+    frame["schedule_steps"] = 10 * steps
+    cosine = frame["schedule"] == "cosine"
+    frame.loc[cosine, "epochs_run"] = [10 if i % 2 else 12 for i in range(int(cosine.sum()))]
+    frame.to_csv(d.results_dir / "sensitivity.csv", index=False)
+    past, total = S.past_schedule_counts(d)
+    assert total == int(cosine.sum()) and past == (total + 1) // 2
+    assert str(S.past_schedule(d)) == f"{french.integer(past)} des {french.integer(total)}"
+    frame.loc[cosine, "epochs_run"] = 10  # every cosine training ends with its schedule
+    frame.to_csv(d.results_dir / "sensitivity.csv", index=False)
+    assert S.past_schedule_counts(d) == (0, total)
