@@ -232,3 +232,26 @@ def test_fine_tuned_trainings_whose_validation_fell_are_counted():
     assert str(prose.fine_tune_val_fell(d)) == "2 des 4"
     assert str(prose.fine_tune_val_fell(SimpleNamespace(runs=runs.drop(columns="ft_val_accuracy"),
                                                         optimizers=["adam"]))) == "n.d."
+
+
+def test_with_three_to_five_seeds_the_verdicts_interval_contains_students():
+    pair = {"n_seeds": 3, "ci_low": -0.005, "ci_high": 0.015, "ci2_low": -0.01, "ci2_high": 0.02,
+            "ci2_joint_low": -0.012, "ci2_joint_high": 0.022, "seed_ci_low": -0.03, "seed_ci_high": 0.04}
+    assert findings.bounds(pair) == (-0.03, 0.04) and findings.bounds(pair, joint=True) == (-0.03, 0.04)
+    assert findings.bounds({**pair, "n_seeds": 10}) == (-0.01, 0.02)  # enough seeds: the bootstrap alone
+    assert findings.bounds({**pair, "n_seeds": 2}) == (-0.01, 0.02)   # one degree of freedom: Student says nothing
+    assert findings.bounds({**pair, "seed_ci_low": -3.0, "seed_ci_high": 2.5}) == (-1.0, 1.0)  # never beyond ±1
+
+
+def test_a_fine_tuning_that_changed_nothing_is_named():
+    from types import SimpleNamespace
+    from lionpoc.report import prose
+    runs = pd.DataFrame({"optimizer": ["adam", "lion"], "seed": [2, 2], "ft_learning_rate": [1e-5, 3.1633e-7],
+                         "test_accuracy": [0.9723926380368099, 0.9723926380368099],
+                         "ft_test_accuracy": [0.9601227, 0.972392638],  # float32-rounded as the metrics hold it
+                         "ft_val_accuracy_before": [0.954, 0.9601227045], "ft_val_accuracy": [0.948, 0.9601227045]})
+    d = SimpleNamespace(runs=runs, optimizers=["adam", "lion"], label={"adam": "Adam", "lion": "Lion"}.get)
+    text = str(prose.fine_tune_unchanged(d))
+    assert text.startswith("L'ajustement fin n'a rien changé pour Lion (graine 2, η = ") and "Adam" not in text
+    assert str(prose.fine_tune_unchanged(SimpleNamespace(runs=runs.iloc[:1], optimizers=["adam"],
+                                                         label=d.label))) == ""

@@ -33,15 +33,25 @@ def seed_aware(pair: dict) -> bool:
     return low is not None and not math.isnan(float(low)) and int(pair.get("n_seeds") or 1) > 1
 
 
+FEW_SEEDS = 5  # up to this many seeds, the two-stage bootstrap draws from few seed combinations
+
+
 def bounds(pair: dict, joint: bool = False) -> tuple[float, float]:
     """The interval a verdict and page 1 rest on: the two-stage one (seeds and test images both vary), its
     Bonferroni-joint version when a sentence speaks of every rival at once; with one seed, or an older table, the
-    test images' one."""
+    test images' one. With three to ``FEW_SEEDS`` seeds the bootstrap resamples few seed combinations and
+    understates the seeds' part: the interval is then widened to contain Student's interval over the seeds (with
+    two, Student's interval, on one degree of freedom, says nothing), within the ±1 a difference can reach."""
     if not seed_aware(pair):
         return pair["ci_low"], pair["ci_high"]
     if joint and not math.isnan(float(pair.get("ci2_joint_low", math.nan))):
-        return pair["ci2_joint_low"], pair["ci2_joint_high"]
-    return pair["ci2_low"], pair["ci2_high"]
+        low, high = pair["ci2_joint_low"], pair["ci2_joint_high"]
+    else:
+        low, high = pair["ci2_low"], pair["ci2_high"]
+    seed_low = float(pair.get("seed_ci_low", math.nan))
+    if 3 <= int(pair.get("n_seeds") or 1) <= FEW_SEEDS and not math.isnan(seed_low):
+        return max(-1.0, min(low, seed_low)), min(1.0, max(high, float(pair["seed_ci_high"])))
+    return low, high
 
 
 def covers(pair: dict) -> str:

@@ -293,9 +293,12 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
         if verdict(p) == "significant":
             better = p["diff_accuracy"] > 0
             joint_low, joint_high = bounds(p, joint=True)
-            edge = (f" ; l'intervalle simultané sur tous ses rivaux, à {french.percent(p['joint_level'])}, contient "
-                    f"zéro : un écart à la limite" if len(rows) > 1 and seed_aware(p)
+            edge = (f" ; pris à {french.percent(p['joint_level'])} pour valoir sur tous ses rivaux à la fois, "
+                    f"l'intervalle contient zéro : un écart à la limite" if len(rows) > 1 and seed_aware(p)
                     and joint_low <= 0 <= joint_high else "")
+            seeds_p = findings.seed_p(p)
+            if not math.isnan(seeds_p):
+                edge += f" ; sur les graines, {p_words(seeds_p)}"
             said.append(f"{f} fait significativement {'mieux' if better else 'moins bien'} {que(d.label(p['b']))} "
                         f"(à {level}, son {'avance' if better else 'retard'} dépasse "
                         f"{exceeded_points(low if better else high)}{edge})")
@@ -876,6 +879,23 @@ def fine_tune_val_fell(d: ReportData) -> Text:
     tuned = r[r["ft_val_accuracy"].notna() & r["optimizer"].isin(d.optimizers)]
     fell = int((tuned["ft_val_accuracy"] < tuned["ft_val_accuracy_before"] - 1e-12).sum())
     return Text(f"{french.integer(fell)} des {french.integer(len(tuned))}")
+
+
+def fine_tune_unchanged(d: ReportData) -> Text:
+    """The fine-tuned trainings that changed nothing (same validation and test accuracy as their head): their
+    optimizer, seed and rate, for the mean 'after' to be read knowing it."""
+    r = d.runs
+    need = {"ft_val_accuracy", "ft_val_accuracy_before", "ft_test_accuracy", "test_accuracy", "ft_learning_rate"}
+    if not need <= set(r.columns):
+        return Text("")
+    tuned = r[r["ft_test_accuracy"].notna() & r["optimizer"].isin(d.optimizers)]
+    close = lambda a, b: (tuned[a] - tuned[b]).abs() < 1e-6  # noqa: E731 (float32 metrics against float64)
+    same = tuned[close("ft_val_accuracy", "ft_val_accuracy_before") & close("ft_test_accuracy", "test_accuracy")]
+    if same.empty:
+        return Text("")
+    which = enumeration(f"{d.label(x.optimizer)} (graine {x.seed}, η = {french.scientific(x.ft_learning_rate)})"
+                        for x in same.itertuples())
+    return Text(f"L'ajustement fin n'a rien changé pour {which}, que la moyenne « après » inclut.")
 
 
 def fine_tune_answer(d: ReportData) -> Text:

@@ -96,7 +96,7 @@ def joint_caveat(d: ReportData) -> Text:
     return Text(french.sentence(
         f"L'intervalle simultané face à {names} contient zéro : l'écart y est significatif par le test exact ajusté "
         f"par Holm et par son intervalle à {level(d)} pris isolément, "
-        f"mais les intervalles simultanés ne suffiraient pas, à eux seuls, à l'établir"))
+        f"mais pas par les intervalles simultanés"))
 
 
 def seed_influence(d: ReportData) -> Text:
@@ -136,7 +136,7 @@ def _odd_choice(d: ReportData, name: str, seed) -> str:
     return french.sentence(
         f"Dans cette graine, {d.label(name)} a retenu une configuration à forte perte de validation "
         f"({french.number(mine[seed], 2)}, au plus {french.number(others.max(), 2)} dans ses autres graines), "
-        f"préférée sur l'exactitude de validation pour quelques images")
+        f"retenue pour quelques images de validation")
 
 
 # ---------------------------------------------------------------------------------- what could be detected
@@ -256,7 +256,8 @@ def confidence(d: ReportData) -> Text:
         "surconfiantes : leur confiance moyenne dépasse"
     values = french.enumeration(f"{d.label(n)} {french.percent(table.loc[n, 'confidence_mean'], 1)} contre "
                                 f"{french.percent(table.loc[n, 'accuracy_mean'], 1)}" for n in names)
-    return Text(french.sentence(f"Toutes les têtes sont {way} leur exactitude ({values})"))
+    return Text(french.sentence(f"En moyenne sur leurs graines, les têtes de chaque optimiseur sont {way} leur "
+                                f"exactitude ({values})"))
 
 
 def bins(d: ReportData) -> Text:

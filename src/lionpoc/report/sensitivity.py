@@ -715,7 +715,7 @@ def schedule_answer(d: ReportData) -> str:
     if constant == cosine:
         lead = f"En moyenne sur les tailles de lot, le classement est le même avec les deux planifications ({words(constant)})"
     else:
-        lead = (f"En moyenne sur les tailles de lot, le classement change : {words(constant)} à taux constant, "
+        lead = (f"En moyenne sur les tailles de lot, l'ordre des moyennes change : {words(constant)} à taux constant, "
                 f"{words(cosine)} avec le cosinus")
     by_batch = ("il ne change à aucune taille de lot" if not changed else
                 f"il change à {french.plural(len(changed), 'taille')} de lot ({french.enumeration([str(b) for b in changed])})")
