@@ -137,7 +137,7 @@ def test_smoke_study_with_fine_tuning_fills_the_reports_section(tmp_path, reques
     text = document(d)
     abstract = " ".join(text.split("# Introduction")[0].split())  # a score sentence, or the warning of a collapse
     assert "Côté mémoire (@tbl-ajustement-couts), l'état de Lion occupe" in " ".join(text.split())
-    assert "Après ajustement fin" in abstract or "L'ajustement fin a ramené tous les optimiseurs" in abstract
+    assert "L'ajustement fin, qui dégèle" in abstract or "L'ajustement fin a ramené tous les optimiseurs" in abstract
     assert "il ne porte que sur la première des deux graines" in " ".join(text.split())
     assert "--fine-tune-seeds 1" in text
 

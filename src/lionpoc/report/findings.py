@@ -418,6 +418,7 @@ class Regime:
                       "cropped": self.images is Images.CROPPED, "several_rivals": self.rivals > 1,
                       "fine_tune_worked": self.fine_tune and not self.fine_tune_collapsed,
                       "imagenet_overlap": self.pretrained and self.imagenet_classes, "one_rival": self.rivals == 1,
+                      "imagenet_foreign": self.pretrained and not self.imagenet_classes,
                       "other_data": not self.stanford_dogs, "many_classes": self.classes > MANY_CLASSES,
                       "few_classes": self.classes <= MANY_CLASSES,
                       "pretrained_weights": self.weights is Weights.PRETRAINED,
