@@ -236,8 +236,12 @@ def test_fine_tuned_trainings_whose_validation_fell_are_counted():
 
 def test_with_three_to_five_seeds_the_verdicts_interval_contains_students():
     pair = {"n_seeds": 3, "ci_low": -0.005, "ci_high": 0.015, "ci2_low": -0.01, "ci2_high": 0.02,
-            "ci2_joint_low": -0.012, "ci2_joint_high": 0.022, "seed_ci_low": -0.03, "seed_ci_high": 0.04}
-    assert findings.bounds(pair) == (-0.03, 0.04) and findings.bounds(pair, joint=True) == (-0.03, 0.04)
+            "ci2_joint_low": -0.012, "ci2_joint_high": 0.022, "seed_ci_low": -0.03, "seed_ci_high": 0.04,
+            "level": 0.95, "joint_level": 0.975}
+    assert findings.bounds(pair) == pytest.approx((-0.03, 0.04))
+    # the joint statement widens Student's interval to the joint level: t(0.9875, 2) / t(0.975, 2) = 6.205 / 4.303
+    half = 0.035 * 6.205338 / 4.302653
+    assert findings.bounds(pair, joint=True) == pytest.approx((0.005 - half, 0.005 + half), rel=1e-5)
     assert findings.bounds({**pair, "n_seeds": 10}) == (-0.01, 0.02)  # enough seeds: the bootstrap alone
     assert findings.bounds({**pair, "n_seeds": 2}) == (-0.01, 0.02)   # one degree of freedom: Student says nothing
     assert findings.bounds({**pair, "seed_ci_low": -3.0, "seed_ci_high": 2.5}) == (-1.0, 1.0)  # never beyond ±1

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 from dataclasses import asdict, dataclass
+from scipy import stats as sp
 
 from lionpoc.data import breeds
 from lionpoc.report.data import ReportData
@@ -40,17 +41,21 @@ def bounds(pair: dict, joint: bool = False) -> tuple[float, float]:
     """The interval a verdict and page 1 rest on: the two-stage one (seeds and test images both vary), its
     Bonferroni-joint version when a sentence speaks of every rival at once; with one seed, or an older table, the
     test images' one. With three to ``FEW_SEEDS`` seeds the bootstrap resamples few seed combinations and
-    understates the seeds' part: the interval is then widened to contain Student's interval over the seeds (with
-    two, Student's interval, on one degree of freedom, says nothing), within the ±1 a difference can reach."""
+    understates the seeds' part: the interval is then widened to contain Student's interval over the seeds, at the
+    joint level when the interval is the joint one (with two seeds, Student's interval, on one degree of freedom,
+    says nothing), within the ±1 a difference can reach."""
     if not seed_aware(pair):
         return pair["ci_low"], pair["ci_high"]
-    if joint and not math.isnan(float(pair.get("ci2_joint_low", math.nan))):
-        low, high = pair["ci2_joint_low"], pair["ci2_joint_high"]
-    else:
-        low, high = pair["ci2_low"], pair["ci2_high"]
-    seed_low = float(pair.get("seed_ci_low", math.nan))
-    if 3 <= int(pair.get("n_seeds") or 1) <= FEW_SEEDS and not math.isnan(seed_low):
-        return max(-1.0, min(low, seed_low)), min(1.0, max(high, float(pair["seed_ci_high"])))
+    is_joint = joint and not math.isnan(float(pair.get("ci2_joint_low", math.nan)))
+    low, high = (pair["ci2_joint_low"], pair["ci2_joint_high"]) if is_joint else (pair["ci2_low"], pair["ci2_high"])
+    seed_low, k = float(pair.get("seed_ci_low", math.nan)), int(pair.get("n_seeds") or 1)
+    if 3 <= k <= FEW_SEEDS and not math.isnan(seed_low):
+        seed_high = float(pair["seed_ci_high"])
+        centre, half = (seed_low + seed_high) / 2, (seed_high - seed_low) / 2
+        if is_joint:  # Student's quantile at the joint level instead of the marginal one
+            level, joint_level = float(pair.get("level", 0.95)), float(pair["joint_level"])
+            half *= sp.t.ppf(0.5 + joint_level / 2, k - 1) / sp.t.ppf(0.5 + level / 2, k - 1)
+        return max(-1.0, min(low, centre - half)), min(1.0, max(high, centre + half))
     return low, high
 
 
