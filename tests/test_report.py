@@ -133,7 +133,7 @@ def test_performance_part_comes_from_study_json(d, results_dir):
     text = every_text(d).split("# Reproduire cette étude")[1]
     # The study's own duration; the 2023 study's (194 minutes, unrelated conditions) is no longer set beside it.
     assert french.seconds(study["total_seconds"]) in text and "194 minutes" not in text
-    assert "Tous les entraînements (les têtes) ont ensuite pris" in text  # no fine-tuning in this study
+    assert "Tous les entraînements (le réglage des têtes) ont ensuite pris" in text  # no fine-tuning in this study
     steps = tables.performance(d).frame["Étape"].tolist()
     assert steps[0].startswith("Passage de Xception") and any("Carnet Lion" in s for s in steps)
     assert "Cette étude n'a pas mesuré la durée d'un pas d'optimisation" in text  # no benchmark.json here

@@ -259,3 +259,19 @@ def test_a_fine_tuning_that_changed_nothing_is_named():
     assert text.startswith("L'ajustement fin n'a rien changé pour Lion (graine 2, η = ") and "Adam" not in text
     assert str(prose.fine_tune_unchanged(SimpleNamespace(runs=runs.iloc[:1], optimizers=["adam"],
                                                          label=d.label))) == ""
+
+
+def test_fine_tuned_trainings_at_the_low_edge_of_their_grid_are_counted(tmp_path):
+    from types import SimpleNamespace
+    from lionpoc.report import prose
+    rows = []
+    for name, chosen in (("adam", 1e-5), ("lion", 1e-5), ("lion", 3.16e-7)):
+        run = tmp_path / f"{name}-{len(rows)}"
+        run.mkdir()
+        head = chosen * 30 if len(rows) != 1 else 3e-5  # lion's first run chose the middle rate of 1e-6, 1e-5, 3e-5
+        tried = [head / 30, head / 10, head * 3 / 10] if len(rows) != 1 else [1e-6 * 3.3333, 1e-5, 3e-5]
+        pd.DataFrame({"learning_rate": tried}).to_csv(run / "fine_tune_tuning.csv", index=False)
+        rows.append({"optimizer": name, "ft_learning_rate": chosen, "path": str(run)})
+    d = SimpleNamespace(runs=pd.DataFrame(rows), optimizers=["adam", "lion"])
+    assert prose.fine_tune_edges(d) == (2, 3)
+    assert str(prose.fine_tune_edge_count(d)) == "2 des 3"

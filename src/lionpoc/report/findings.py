@@ -362,6 +362,7 @@ class Regime:
                                          # less, more, same (fine_tune_state); None without a comparison
     fine_tune_seeds: int = 0      # seeds fine-tuned (the most of any optimizer)
     past_schedule: bool = False   # some cosine trainings of the sensitivity study outlived their schedule
+    fine_tune_edge: bool = False  # some fine-tuned trainings chose the smallest rate of their (unextended) grid
     fine_tune_val: str | None = None  # validation accuracy after fine-tuning against before: fell (for some
                                       # optimizer), held; None when not recorded
 
@@ -479,6 +480,7 @@ def regime(d: ReportData) -> Regime:
                   fine_tune_seeds=int(d.fine_tune["n_seeds"].max()) if tuned else 0,
                   fine_tune_val=_fine_tune_val(d),
                   past_schedule=sensitivity.past_schedule_counts(d)[0] > 0 if not d.empty else False,
+                  fine_tune_edge=_fine_tune_edge(d),
                   **data_set(d), **paired(d))
 
 
@@ -519,6 +521,11 @@ def _split_2023(d: ReportData) -> str | None:
         return None
     ours = int((d.split["split"] == "test").sum())
     return "same_total" if ours == int(d.old["n_test"]) else "other"
+
+
+def _fine_tune_edge(d: ReportData) -> bool:
+    from lionpoc.report import prose  # the grids are read from the runs' files there
+    return not d.empty and prose.fine_tune_edges(d)[0] > 0
 
 
 def _fine_tune_val(d: ReportData) -> str | None:

@@ -7,6 +7,7 @@ what it describes (it is then empty or ``n.d.``): a block that Quarto hides stil
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from lionpoc.report import findings
 from lionpoc.report import french
@@ -352,7 +353,9 @@ class Values:
             "trainings": lambda: french.seconds(s["trainings_seconds"]),
             "ratio": lambda: french.number(s["trainings_seconds"] / features if features > 0 else math.nan, 2),
             "total": lambda: french.seconds(s["total_seconds"]),
-            "trained": lambda: "les têtes et l'ajustement fin" if s.get("fine_tune") else "les têtes",
+            "trained": lambda: french.enumeration(
+                ["le réglage des têtes"] + (["la sensibilité"] if (Path(self.d.results_dir) / "sensitivity.csv").is_file()
+                                            else []) + (["l'ajustement fin"] if s.get("fine_tune") else [])),
         }
         return Text(values[key]())
 
