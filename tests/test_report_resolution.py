@@ -273,5 +273,5 @@ def test_fine_tuned_trainings_at_the_low_edge_of_their_grid_are_counted(tmp_path
         pd.DataFrame({"learning_rate": tried}).to_csv(run / "fine_tune_tuning.csv", index=False)
         rows.append({"optimizer": name, "ft_learning_rate": chosen, "path": str(run)})
     d = SimpleNamespace(runs=pd.DataFrame(rows), optimizers=["adam", "lion"])
-    assert prose.fine_tune_edges(d) == (2, 3)
+    assert findings.fine_tune_edges(d) == (2, 3)
     assert str(prose.fine_tune_edge_count(d)) == "2 des 3"

@@ -10,6 +10,8 @@ import enum
 import math
 
 import numpy as np
+import pandas as pd
+from pathlib import Path
 from dataclasses import asdict, dataclass
 from scipy import stats as sp
 
@@ -523,9 +525,23 @@ def _split_2023(d: ReportData) -> str | None:
     return "same_total" if ours == int(d.old["n_test"]) else "other"
 
 
+def fine_tune_edges(d: ReportData) -> tuple[int, int]:
+    """(fine-tuned trainings whose chosen rate is the smallest their grid tried, fine-tuned trainings that recorded
+    their grid), from each run's ``fine_tune_tuning.csv`` and ``ft_learning_rate``."""
+    low = total = 0
+    if "ft_learning_rate" not in d.runs or "path" not in d.runs:
+        return 0, 0
+    for run in d.runs[d.runs["ft_learning_rate"].notna()].itertuples():
+        path = Path(run.path) / "fine_tune_tuning.csv"
+        if path.is_file():
+            tried = pd.read_csv(path)["learning_rate"].astype(float)
+            total += 1
+            low += int(len(tried) > 1 and abs(float(run.ft_learning_rate) - tried.min()) <= 1e-9 * tried.min())
+    return low, total
+
+
 def _fine_tune_edge(d: ReportData) -> bool:
-    from lionpoc.report import prose  # the grids are read from the runs' files there
-    return not d.empty and prose.fine_tune_edges(d)[0] > 0
+    return not d.empty and fine_tune_edges(d)[0] > 0
 
 
 def _fine_tune_val(d: ReportData) -> str | None:

@@ -915,23 +915,8 @@ def target_percent(fraction: float) -> Text:
     return Text(french.percent(fraction, 0))
 
 
-def fine_tune_edges(d: ReportData) -> tuple[int, int]:
-    """(fine-tuned trainings whose chosen rate is the smallest their grid tried, fine-tuned trainings that recorded
-    their grid), from each run's ``fine_tune_tuning.csv`` and ``ft_learning_rate``."""
-    low = total = 0
-    if "ft_learning_rate" not in d.runs or "path" not in d.runs:
-        return 0, 0
-    for run in d.runs[d.runs["ft_learning_rate"].notna()].itertuples():
-        path = Path(run.path) / "fine_tune_tuning.csv"
-        if path.is_file():
-            tried = pd.read_csv(path)["learning_rate"].astype(float)
-            total += 1
-            low += int(len(tried) > 1 and abs(float(run.ft_learning_rate) - tried.min()) <= 1e-9 * tried.min())
-    return low, total
-
-
 def fine_tune_edge_count(d: ReportData) -> Text:
-    low, total = fine_tune_edges(d)
+    low, total = findings.fine_tune_edges(d)
     return Text(f"{french.integer(low)} des {french.integer(total)}")
 
 
