@@ -176,3 +176,49 @@ def test_heads_that_stopped_leave_the_epoch_without_changing_the_others():
         assert a.config == b.config and a.best_epoch == b.best_epoch and len(a.history) == len(b.history)
         np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=1e-5)
         np.testing.assert_allclose(a.kernel, b.kernel, rtol=1e-4, atol=1e-6)
+
+
+def test_without_an_l2_axis_the_penalty_is_left_out_bit_for_bit():
+    """AdamW's and Lion's grids have no l2 (their decay is the optimizer's own): their trainer leaves the penalty
+    out of the compiled epoch, and every number is the one a trainer computing a penalty of 0 gives."""
+    from lionpoc.model.grid import GridTrainer
+
+    (x, y), (xv, yv), _ = learnable_features()
+    options = dict(n_train=len(x), batch_size=32, dropout=0.2)
+    points = [{"learning_rate": 1e-3, "weight_decay": 0.01}, {"learning_rate": 1e-2, "weight_decay": 0.3}]
+    for name in ("adamw", "lion"):
+        lean = GridTrainer(spec(name), points, x.shape[1], 15, **options)
+        full = GridTrainer(spec(name), points, x.shape[1], 15, **options)
+        full.penalised = True  # before its first call: its epoch is traced with the penalty
+        assert not lean.penalised
+        for a, b in zip(lean.train(x, y, xv, yv, epochs=8, patience=3, seed=5),
+                        full.train(x, y, xv, yv, epochs=8, patience=3, seed=5)):
+            assert a.best_epoch == b.best_epoch
+            pd.testing.assert_frame_equal(a.history.drop(columns="seconds"), b.history.drop(columns="seconds"))
+            np.testing.assert_array_equal(a.kernel, b.kernel)
+        with pytest.raises(ValueError, match="without the L2 penalty"):
+            lean.set_points([{"learning_rate": 1e-3, "l2": 0.1}] * 2)
+    assert GridTrainer(spec("adam"), [{"learning_rate": 1e-3, "l2": 0.0}], x.shape[1], 15, **options).penalised
+
+
+def test_the_draws_made_ahead_are_those_of_a_plain_loop():
+    """The next epoch's shuffle and masks are drawn in a thread while an epoch runs: the stream is the one a
+    plain loop draws from the seed (shuffle, then masks, epoch after epoch), so the curve is the same."""
+    from lionpoc.model.grid import GridTrainer
+
+    (x, y), (xv, yv), _ = learnable_features()
+    trainer = GridTrainer(spec("lion"), [{"learning_rate": 3e-4, "weight_decay": 0.1}], x.shape[1], 15,
+                          n_train=len(x), batch_size=32, dropout=0.2)
+    history = trainer.train(x, y, xv, yv, epochs=5, patience=50, seed=7)[0].history
+    trainer.reset(7)
+    rng, steps = np.random.default_rng(7), trainer.steps
+    pad = steps * 32 - len(x)
+    weight = np.concatenate([np.ones(len(x)), np.zeros(pad)]).astype(np.float32).reshape(steps, 32)
+    plain = []
+    for _ in range(5):
+        order = np.concatenate([rng.permutation(len(x)), np.zeros(pad, int)]).astype(np.int32).reshape(steps, 32)
+        keep = rng.random((steps, 32, x.shape[1]), dtype=np.float32) >= 0.2
+        out = trainer._epoch(x.astype(np.float32), y.astype(np.int32), xv.astype(np.float32), yv.astype(np.int32),
+                             order, weight, keep)
+        plain.append(float(out[2].numpy()[0]))
+    np.testing.assert_array_equal(history["val_loss"].to_numpy(), np.array(plain))

@@ -263,7 +263,7 @@ PROFILE_BUCKETS = (  # what a seed's time goes to, by the functions that spend i
     ("compiled epochs (XLA execution, first call compiles)", "TFE_Py_Execute", "tottime"),
     ("tracing the epoch (Python side of compiling)", "trace_function", "cumtime"),
     ("figures (matplotlib)", "savefig|figures.py", "cumtime"),
-    ("grid's Python loop (dropout masks, early stopping)", "grid.py:train", "tottime"),
+    ("grid's Python loop (early stopping, best weights)", "grid.py:train", "tottime"),
     ("test split scored", "runs.py:test", "cumtime"),
     ("files written", "run_files.py:save", "cumtime"),
 )
@@ -301,6 +301,10 @@ def profile_seeds(cfg: RunConfig, log=print) -> dict:
         # Cumulative times of recursive or nested entries would count twice: the outermost call is the largest.
         buckets[name] = (sum(v[index] for v in matching) if column == "tottime"
                          else max((v[index] for v in matching), default=0.0))
+    # The shuffles and dropout masks are drawn ahead in a thread, which cProfile does not follow: their CPU
+    # time is measured by the trainers themselves.
+    buckets["shuffles and dropout masks (drawn ahead in a thread)"] = sum(
+        getattr(trainer, "draw_seconds", 0.0) for trainer in prep.trainers.values())
     seeds = len(cfg.seeds)
     log(f"bench: profile of {cfg.optimizer}'s {seeds} seeds in one process: {total:.1f} s of CPU "
         f"({wall:.1f} s of wall time), {total / seeds:.2f} s a seed")
