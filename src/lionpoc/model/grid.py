@@ -13,8 +13,9 @@ The protocol is unchanged: batch size, a new shuffle each epoch, dropout on the 
 features, early stopping on the validation loss with patience and best weights restored, each head
 on its own. The heads share the shuffle and the dropout masks (as configurations trained one by one
 with the same seed do) and nothing else: the loss is a sum over heads, so each head's gradient
-depends on its own weights only. A head that has stopped keeps being computed (it costs the same in
-one matrix) but nothing after its stop is kept.
+depends on its own weights only. Heads that have stopped leave the epoch once at most half of them
+still train (``train``'s ``resize``); nothing after a head's stop is kept. The next epoch's shuffle and
+masks are drawn in a thread while an epoch runs, from the seed's one generator, in order.
 """
 from __future__ import annotations
 
