@@ -218,6 +218,14 @@ def test_the_seed_that_carries_a_significant_gap_is_named_with_an_odd_choice(see
         assert "AdamW a retenu une configuration à forte perte de validation (0,90, au plus 0,20" in text
         runs.loc[adamw, "val_loss"] = 0.2  # an ordinary choice: no such sentence
         assert "forte perte" not in str(resolution.seed_influence(seeded))
+        # Page 1 names that seed when it is the only significant comparison, with the mean with and without it.
+        assert [str(resolution.carrying(seeded, w)) for w in ("rival", "seed", "with", "without")] == \
+            ["AdamW", str(seeds[0]), "+2,0\u202fpoints", french.points(mean_without)]
+        assert findings.regime(seeded).seed_carries
+        # Every seed alike: no seed moves the mean, none is named, here or on page 1.
+        by_seed.loc[rows, "diff_accuracy"] = 0.02
+        assert str(resolution.seed_influence(seeded)) == "" and not findings.regime(seeded).seed_carries
+        assert str(resolution.carrying(seeded, "seed")) == "n.d."
     finally:
         seeded.computed["pairs.csv"], seeded.pairs, seeded.computed["pairs_by_seed.csv"], seeded.runs = saved
 

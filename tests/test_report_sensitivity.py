@@ -106,7 +106,7 @@ def test_a_gap_that_grows_with_the_batch_size_and_a_schedule_that_changes_the_ra
     assert "cet écart varie de 64 : +18,0 points [18,0 ; 18,0], 128 : +33,0 points [33,0 ; 33,0] et 256 : +38,0 " \
         "points [38,0 ; 38,0] : il grandit avec la taille de lot, au-delà du bruit des graines" in section
     assert "l'ordre des moyennes change" in section and "le cosinus le déplace de −40,0 points [−40,0 ; −40,0]" in section
-    assert "L'avance moyenne de Lion disparaît donc avec le cosinus" in section
+    assert "En moyenne, Lion n'est donc plus devant avec le cosinus" in section
     assert "Ce déplacement dépasse le bruit des graines." in section and "il dépasse le bruit des graines pour Lion." in section
     abstract, conclusion = section.split("# Introduction")[0], section.split("# Conclusion")[1]
     finding = ("à taux constant, Lion devance en moyenne le meilleur des autres optimiseurs, au-delà du bruit des "

@@ -365,6 +365,7 @@ class Regime:
     fine_tune_seeds: int = 0      # seeds fine-tuned (the most of any optimizer)
     past_schedule: bool = False   # some cosine trainings of the sensitivity study outlived their schedule
     fine_tune_edge: bool = False  # some fine-tuned trainings chose the smallest rate of their (unextended) grid
+    seed_carries: bool = False    # one significant comparison (three seeds or more): page 1 names its weightiest seed
     fine_tune_val: str | None = None  # validation accuracy after fine-tuning against before: fell (for some
                                       # optimizer), held; None when not recorded
 
@@ -483,7 +484,30 @@ def regime(d: ReportData) -> Regime:
                   fine_tune_val=_fine_tune_val(d),
                   past_schedule=sensitivity.past_schedule_counts(d)[0] > 0 if not d.empty else False,
                   fine_tune_edge=_fine_tune_edge(d),
+                  seed_carries=len(influential_seeds(d)) == 1 if not d.empty else False,
                   **data_set(d), **paired(d))
+
+
+def influential_seeds(d: ReportData) -> list[dict]:
+    """For each significant comparison of the focus with three seeds or more: the seed that weighs most on the mean
+    difference (the farthest from it), the difference in that seed, the mean without it and the per-seed median;
+    ``pair`` is the comparison's row (``focus_pairs``). A comparison whose mean no seed moves by a tenth of a point
+    (every seed alike) has none."""
+    by_seed = d.table("pairs_by_seed.csv")
+    if by_seed.empty:
+        return []
+    out = []
+    for r in focus_pairs(d):
+        rows = by_seed[(by_seed["a"] == r["a"]) & (by_seed["b"] == r["b"])]
+        if verdict(r) != Verdict.SIGNIFICANT or len(rows) < 3:
+            continue
+        diffs = rows.set_index("seed")["diff_accuracy"].astype(float)
+        seed = (diffs - diffs.mean()).abs().idxmax()
+        if round(100 * diffs.drop(seed).mean(), 1) == round(100 * diffs.mean(), 1):
+            continue  # no seed moves the mean as the report writes it (one decimal of a point)
+        out.append({"pair": r, "seed": seed, "in_seed": float(diffs[seed]), "without": float(diffs.drop(seed).mean()),
+                    "median": float(diffs.median())})
+    return out
 
 
 def paired(d: ReportData) -> dict:

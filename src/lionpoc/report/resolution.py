@@ -102,23 +102,27 @@ def joint_caveat(d: ReportData) -> Text:
 def seed_influence(d: ReportData) -> Text:
     """For each significant comparison, how much it owes to its most influential seed: the mean difference
     without that seed and the median of the per-seed differences (three seeds at least)."""
-    by_seed = d.table("pairs_by_seed.csv")
-    if by_seed.empty:
-        return Text("")
     text = []
-    for r in findings.focus_pairs(d):
-        rows = by_seed[(by_seed["a"] == r["a"]) & (by_seed["b"] == r["b"])]
-        if findings.verdict(r) != findings.Verdict.SIGNIFICANT or len(rows) < 3:
-            continue
-        diffs = rows.set_index("seed")["diff_accuracy"].astype(float)
-        seed = (diffs - diffs.mean()).abs().idxmax()
-        without = diffs.drop(seed).mean()
+    for i in findings.influential_seeds(d):
+        r, seed = i["pair"], i["seed"]
         text.append(french.sentence(
             f"Face à {d.label(r['b'])}, la graine qui pèse le plus sur l'écart est la graine {seed} "
-            f"(l'écart y vaut {french.points(diffs[seed])}) : sans elle, l'écart moyen vaudrait "
-            f"{french.points(without)} ; la médiane des écarts par graine vaut {french.points(diffs.median())}"))
-        text.append(_odd_choice(d, r["b"] if diffs[seed] * r["diff_accuracy"] > 0 else r["a"], seed))
+            f"(l'écart y vaut {french.points(i['in_seed'])}) : sans elle, l'écart moyen vaudrait "
+            f"{french.points(i['without'])} ; la médiane des écarts par graine vaut {french.points(i['median'])}"))
+        text.append(_odd_choice(d, r["b"] if i["in_seed"] * r["diff_accuracy"] > 0 else r["a"], seed))
     return Text(" ".join(t for t in text if t))
+
+
+def carrying(d: ReportData, what: str) -> Text:
+    """Page 1's words on the one significant comparison's weightiest seed: ``rival`` (its name), ``seed``,
+    ``without`` (the mean difference without that seed, in points), ``with`` (the mean with every seed)."""
+    found = findings.influential_seeds(d)
+    if len(found) != 1:
+        return Text("n.d.")
+    i = found[0]
+    values = {"rival": d.label(i["pair"]["b"]), "seed": str(i["seed"]), "without": french.points(i["without"]),
+              "with": french.points(i["pair"]["diff_accuracy"])}
+    return Text(values[what])
 
 
 def _odd_choice(d: ReportData, name: str, seed) -> str:
