@@ -49,6 +49,10 @@ def test_seed_benchmark_writes_the_ratio_the_profile_and_the_fine_tuning_floor(t
     assert [(s["seeds"], s["optimizers"]) for s in saved["studies"]] == [(1, ["lion"]), (2, ["lion"])]
     few, many = (s["trainings_seconds"] for s in saved["studies"])
     assert saved["trainings_ratio"] == pytest.approx(many / few)
+    # T(n) = F + n c through both studies; with 1 and 2 seeds the ratio reaches 1.5 when c <= F.
+    assert saved["fixed_seconds"] + saved["seconds_per_seed"] == pytest.approx(few)
+    assert saved["fixed_seconds"] + 2 * saved["seconds_per_seed"] == pytest.approx(many)
+    assert saved["seconds_per_seed_for_goal"] == pytest.approx(saved["fixed_seconds"])
     profile = saved["profile"]
     assert profile["optimizer"] == "lion" and profile["seeds"] == 1 and profile["cpu_seconds"] > 0
     # The buckets are parts of the profiled time, and the compiled epochs are among them.

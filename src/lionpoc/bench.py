@@ -436,6 +436,16 @@ def run_seed_benchmark(results_dir: Path, data_dir=None, backbone: str | None = 
         ratios.append(many / few)
     log(f"bench: trainings of {seeds[1]} seeds / {seeds[0]} seeds: " + ", ".join(f"{r:.2f}x" for r in ratios)
         + " (goal <= 1.5x)")
+    # The trainings as a fixed cost F plus c a seed, from the same run: T(n) = F + n c. The ratio stays within 1.5
+    # when c (n_many - 1.5 n_few) <= 0.5 F: for 3 and 10 seeds, c <= F / 11.
+    few_n, many_n = seeds[:2]
+    t_few = float(np.median([r["trainings_seconds"] for r in studies if r["seeds"] == few_n]))
+    t_many = float(np.median([r["trainings_seconds"] for r in studies if r["seeds"] == many_n]))
+    per_seed = (t_many - t_few) / (many_n - few_n)
+    fixed = t_few - few_n * per_seed
+    allowed = fixed * 0.5 / (many_n - 1.5 * few_n) if many_n > 1.5 * few_n else float("nan")
+    log(f"bench: as a fixed cost and a cost a seed: F = {fixed:.1f} s, c = {per_seed:.1f} s a seed "
+        f"(1.5x needs c <= {allowed:.1f} s with this F)")
     from lionpoc.study.options import StudyOptions
 
     study = plan(StudyOptions(optimizers=[optimizer] if optimizer else None, seeds=seeds[0], data_dir=data_dir,
@@ -453,6 +463,7 @@ def run_seed_benchmark(results_dir: Path, data_dir=None, backbone: str | None = 
               "versions": machine.versions(), "backbone": cfg.backbone, "weights": weights,
               "data_dir": str(data_dir), "studies": studies, "seed_counts": list(seeds[:2]),
               "trainings_ratio": float(np.median(ratios)), "trainings_ratios": ratios,
+              "fixed_seconds": fixed, "seconds_per_seed": per_seed, "seconds_per_seed_for_goal": allowed,
               "profile": profile, "fine_tune": tuned}
     files.write_json(Path(results_dir) / "benchmark_seeds.json", report)
     log(f"bench: wrote {Path(results_dir) / 'benchmark_seeds.json'}")
