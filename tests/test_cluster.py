@@ -194,7 +194,8 @@ def test_a_smoke_study_on_a_local_cluster_gives_the_same_numbers(local_study, tm
     text = " ".join(document(report.load(out), spaces=False).replace("\u00a0", " ").replace("\u202f", " ").split())
     assert "grappe Dask de 2 travailleurs (2 fils d'exécution, sans GPU, 1 machine)" in text
     assert "4 graines en 2 exécutions du carnet" in text
-    assert "[Lion, graine 1](../results/lion/seed-1/training.html)" in text
+    assert "est publié avec ce rapport : [AdamW, graine 0](../results/adamw/seed-0/training.html), " in text
+    assert "[Lion, graine 1](../results/lion/seed-1/training.html)." in text
 
 
 def test_a_study_on_one_machine_says_nothing_of_a_cluster(results_dir):

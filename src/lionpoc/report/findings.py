@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from pathlib import Path
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from scipy import stats as sp
 
 from lionpoc.data import breeds
@@ -366,6 +366,8 @@ class Regime:
     past_schedule: bool = False   # some cosine trainings of the sensitivity study outlived their schedule
     fine_tune_edge: bool = False  # some fine-tuned trainings chose the smallest rate of their (unextended) grid
     seed_carries: bool = False    # one significant comparison (three seeds or more): page 1 names its weightiest seed
+    seed_inflates: bool = False   # ... and that seed makes the gap larger than the other seeds do (the conclusion says so)
+    seed_notebooks: bool = False  # a cluster ran the seeds apart and their executed notebooks are there to link
     fine_tune_val: str | None = None  # validation accuracy after fine-tuning against before: fell (for some
                                       # optimizer), held; None when not recorded
 
@@ -485,7 +487,18 @@ def regime(d: ReportData) -> Regime:
                   past_schedule=sensitivity.past_schedule_counts(d)[0] > 0 if not d.empty else False,
                   fine_tune_edge=_fine_tune_edge(d),
                   seed_carries=len(influential_seeds(d)) == 1 if not d.empty else False,
+                  seed_inflates=[i["inflates"] for i in influential_seeds(d)] == [True] if not d.empty else False,
+                  seed_notebooks=bool(seed_notebooks(d)) if not d.empty else False,
                   **data_set(d), **paired(d))
+
+
+def seed_notebooks(d: ReportData) -> list[tuple[str, int]]:
+    """(optimizer, seed) of each run whose executed notebook (``training.html``) sits in its folder, when the study
+    ran on a cluster (each seed's folder then holds the notebook that ran it); empty otherwise."""
+    if not (d.study or {}).get("cluster"):
+        return []
+    return [(run.optimizer, int(run.seed)) for run in d.runs.itertuples()
+            if (Path(run.path) / "training.html").is_file()]
 
 
 def influential_seeds(d: ReportData) -> list[dict]:
@@ -505,8 +518,9 @@ def influential_seeds(d: ReportData) -> list[dict]:
         seed = (diffs - diffs.mean()).abs().idxmax()
         if round(100 * diffs.drop(seed).mean(), 1) == round(100 * diffs.mean(), 1):
             continue  # no seed moves the mean as the report writes it (one decimal of a point)
-        out.append({"pair": r, "seed": seed, "in_seed": float(diffs[seed]), "without": float(diffs.drop(seed).mean()),
-                    "median": float(diffs.median())})
+        without = float(diffs.drop(seed).mean())
+        out.append({"pair": r, "seed": seed, "in_seed": float(diffs[seed]), "without": without,
+                    "median": float(diffs.median()), "inflates": abs(without) < abs(float(diffs.mean()))})
     return out
 
 

@@ -298,7 +298,7 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
                     and joint_low <= 0 <= joint_high else "")
             seeds_p = findings.seed_p(p)
             if not math.isnan(seeds_p):
-                edge += f" ; sur les graines, {p_words(seeds_p)}"
+                edge += f" ; sur les graines, {p_words(seeds_p)}" + (" après ajustement de Holm" if len(rows) > 1 else "")
             said.append(f"{f} fait significativement {'mieux' if better else 'moins bien'} {que(d.label(p['b']))} "
                         f"(à {level}, son {'avance' if better else 'retard'} dépasse "
                         f"{exceeded_points(low if better else high)}{edge})")
@@ -329,8 +329,9 @@ def short_answer(d: ReportData, which: str = "head", listed: bool = True, lead: 
     if said:
         sentences.append(sentence(lead, " ; ".join(said)))
     if listed:
-        holm = ", p ajustés par la méthode de Holm" if len(rows) > 1 else ""
-        sentences.append(f"Écarts mesurés (en points, intervalle à {level} sur {covers(rows[0])}{holm}) : "
+        holm = ", ajustés par la méthode de Holm" if len(rows) > 1 else ""
+        sentences.append(f"Écarts mesurés (en points ; intervalle à {level} sur {covers(rows[0])} ; p du test exact sur "
+                         f"les images de test, les têtes entraînées restant fixes{holm}) : "
                          + " ; ".join(difference(d, p, compact=True) for p in rows) + ".")
     return Text(" ".join(t for t in sentences if t))
 
@@ -798,16 +799,10 @@ def baseline_value(d: ReportData, key: str) -> Text:
 
 
 def cluster_links(d: ReportData) -> Text:
-    """The links to each seed's executed notebook when the study ran on a cluster (its paragraph is index.qmd's)."""
-    if not (d.study or {}).get("cluster"):
-        return Text("")
-    links = [f"[{d.label(run.optimizer)}, graine {run.seed}](../results/{quote(run.optimizer)}/seed-{run.seed}"
-             f"/training.html)" for run in d.runs.itertuples()
-             if (Path(run.path) / "training.html").is_file()]
-    if not links:
-        return Text("")
-    return Text("Le carnet exécuté de chaque graine (celui de ses graines, quand il en a exécuté plusieurs) est "
-                "publié avec ce rapport : " + ", ".join(links) + ".")
+    """The links to each seed's executed notebook when the study ran on a cluster (``findings.seed_notebooks``;
+    the sentence around them is index.qmd's)."""
+    return Text(", ".join(f"[{d.label(name)}, graine {seed}](../results/{quote(name)}/seed-{seed}/training.html)"
+                          for name, seed in findings.seed_notebooks(d)))
 
 
 def notebook_links(d: ReportData) -> Text:

@@ -140,7 +140,7 @@ def _odd_choice(d: ReportData, name: str, seed) -> str:
     return french.sentence(
         f"Dans cette graine, {d.label(name)} a retenu une configuration à forte perte de validation "
         f"({french.number(mine[seed], 2)}, au plus {french.number(others.max(), 2)} dans ses autres graines), "
-        f"retenue pour quelques images de validation")
+        f"retenue pour son exactitude de validation")
 
 
 # ---------------------------------------------------------------------------------- what could be detected
