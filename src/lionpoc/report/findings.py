@@ -449,6 +449,7 @@ def regime(d: ReportData) -> Regime:
     tuned = not d.fine_tune.empty
     study = d.study or {}
     rows = sensitivity.tuning_rows(d)
+    carried = influential_seeds(d) if not d.empty else []  # the significant gaps' weightiest seeds
     return Regime(images=images, weights=Weights.PRETRAINED if d.pretrained else Weights.RANDOM,
                   xception=d.xception, compared=d.compared, rivals=len(d.rivals) if d.compared else 0,
                   fine_tune=tuned,
@@ -486,8 +487,7 @@ def regime(d: ReportData) -> Regime:
                   fine_tune_val=_fine_tune_val(d),
                   past_schedule=sensitivity.past_schedule_counts(d)[0] > 0 if not d.empty else False,
                   fine_tune_edge=_fine_tune_edge(d),
-                  seed_carries=len(influential_seeds(d)) == 1 if not d.empty else False,
-                  seed_inflates=[i["inflates"] for i in influential_seeds(d)] == [True] if not d.empty else False,
+                  seed_carries=len(carried) == 1, seed_inflates=[i["inflates"] for i in carried] == [True],
                   seed_notebooks=bool(seed_notebooks(d)) if not d.empty else False,
                   **data_set(d), **paired(d))
 
@@ -516,9 +516,9 @@ def influential_seeds(d: ReportData) -> list[dict]:
             continue
         diffs = rows.set_index("seed")["diff_accuracy"].astype(float)
         seed = (diffs - diffs.mean()).abs().idxmax()
-        if round(100 * diffs.drop(seed).mean(), 1) == round(100 * diffs.mean(), 1):
-            continue  # no seed moves the mean as the report writes it (one decimal of a point)
         without = float(diffs.drop(seed).mean())
+        if round(100 * without, 1) == round(100 * diffs.mean(), 1):
+            continue  # no seed moves the mean as the report writes it (one decimal of a point)
         out.append({"pair": r, "seed": seed, "in_seed": float(diffs[seed]), "without": without,
                     "median": float(diffs.median()), "inflates": abs(without) < abs(float(diffs.mean()))})
     return out
